@@ -1,0 +1,65 @@
+//! The isomorphic UI: rendered on the server, hydrated in the browser.
+
+mod components;
+mod pages;
+
+use components::{
+    layout::{Footer, Header},
+    time_zone_form::provide_viewer_time_zone,
+};
+use leptos::prelude::*;
+use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title};
+use leptos_router::{
+    components::{Route, Router, Routes},
+    path, SsrMode,
+};
+use pages::{home::HomePage, not_found::NotFound};
+
+/// The HTML document around the app (server only).
+pub fn shell(options: LeptosOptions) -> impl IntoView {
+    view! {
+        <!DOCTYPE html>
+        <html lang="en">
+            <head>
+                <meta charset="utf-8" />
+                <meta name="viewport" content="width=device-width, initial-scale=1" />
+                <AutoReload options=options.clone() />
+                <HydrationScripts options />
+                <MetaTags />
+            </head>
+            <body class="min-h-screen bg-slate-50 text-slate-900 antialiased">
+                <App />
+            </body>
+        </html>
+    }
+}
+
+#[component]
+pub fn App() -> impl IntoView {
+    provide_meta_context();
+    provide_viewer_time_zone();
+    // Effects run only in the browser, after hydration: mark the page so tests (and CSS) can tell.
+    Effect::new(|| {
+        if let Some(body) = document().body() {
+            let _ = body.set_attribute("data-hydrated", "true");
+        }
+    });
+    view! {
+        <Stylesheet id="leptos" href="/pkg/skymeet.css" />
+        <Link rel="icon" href="/favicon.svg" type_="image/svg+xml" />
+        <Title formatter=|page: String| format!("{page} · Skymeet") />
+        <Meta name="description" content="Community events on Bluesky: your events live in your own PDS." />
+        <Router>
+            <div class="flex min-h-screen flex-col">
+                <Header />
+                <main class="mx-auto w-full max-w-4xl flex-1 px-4 py-8">
+                    <Routes fallback=NotFound>
+                        // Async: the whole page waits for its data, so an error can still set the status.
+                        <Route path=path!("/") view=HomePage ssr=SsrMode::Async />
+                    </Routes>
+                </main>
+                <Footer />
+            </div>
+        </Router>
+    }
+}

@@ -1,0 +1,258 @@
+//! One typed configuration, read from the environment (and an optional `.env` file) at start-up.
+//!
+//! Every variable is documented in `.env.example`. A missing or malformed value stops start-up with a
+//! message naming the variable; secrets are wrapped in [`SecretString`] so they never print.
+
+use secrecy::{ExposeSecret, SecretString};
+use std::{collections::HashMap, net::SocketAddr, path::PathBuf};
+use url::Url;
+
+#[derive(Debug, Clone)]
+pub struct Config {
+    /// Address the HTTP server binds (`LEPTOS_SITE_ADDR`, shared with cargo-leptos).
+    pub listen_addr: SocketAddr,
+    /// The URL people reach the site at (`PUBLIC_URL`); decides whether cookies are `Secure`.
+    pub public_url: Url,
+    /// Where the built site (wasm, js, css, assets) lives (`LEPTOS_SITE_ROOT`).
+    pub site_root: String,
+    pub database: DatabaseConfig,
+    pub redis: Option<RedisConfig>,
+    pub log_format: LogFormat,
+}
+
+#[derive(Debug, Clone)]
+pub enum DatabaseConfig {
+    /// `DATABASE_URL=postgres://...`
+    Postgres { url: SecretString, max_connections: u32 },
+    /// No `DATABASE_URL`: an embedded SQLite file at `SQLITE_PATH`.
+    Sqlite { path: PathBuf },
+}
+
+#[derive(Debug, Clone)]
+pub struct RedisConfig {
+    pub url: SecretString,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum LogFormat {
+    Human,
+    Json,
+}
+
+#[derive(Debug, thiserror::Error, PartialEq, Eq)]
+pub enum ConfigError {
+    #[error("{name} is not valid: {reason}")]
+    Invalid { name: &'static str, reason: String },
+}
+
+impl ConfigError {
+    fn invalid(name: &'static str, reason: impl ToString) -> Self {
+        Self::Invalid {
+            name,
+            reason: reason.to_string(),
+        }
+    }
+}
+
+/// Where configuration values come from: the process environment in production, a map in tests.
+pub trait Source {
+    fn get(&self, name: &str) -> Option<String>;
+}
+
+pub struct Environment;
+
+impl Source for Environment {
+    fn get(&self, name: &str) -> Option<String> {
+        std::env::var(name).ok().filter(|value| !value.trim().is_empty())
+    }
+}
+
+impl Source for HashMap<&str, &str> {
+    fn get(&self, name: &str) -> Option<String> {
+        HashMap::get(self, name).map(|value| (*value).to_owned())
+    }
+}
+
+impl Config {
+    /// Reads `.env` (when present) into the environment, then the environment into a [`Config`].
+    pub fn from_env() -> Result<Self, ConfigError> {
+        match dotenvy::dotenv() {
+            Ok(_) => {}
+            Err(e) if e.not_found() => {}
+            Err(e) => return Err(ConfigError::invalid(".env", e)),
+        }
+        Self::from_source(&Environment)
+    }
+
+    pub fn from_source(source: &impl Source) -> Result<Self, ConfigError> {
+        let listen_addr = parse_or(source, "LEPTOS_SITE_ADDR", "127.0.0.1:3000", |v| {
+            v.parse::<SocketAddr>().map_err(|e| e.to_string())
+        })?;
+        let public_url = match source.get("PUBLIC_URL") {
+            Some(value) => parse_public_url(&value)?,
+            None => parse_public_url(&format!("http://{listen_addr}"))?,
+        };
+        let site_root = source
+            .get("LEPTOS_SITE_ROOT")
+            .unwrap_or_else(|| "target/site".to_owned());
+
+        let database = match source.get("DATABASE_URL") {
+            Some(url) => {
+                let parsed = Url::parse(&url).map_err(|e| ConfigError::invalid("DATABASE_URL", e))?;
+                if !matches!(parsed.scheme(), "postgres" | "postgresql") {
+                    return Err(ConfigError::invalid(
+                        "DATABASE_URL",
+                        "expected a postgres:// URL (leave it unset for the embedded SQLite database)",
+                    ));
+                }
+                let max_connections = parse_or(source, "DATABASE_MAX_CONNECTIONS", "10", |v| {
+                    v.parse::<u32>()
+                        .ok()
+                        .filter(|n| *n > 0)
+                        .ok_or("expected a positive integer")
+                })?;
+                DatabaseConfig::Postgres {
+                    url: SecretString::from(url),
+                    max_connections,
+                }
+            }
+            None => DatabaseConfig::Sqlite {
+                path: PathBuf::from(
+                    source
+                        .get("SQLITE_PATH")
+                        .unwrap_or_else(|| "data/skymeet.db".to_owned()),
+                ),
+            },
+        };
+
+        let redis = match source.get("REDIS_URL") {
+            Some(url) => {
+                let parsed = Url::parse(&url).map_err(|e| ConfigError::invalid("REDIS_URL", e))?;
+                if !matches!(parsed.scheme(), "redis" | "rediss") {
+                    return Err(ConfigError::invalid(
+                        "REDIS_URL",
+                        "expected a redis:// or rediss:// URL",
+                    ));
+                }
+                Some(RedisConfig {
+                    url: SecretString::from(url),
+                })
+            }
+            None => None,
+        };
+
+        let log_format = parse_or(source, "LOG_FORMAT", "human", |v| match v {
+            "human" => Ok(LogFormat::Human),
+            "json" => Ok(LogFormat::Json),
+            _ => Err("expected \"human\" or \"json\""),
+        })?;
+
+        Ok(Self {
+            listen_addr,
+            public_url,
+            site_root,
+            database,
+            redis,
+            log_format,
+        })
+    }
+
+    /// Cookies carry `Secure` whenever the site is served over https.
+    pub fn secure_cookies(&self) -> bool {
+        self.public_url.scheme() == "https"
+    }
+}
+
+impl DatabaseConfig {
+    /// A description that is safe to log: the engine and where it lives, never a password.
+    pub fn describe(&self) -> String {
+        match self {
+            Self::Postgres { url, .. } => match Url::parse(url.expose_secret()) {
+                Ok(url) => format!(
+                    "postgres://{}:{}{}",
+                    url.host_str().unwrap_or("?"),
+                    url.port().unwrap_or(5432),
+                    url.path()
+                ),
+                Err(_) => "postgres".to_owned(),
+            },
+            Self::Sqlite { path } => format!("sqlite:{}", path.display()),
+        }
+    }
+}
+
+fn parse_public_url(value: &str) -> Result<Url, ConfigError> {
+    let url = Url::parse(value).map_err(|e| ConfigError::invalid("PUBLIC_URL", e))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(ConfigError::invalid(
+            "PUBLIC_URL",
+            "expected an http:// or https:// URL with a host",
+        ));
+    }
+    Ok(url)
+}
+
+fn parse_or<T, E: ToString>(
+    source: &impl Source,
+    name: &'static str,
+    default: &str,
+    parse: impl FnOnce(&str) -> Result<T, E>,
+) -> Result<T, ConfigError> {
+    let value = source.get(name).unwrap_or_else(|| default.to_owned());
+    parse(value.trim()).map_err(|e| ConfigError::invalid(name, e))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn config(vars: &[(&str, &str)]) -> Result<Config, ConfigError> {
+        Config::from_source(&vars.iter().copied().collect::<HashMap<_, _>>())
+    }
+
+    #[test]
+    fn defaults_to_the_embedded_stores_on_loopback() {
+        let config = config(&[]).expect("defaults are valid");
+        assert_eq!(config.listen_addr.to_string(), "127.0.0.1:3000");
+        assert_eq!(config.public_url.as_str(), "http://127.0.0.1:3000/");
+        assert!(matches!(config.database, DatabaseConfig::Sqlite { ref path } if path.ends_with("skymeet.db")));
+        assert!(config.redis.is_none());
+        assert!(!config.secure_cookies());
+        assert_eq!(config.log_format, LogFormat::Human);
+    }
+
+    #[test]
+    fn https_public_url_makes_cookies_secure() {
+        let config = config(&[("PUBLIC_URL", "https://skymeet.example")]).expect("valid");
+        assert!(config.secure_cookies());
+    }
+
+    #[test]
+    fn malformed_values_name_the_variable() {
+        let postgres = ("DATABASE_URL", "postgres://127.0.0.1/skymeet");
+        let cases: [(&str, &[(&str, &str)]); 6] = [
+            ("LEPTOS_SITE_ADDR", &[("LEPTOS_SITE_ADDR", "localhost")]),
+            ("PUBLIC_URL", &[("PUBLIC_URL", "skymeet.example")]),
+            ("DATABASE_URL", &[("DATABASE_URL", "mysql://localhost/db")]),
+            ("DATABASE_MAX_CONNECTIONS", &[postgres, ("DATABASE_MAX_CONNECTIONS", "0")]),
+            ("REDIS_URL", &[("REDIS_URL", "http://localhost")]),
+            ("LOG_FORMAT", &[("LOG_FORMAT", "yaml")]),
+        ];
+        for (name, vars) in cases {
+            let err = config(vars).expect_err(name);
+            assert!(err.to_string().starts_with(name), "{err} should name {name}");
+        }
+    }
+
+    #[test]
+    fn secrets_never_print() {
+        let config = config(&[
+            ("DATABASE_URL", "postgres://app:hunter2@db.internal:5433/skymeet"),
+            ("REDIS_URL", "redis://:hunter2@cache.internal:6379"),
+        ])
+        .expect("valid");
+        let printed = format!("{config:?} {}", config.database.describe());
+        assert!(!printed.contains("hunter2"), "{printed}");
+        assert_eq!(config.database.describe(), "postgres://db.internal:5433/skymeet");
+    }
+}

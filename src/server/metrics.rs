@@ -1,0 +1,71 @@
+//! Prometheus metrics: every metric name lives here, the `/metrics` handler renders them, and the
+//! HTTP middleware counts requests by route and status.
+
+use axum::{
+    extract::{MatchedPath, Request, State},
+    http::{header, StatusCode},
+    middleware::Next,
+    response::{IntoResponse, Response},
+};
+use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
+use std::{sync::OnceLock, time::Instant};
+
+pub const HTTP_REQUESTS_TOTAL: &str = "skymeet_http_requests_total";
+pub const HTTP_REQUEST_DURATION_SECONDS: &str = "skymeet_http_request_duration_seconds";
+pub const KV_EXPIRED_PURGED_TOTAL: &str = "skymeet_kv_expired_purged_total";
+
+/// Route label for requests that matched no route, so unknown paths cannot blow up cardinality.
+const UNMATCHED_ROUTE: &str = "unmatched";
+
+const LATENCY_BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// Installs the process-wide recorder on first call and returns its handle. A process has one
+/// recorder, so apps started side by side in tests share it.
+pub fn recorder() -> PrometheusHandle {
+    static HANDLE: OnceLock<PrometheusHandle> = OnceLock::new();
+    HANDLE
+        .get_or_init(|| {
+            let builder = PrometheusBuilder::new()
+                .set_buckets_for_metric(Matcher::Full(HTTP_REQUEST_DURATION_SECONDS.to_owned()), LATENCY_BUCKETS)
+                .unwrap_or_else(|e| {
+                    tracing::warn!(error = %e, "latency buckets rejected; histograms render as summaries");
+                    PrometheusBuilder::new()
+                });
+            let recorder = builder.build_recorder();
+            let handle = recorder.handle();
+            // Fails only if another recorder was installed first; ours then just stays unused.
+            if metrics::set_global_recorder(recorder).is_err() {
+                tracing::warn!("a metrics recorder was already installed");
+            }
+            handle
+        })
+        .clone()
+}
+
+pub async fn render(State(handle): State<PrometheusHandle>) -> impl IntoResponse {
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], handle.render())
+}
+
+/// Middleware: counts every request and observes its latency, labelled by method, matched route
+/// and status.
+pub async fn track_http(request: Request, next: Next) -> Response {
+    let started = Instant::now();
+    let route = request
+        .extensions()
+        .get::<MatchedPath>()
+        .map(|path| path.as_str().to_owned())
+        .unwrap_or_else(|| UNMATCHED_ROUTE.to_owned());
+    let method = request.method().as_str().to_owned();
+    let response = next.run(request).await;
+    let status = response.status();
+    let labels = [("method", method), ("route", route), ("status", status_label(status))];
+    metrics::counter!(HTTP_REQUESTS_TOTAL, &labels).increment(1);
+    metrics::histogram!(HTTP_REQUEST_DURATION_SECONDS, &labels).record(started.elapsed().as_secs_f64());
+    response
+}
+
+fn status_label(status: StatusCode) -> String {
+    status.as_u16().to_string()
+}

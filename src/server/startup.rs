@@ -1,0 +1,206 @@
+//! Builds the application from a [`Config`]: storage, sessions, routes, background tasks. Tests
+//! build it on port 0 and talk to it over HTTP, exactly as a browser would.
+
+use crate::app::{shell, App};
+use crate::server::{
+    config::Config,
+    error::Chain,
+    health,
+    kv::KvStore,
+    metrics,
+    session::{self, SessionBackend},
+    state::AppState,
+    store::{Store, StoreError},
+};
+use axum::{routing::get, Router};
+use leptos::{config::LeptosOptions, prelude::provide_context};
+use leptos_axum::{generate_route_list, LeptosRoutes};
+use secrecy::ExposeSecret;
+use std::{future::Future, sync::Arc, time::Duration};
+use tokio::net::TcpListener;
+use tokio_util::{sync::CancellationToken, task::TaskTracker};
+use tower_http::trace::TraceLayer;
+use tower_sessions_redis_store::fred::{
+    self,
+    prelude::{ClientLike, Config as RedisConfig, Pool, ReconnectPolicy},
+};
+
+/// How often the embedded key-value store frees expired entries.
+const KV_PURGE_INTERVAL: Duration = Duration::from_secs(60);
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("could not open the database")]
+    Store(#[from] StoreError),
+    #[error("could not connect to Redis (REDIS_URL)")]
+    Redis(#[source] fred::error::Error),
+    #[error("could not listen on {addr}")]
+    Bind {
+        addr: String,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+pub struct Application {
+    listener: TcpListener,
+    router: Router,
+    state: AppState,
+    redis: Option<Pool>,
+    shutdown: CancellationToken,
+    tasks: TaskTracker,
+}
+
+impl Application {
+    pub async fn build(config: Config) -> Result<Self, StartupError> {
+        let store = Store::connect(&config.database).await?;
+        let redis = match &config.redis {
+            Some(redis) => Some(connect_redis(redis.url.expose_secret()).await?),
+            None => None,
+        };
+        let kv = match &redis {
+            Some(pool) => KvStore::Redis(pool.clone()),
+            None => KvStore::memory(),
+        };
+        let listener = TcpListener::bind(config.listen_addr)
+            .await
+            .map_err(|source| StartupError::Bind {
+                addr: config.listen_addr.to_string(),
+                source,
+            })?;
+        let local_addr = listener.local_addr().map_err(|source| StartupError::Bind {
+            addr: config.listen_addr.to_string(),
+            source,
+        })?;
+
+        let leptos_options = LeptosOptions::builder()
+            .output_name("skymeet")
+            .site_root(config.site_root.as_str())
+            .site_pkg_dir("pkg")
+            .site_addr(local_addr)
+            .build();
+        let session_layer = session::layer(&config, SessionBackend::new(redis.as_ref()));
+        tracing::info!(
+            database = %config.database.describe(),
+            kv = kv.backend(),
+            address = %local_addr,
+            public_url = %config.public_url,
+            "starting"
+        );
+        let state = AppState {
+            config: Arc::new(config),
+            store,
+            kv,
+            leptos_options,
+            metrics: metrics::recorder(),
+        };
+        let router = router(state.clone()).layer(session_layer);
+        Ok(Self {
+            listener,
+            router,
+            state,
+            redis,
+            shutdown: CancellationToken::new(),
+            tasks: TaskTracker::new(),
+        })
+    }
+
+    /// The port actually bound (tests ask for port 0).
+    pub fn port(&self) -> u16 {
+        self.listener.local_addr().map(|addr| addr.port()).unwrap_or_default()
+    }
+
+    pub fn state(&self) -> &AppState {
+        &self.state
+    }
+
+    /// Cancelling this token stops the server and every background task.
+    pub fn shutdown_token(&self) -> CancellationToken {
+        self.shutdown.clone()
+    }
+
+    /// Serves until the shutdown token is cancelled (or a background task ends), then waits for
+    /// in-flight requests and every task to finish.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let Self {
+            listener,
+            router,
+            state,
+            redis,
+            shutdown,
+            tasks,
+        } = self;
+        if let KvStore::Memory(memory) = &state.kv {
+            let memory = memory.clone();
+            spawn_supervised(&tasks, &shutdown, "kv-purge", async move {
+                let mut interval = tokio::time::interval(KV_PURGE_INTERVAL);
+                loop {
+                    interval.tick().await;
+                    let purged = memory.purge_expired();
+                    ::metrics::counter!(metrics::KV_EXPIRED_PURGED_TOTAL).increment(purged as u64);
+                }
+            });
+        }
+
+        let served = axum::serve(listener, router.into_make_service())
+            .with_graceful_shutdown(shutdown.clone().cancelled_owned())
+            .await;
+        shutdown.cancel();
+        tasks.close();
+        tasks.wait().await;
+        if let Some(pool) = redis {
+            if let Err(e) = pool.quit().await {
+                tracing::warn!(error = %Chain(&e), "closing the Redis connections failed");
+            }
+        }
+        state.store.close().await;
+        tracing::info!("stopped");
+        served
+    }
+}
+
+/// Runs a background task until shutdown. A task that ends by itself takes the whole application
+/// down with it (cancelling the token), so nothing keeps running half-alive.
+fn spawn_supervised<F>(tasks: &TaskTracker, shutdown: &CancellationToken, name: &'static str, task: F)
+where
+    F: Future<Output = ()> + Send + 'static,
+{
+    let shutdown = shutdown.clone();
+    tasks.spawn(async move {
+        tokio::select! {
+            () = shutdown.cancelled() => {}
+            () = task => {
+                tracing::error!(task = name, "background task ended; shutting down");
+                shutdown.cancel();
+            }
+        }
+    });
+}
+
+async fn connect_redis(url: &str) -> Result<Pool, StartupError> {
+    let config = RedisConfig::from_url(url).map_err(StartupError::Redis)?;
+    let policy = ReconnectPolicy::new_exponential(0, 100, 30_000, 2);
+    let pool = Pool::new(config, None, None, Some(policy), 4).map_err(StartupError::Redis)?;
+    let _connection_tasks = pool.init().await.map_err(StartupError::Redis)?;
+    Ok(pool)
+}
+
+fn router(state: AppState) -> Router {
+    let routes = generate_route_list(App);
+    let context = {
+        let state = state.clone();
+        move || provide_context(state.clone())
+    };
+    let leptos_options = state.leptos_options.clone();
+    Router::new()
+        .route("/healthz", get(health::healthz))
+        .route("/readyz", get(health::readyz))
+        .route("/metrics", get(metrics::render))
+        .leptos_routes_with_context(&state, routes, context.clone(), move || shell(leptos_options.clone()))
+        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
+            context, shell,
+        ))
+        .layer(axum::middleware::from_fn(metrics::track_http))
+        .layer(TraceLayer::new_for_http())
+        .with_state(state)
+}

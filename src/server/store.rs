@@ -1,0 +1,158 @@
+//! The storage layer: the only place that speaks SQL.
+//!
+//! One [`Store`] runs on PostgreSQL in production and on an embedded SQLite file by default. The
+//! queries are written once in SQL both engines accept (`$N` placeholders, `returning`,
+//! `on conflict`), and [`with_pool!`] compiles each query body once per engine. Where the SQL must
+//! differ, the migrations do: `migrations/postgres` and `migrations/sqlite`.
+
+mod events;
+mod users;
+
+pub use events::{Event, NewEvent, SourceTracking, SourceType};
+pub use users::{NewBlueskyUser, User};
+
+use crate::server::config::DatabaseConfig;
+use secrecy::ExposeSecret;
+use sqlx::{
+    postgres::{PgConnectOptions, PgPoolOptions},
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
+    PgPool, SqlitePool,
+};
+use std::{str::FromStr, time::Duration};
+
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: Pool,
+}
+
+#[derive(Clone, Debug)]
+enum Pool {
+    Postgres(PgPool),
+    Sqlite(SqlitePool),
+}
+
+/// Runs `$body` with `$pool` bound to whichever engine the store uses. The body is compiled once
+/// per engine, so it must be SQL that both accept.
+macro_rules! with_pool {
+    ($store:expr, |$pool:ident| $body:expr) => {
+        match &$store.pool {
+            $crate::server::store::Pool::Postgres($pool) => $body,
+            $crate::server::store::Pool::Sqlite($pool) => $body,
+        }
+    };
+}
+use with_pool;
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("could not connect to the database {database}")]
+    Connect {
+        database: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("could not create the folder for the SQLite database")]
+    CreateDir(#[source] std::io::Error),
+    #[error("could not run database migrations")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error("{0} already exists")]
+    Duplicate(&'static str),
+    #[error("the database holds a value this version cannot read: {0}")]
+    Corrupt(String),
+    #[error("database error")]
+    Database(#[from] sqlx::Error),
+}
+
+/// Turns a unique-constraint violation into [`StoreError::Duplicate`], leaving other errors as they are.
+trait ResultExt<T> {
+    fn on_unique_violation(self, what: &'static str) -> Result<T, StoreError>;
+}
+
+impl<T> ResultExt<T> for Result<T, sqlx::Error> {
+    fn on_unique_violation(self, what: &'static str) -> Result<T, StoreError> {
+        self.map_err(|e| match &e {
+            sqlx::Error::Database(db) if db.is_unique_violation() => StoreError::Duplicate(what),
+            _ => StoreError::Database(e),
+        })
+    }
+}
+
+impl Store {
+    /// Connects to the configured database and brings its schema up to date.
+    pub async fn connect(config: &DatabaseConfig) -> Result<Self, StoreError> {
+        match config {
+            DatabaseConfig::Postgres { url, max_connections } => {
+                let options =
+                    PgConnectOptions::from_str(url.expose_secret()).map_err(|source| StoreError::Connect {
+                        database: config.describe(),
+                        source,
+                    })?;
+                Self::connect_postgres(options, *max_connections).await
+            }
+            DatabaseConfig::Sqlite { path } => Self::connect_sqlite(SqliteConnectOptions::new().filename(path)).await,
+        }
+    }
+
+    pub async fn connect_postgres(options: PgConnectOptions, max_connections: u32) -> Result<Self, StoreError> {
+        let database = format!(
+            "postgres://{}:{}/{}",
+            options.get_host(),
+            options.get_port(),
+            options.get_database().unwrap_or("")
+        );
+        let pool = PgPoolOptions::new()
+            .max_connections(max_connections)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(options)
+            .await
+            .map_err(|source| StoreError::Connect { database, source })?;
+        sqlx::migrate!("migrations/postgres").run(&pool).await?;
+        Ok(Self {
+            pool: Pool::Postgres(pool),
+        })
+    }
+
+    /// Opens (creating it and its folder when missing) a SQLite database file.
+    pub async fn connect_sqlite(options: SqliteConnectOptions) -> Result<Self, StoreError> {
+        let file = options.get_filename();
+        if let Some(folder) = file.parent().filter(|folder| !folder.as_os_str().is_empty()) {
+            std::fs::create_dir_all(folder).map_err(StoreError::CreateDir)?;
+        }
+        let database = format!("sqlite:{}", file.display());
+        let options = options
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(5));
+        let pool = SqlitePoolOptions::new()
+            .max_connections(4)
+            .acquire_timeout(Duration::from_secs(5))
+            .connect_with(options)
+            .await
+            .map_err(|source| StoreError::Connect { database, source })?;
+        sqlx::migrate!("migrations/sqlite").run(&pool).await?;
+        Ok(Self {
+            pool: Pool::Sqlite(pool),
+        })
+    }
+
+    /// Which engine this store runs on, for `/readyz` and logs.
+    pub fn engine(&self) -> &'static str {
+        match self.pool {
+            Pool::Postgres(_) => "postgres",
+            Pool::Sqlite(_) => "sqlite",
+        }
+    }
+
+    /// Succeeds when the database answers a query.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        with_pool!(self, |pool| sqlx::query("select 1").execute(pool).await.map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Closes every connection; later calls fail. Used at shutdown (and by tests of failure paths).
+    pub async fn close(&self) {
+        with_pool!(self, |pool| pool.close().await)
+    }
+}

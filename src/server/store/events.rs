@@ -1,0 +1,233 @@
+use super::{with_pool, ResultExt, Store, StoreError};
+use crate::domain::{SyncStatus, TimeZoneName};
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::types::Json;
+use std::{fmt, str::FromStr};
+
+/// Where an event comes from (F11).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum SourceType {
+    /// Created here and not published anywhere.
+    Local,
+    /// A `community.lexicon.calendar.event` record in someone's PDS.
+    Bluesky,
+}
+
+impl SourceType {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Local => "local",
+            Self::Bluesky => "bluesky",
+        }
+    }
+}
+
+impl FromStr for SourceType {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, Self::Err> {
+        match s {
+            "local" => Ok(Self::Local),
+            "bluesky" => Ok(Self::Bluesky),
+            other => Err(format!("unknown source type {other:?}")),
+        }
+    }
+}
+
+impl fmt::Display for SourceType {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
+/// Source tracking of one event (F11): the record it mirrors and how it stands against it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct SourceTracking {
+    pub source_type: SourceType,
+    /// The owner's DID for Bluesky events.
+    pub source_id: Option<String>,
+    /// A link a person can open to see the record.
+    pub source_url: Option<String>,
+    /// Everything else worth keeping about the source: rkey, cid, sync status, last error, ...
+    pub source_data: Value,
+    pub last_synced_at: Option<DateTime<Utc>>,
+    pub at_uri: Option<String>,
+    pub rkey: Option<String>,
+    pub cid: Option<String>,
+    pub sync_status: SyncStatus,
+}
+
+impl SourceTracking {
+    pub fn local() -> Self {
+        Self {
+            source_type: SourceType::Local,
+            source_id: None,
+            source_url: None,
+            source_data: Value::Object(Default::default()),
+            last_synced_at: None,
+            at_uri: None,
+            rkey: None,
+            cid: None,
+            sync_status: SyncStatus::Local,
+        }
+    }
+}
+
+#[derive(Debug, Clone)]
+pub struct NewEvent {
+    pub owner_id: Option<i64>,
+    pub name: String,
+    pub description: Option<String>,
+    pub starts_at: Option<DateTime<Utc>>,
+    pub ends_at: Option<DateTime<Utc>>,
+    pub time_zone: TimeZoneName,
+    pub source: SourceTracking,
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Event {
+    pub id: i64,
+    pub owner_id: Option<i64>,
+    pub name: String,
+    pub description: Option<String>,
+    pub starts_at: Option<DateTime<Utc>>,
+    pub ends_at: Option<DateTime<Utc>>,
+    pub time_zone: TimeZoneName,
+    pub source: SourceTracking,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+struct EventRow {
+    id: i64,
+    owner_id: Option<i64>,
+    name: String,
+    description: Option<String>,
+    starts_at: Option<DateTime<Utc>>,
+    ends_at: Option<DateTime<Utc>>,
+    time_zone: String,
+    source_type: String,
+    source_id: Option<String>,
+    source_url: Option<String>,
+    source_data: Json<Value>,
+    last_synced_at: Option<DateTime<Utc>>,
+    at_uri: Option<String>,
+    rkey: Option<String>,
+    cid: Option<String>,
+    sync_status: String,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<EventRow> for Event {
+    type Error = StoreError;
+    fn try_from(row: EventRow) -> Result<Self, Self::Error> {
+        let corrupt = |e: &dyn fmt::Display| StoreError::Corrupt(format!("event {}: {e}", row.id));
+        Ok(Self {
+            id: row.id,
+            owner_id: row.owner_id,
+            name: row.name,
+            description: row.description,
+            starts_at: row.starts_at,
+            ends_at: row.ends_at,
+            time_zone: TimeZoneName::parse(&row.time_zone).map_err(|e| corrupt(&e))?,
+            source: SourceTracking {
+                source_type: row.source_type.parse().map_err(|e: String| corrupt(&e))?,
+                source_id: row.source_id,
+                source_url: row.source_url,
+                source_data: row.source_data.0,
+                last_synced_at: row.last_synced_at,
+                at_uri: row.at_uri,
+                rkey: row.rkey,
+                cid: row.cid,
+                sync_status: row.sync_status.parse().map_err(|e| corrupt(&e))?,
+            },
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+const EVENT_COLUMNS: &str = "id, owner_id, name, description, starts_at, ends_at, time_zone, source_type, \
+     source_id, source_url, source_data, last_synced_at, at_uri, rkey, cid, sync_status, created_at, updated_at";
+
+impl Store {
+    #[tracing::instrument(skip_all, fields(at_uri = ?event.source.at_uri), err)]
+    pub async fn insert_event(&self, event: &NewEvent) -> Result<Event, StoreError> {
+        let sql = format!(
+            "insert into event (owner_id, name, description, starts_at, ends_at, time_zone, source_type,
+                 source_id, source_url, source_data, last_synced_at, at_uri, rkey, cid, sync_status)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+             returning {EVENT_COLUMNS}"
+        );
+        let source = &event.source;
+        let row: EventRow = with_pool!(self, |pool| {
+            sqlx::query_as(&sql)
+                .bind(event.owner_id)
+                .bind(&event.name)
+                .bind(&event.description)
+                .bind(event.starts_at)
+                .bind(event.ends_at)
+                .bind(event.time_zone.as_str())
+                .bind(source.source_type.as_str())
+                .bind(&source.source_id)
+                .bind(&source.source_url)
+                .bind(Json(&source.source_data))
+                .bind(source.last_synced_at)
+                .bind(&source.at_uri)
+                .bind(&source.rkey)
+                .bind(&source.cid)
+                .bind(source.sync_status.as_str())
+                .fetch_one(pool)
+                .await
+        })
+        .on_unique_violation("an event for this record")?;
+        row.try_into()
+    }
+
+    pub async fn event_by_id(&self, id: i64) -> Result<Option<Event>, StoreError> {
+        let sql = format!("select {EVENT_COLUMNS} from event where id = $1");
+        let row: Option<EventRow> = with_pool!(self, |pool| sqlx::query_as(&sql).bind(id).fetch_optional(pool).await)?;
+        row.map(Event::try_from).transpose()
+    }
+
+    pub async fn event_by_at_uri(&self, at_uri: &str) -> Result<Option<Event>, StoreError> {
+        let sql = format!("select {EVENT_COLUMNS} from event where at_uri = $1");
+        let row: Option<EventRow> = with_pool!(self, |pool| sqlx::query_as(&sql)
+            .bind(at_uri)
+            .fetch_optional(pool)
+            .await)?;
+        row.map(Event::try_from).transpose()
+    }
+
+    /// Events that end (or, lacking an end, start) at or after `now`, soonest first.
+    pub async fn upcoming_events(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Event>, StoreError> {
+        let sql = format!(
+            "select {EVENT_COLUMNS} from event
+             where coalesce(ends_at, starts_at) >= $1
+             order by starts_at, id
+             limit $2"
+        );
+        let rows: Vec<EventRow> = with_pool!(self, |pool| {
+            sqlx::query_as(&sql)
+                .bind(now)
+                .bind(i64::from(limit))
+                .fetch_all(pool)
+                .await
+        })?;
+        rows.into_iter().map(Event::try_from).collect()
+    }
+
+    /// Deletes an event; `false` when there was none.
+    pub async fn delete_event(&self, id: i64) -> Result<bool, StoreError> {
+        let result = with_pool!(self, |pool| {
+            sqlx::query("delete from event where id = $1")
+                .bind(id)
+                .execute(pool)
+                .await
+                .map(|r| r.rows_affected())
+        })?;
+        Ok(result > 0)
+    }
+}

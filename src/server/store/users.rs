@@ -1,0 +1,108 @@
+use super::{with_pool, ResultExt, Store, StoreError};
+use crate::domain::{Did, Handle, Provider};
+use chrono::{DateTime, Utc};
+
+/// A person who uses Skymeet.
+#[derive(Debug, Clone, PartialEq)]
+pub struct User {
+    pub id: i64,
+    pub did: Option<Did>,
+    pub handle: Option<Handle>,
+    pub display_name: Option<String>,
+    pub avatar_url: Option<String>,
+    pub provider: Provider,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// What we know of a Bluesky account when it signs in or its profile is refreshed.
+#[derive(Debug, Clone)]
+pub struct NewBlueskyUser {
+    pub did: Did,
+    pub handle: Handle,
+    pub display_name: Option<String>,
+    pub avatar_url: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct UserRow {
+    id: i64,
+    did: Option<String>,
+    handle: Option<String>,
+    display_name: Option<String>,
+    avatar_url: Option<String>,
+    provider: String,
+    created_at: DateTime<Utc>,
+    updated_at: DateTime<Utc>,
+}
+
+impl TryFrom<UserRow> for User {
+    type Error = StoreError;
+    fn try_from(row: UserRow) -> Result<Self, Self::Error> {
+        let corrupt = |e: &dyn std::fmt::Display| StoreError::Corrupt(format!("app_user {}: {e}", row.id));
+        Ok(Self {
+            id: row.id,
+            did: row
+                .did
+                .as_deref()
+                .map(Did::parse)
+                .transpose()
+                .map_err(|e| corrupt(&e))?,
+            handle: row
+                .handle
+                .as_deref()
+                .map(Handle::parse)
+                .transpose()
+                .map_err(|e| corrupt(&e))?,
+            display_name: row.display_name,
+            avatar_url: row.avatar_url,
+            provider: row.provider.parse().map_err(|e| corrupt(&e))?,
+            created_at: row.created_at,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+const USER_COLUMNS: &str = "id, did, handle, display_name, avatar_url, provider, created_at, updated_at";
+
+impl Store {
+    /// Creates the user for a DID, or updates its handle and profile: one user per DID, always.
+    #[tracing::instrument(skip_all, fields(did = %user.did), err)]
+    pub async fn upsert_bluesky_user(&self, user: &NewBlueskyUser) -> Result<User, StoreError> {
+        let sql = format!(
+            "insert into app_user (did, handle, display_name, avatar_url, provider)
+             values ($1, $2, $3, $4, 'bluesky')
+             on conflict (did) do update set
+                 handle = excluded.handle,
+                 display_name = coalesce(excluded.display_name, app_user.display_name),
+                 avatar_url = coalesce(excluded.avatar_url, app_user.avatar_url)
+             returning {USER_COLUMNS}"
+        );
+        let row: UserRow = with_pool!(self, |pool| {
+            sqlx::query_as(&sql)
+                .bind(user.did.as_str())
+                .bind(user.handle.as_str())
+                .bind(&user.display_name)
+                .bind(&user.avatar_url)
+                .fetch_one(pool)
+                .await
+        })
+        .on_unique_violation("a user with this DID")?;
+        row.try_into()
+    }
+
+    pub async fn user_by_did(&self, did: &Did) -> Result<Option<User>, StoreError> {
+        let sql = format!("select {USER_COLUMNS} from app_user where did = $1");
+        let row: Option<UserRow> = with_pool!(self, |pool| sqlx::query_as(&sql)
+            .bind(did.as_str())
+            .fetch_optional(pool)
+            .await)?;
+        row.map(User::try_from).transpose()
+    }
+
+    pub async fn user_by_id(&self, id: i64) -> Result<Option<User>, StoreError> {
+        let sql = format!("select {USER_COLUMNS} from app_user where id = $1");
+        let row: Option<UserRow> = with_pool!(self, |pool| sqlx::query_as(&sql).bind(id).fetch_optional(pool).await)?;
+        row.map(User::try_from).transpose()
+    }
+}

@@ -1,0 +1,199 @@
+use skymeet::server::{config::Config, kv::KvStore, startup::Application, state::AppState, store::Store};
+use sqlx::{postgres::PgConnectOptions, sqlite::SqliteConnectOptions, Connection, PgConnection};
+use std::{collections::HashMap, str::FromStr};
+use tempfile::TempDir;
+use tokio_util::sync::CancellationToken;
+use tower_sessions_redis_store::fred::prelude::{ClientLike, Config as RedisConfig, Pool};
+
+pub fn postgres_url() -> String {
+    std::env::var("TEST_DATABASE_URL").unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/postgres".to_owned())
+}
+
+pub fn redis_url() -> String {
+    std::env::var("TEST_REDIS_URL").unwrap_or_else(|_| "redis://127.0.0.1:6379".to_owned())
+}
+
+/// A unique name for this test's schema, keys, accounts.
+pub fn unique(prefix: &str) -> String {
+    format!("{prefix}{}", uuid::Uuid::new_v4().simple())
+}
+
+#[derive(Clone, Copy, Debug)]
+pub enum Engine {
+    Postgres,
+    Sqlite,
+}
+
+/// A database of its own for one test: a fresh PostgreSQL schema, or a SQLite file in a temporary
+/// folder (removed when this is dropped).
+pub struct TestDatabase {
+    pub database_url: Option<String>,
+    pub sqlite_path: Option<String>,
+    _dir: Option<TempDir>,
+}
+
+impl TestDatabase {
+    pub async fn new(engine: Engine) -> Self {
+        match engine {
+            Engine::Postgres => {
+                let schema = unique("test_");
+                let mut admin = PgConnection::connect(&postgres_url())
+                    .await
+                    .expect("connect to PostgreSQL");
+                sqlx::query(&format!("create schema {schema}"))
+                    .execute(&mut admin)
+                    .await
+                    .expect("create schema");
+                let separator = if postgres_url().contains('?') { '&' } else { '?' };
+                let url = format!("{}{separator}options[search_path]={schema}", postgres_url());
+                Self {
+                    database_url: Some(url),
+                    sqlite_path: None,
+                    _dir: None,
+                }
+            }
+            Engine::Sqlite => {
+                let dir = tempfile::tempdir().expect("temporary folder");
+                let path = dir.path().join("data").join("skymeet.db").display().to_string();
+                Self {
+                    database_url: None,
+                    sqlite_path: Some(path),
+                    _dir: Some(dir),
+                }
+            }
+        }
+    }
+
+    pub async fn store(&self) -> Store {
+        match (&self.database_url, &self.sqlite_path) {
+            (Some(url), _) => Store::connect_postgres(PgConnectOptions::from_str(url).expect("valid URL"), 2)
+                .await
+                .expect("store"),
+            (None, Some(path)) => Store::connect_sqlite(SqliteConnectOptions::new().filename(path))
+                .await
+                .expect("store"),
+            (None, None) => unreachable!("a test database is one or the other"),
+        }
+    }
+}
+
+pub async fn redis_pool() -> Pool {
+    let config = RedisConfig::from_url(&redis_url()).expect("valid REDIS_URL");
+    let pool = Pool::new(config, None, None, None, 2).expect("pool");
+    pool.init().await.expect("connect to Redis");
+    pool
+}
+
+pub async fn kv(redis: bool) -> KvStore {
+    if redis {
+        KvStore::Redis(redis_pool().await)
+    } else {
+        KvStore::memory()
+    }
+}
+
+/// How to start a test app: which database engine, Redis or not, and any extra variables.
+pub struct AppOptions {
+    pub engine: Engine,
+    pub redis: bool,
+    pub extra: Vec<(&'static str, String)>,
+}
+
+impl AppOptions {
+    /// The embedded default: SQLite and in-process stores.
+    pub fn embedded() -> Self {
+        Self {
+            engine: Engine::Sqlite,
+            redis: false,
+            extra: Vec::new(),
+        }
+    }
+
+    /// Production: PostgreSQL and Redis.
+    pub fn production() -> Self {
+        Self {
+            engine: Engine::Postgres,
+            redis: true,
+            extra: Vec::new(),
+        }
+    }
+
+    pub fn with(mut self, name: &'static str, value: impl Into<String>) -> Self {
+        self.extra.push((name, value.into()));
+        self
+    }
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub client: reqwest::Client,
+    pub state: AppState,
+    pub shutdown: CancellationToken,
+    pub server: tokio::task::JoinHandle<std::io::Result<()>>,
+    _database: TestDatabase,
+}
+
+pub async fn spawn_app(options: AppOptions) -> TestApp {
+    let database = TestDatabase::new(options.engine).await;
+    let mut vars: HashMap<&str, String> = HashMap::new();
+    vars.insert("LEPTOS_SITE_ADDR", "127.0.0.1:0".to_owned());
+    if let Some(url) = &database.database_url {
+        vars.insert("DATABASE_URL", url.clone());
+    }
+    if let Some(path) = &database.sqlite_path {
+        vars.insert("SQLITE_PATH", path.clone());
+    }
+    if options.redis {
+        vars.insert("REDIS_URL", redis_url());
+    }
+    vars.extend(options.extra);
+    let source: HashMap<&str, &str> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
+    let config = Config::from_source(&source).expect("valid test configuration");
+
+    let app = Application::build(config).await.expect("application starts");
+    let address = format!("http://127.0.0.1:{}", app.port());
+    let state = app.state().clone();
+    let shutdown = app.shutdown_token();
+    let server = tokio::spawn(app.run_until_stopped());
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .build()
+        .expect("HTTP client");
+    TestApp {
+        address,
+        client,
+        state,
+        shutdown,
+        server,
+        _database: database,
+    }
+}
+
+impl TestApp {
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{path}", self.address))
+            .send()
+            .await
+            .expect("request sent")
+    }
+
+    pub async fn get_html(&self, path: &str) -> (reqwest::StatusCode, String) {
+        let response = self.get(path).await;
+        let status = response.status();
+        (status, response.text().await.expect("body"))
+    }
+
+    /// Submits the time zone form the way a browser without JavaScript does.
+    pub async fn post_time_zone_form(&self, zone: &str) -> reqwest::Response {
+        self.client
+            .post(format!("{}/api/set_time_zone", self.address))
+            .header("accept", "text/html")
+            .header("referer", format!("{}/", self.address))
+            .form(&[("time_zone", zone)])
+            .send()
+            .await
+            .expect("request sent")
+    }
+}

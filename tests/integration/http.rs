@@ -1,0 +1,247 @@
+//! The application over HTTP, in both storage modes: the embedded default (SQLite + in-process
+//! stores) and production (PostgreSQL + Redis).
+
+use crate::helpers::{redis_pool, spawn_app, AppOptions, TestApp};
+use chrono::{Duration, Utc};
+use reqwest::StatusCode;
+use serde_json::Value;
+use skymeet::domain::{SyncStatus, TimeZoneName};
+use skymeet::server::{
+    session::COOKIE_NAME,
+    store::{NewEvent, SourceTracking},
+};
+use tower_sessions_redis_store::fred::prelude::KeysInterface;
+
+macro_rules! both_modes {
+    ($($test:ident),* $(,)?) => {
+        mod embedded {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    super::$test(crate::helpers::spawn_app(crate::helpers::AppOptions::embedded()).await).await;
+                }
+            )*
+        }
+        mod production {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    super::$test(crate::helpers::spawn_app(crate::helpers::AppOptions::production()).await).await;
+                }
+            )*
+        }
+    };
+}
+
+both_modes!(
+    the_home_page_renders_the_layout_and_upcoming_events,
+    an_unknown_path_is_a_404_page,
+    health_and_readiness_report_the_backends,
+    metrics_count_requests_by_route_and_status,
+    the_time_zone_form_works_without_javascript,
+    an_invalid_time_zone_is_a_clear_error,
+    a_broken_database_gives_an_error_page_and_not_ready,
+    shutdown_stops_the_server_gracefully,
+);
+
+fn document(html: &str) -> scraper::Html {
+    scraper::Html::parse_document(html)
+}
+
+fn select_text(html: &scraper::Html, selector: &str) -> Vec<String> {
+    let selector = scraper::Selector::parse(selector).expect("valid selector");
+    html.select(&selector)
+        .map(|e| e.text().collect::<String>().trim().to_owned())
+        .collect()
+}
+
+async fn the_home_page_renders_the_layout_and_upcoming_events(app: TestApp) {
+    let starts_at = Utc::now() + Duration::days(2);
+    let mut event = NewEvent {
+        owner_id: None,
+        name: "Bluesky builders meetup".to_owned(),
+        description: None,
+        starts_at: Some(starts_at),
+        ends_at: None,
+        time_zone: TimeZoneName::utc(),
+        source: SourceTracking::local(),
+    };
+    event.source.sync_status = SyncStatus::InSync;
+    app.state.store.insert_event(&event).await.expect("insert");
+
+    let (status, html) = app.get_html("/").await;
+    assert_eq!(status, StatusCode::OK);
+    let page = document(&html);
+    assert_eq!(select_text(&page, "title"), ["Upcoming events · Skymeet"]);
+    assert!(select_text(&page, "header a").iter().any(|t| t == "Skymeet"));
+    assert_eq!(
+        select_text(&page, "[data-testid=sign-in-area]"),
+        ["Browsing as a guest"]
+    );
+    assert_eq!(select_text(&page, "h1"), ["Meet up, on your own terms."]);
+    assert!(select_text(&page, "footer").concat().contains("Times shown in"));
+    assert_eq!(select_text(&page, "main li p.font-medium"), ["Bluesky builders meetup"]);
+    assert_eq!(select_text(&page, "[data-sync-status=in_sync]"), ["In sync"]);
+    assert!(html.contains(&TimeZoneName::utc().format(starts_at)));
+    // The page loads its stylesheet and the hydration script.
+    assert!(html.contains("/pkg/skymeet.css"));
+    assert!(html.contains("/pkg/skymeet.js"));
+}
+
+async fn an_unknown_path_is_a_404_page(app: TestApp) {
+    let (status, html) = app.get_html("/no/such/page").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+    let page = document(&html);
+    assert_eq!(select_text(&page, "h1"), ["Page not found"]);
+    assert!(
+        select_text(&page, "header a").iter().any(|t| t == "Skymeet"),
+        "the 404 page keeps the layout"
+    );
+}
+
+async fn health_and_readiness_report_the_backends(app: TestApp) {
+    let health = app.get("/healthz").await;
+    assert_eq!(health.status(), StatusCode::OK);
+    assert_eq!(health.text().await.expect("body"), "ok");
+
+    let ready = app.get("/readyz").await;
+    assert_eq!(ready.status(), StatusCode::OK);
+    let body: Value = ready.json().await.expect("JSON");
+    assert_eq!(body["ready"], Value::Bool(true));
+    assert_eq!(body["database"]["ok"], Value::Bool(true));
+    assert_eq!(body["database"]["backend"], Value::from(app.state.store.engine()));
+    assert_eq!(body["kv"]["backend"], Value::from(app.state.kv.backend()));
+}
+
+async fn metrics_count_requests_by_route_and_status(app: TestApp) {
+    app.get("/healthz").await;
+    app.get("/definitely-missing").await;
+    let body = app.get("/metrics").await.text().await.expect("body");
+    let has = |needle: &str| body.lines().any(|line| line.starts_with(needle));
+    assert!(
+        has(r#"skymeet_http_requests_total{method="GET",route="/healthz",status="200"}"#),
+        "no request count for /healthz in:\n{body}"
+    );
+    assert!(
+        has(r#"skymeet_http_requests_total{method="GET",route="unmatched",status="404"}"#),
+        "{body}"
+    );
+    assert!(
+        has(r#"skymeet_http_request_duration_seconds_bucket{method="GET",route="/healthz",status="200",le="0.005"}"#),
+        "{body}"
+    );
+}
+
+async fn the_time_zone_form_works_without_javascript(app: TestApp) {
+    let response = app.post_time_zone_form("Europe/Berlin").await;
+    assert_eq!(response.status(), StatusCode::FOUND, "a form post is redirected back");
+    let location = response.headers()["location"].to_str().expect("ASCII");
+    assert!(location.starts_with(&format!("{}/", app.address)), "back to the page the form was on: {location}");
+    let cookie = response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .filter_map(|value| value.to_str().ok())
+        .find(|value| value.starts_with(&format!("{COOKIE_NAME}=")))
+        .expect("a session cookie")
+        .to_owned();
+    assert!(cookie.contains("HttpOnly"), "{cookie}");
+    assert!(cookie.contains("SameSite=Lax"), "{cookie}");
+    assert!(!cookie.contains("Secure"), "plain http: no Secure flag: {cookie}");
+
+    if let skymeet::server::kv::KvStore::Redis(_) = app.state.kv {
+        // The session lives in Redis under its id, with a TTL; the cookie holds only that id.
+        let id = cookie
+            .split(';')
+            .next()
+            .and_then(|pair| pair.split_once('='))
+            .map(|(_, id)| id)
+            .expect("id");
+        let redis = redis_pool().await;
+        let stored: Option<Vec<u8>> = redis.get(id).await.expect("GET");
+        assert!(stored.is_some_and(|bytes| bytes.windows(13).any(|w| w == b"Europe/Berlin")));
+        let ttl: i64 = redis.ttl(id).await.expect("TTL");
+        assert!(ttl > 0, "session keys expire: {ttl}");
+    }
+
+    let (_, html) = app.get_html("/").await;
+    let page = document(&html);
+    assert_eq!(
+        select_text(&page, "[data-testid=viewer-zone]"),
+        ["Times are shown in Europe/Berlin."]
+    );
+    assert_eq!(select_text(&page, "#time_zone option[selected]"), ["Europe/Berlin"]);
+}
+
+async fn an_invalid_time_zone_is_a_clear_error(app: TestApp) {
+    let response = app
+        .client
+        .post(format!("{}/api/set_time_zone", app.address))
+        .form(&[("time_zone", "Mars/Olympus_Mons")])
+        .send()
+        .await
+        .expect("sent");
+    assert!(response.status().is_server_error() || response.status().is_client_error());
+    let body: Value = response.json().await.expect("a JSON error");
+    assert_eq!(body["code"], "error-input-1");
+    assert_eq!(body["field"], "time_zone");
+    assert!(
+        body["message"]
+            .as_str()
+            .is_some_and(|m| m.contains("not a known time zone")),
+        "{body}"
+    );
+    let (_, html) = app.get_html("/").await;
+    assert_eq!(
+        select_text(&document(&html), "[data-testid=viewer-zone]"),
+        ["Times are shown in UTC."]
+    );
+}
+
+async fn a_broken_database_gives_an_error_page_and_not_ready(app: TestApp) {
+    app.state.store.close().await;
+    let (status, html) = app.get_html("/").await;
+    assert_eq!(status, StatusCode::INTERNAL_SERVER_ERROR);
+    let page = document(&html);
+    assert!(
+        select_text(&page, "h1").contains(&"Something went wrong".to_owned()),
+        "{html}"
+    );
+    assert!(html.contains("error-store-1"), "the stable code is shown");
+    let lowered = html.to_lowercase();
+    for leak in ["sqlx", "pool", "postgres", "sqlite", "closed"] {
+        assert!(
+            !lowered.contains(&format!("{leak} ")) && !lowered.contains(&format!("{leak}:")),
+            "leaks {leak}: {html}"
+        );
+    }
+    let ready = app.get("/readyz").await;
+    assert_eq!(ready.status(), StatusCode::SERVICE_UNAVAILABLE);
+    let body: Value = ready.json().await.expect("JSON");
+    assert_eq!(body["database"]["ok"], Value::Bool(false));
+    assert_eq!(body["database"]["error"], "unreachable");
+}
+
+async fn shutdown_stops_the_server_gracefully(app: TestApp) {
+    assert_eq!(app.get("/healthz").await.status(), StatusCode::OK);
+    app.shutdown.cancel();
+    let stopped = tokio::time::timeout(std::time::Duration::from_secs(10), app.server).await;
+    assert!(matches!(stopped, Ok(Ok(Ok(())))), "{stopped:?}");
+    assert!(
+        app.client.get(format!("{}/healthz", app.address)).send().await.is_err(),
+        "no longer listening"
+    );
+}
+
+#[tokio::test]
+async fn cookies_are_secure_behind_https() {
+    let app = spawn_app(AppOptions::embedded().with("PUBLIC_URL", "https://skymeet.example")).await;
+    let response = app.post_time_zone_form("Asia/Tokyo").await;
+    let cookie = response
+        .headers()
+        .get("set-cookie")
+        .and_then(|v| v.to_str().ok())
+        .unwrap_or_default()
+        .to_owned();
+    assert!(cookie.contains("Secure"), "{cookie}");
+}

@@ -1,0 +1,214 @@
+//! The storage contract: every test runs against PostgreSQL and against SQLite.
+
+use crate::helpers::{Engine, TestDatabase};
+use chrono::{DateTime, Duration, SubsecRound, Utc};
+use serde_json::json;
+use skymeet::domain::{Did, Handle, Provider, SyncStatus, TimeZoneName};
+use skymeet::server::store::{NewBlueskyUser, NewEvent, SourceTracking, SourceType, Store, StoreError};
+
+macro_rules! contract {
+    ($($test:ident),* $(,)?) => {
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    let database = crate::helpers::TestDatabase::new(crate::helpers::Engine::Postgres).await;
+                    super::$test(database.store().await).await;
+                }
+            )*
+        }
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $test() {
+                    let database = crate::helpers::TestDatabase::new(crate::helpers::Engine::Sqlite).await;
+                    super::$test(database.store().await).await;
+                }
+            )*
+        }
+    };
+}
+
+contract!(
+    migrations_run_and_the_database_answers,
+    upserting_a_did_twice_keeps_one_user,
+    users_are_found_by_did_and_id,
+    an_event_keeps_its_source_tracking,
+    a_record_is_stored_at_most_once,
+    upcoming_events_are_soonest_first_and_skip_the_past,
+    deleting_an_event_removes_only_it,
+    a_blank_event_name_is_refused,
+);
+
+fn alice() -> NewBlueskyUser {
+    NewBlueskyUser {
+        did: Did::parse(&format!("did:plc:{}", crate::helpers::unique("alice"))).expect("valid DID"),
+        handle: Handle::parse("alice.test").expect("valid handle"),
+        display_name: Some("Alice".to_owned()),
+        avatar_url: None,
+    }
+}
+
+/// Database timestamps keep microseconds.
+fn now() -> DateTime<Utc> {
+    Utc::now().trunc_subsecs(6)
+}
+
+fn event(name: &str, starts_at: Option<DateTime<Utc>>) -> NewEvent {
+    NewEvent {
+        owner_id: None,
+        name: name.to_owned(),
+        description: None,
+        starts_at,
+        ends_at: starts_at.map(|at| at + Duration::hours(2)),
+        time_zone: TimeZoneName::utc(),
+        source: SourceTracking::local(),
+    }
+}
+
+async fn migrations_run_and_the_database_answers(store: Store) {
+    store.ping().await.expect("ping");
+    // Running the migrations again (a restart) is a no-op.
+    store.ping().await.expect("ping again");
+}
+
+async fn upserting_a_did_twice_keeps_one_user(store: Store) {
+    let first = store.upsert_bluesky_user(&alice()).await.expect("insert");
+    assert_eq!(first.provider, Provider::Bluesky);
+    assert_eq!(first.display_name.as_deref(), Some("Alice"));
+
+    let renamed = NewBlueskyUser {
+        did: first.did.clone().expect("bluesky users have a DID"),
+        handle: Handle::parse("alice2.test").expect("valid"),
+        display_name: None,
+        avatar_url: Some("https://cdn.example/alice.jpg".to_owned()),
+    };
+    let second = store.upsert_bluesky_user(&renamed).await.expect("update");
+    assert_eq!(second.id, first.id, "one user per DID");
+    assert_eq!(second.handle.as_ref().map(Handle::as_str), Some("alice2.test"));
+    assert_eq!(
+        second.display_name.as_deref(),
+        Some("Alice"),
+        "a missing display name keeps the old one"
+    );
+    assert_eq!(second.avatar_url.as_deref(), Some("https://cdn.example/alice.jpg"));
+    assert!(second.updated_at >= first.updated_at);
+}
+
+async fn users_are_found_by_did_and_id(store: Store) {
+    let user = store.upsert_bluesky_user(&alice()).await.expect("insert");
+    let did = user.did.clone().expect("DID");
+    assert_eq!(store.user_by_did(&did).await.expect("query").as_ref(), Some(&user));
+    assert_eq!(store.user_by_id(user.id).await.expect("query").as_ref(), Some(&user));
+    let stranger = Did::parse("did:plc:nobodyhere").expect("valid");
+    assert_eq!(store.user_by_did(&stranger).await.expect("query"), None);
+    assert_eq!(store.user_by_id(user.id + 1000).await.expect("query"), None);
+}
+
+async fn an_event_keeps_its_source_tracking(store: Store) {
+    let owner = store.upsert_bluesky_user(&alice()).await.expect("user");
+    let did = owner.did.clone().expect("DID");
+    let at_uri = format!("at://{did}/community.lexicon.calendar.event/3lbq2vxyzab2c");
+    let synced = now();
+    let new = NewEvent {
+        owner_id: Some(owner.id),
+        description: Some("Leptos, axum and ATProto".to_owned()),
+        time_zone: TimeZoneName::parse("Europe/Berlin").expect("zone"),
+        source: SourceTracking {
+            source_type: SourceType::Bluesky,
+            source_id: Some(did.to_string()),
+            source_url: Some(format!("https://bsky.app/profile/{did}")),
+            source_data: json!({"rkey": "3lbq2vxyzab2c", "cid": "bafyreib2", "syncStatus": "in_sync", "extra": [1, 2]}),
+            last_synced_at: Some(synced),
+            at_uri: Some(at_uri.clone()),
+            rkey: Some("3lbq2vxyzab2c".to_owned()),
+            cid: Some("bafyreib2".to_owned()),
+            sync_status: SyncStatus::InSync,
+        },
+        ..event("Rust meetup", Some(now() + Duration::days(3)))
+    };
+    let stored = store.insert_event(&new).await.expect("insert");
+    assert_eq!(stored.name, "Rust meetup");
+    assert_eq!(stored.owner_id, Some(owner.id));
+    assert_eq!(stored.starts_at, new.starts_at);
+    assert_eq!(stored.ends_at, new.ends_at);
+    assert_eq!(stored.time_zone.as_str(), "Europe/Berlin");
+    assert_eq!(stored.source, new.source);
+
+    assert_eq!(
+        store.event_by_id(stored.id).await.expect("query").as_ref(),
+        Some(&stored)
+    );
+    assert_eq!(
+        store.event_by_at_uri(&at_uri).await.expect("query").as_ref(),
+        Some(&stored)
+    );
+    assert_eq!(
+        store
+            .event_by_at_uri("at://did:plc:x/community.lexicon.calendar.event/none")
+            .await
+            .expect("query"),
+        None
+    );
+}
+
+async fn a_record_is_stored_at_most_once(store: Store) {
+    let mut new = event("Twice", Some(now()));
+    new.source.at_uri = Some("at://did:plc:abc/community.lexicon.calendar.event/3aaa".to_owned());
+    new.source.source_type = SourceType::Bluesky;
+    store.insert_event(&new).await.expect("first insert");
+    match store.insert_event(&new).await {
+        Err(StoreError::Duplicate(_)) => {}
+        other => panic!("expected a duplicate error, got {other:?}"),
+    }
+    // Local events have no at-uri; any number of them may exist.
+    store.insert_event(&event("Local one", None)).await.expect("local");
+    store.insert_event(&event("Local two", None)).await.expect("local");
+}
+
+async fn upcoming_events_are_soonest_first_and_skip_the_past(store: Store) {
+    let base = now();
+    for (name, offset) in [("later", 48), ("past", -48), ("sooner", 2), ("ongoing", -1)] {
+        store
+            .insert_event(&event(name, Some(base + Duration::hours(offset))))
+            .await
+            .expect("insert");
+    }
+    store.insert_event(&event("undated", None)).await.expect("insert");
+    let names: Vec<String> = store
+        .upcoming_events(base, 10)
+        .await
+        .expect("query")
+        .into_iter()
+        .map(|e| e.name)
+        .collect();
+    assert_eq!(names, ["ongoing", "sooner", "later"]);
+    let limited = store.upcoming_events(base, 1).await.expect("query");
+    assert_eq!(limited.len(), 1);
+}
+
+async fn deleting_an_event_removes_only_it(store: Store) {
+    let keep = store.insert_event(&event("keep", Some(now()))).await.expect("insert");
+    let drop = store.insert_event(&event("drop", Some(now()))).await.expect("insert");
+    assert!(store.delete_event(drop.id).await.expect("delete"));
+    assert!(
+        !store.delete_event(drop.id).await.expect("delete again"),
+        "nothing left to delete"
+    );
+    assert_eq!(store.event_by_id(drop.id).await.expect("query"), None);
+    assert!(store.event_by_id(keep.id).await.expect("query").is_some());
+}
+
+async fn a_blank_event_name_is_refused(store: Store) {
+    let result = store.insert_event(&event("   ", None)).await;
+    assert!(matches!(result, Err(StoreError::Database(_))), "{result:?}");
+}
+
+#[tokio::test]
+async fn the_embedded_database_is_created_with_its_folder() {
+    let database = TestDatabase::new(Engine::Sqlite).await;
+    let path = database.sqlite_path.clone().expect("sqlite");
+    assert!(!std::path::Path::new(&path).exists());
+    database.store().await.ping().await.expect("ping");
+    assert!(std::path::Path::new(&path).exists());
+}
