@@ -35,8 +35,11 @@ step "cargo fmt --check"
 cargo fmt --all -- --check
 
 step "cargo clippy (server and browser builds; warnings are errors)"
-cargo clippy --all-targets --features ssr -- -D warnings
-cargo clippy --lib --target wasm32-unknown-unknown --features hydrate -- -D warnings
+(
+  leptos_build_env
+  cargo clippy --all-targets --features ssr -- -D warnings
+  cargo clippy --lib --target wasm32-unknown-unknown --features hydrate -- -D warnings
+)
 
 step "local ATProto network (PLC + PDS)"
 export LOCAL_PDS_DIR=${LOCAL_PDS_DIR:-$SKYMEET_CACHE/local-pds}
@@ -47,7 +50,7 @@ source "$LOCAL_PDS_DIR/run/env"
 export LOCAL_PDS_URL LOCAL_PLC_URL
 
 step "cargo test (unit + integration)"
-cargo test --features ssr --no-fail-fast
+(leptos_build_env && cargo test --features ssr --no-fail-fast)
 
 step "cargo leptos build"
 cargo leptos build

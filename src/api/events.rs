@@ -18,12 +18,11 @@ pub struct EventSummary {
     pub at_uri: Option<String>,
 }
 
-/// How many upcoming events the home page lists.
-const UPCOMING_LIMIT: u32 = 20;
-
 #[server(endpoint = "upcoming_events")]
 pub async fn upcoming_events() -> Result<Vec<EventSummary>, ApiError> {
     use crate::server::error::ServerError;
+    /// How many upcoming events the home page lists.
+    const UPCOMING_LIMIT: u32 = 20;
     let state = super::ssr::state()?;
     let events = state
         .store

@@ -234,7 +234,10 @@ mod tests {
             ("LEPTOS_SITE_ADDR", &[("LEPTOS_SITE_ADDR", "localhost")]),
             ("PUBLIC_URL", &[("PUBLIC_URL", "skymeet.example")]),
             ("DATABASE_URL", &[("DATABASE_URL", "mysql://localhost/db")]),
-            ("DATABASE_MAX_CONNECTIONS", &[postgres, ("DATABASE_MAX_CONNECTIONS", "0")]),
+            (
+                "DATABASE_MAX_CONNECTIONS",
+                &[postgres, ("DATABASE_MAX_CONNECTIONS", "0")],
+            ),
             ("REDIS_URL", &[("REDIS_URL", "http://localhost")]),
             ("LOG_FORMAT", &[("LOG_FORMAT", "yaml")]),
         ];

@@ -136,7 +136,10 @@ async fn the_time_zone_form_works_without_javascript(app: TestApp) {
     let response = app.post_time_zone_form("Europe/Berlin").await;
     assert_eq!(response.status(), StatusCode::FOUND, "a form post is redirected back");
     let location = response.headers()["location"].to_str().expect("ASCII");
-    assert!(location.starts_with(&format!("{}/", app.address)), "back to the page the form was on: {location}");
+    assert!(
+        location.starts_with(&format!("{}/", app.address)),
+        "back to the page the form was on: {location}"
+    );
     let cookie = response
         .headers()
         .get_all("set-cookie")

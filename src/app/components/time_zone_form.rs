@@ -29,7 +29,7 @@ pub fn TimeZoneForm() -> impl IntoView {
         None => String::new(),
     };
     view! {
-        <ActionForm action=save attr:class="flex flex-wrap items-center gap-2 text-sm">
+        <ActionForm action=save attr:class="flex flex-wrap items-center gap-2 text-sm sm:flex-nowrap">
             <label for="time_zone" class="text-slate-600">
                 "Times shown in"
             </label>
