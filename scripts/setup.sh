@@ -50,12 +50,15 @@ ensure_cargo_tool() {
   touch "$marker"
 }
 
-# ensure_npm DIR: `npm ci` when node_modules is missing or older than the lockfile.
+# ensure_npm DIR: installs DIR's locked packages when node_modules is missing or older than the
+# lockfile. Not `npm ci`: it refuses a lockfile that lacks optional packages for other platforms
+# (Tailwind's oxide-* binaries), which the registry here does not serve; `npm install --no-save`
+# installs the same locked versions and leaves the lockfile alone.
 ensure_npm() {
   local dir=$1
   if [ ! -f "$dir/node_modules/.package-lock.json" ] || ! cmp -s "$dir/package-lock.json" "$dir/node_modules/.skymeet-lock"; then
-    step "npm ci in ${dir#"$SKYMEET_ROOT"/}"
-    (cd "$dir" && npm ci --no-audit --no-fund --loglevel=error)
+    step "npm install in ${dir#"$SKYMEET_ROOT"/}"
+    (cd "$dir" && npm install --no-audit --no-fund --no-save --loglevel=error)
     cp "$dir/package-lock.json" "$dir/node_modules/.skymeet-lock"
   fi
 }
