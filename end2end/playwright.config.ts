@@ -56,6 +56,9 @@ export default defineConfig({
       DATABASE_URL: "",
       REDIS_URL: "",
       RUST_LOG: "warn",
+      // Identities resolve on the local ATProto network when it runs (scripts/local-pds.sh).
+      ATPROTO_PLC_URL: process.env.LOCAL_PLC_URL ?? "http://localhost:2582",
+      ATPROTO_HANDLE_RESOLVER: process.env.LOCAL_PDS_URL ?? "http://localhost:2583",
     },
   },
 });

@@ -66,7 +66,7 @@ ensure_npm() {
 ensure_build_tools() {
   command -v cargo >/dev/null || fail "cargo is missing: install Rust with rustup first"
   command -v npm >/dev/null || ensure_apt nodejs npm
-  ensure_apt pkg-config
+  ensure_apt pkg-config libssl-dev
   ensure_rust_target
   ensure_cargo_tool cargo-leptos cargo-leptos "$CARGO_LEPTOS_VERSION" --locked --ignore-rust-version
   # Not --locked: its lockfile pins a crate version the registry no longer serves.

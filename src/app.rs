@@ -4,7 +4,7 @@ mod components;
 mod pages;
 
 use components::{
-    layout::{Footer, Header},
+    layout::{provide_viewer, Footer, Header},
     time_zone_form::provide_viewer_time_zone,
 };
 use leptos::prelude::*;
@@ -13,7 +13,7 @@ use leptos_router::{
     components::{Route, Router, Routes},
     path, SsrMode,
 };
-use pages::{home::HomePage, not_found::NotFound};
+use pages::{home::HomePage, login::LoginPage, not_found::NotFound};
 
 /// The HTML document around the app (server only).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -38,6 +38,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 pub fn App() -> impl IntoView {
     provide_meta_context();
     provide_viewer_time_zone();
+    provide_viewer();
     // Effects run only in the browser, after hydration: mark the page so tests (and CSS) can tell.
     Effect::new(|| {
         if let Some(body) = document().body() {
@@ -54,8 +55,10 @@ pub fn App() -> impl IntoView {
                 <Header />
                 <main class="mx-auto w-full max-w-4xl flex-1 px-4 py-8">
                     <Routes fallback=NotFound>
-                        // Async: the whole page waits for its data, so an error can still set the status.
+                        // Async: each page is sent whole once its data is there, so it is complete without
+                        // JavaScript and an error can still set the HTTP status.
                         <Route path=path!("/") view=HomePage ssr=SsrMode::Async />
+                        <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
                     </Routes>
                 </main>
                 <Footer />

@@ -2,6 +2,7 @@
 //! HTTP application itself. The UI (`crate::app`) never reaches in here directly; it calls
 //! `#[server]` functions in `crate::api`.
 
+pub mod auth;
 pub mod config;
 pub mod error;
 pub mod health;

@@ -5,7 +5,7 @@ test("the home page shows the site layout", async ({ page }) => {
   expect(response?.status()).toBe(200);
   await expect(page).toHaveTitle("Upcoming events · Skymeet");
   await expect(page.getByRole("banner").getByRole("link", { name: "Skymeet" })).toBeVisible();
-  await expect(page.getByTestId("sign-in-area")).toContainText("Browsing as a guest");
+  await expect(page.getByTestId("sign-in-area").getByRole("link", { name: "Sign in with Bluesky" })).toBeVisible();
   await expect(page.getByRole("heading", { level: 1 })).toHaveText("Meet up, on your own terms.");
   await expect(page.getByRole("heading", { name: "Upcoming events" })).toBeVisible();
   await expect(page.getByRole("contentinfo")).toContainText("Your events live in your own PDS");
@@ -24,6 +24,9 @@ test("an unknown address shows the 404 page", async ({ page }) => {
   const response = await page.goto("/no/such/page");
   expect(response?.status()).toBe(404);
   await expect(page.getByRole("heading", { name: "Page not found" })).toBeVisible();
+  // The whole layout is in the first HTML sent: nothing waits for JavaScript to fill it in.
+  await expect(page.getByTestId("sign-in-area").getByRole("link", { name: "Sign in with Bluesky" })).toBeVisible();
+  await expect(page.getByLabel("Times shown in")).toHaveValue("UTC");
   await page.getByRole("link", { name: "Back to upcoming events" }).click();
   await expect(page).toHaveURL(/\/$/);
   await expect(page.getByRole("heading", { name: "Upcoming events" })).toBeVisible();

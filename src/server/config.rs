@@ -3,8 +3,8 @@
 //! Every variable is documented in `.env.example`. A missing or malformed value stops start-up with a
 //! message naming the variable; secrets are wrapped in [`SecretString`] so they never print.
 
-use secrecy::{ExposeSecret, SecretString};
-use std::{collections::HashMap, net::SocketAddr, path::PathBuf};
+use secrecy::{ExposeSecret, SecretBox, SecretString};
+use std::{collections::HashMap, net::SocketAddr, path::PathBuf, sync::Arc};
 use url::Url;
 
 #[derive(Debug, Clone)]
@@ -18,6 +18,72 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub redis: Option<RedisConfig>,
     pub log_format: LogFormat,
+    pub atproto: AtprotoConfig,
+    /// Keys that encrypt OAuth credentials at rest (`CREDENTIALS_KEYS`); `None` in development
+    /// means a random key for this process only.
+    pub credentials_keys: Option<CredentialKeys>,
+}
+
+/// Where identities are resolved (F1).
+#[derive(Debug, Clone)]
+pub struct AtprotoConfig {
+    /// The PLC directory that resolves `did:plc` (`ATPROTO_PLC_URL`).
+    pub plc_url: Url,
+    /// How handles become DIDs (`ATPROTO_HANDLE_RESOLVER`).
+    pub handle_resolution: HandleResolution,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum HandleResolution {
+    /// DNS TXT `_atproto.{handle}`, then `https://{handle}/.well-known/atproto-did` (production).
+    Dns,
+    /// `com.atproto.identity.resolveHandle` on this service: for the local network, where `*.test`
+    /// handles have no DNS.
+    Service(Url),
+}
+
+/// AEAD keys by id. The first one encrypts; any of them decrypts, so keys can be rotated by
+/// putting a new one first and keeping the old one until its values have expired.
+#[derive(Clone)]
+pub struct CredentialKeys {
+    pub keys: Vec<(String, Arc<SecretBox<[u8; 32]>>)>,
+}
+
+impl std::fmt::Debug for CredentialKeys {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let ids: Vec<&str> = self.keys.iter().map(|(id, _)| id.as_str()).collect();
+        f.debug_struct("CredentialKeys")
+            .field("ids", &ids)
+            .finish_non_exhaustive()
+    }
+}
+
+impl CredentialKeys {
+    /// Parses `id:base64key,id:base64key`, each key 32 bytes.
+    pub fn parse(value: &str) -> Result<Self, String> {
+        use base64::{engine::general_purpose::STANDARD, Engine};
+        let mut keys = Vec::new();
+        for entry in value.split(',').map(str::trim).filter(|e| !e.is_empty()) {
+            let (id, encoded) = entry
+                .split_once(':')
+                .ok_or("expected id:base64key entries separated by commas")?;
+            if id.is_empty()
+                || id.len() > 32
+                || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+            {
+                return Err("a key id is 1 to 32 letters, digits, '-' or '_'".to_owned());
+            }
+            let bytes = STANDARD
+                .decode(encoded)
+                .map_err(|_| format!("key {id:?} is not valid base64"))?;
+            let key: [u8; 32] = bytes.try_into().map_err(|_| format!("key {id:?} must be 32 bytes"))?;
+            keys.push((id.to_owned(), Arc::new(SecretBox::new(Box::new(key)))));
+        }
+        if keys.is_empty() {
+            return Err("expected at least one id:base64key".to_owned());
+        }
+        Ok(Self { keys })
+    }
 }
 
 #[derive(Debug, Clone)]
@@ -147,6 +213,27 @@ impl Config {
             _ => Err("expected \"human\" or \"json\""),
         })?;
 
+        let plc_url = parse_or(source, "ATPROTO_PLC_URL", "https://plc.directory", parse_http_url)?;
+        let handle_resolution = match source.get("ATPROTO_HANDLE_RESOLVER") {
+            None => HandleResolution::Dns,
+            Some(value) if value == "dns" => HandleResolution::Dns,
+            Some(value) => HandleResolution::Service(
+                parse_http_url(&value).map_err(|e| ConfigError::invalid("ATPROTO_HANDLE_RESOLVER", e))?,
+            ),
+        };
+        let credentials_keys = match source.get("CREDENTIALS_KEYS") {
+            Some(value) => {
+                Some(CredentialKeys::parse(&value).map_err(|e| ConfigError::invalid("CREDENTIALS_KEYS", e))?)
+            }
+            None if public_url.scheme() == "https" => {
+                return Err(ConfigError::invalid(
+                    "CREDENTIALS_KEYS",
+                    "required when PUBLIC_URL is https: credentials must survive restarts",
+                ))
+            }
+            None => None,
+        };
+
         Ok(Self {
             listen_addr,
             public_url,
@@ -154,6 +241,11 @@ impl Config {
             database,
             redis,
             log_format,
+            atproto: AtprotoConfig {
+                plc_url,
+                handle_resolution,
+            },
+            credentials_keys,
         })
     }
 
@@ -192,6 +284,14 @@ fn parse_public_url(value: &str) -> Result<Url, ConfigError> {
     Ok(url)
 }
 
+fn parse_http_url(value: &str) -> Result<Url, String> {
+    let url = Url::parse(value).map_err(|e| e.to_string())?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err("expected an http:// or https:// URL".to_owned());
+    }
+    Ok(url)
+}
+
 fn parse_or<T, E: ToString>(
     source: &impl Source,
     name: &'static str,
@@ -223,14 +323,18 @@ mod tests {
 
     #[test]
     fn https_public_url_makes_cookies_secure() {
-        let config = config(&[("PUBLIC_URL", "https://skymeet.example")]).expect("valid");
+        let config = config(&[("PUBLIC_URL", "https://skymeet.example"), ("CREDENTIALS_KEYS", KEYS)]).expect("valid");
         assert!(config.secure_cookies());
     }
 
     #[test]
     fn malformed_values_name_the_variable() {
         let postgres = ("DATABASE_URL", "postgres://127.0.0.1/skymeet");
-        let cases: [(&str, &[(&str, &str)]); 6] = [
+        let cases: [(&str, &[(&str, &str)]); 10] = [
+            ("ATPROTO_PLC_URL", &[("ATPROTO_PLC_URL", "ftp://plc.example")]),
+            ("ATPROTO_HANDLE_RESOLVER", &[("ATPROTO_HANDLE_RESOLVER", "pds")]),
+            ("CREDENTIALS_KEYS", &[("CREDENTIALS_KEYS", "k1:c2hvcnQ=")]),
+            ("CREDENTIALS_KEYS", &[("PUBLIC_URL", "https://skymeet.example")]),
             ("LEPTOS_SITE_ADDR", &[("LEPTOS_SITE_ADDR", "localhost")]),
             ("PUBLIC_URL", &[("PUBLIC_URL", "skymeet.example")]),
             ("DATABASE_URL", &[("DATABASE_URL", "mysql://localhost/db")]),
@@ -245,6 +349,28 @@ mod tests {
             let err = config(vars).expect_err(name);
             assert!(err.to_string().starts_with(name), "{err} should name {name}");
         }
+    }
+
+    const KEYS: &str =
+        "k2:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=, k1:ICEiIyQlJicoKSorLC0uLzAxMjM0NTY3ODk6Ozw9Pj8=";
+
+    #[test]
+    fn credential_keys_parse_in_order_and_never_print() {
+        let config = config(&[("CREDENTIALS_KEYS", KEYS)]).expect("valid");
+        let keys = config.credentials_keys.expect("keys");
+        let ids: Vec<&str> = keys.keys.iter().map(|(id, _)| id.as_str()).collect();
+        assert_eq!(ids, ["k2", "k1"]);
+        assert_eq!(format!("{keys:?}"), r#"CredentialKeys { ids: ["k2", "k1"], .. }"#);
+    }
+
+    #[test]
+    fn handles_resolve_by_dns_unless_a_service_is_named() {
+        assert_eq!(
+            config(&[]).expect("valid").atproto.handle_resolution,
+            HandleResolution::Dns
+        );
+        let local = config(&[("ATPROTO_HANDLE_RESOLVER", "http://localhost:2583")]).expect("valid");
+        assert!(matches!(local.atproto.handle_resolution, HandleResolution::Service(url) if url.port() == Some(2583)));
     }
 
     #[test]

@@ -21,6 +21,8 @@ const INACTIVITY_LIMIT: Duration = Duration::days(7);
 pub mod keys {
     /// The viewer's chosen time zone (`TimeZoneName`).
     pub const TIME_ZONE: &str = "time_zone";
+    /// The signed-in user's id (`i64`); absent for guests.
+    pub const USER_ID: &str = "user_id";
 }
 
 /// The session store in use: one type for the layer, whichever backend the config picked.

@@ -3,6 +3,10 @@
 
 use crate::app::{shell, App};
 use crate::server::{
+    auth::{
+        callback,
+        oauth::{BlueskyAuth, OAuthError, CALLBACK_PATH},
+    },
     config::Config,
     error::Chain,
     health,
@@ -34,6 +38,8 @@ pub enum StartupError {
     Store(#[from] StoreError),
     #[error("could not connect to Redis (REDIS_URL)")]
     Redis(#[source] fred::error::Error),
+    #[error("could not set up Bluesky sign-in")]
+    OAuth(#[from] OAuthError),
     #[error("could not listen on {addr}")]
     Bind {
         addr: String,
@@ -87,12 +93,14 @@ impl Application {
             public_url = %config.public_url,
             "starting"
         );
+        let auth = BlueskyAuth::new(&config, store.clone(), kv.clone())?.map(Arc::new);
         let state = AppState {
             config: Arc::new(config),
             store,
             kv,
             leptos_options,
             metrics: metrics::recorder(),
+            auth,
         };
         let router = router(state.clone()).layer(session_layer);
         Ok(Self {
@@ -196,6 +204,7 @@ fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::render))
+        .route(CALLBACK_PATH, get(callback::callback))
         .leptos_routes_with_context(&state, routes, context.clone(), move || shell(leptos_options.clone()))
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
             context, shell,

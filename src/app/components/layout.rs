@@ -1,5 +1,64 @@
 use super::time_zone_form::TimeZoneForm;
+use crate::api::{
+    auth::{current_user, Logout, Viewer},
+    ApiError,
+};
 use leptos::prelude::*;
+
+/// Who is looking at the page, shared by the header and every page that cares.
+#[derive(Clone, Copy)]
+pub struct ViewerContext {
+    pub viewer: Resource<Result<Option<Viewer>, ApiError>>,
+    pub logout: ServerAction<Logout>,
+}
+
+pub fn provide_viewer() {
+    let logout = ServerAction::<Logout>::new();
+    // Blocking: the header is complete in the first HTML sent, which matters without JavaScript.
+    let viewer = Resource::new_blocking(move || logout.version().get(), |_| current_user());
+    provide_context(ViewerContext { viewer, logout });
+}
+
+/// The header's sign-in area: the handle and "Sign out" for a signed-in person, a sign-in link
+/// for a guest.
+#[component]
+fn SignInArea() -> impl IntoView {
+    let ViewerContext { viewer, logout } = expect_context();
+    view! {
+        <div data-testid="sign-in-area" class="flex items-center gap-3">
+            <Transition fallback=|| ()>
+                {move || Suspend::new(async move {
+                    match viewer.await {
+                        Ok(Some(viewer)) => {
+                            let name = viewer.handle.map(|h| format!("@{h}")).unwrap_or_else(|| "Signed in".to_owned());
+                            view! {
+                                <span class="h-2 w-2 rounded-full bg-emerald-500" title="Connected to Bluesky"></span>
+                                <span class="font-medium text-slate-800">{name}</span>
+                                <ActionForm action=logout>
+                                    <button type="submit" class="text-slate-500 underline hover:text-slate-800">
+                                        "Sign out"
+                                    </button>
+                                </ActionForm>
+                            }
+                                .into_any()
+                        }
+                        _ => {
+                            view! {
+                                <a
+                                    href="/login"
+                                    class="rounded-md bg-sky-600 px-3 py-1.5 font-medium text-white hover:bg-sky-700"
+                                >
+                                    "Sign in with Bluesky"
+                                </a>
+                            }
+                                .into_any()
+                        }
+                    }
+                })}
+            </Transition>
+        </div>
+    }
+}
 
 #[component]
 pub fn Header() -> impl IntoView {
@@ -14,10 +73,7 @@ pub fn Header() -> impl IntoView {
                     <a href="/" class="font-medium text-slate-700 hover:text-sky-700">
                         "Upcoming events"
                     </a>
-                    <div data-testid="sign-in-area" class="flex items-center gap-2">
-                        <span class="h-2 w-2 rounded-full bg-slate-300" title="Not signed in"></span>
-                        <span class="text-slate-500">"Browsing as a guest"</span>
-                    </div>
+                    <SignInArea />
                 </nav>
             </div>
         </header>

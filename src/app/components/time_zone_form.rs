@@ -15,7 +15,8 @@ pub struct ViewerTimeZone {
 /// Call once, high in the tree; read it with `expect_context::<ViewerTimeZone>()`.
 pub fn provide_viewer_time_zone() {
     let save = ServerAction::<SetTimeZone>::new();
-    let zone = Resource::new(move || save.version().get(), |_| viewer_time_zone());
+    // Blocking: the page is sent only once it is known, so it is complete without JavaScript.
+    let zone = Resource::new_blocking(move || save.version().get(), |_| viewer_time_zone());
     provide_context(ViewerTimeZone { save, zone });
 }
 

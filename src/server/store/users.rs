@@ -91,6 +91,19 @@ impl Store {
         row.try_into()
     }
 
+    /// The id of the user with this DID, creating a Bluesky user without a handle if there is none
+    /// yet (the handle follows when sign-in completes). Never two users for one DID.
+    pub async fn user_id_for_did(&self, did: &Did) -> Result<i64, StoreError> {
+        let sql = "insert into app_user (did, provider) values ($1, 'bluesky')
+                   on conflict (did) do update set did = excluded.did
+                   returning id";
+        let id: (i64,) = with_pool!(self, |pool| sqlx::query_as(sql)
+            .bind(did.as_str())
+            .fetch_one(pool)
+            .await)?;
+        Ok(id.0)
+    }
+
     pub async fn user_by_did(&self, did: &Did) -> Result<Option<User>, StoreError> {
         let sql = format!("select {USER_COLUMNS} from app_user where did = $1");
         let row: Option<UserRow> = with_pool!(self, |pool| sqlx::query_as(&sql)

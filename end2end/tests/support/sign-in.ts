@@ -1,0 +1,76 @@
+import { Browser, expect, Page } from "@playwright/test";
+import { Account, pdsUrl } from "./pds";
+
+/**
+ * Fills the PDS's own sign-in and consent pages (a JavaScript app) in `page`, whatever the PDS
+ * asks for: a password when it does not know this browser yet, then consent.
+ */
+async function approveAtPds(page: Page, account: Account, beforeConsent: () => Promise<void> = async () => {}) {
+  const password = page.getByLabel("Password", { exact: true });
+  const authorize = page.getByRole("button", { name: "Authorize" });
+  await expect(password.or(authorize)).toBeVisible();
+  if (await password.isVisible()) {
+    const username = page.getByLabel("Username or Email");
+    if ((await username.inputValue()) === "") await username.fill(account.handle);
+    await password.fill(account.password);
+    await page.getByRole("button", { name: "Sign in" }).click();
+  }
+  await expect(authorize).toBeVisible();
+  await beforeConsent();
+  await authorize.click();
+}
+
+/**
+ * Signs in through Skymeet's /login page and the PDS. Without JavaScript, Skymeet's pages stay in
+ * the JS-less `page`, and the PDS's pages (which need JavaScript) open in a separate JavaScript
+ * browser context; the redirect back to Skymeet is then followed in `page`, as a browser would.
+ */
+export async function signIn(page: Page, browser: Browser, account: Account, javaScript: boolean) {
+  await page.goto("/login");
+  await page.getByLabel("Your handle or DID").fill(account.handle);
+  if (javaScript) {
+    await page.getByRole("button", { name: "Continue" }).click();
+    await approveAtPds(page, account);
+    return;
+  }
+  // The form post answers with a redirect to the PDS; keep it from being followed here (routes
+  // do not see redirected requests, so the post itself is sent without following redirects).
+  let authorizeUrl = "";
+  await page.route("**/api/login", async (route) => {
+    const response = await route.fetch({ maxRedirects: 0 });
+    authorizeUrl = response.headers()["location"] ?? "";
+    await route.fulfill({ status: 200, contentType: "text/html", body: "<p>Continuing at the PDS</p>" });
+  });
+  await page.getByRole("button", { name: "Continue" }).click();
+  await expect.poll(() => authorizeUrl).toContain(`${pdsUrl}/oauth/authorize`);
+  await page.unroute("**/api/login");
+
+  const pdsContext = await browser.newContext({ javaScriptEnabled: true });
+  const pdsPage = await pdsContext.newPage();
+  // Catch the way back to Skymeet without following it in this context. The PDS sends the
+  // browser to its own `/oauth/authorize/redirect` page, which answers with a redirect to
+  // `redirect_uri` carrying `code`, `state` and `iss` in the query (`redirect_mode=query`); routes
+  // never see redirected requests, so that URL is built here from the same parameters.
+  let callbackUrl = "";
+  const back = (url: string) => {
+    callbackUrl = url;
+    return { status: 200, contentType: "text/html", body: "<p>Back to Skymeet</p>" };
+  };
+  const catchWayBack = async () => {
+    await pdsPage.route("**/oauth/callback**", (route) => route.fulfill(back(route.request().url())));
+    await pdsPage.route(`${pdsUrl}/oauth/authorize/redirect**`, (route) => {
+      const params = new URL(route.request().url()).searchParams;
+      const callback = new URL(params.get("redirect_uri") ?? "");
+      for (const name of ["code", "state", "iss", "error", "error_description"]) {
+        const value = params.get(name);
+        if (value !== null) callback.searchParams.set(name, value);
+      }
+      return route.fulfill(back(callback.href));
+    });
+  };
+  await pdsPage.goto(authorizeUrl);
+  await approveAtPds(pdsPage, account, catchWayBack);
+  await expect.poll(() => callbackUrl).not.toBe("");
+  await pdsContext.close();
+  await page.goto(callbackUrl);
+}

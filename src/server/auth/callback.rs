@@ -1,0 +1,76 @@
+//! `GET /oauth/callback`: where the authorization server sends the browser back. A plain axum
+//! handler (not a server function) so the session is written before the redirect.
+
+use super::oauth::OAuthError;
+use crate::server::{error::Chain, session::keys, state::AppState, store::NewBlueskyUser};
+use atrium_oauth::CallbackParams;
+use axum::{
+    extract::{Query, State},
+    response::Redirect,
+};
+use serde::Deserialize;
+use tower_sessions::Session;
+
+#[derive(Deserialize)]
+pub struct CallbackQuery {
+    code: Option<String>,
+    state: Option<String>,
+    iss: Option<String>,
+    error: Option<String>,
+}
+
+/// Where the login page explains what went wrong; `reason` is one of the codes it knows.
+fn back_to_login(reason: &str) -> Redirect {
+    Redirect::to(&format!("/login?error={reason}"))
+}
+
+pub async fn callback(State(state): State<AppState>, session: Session, Query(query): Query<CallbackQuery>) -> Redirect {
+    if let Some(error) = query.error {
+        tracing::info!(error, "sign-in refused at the authorization server");
+        return back_to_login(if error == "access_denied" { "denied" } else { "failed" });
+    }
+    let (Some(code), Some(auth)) = (query.code, &state.auth) else {
+        return back_to_login("failed");
+    };
+    let signed_in = match auth
+        .finish(CallbackParams {
+            code,
+            state: query.state,
+            iss: query.iss,
+        })
+        .await
+    {
+        Ok(signed_in) => signed_in,
+        Err(e) => {
+            tracing::warn!(error = %Chain(&e), "sign-in could not be completed");
+            return back_to_login(match e {
+                OAuthError::ServerUnreachable(_) => "unreachable",
+                _ => "failed",
+            });
+        }
+    };
+    let user = NewBlueskyUser {
+        did: signed_in.did,
+        handle: signed_in.handle,
+        display_name: None,
+        avatar_url: None,
+    };
+    let stored = match state.store.upsert_bluesky_user(&user).await {
+        Ok(stored) => stored,
+        Err(e) => {
+            tracing::error!(error = %Chain(&e), "storing the signed-in user failed");
+            return back_to_login("failed");
+        }
+    };
+    // A new session id at every sign-in: a session id planted before sign-in is worthless after it.
+    let saved = async {
+        session.cycle_id().await?;
+        session.insert(keys::USER_ID, stored.id).await
+    };
+    if let Err(e) = saved.await {
+        tracing::error!(error = %Chain(&e), "writing the session failed");
+        return back_to_login("failed");
+    }
+    tracing::info!(user_id = stored.id, did = %user.did, "signed in");
+    Redirect::to("/")
+}

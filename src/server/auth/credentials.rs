@@ -1,0 +1,176 @@
+//! atrium-oauth's state and session stores on our key-value store (Redis in production), sealed
+//! with [`Cipher`] so a dump of the store alone reveals nothing (F2).
+//!
+//! - OAuth state (PKCE verifier, DPoP key) under `bluesky:oauth-state:{state}` for 10 minutes.
+//! - Token sets and DPoP keys under `bluesky:credentials:{user_id}`, renewed on every refresh.
+
+use super::cipher::{Cipher, CipherError};
+use crate::domain::Did;
+use crate::server::{
+    kv::{KvError, KvStore},
+    store::{Store, StoreError},
+};
+use atrium_api::types::string::Did as AtDid;
+use atrium_common::store::Store as AtriumStore;
+use atrium_oauth::store::{
+    session::{Session, SessionStore},
+    state::{InternalStateData, StateStore},
+};
+use serde::{de::DeserializeOwned, Serialize};
+use std::time::Duration;
+
+/// How long a sign-in may take between leaving for the PDS and coming back.
+pub const STATE_TTL: Duration = Duration::from_secs(10 * 60);
+
+/// How long credentials are kept after their last refresh: the longest a public client's session
+/// lives on a PDS (two weeks). A refresh writes them again, which renews it.
+pub const CREDENTIALS_TTL: Duration = Duration::from_secs(14 * 24 * 60 * 60);
+
+pub fn credentials_key(user_id: i64) -> String {
+    format!("bluesky:credentials:{user_id}")
+}
+
+fn state_key(state: &str) -> String {
+    format!("bluesky:oauth-state:{state}")
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum CredentialError {
+    #[error("key-value store failed")]
+    Kv(#[from] KvError),
+    #[error("database failed")]
+    Store(#[from] StoreError),
+    #[error("stored credentials do not open")]
+    Cipher(#[from] CipherError),
+    #[error("stored credentials do not parse")]
+    Json(#[from] serde_json::Error),
+    #[error("{0:?} is not a valid DID")]
+    Did(String),
+    #[error("clearing every entry is not supported")]
+    ClearUnsupported,
+}
+
+#[derive(Clone, Debug)]
+struct Sealed {
+    kv: KvStore,
+    cipher: Cipher,
+}
+
+impl Sealed {
+    async fn get<V: DeserializeOwned>(&self, key: &str) -> Result<Option<V>, CredentialError> {
+        let Some(sealed) = self.kv.get(key).await? else {
+            return Ok(None);
+        };
+        match self.cipher.open(&sealed, key.as_bytes()) {
+            Ok(json) => Ok(Some(serde_json::from_slice(&json)?)),
+            Err(e) => {
+                // Unreadable (a retired key, or tampering): drop it, so the user signs in again
+                // instead of failing on every request.
+                tracing::warn!(key, error = %e, "discarding credentials that do not open");
+                self.kv.delete(key).await?;
+                Ok(None)
+            }
+        }
+    }
+
+    async fn set<V: Serialize>(&self, key: &str, value: &V, ttl: Duration) -> Result<(), CredentialError> {
+        let json = serde_json::to_vec(value)?;
+        self.kv.set(key, &self.cipher.seal(&json, key.as_bytes()), ttl).await?;
+        Ok(())
+    }
+}
+
+/// Pending sign-ins.
+#[derive(Clone, Debug)]
+pub struct OAuthStateStore {
+    sealed: Sealed,
+}
+
+impl OAuthStateStore {
+    pub fn new(kv: KvStore, cipher: Cipher) -> Self {
+        Self {
+            sealed: Sealed { kv, cipher },
+        }
+    }
+}
+
+impl AtriumStore<String, InternalStateData> for OAuthStateStore {
+    type Error = CredentialError;
+
+    async fn get(&self, state: &String) -> Result<Option<InternalStateData>, Self::Error> {
+        self.sealed.get(&state_key(state)).await
+    }
+
+    async fn set(&self, state: String, data: InternalStateData) -> Result<(), Self::Error> {
+        self.sealed.set(&state_key(&state), &data, STATE_TTL).await
+    }
+
+    async fn del(&self, state: &String) -> Result<(), Self::Error> {
+        self.sealed.kv.delete(&state_key(state)).await?;
+        Ok(())
+    }
+
+    async fn clear(&self) -> Result<(), Self::Error> {
+        Err(CredentialError::ClearUnsupported)
+    }
+}
+
+impl StateStore for OAuthStateStore {}
+
+/// Signed-in users' token sets and DPoP keys, keyed by our user id.
+#[derive(Clone, Debug)]
+pub struct CredentialStore {
+    sealed: Sealed,
+    store: Store,
+}
+
+impl CredentialStore {
+    pub fn new(kv: KvStore, cipher: Cipher, store: Store) -> Self {
+        Self {
+            sealed: Sealed { kv, cipher },
+            store,
+        }
+    }
+
+    fn did(did: &AtDid) -> Result<Did, CredentialError> {
+        Did::parse(did.as_str()).map_err(|_| CredentialError::Did(did.as_str().to_owned()))
+    }
+
+    /// Deletes a user's credentials; `true` when there were some.
+    pub async fn delete_for_user(&self, user_id: i64) -> Result<bool, CredentialError> {
+        Ok(self.sealed.kv.delete(&credentials_key(user_id)).await?)
+    }
+}
+
+impl AtriumStore<AtDid, Session> for CredentialStore {
+    type Error = CredentialError;
+
+    async fn get(&self, did: &AtDid) -> Result<Option<Session>, Self::Error> {
+        match self.store.user_by_did(&Self::did(did)?).await? {
+            Some(user) => self.sealed.get(&credentials_key(user.id)).await,
+            None => Ok(None),
+        }
+    }
+
+    async fn set(&self, did: AtDid, session: Session) -> Result<(), Self::Error> {
+        // The first sign-in of a DID creates its user here, before the callback fills in the handle:
+        // still one user per DID.
+        let user_id = self.store.user_id_for_did(&Self::did(&did)?).await?;
+        self.sealed
+            .set(&credentials_key(user_id), &session, CREDENTIALS_TTL)
+            .await
+    }
+
+    async fn del(&self, did: &AtDid) -> Result<(), Self::Error> {
+        if let Some(user) = self.store.user_by_did(&Self::did(did)?).await? {
+            self.delete_for_user(user.id).await?;
+        }
+        Ok(())
+    }
+
+    async fn clear(&self) -> Result<(), Self::Error> {
+        Err(CredentialError::ClearUnsupported)
+    }
+}
+
+impl SessionStore for CredentialStore {}
