@@ -13,7 +13,7 @@ use leptos_router::{
     components::{Route, Router, Routes},
     path, SsrMode,
 };
-use pages::{home::HomePage, login::LoginPage, not_found::NotFound};
+use pages::{home::HomePage, login::LoginPage, me::MePage, not_found::NotFound};
 
 /// The HTML document around the app (server only).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -59,6 +59,7 @@ pub fn App() -> impl IntoView {
                         // JavaScript and an error can still set the HTTP status.
                         <Route path=path!("/") view=HomePage ssr=SsrMode::Async />
                         <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
+                        <Route path=path!("/me") view=MePage ssr=SsrMode::Async />
                     </Routes>
                 </main>
                 <Footer />

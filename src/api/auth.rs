@@ -10,6 +10,18 @@ pub struct Viewer {
     pub user_id: i64,
     pub handle: Option<String>,
     pub did: Option<String>,
+    pub display_name: Option<String>,
+    pub description: Option<String>,
+    pub avatar_url: Option<String>,
+    /// Skymeet holds working credentials for the account; `false`: it has to sign in again.
+    pub connected: bool,
+}
+
+impl Viewer {
+    /// A link to the account on the Bluesky app.
+    pub fn bluesky_url(&self) -> Option<String> {
+        self.did.as_ref().map(|did| format!("https://bsky.app/profile/{did}"))
+    }
 }
 
 #[server(endpoint = "current_user")]
@@ -20,12 +32,87 @@ pub async fn current_user() -> Result<Option<Viewer>, ApiError> {
         return Ok(None);
     };
     let state = super::ssr::state()?;
-    let user = state.store.user_by_id(user_id).await.map_err(ServerError::from)?;
-    Ok(user.map(|user| Viewer {
+    let Some(user) = state.store.user_by_id(user_id).await.map_err(ServerError::from)? else {
+        return Ok(None);
+    };
+    let key = crate::server::auth::credentials::credentials_key(user.id);
+    let connected = state.kv.ttl(&key).await.map_err(ServerError::from)?.is_some();
+    Ok(Some(Viewer {
         user_id: user.id,
         handle: user.handle.map(String::from),
         did: user.did.map(String::from),
+        display_name: user.display_name,
+        description: user.description,
+        avatar_url: user.avatar_url,
+        connected,
     }))
+}
+
+/// Reads the signed-in person's profile from their PDS again.
+#[server(endpoint = "refresh_profile")]
+pub async fn refresh_profile() -> Result<(), ApiError> {
+    use crate::server::error::{Chain, ServerError};
+    let (state, user) = ssr::signed_in_user().await?;
+    let (Some(auth), Some(did)) = (state.auth.as_ref(), user.did.as_ref()) else {
+        return Err(ssr::sign_in_again());
+    };
+    let profile = auth.fetch_profile(did).await.map_err(|e| {
+        tracing::warn!(error = %Chain(&e), "refreshing the profile failed");
+        ApiError::new(
+            "error-auth-4",
+            "Your profile could not be read from your Bluesky server. Please try again.",
+        )
+    })?;
+    state
+        .store
+        .update_profile(user.id, &profile, chrono::Utc::now())
+        .await
+        .map_err(ServerError::from)?;
+    Ok(())
+}
+
+/// Disconnects Bluesky: revokes the tokens at the account's server, deletes them here, signs out.
+#[server(endpoint = "disconnect")]
+pub async fn disconnect() -> Result<(), ApiError> {
+    use crate::server::error::{Chain, ServerError};
+    let (state, user) = ssr::signed_in_user().await?;
+    if let (Some(auth), Some(did)) = (state.auth.as_ref(), user.did.as_ref()) {
+        auth.disconnect(user.id, did).await.map_err(|e| {
+            tracing::error!(error = %Chain(&e), "disconnecting failed");
+            ApiError::new("error-auth-5", "Disconnecting failed. Please try again.")
+        })?;
+    }
+    super::ssr::session().await?.flush().await.map_err(ServerError::from)?;
+    leptos_axum::redirect("/");
+    Ok(())
+}
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use super::ApiError;
+    use crate::server::{error::ServerError, session::keys, state::AppState, store::User};
+
+    pub fn sign_in_again() -> ApiError {
+        ApiError::new("error-auth-6", "Please sign in with Bluesky first.")
+    }
+
+    /// The signed-in user, or the "sign in first" error.
+    pub async fn signed_in_user() -> Result<(AppState, User), ApiError> {
+        let session = super::super::ssr::session().await?;
+        let user_id = session
+            .get::<i64>(keys::USER_ID)
+            .await
+            .map_err(ServerError::from)?
+            .ok_or_else(sign_in_again)?;
+        let state = super::super::ssr::state()?;
+        let user = state
+            .store
+            .user_by_id(user_id)
+            .await
+            .map_err(ServerError::from)?
+            .ok_or_else(sign_in_again)?;
+        Ok((state, user))
+    }
 }
 
 /// Starts signing in: resolves the account and sends the browser to its authorization server.

@@ -9,7 +9,7 @@ mod events;
 mod users;
 
 pub use events::{Event, NewEvent, SourceTracking, SourceType};
-pub use users::{NewBlueskyUser, User};
+pub use users::{NewBlueskyUser, Profile, User};
 
 use crate::server::config::DatabaseConfig;
 use secrecy::ExposeSecret;

@@ -4,7 +4,7 @@ use crate::helpers::{Engine, TestDatabase};
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 use serde_json::json;
 use skymeet::domain::{Did, Handle, Provider, SyncStatus, TimeZoneName};
-use skymeet::server::store::{NewBlueskyUser, NewEvent, SourceTracking, SourceType, Store, StoreError};
+use skymeet::server::store::{NewBlueskyUser, NewEvent, Profile, SourceTracking, SourceType, Store, StoreError};
 
 macro_rules! contract {
     ($($test:ident),* $(,)?) => {
@@ -38,6 +38,8 @@ contract!(
     upcoming_events_are_soonest_first_and_skip_the_past,
     deleting_an_event_removes_only_it,
     a_blank_event_name_is_refused,
+    a_did_seen_before_sign_in_becomes_the_same_user,
+    the_profile_is_replaced_by_what_the_pds_holds,
 );
 
 fn alice() -> NewBlueskyUser {
@@ -211,4 +213,45 @@ async fn the_embedded_database_is_created_with_its_folder() {
     assert!(!std::path::Path::new(&path).exists());
     database.store().await.ping().await.expect("ping");
     assert!(std::path::Path::new(&path).exists());
+}
+
+async fn a_did_seen_before_sign_in_becomes_the_same_user(store: Store) {
+    let new = alice();
+    let first = store.user_id_for_did(&new.did).await.expect("created without a handle");
+    assert_eq!(
+        store.user_id_for_did(&new.did).await.expect("found"),
+        first,
+        "same id again"
+    );
+    let bare = store.user_by_id(first).await.expect("query").expect("user");
+    assert_eq!(bare.handle, None);
+    let signed_in = store.upsert_bluesky_user(&new).await.expect("sign-in completes");
+    assert_eq!(signed_in.id, first, "one user per DID");
+    assert_eq!(signed_in.handle.as_ref().map(Handle::as_str), Some("alice.test"));
+}
+
+async fn the_profile_is_replaced_by_what_the_pds_holds(store: Store) {
+    let user = store.upsert_bluesky_user(&alice()).await.expect("user");
+    let synced = now();
+    let profile = Profile {
+        display_name: Some("Alice A.".to_owned()),
+        description: Some("Organiser".to_owned()),
+        avatar_url: Some("http://localhost:2583/xrpc/com.atproto.sync.getBlob?did=x&cid=y".to_owned()),
+    };
+    store.update_profile(user.id, &profile, synced).await.expect("update");
+    let read = store.user_by_id(user.id).await.expect("query").expect("user");
+    assert_eq!(read.display_name, profile.display_name);
+    assert_eq!(read.description, profile.description);
+    assert_eq!(read.avatar_url, profile.avatar_url);
+    assert_eq!(read.profile_synced_at, Some(synced));
+    // A field removed at the PDS is removed here too.
+    store
+        .update_profile(user.id, &Profile::default(), synced)
+        .await
+        .expect("update");
+    let cleared = store.user_by_id(user.id).await.expect("query").expect("user");
+    assert_eq!(
+        (cleared.display_name, cleared.description, cleared.avatar_url),
+        (None, None, None)
+    );
 }

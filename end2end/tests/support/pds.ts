@@ -22,3 +22,32 @@ export async function createAccount(): Promise<Account> {
   if (!response.ok) throw new Error(`createAccount ${handle}: ${response.status} ${JSON.stringify(body)}`);
   return { handle: body.handle, did: body.did, password };
 }
+
+async function xrpc(method: string, body: unknown, token?: string): Promise<any> {
+  const response = await fetch(`${pdsUrl}/xrpc/${method}`, {
+    method: "POST",
+    headers: { "content-type": "application/json", ...(token ? { authorization: `Bearer ${token}` } : {}) },
+    body: JSON.stringify(body),
+  });
+  const json = await response.json();
+  if (!response.ok) throw new Error(`${method}: ${response.status} ${JSON.stringify(json)}`);
+  return json;
+}
+
+/** Writes the account's Bluesky profile record, as the Bluesky app would. */
+export async function setProfile(account: Account, profile: { displayName: string; description: string }) {
+  const session = await xrpc("com.atproto.server.createSession", {
+    identifier: account.handle,
+    password: account.password,
+  });
+  await xrpc(
+    "com.atproto.repo.putRecord",
+    {
+      repo: account.did,
+      collection: "app.bsky.actor.profile",
+      rkey: "self",
+      record: { $type: "app.bsky.actor.profile", ...profile },
+    },
+    session.accessJwt,
+  );
+}

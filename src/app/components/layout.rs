@@ -1,6 +1,6 @@
 use super::time_zone_form::TimeZoneForm;
 use crate::api::{
-    auth::{current_user, Logout, Viewer},
+    auth::{current_user, Disconnect, Logout, Viewer},
     ApiError,
 };
 use leptos::prelude::*;
@@ -10,30 +10,47 @@ use leptos::prelude::*;
 pub struct ViewerContext {
     pub viewer: Resource<Result<Option<Viewer>, ApiError>>,
     pub logout: ServerAction<Logout>,
+    pub disconnect: ServerAction<Disconnect>,
 }
 
 pub fn provide_viewer() {
     let logout = ServerAction::<Logout>::new();
+    let disconnect = ServerAction::<Disconnect>::new();
     // Blocking: the header is complete in the first HTML sent, which matters without JavaScript.
-    let viewer = Resource::new_blocking(move || logout.version().get(), |_| current_user());
-    provide_context(ViewerContext { viewer, logout });
+    let viewer = Resource::new_blocking(
+        move || (logout.version().get(), disconnect.version().get()),
+        |_| current_user(),
+    );
+    provide_context(ViewerContext {
+        viewer,
+        logout,
+        disconnect,
+    });
 }
 
 /// The header's sign-in area: the handle and "Sign out" for a signed-in person, a sign-in link
 /// for a guest.
 #[component]
 fn SignInArea() -> impl IntoView {
-    let ViewerContext { viewer, logout } = expect_context();
+    let ViewerContext { viewer, logout, .. } = expect_context();
     view! {
         <div data-testid="sign-in-area" class="flex items-center gap-3">
             <Transition fallback=|| ()>
                 {move || Suspend::new(async move {
                     match viewer.await {
                         Ok(Some(viewer)) => {
-                            let name = viewer.handle.map(|h| format!("@{h}")).unwrap_or_else(|| "Signed in".to_owned());
+                            let name = viewer.handle.map(|h| format!("@{h}")).unwrap_or_else(|| "Your profile".to_owned());
+                            let (dot, status) = if viewer.connected {
+                                ("bg-emerald-500", "Connected to Bluesky")
+                            } else {
+                                ("bg-amber-500", "Sign in again to reconnect Bluesky")
+                            };
                             view! {
-                                <span class="h-2 w-2 rounded-full bg-emerald-500" title="Connected to Bluesky"></span>
-                                <span class="font-medium text-slate-800">{name}</span>
+                                <span class=format!("h-2 w-2 rounded-full {dot}") title=status></span>
+                                {viewer.avatar_url.map(|src| view! { <img src=src alt="" class="h-7 w-7 rounded-full" /> })}
+                                <a href="/me" class="font-medium text-slate-800 hover:text-sky-700">
+                                    {name}
+                                </a>
                                 <ActionForm action=logout>
                                     <button type="submit" class="text-slate-500 underline hover:text-slate-800">
                                         "Sign out"

@@ -62,6 +62,19 @@ pub async fn callback(State(state): State<AppState>, session: Session, Query(que
             return back_to_login("failed");
         }
     };
+    // The profile is a nicety: a failure to read it is logged, and sign-in goes on.
+    match auth.fetch_profile(&user.did).await {
+        Ok(profile) => {
+            if let Err(e) = state
+                .store
+                .update_profile(stored.id, &profile, chrono::Utc::now())
+                .await
+            {
+                tracing::warn!(error = %Chain(&e), "storing the profile failed");
+            }
+        }
+        Err(e) => tracing::warn!(error = %Chain(&e), "reading the profile failed"),
+    }
     // A new session id at every sign-in: a session id planted before sign-in is worthless after it.
     let saved = async {
         session.cycle_id().await?;

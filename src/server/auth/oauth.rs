@@ -8,17 +8,24 @@ use super::{
     identity::HandleResolver,
 };
 use crate::domain::{Did, Handle};
+use crate::server::store::Profile;
 use crate::server::{
     config::{Config, HandleResolution},
     kv::KvStore,
     store::Store,
 };
-use atrium_api::{agent::Agent, com::atproto::repo::describe_repo, types::string::AtIdentifier};
+use atrium_api::{
+    agent::Agent,
+    com::atproto::repo::{describe_repo, get_record},
+    types::string::AtIdentifier,
+    xrpc::{error::XrpcErrorKind, XrpcClient},
+};
 use atrium_identity::did::{CommonDidResolver, CommonDidResolverConfig};
 use atrium_oauth::{
     AtprotoLocalhostClientMetadata, AuthorizeOptions, CallbackParams, DefaultHttpClient, KnownScope, OAuthClient,
     OAuthClientConfig, OAuthResolverConfig, Scope,
 };
+use serde_json::Value;
 use std::sync::Arc;
 
 pub type Client = OAuthClient<OAuthStateStore, CredentialStore, CommonDidResolver<DefaultHttpClient>, HandleResolver>;
@@ -45,6 +52,10 @@ pub enum OAuthError {
     Crashed,
     #[error("the signed-in account could not be read")]
     Account(String),
+    #[error("no stored session for this account: it has to sign in again")]
+    NoSession(#[source] atrium_oauth::Error),
+    #[error("the profile could not be read from the account's server")]
+    Profile(String),
 }
 
 /// A resolver that could not be reached (or failed itself) says nothing about whether the account
@@ -179,5 +190,105 @@ impl BlueskyAuth {
             did: Did::parse(did.as_str()).map_err(|e| OAuthError::Account(e.to_string()))?,
             handle: Handle::parse(repo.handle.as_str()).map_err(|e| OAuthError::Account(e.to_string()))?,
         })
+    }
+
+    /// Reads `app.bsky.actor.profile/self` from the account's own server (F5). An account without
+    /// a profile record has an empty profile.
+    #[tracing::instrument(skip_all, fields(did = %did), err)]
+    pub async fn fetch_profile(&self, did: &Did) -> Result<Profile, OAuthError> {
+        let at_did: atrium_api::types::string::Did = did
+            .as_str()
+            .parse()
+            .map_err(|e: &str| OAuthError::Profile(e.to_owned()))?;
+        let session = self.client.restore(&at_did).await.map_err(OAuthError::NoSession)?;
+        let pds = session.base_uri();
+        let agent = Agent::new(session);
+        let params = get_record::ParametersData {
+            cid: None,
+            collection: "app.bsky.actor.profile"
+                .parse()
+                .map_err(|e: &str| OAuthError::Profile(e.to_owned()))?,
+            repo: AtIdentifier::Did(at_did),
+            rkey: "self".parse().map_err(|e: &str| OAuthError::Profile(e.to_owned()))?,
+        };
+        let record = match agent.api.com.atproto.repo.get_record(params.into()).await {
+            Ok(output) => serde_json::to_value(&output.value).map_err(|e| OAuthError::Profile(e.to_string()))?,
+            Err(atrium_api::xrpc::Error::XrpcResponse(response))
+                if matches!(
+                    response.error,
+                    Some(XrpcErrorKind::Custom(get_record::Error::RecordNotFound(_)))
+                ) =>
+            {
+                return Ok(Profile::default())
+            }
+            Err(e) => return Err(OAuthError::Profile(e.to_string())),
+        };
+        Ok(profile_from_record(&record, did, &pds))
+    }
+
+    /// Revokes the account's tokens at its server (best effort) and forgets them here (always).
+    #[tracing::instrument(skip_all, fields(user_id), err)]
+    pub async fn disconnect(&self, user_id: i64, did: &Did) -> Result<(), OAuthError> {
+        if let Ok(at_did) = did.as_str().parse::<atrium_api::types::string::Did>() {
+            if let Err(e) = self.client.revoke(&at_did).await {
+                tracing::warn!(error = %crate::server::error::Chain(&e), "revoking the tokens failed; forgetting them anyway");
+            }
+        }
+        self.credentials
+            .delete_for_user(user_id)
+            .await
+            .map_err(|e| OAuthError::Account(format!("deleting credentials failed: {e}")))?;
+        Ok(())
+    }
+}
+
+/// The fields Skymeet shows, from a profile record written by any app: missing or mistyped fields
+/// are simply absent. The avatar is a blob, served by the account's own server.
+fn profile_from_record(record: &Value, did: &Did, pds: &str) -> Profile {
+    let text = |name: &str| {
+        record
+            .get(name)
+            .and_then(Value::as_str)
+            .map(str::trim)
+            .filter(|s| !s.is_empty())
+            .map(str::to_owned)
+    };
+    let avatar_cid = record.pointer("/avatar/ref/$link").and_then(Value::as_str);
+    Profile {
+        display_name: text("displayName"),
+        description: text("description"),
+        avatar_url: avatar_cid.map(|cid| {
+            format!(
+                "{}/xrpc/com.atproto.sync.getBlob?did={did}&cid={cid}",
+                pds.trim_end_matches('/')
+            )
+        }),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    #[test]
+    fn profiles_from_any_app_parse_leniently() {
+        let did = Did::parse("did:plc:abc").expect("valid");
+        let record = json!({
+            "$type": "app.bsky.actor.profile",
+            "displayName": " Alice ",
+            "description": "",
+            "avatar": {"$type": "blob", "ref": {"$link": "bafkrei123"}, "mimeType": "image/jpeg", "size": 1},
+            "somethingElse": [1, 2, 3],
+        });
+        let profile = profile_from_record(&record, &did, "http://localhost:2583/");
+        assert_eq!(profile.display_name.as_deref(), Some("Alice"));
+        assert_eq!(profile.description, None);
+        assert_eq!(
+            profile.avatar_url.as_deref(),
+            Some("http://localhost:2583/xrpc/com.atproto.sync.getBlob?did=did:plc:abc&cid=bafkrei123")
+        );
+        let odd = json!({"displayName": 42, "avatar": "not a blob"});
+        assert_eq!(profile_from_record(&odd, &did, "http://pds"), Profile::default());
     }
 }

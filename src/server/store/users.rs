@@ -10,7 +10,10 @@ pub struct User {
     pub handle: Option<Handle>,
     pub display_name: Option<String>,
     pub avatar_url: Option<String>,
+    pub description: Option<String>,
     pub provider: Provider,
+    /// When the profile was last read from the user's PDS.
+    pub profile_synced_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -31,7 +34,9 @@ struct UserRow {
     handle: Option<String>,
     display_name: Option<String>,
     avatar_url: Option<String>,
+    description: Option<String>,
     provider: String,
+    profile_synced_at: Option<DateTime<Utc>>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -56,14 +61,25 @@ impl TryFrom<UserRow> for User {
                 .map_err(|e| corrupt(&e))?,
             display_name: row.display_name,
             avatar_url: row.avatar_url,
+            description: row.description,
             provider: row.provider.parse().map_err(|e| corrupt(&e))?,
+            profile_synced_at: row.profile_synced_at,
             created_at: row.created_at,
             updated_at: row.updated_at,
         })
     }
 }
 
-const USER_COLUMNS: &str = "id, did, handle, display_name, avatar_url, provider, created_at, updated_at";
+const USER_COLUMNS: &str =
+    "id, did, handle, display_name, avatar_url, description, provider, profile_synced_at, created_at, updated_at";
+
+/// A profile as read from the user's PDS; `None` fields are absent there.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Profile {
+    pub display_name: Option<String>,
+    pub description: Option<String>,
+    pub avatar_url: Option<String>,
+}
 
 impl Store {
     /// Creates the user for a DID, or updates its handle and profile: one user per DID, always.
@@ -102,6 +118,29 @@ impl Store {
             .fetch_one(pool)
             .await)?;
         Ok(id.0)
+    }
+
+    /// Replaces the profile fields with what the PDS holds now.
+    pub async fn update_profile(
+        &self,
+        user_id: i64,
+        profile: &Profile,
+        synced_at: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let sql = "update app_user set display_name = $2, description = $3, avatar_url = $4, profile_synced_at = $5
+                   where id = $1";
+        with_pool!(self, |pool| {
+            sqlx::query(sql)
+                .bind(user_id)
+                .bind(&profile.display_name)
+                .bind(&profile.description)
+                .bind(&profile.avatar_url)
+                .bind(synced_at)
+                .execute(pool)
+                .await
+                .map(|_| ())
+        })?;
+        Ok(())
     }
 
     pub async fn user_by_did(&self, did: &Did) -> Result<Option<User>, StoreError> {

@@ -1,0 +1,106 @@
+use crate::api::auth::{current_user, Disconnect, RefreshProfile, Viewer};
+use crate::app::components::layout::ViewerContext;
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+/// `/me`: the signed-in person's Bluesky profile and connection (F5, F6).
+#[component]
+pub fn MePage() -> impl IntoView {
+    let refresh = ServerAction::<RefreshProfile>::new();
+    let ViewerContext { disconnect, .. } = expect_context();
+    let me = Resource::new_blocking(move || refresh.version().get(), |_| current_user());
+    view! {
+        <Title text="Your profile" />
+        <Transition fallback=|| view! { <p class="text-slate-500">"Loading your profile…"</p> }>
+            {move || Suspend::new(async move {
+                match me.await {
+                    Ok(Some(viewer)) => view! { <Profile viewer refresh disconnect /> }.into_any(),
+                    Ok(None) => {
+                        view! {
+                            <section class="mx-auto max-w-md text-center">
+                                <h1 class="text-2xl font-bold">"Your profile"</h1>
+                                <p class="mt-4 text-slate-600">"Sign in to see your profile."</p>
+                                <a
+                                    href="/login"
+                                    class="mt-6 inline-block rounded-md bg-sky-600 px-4 py-2 font-medium text-white"
+                                >
+                                    "Sign in with Bluesky"
+                                </a>
+                            </section>
+                        }
+                            .into_any()
+                    }
+                    Err(error) => view! { <p role="alert">{error.message}</p> }.into_any(),
+                }
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+fn Profile(
+    viewer: Viewer,
+    refresh: ServerAction<RefreshProfile>,
+    disconnect: ServerAction<Disconnect>,
+) -> impl IntoView {
+    let handle = viewer.handle.clone().map(|h| format!("@{h}")).unwrap_or_default();
+    let name = viewer.display_name.clone().unwrap_or_else(|| handle.clone());
+    let bluesky_url = viewer.bluesky_url();
+    let errors = move || {
+        [refresh.value().get(), disconnect.value().get()]
+            .into_iter()
+            .flatten()
+            .filter_map(Result::err)
+            .map(|error| view! { <p role="alert" class="text-sm text-rose-700">{error.message}</p> })
+            .collect_view()
+    };
+    let (status, status_class) = if viewer.connected {
+        ("Connected to Bluesky", "bg-emerald-500")
+    } else {
+        ("Sign in again to reconnect Bluesky", "bg-amber-500")
+    };
+    view! {
+        <section class="mx-auto max-w-2xl rounded-2xl border border-slate-200 bg-white p-8 shadow-sm">
+            <div class="flex items-center gap-5">
+                {viewer
+                    .avatar_url
+                    .clone()
+                    .map(|src| view! { <img src=src alt="" class="h-20 w-20 rounded-full object-cover" /> })}
+                <div>
+                    <h1 class="text-2xl font-bold">{name}</h1>
+                    <p class="text-slate-600">{handle}</p>
+                    <p
+                        data-testid="verified-badge"
+                        class="mt-2 inline-flex items-center gap-1 rounded-full bg-sky-100 px-2 py-0.5 text-xs font-medium text-sky-800"
+                    >
+                        "✓ Verified via Bluesky"
+                    </p>
+                </div>
+            </div>
+            {viewer.description.clone().map(|text| view! { <p class="mt-6 whitespace-pre-line text-slate-700">{text}</p> })}
+            <p class="mt-6 flex items-center gap-2 text-sm" data-testid="connection-status">
+                <span class=format!("h-2 w-2 rounded-full {status_class}")></span>
+                {status}
+            </p>
+            <p class="mt-2 text-sm text-slate-600">
+                "While you are connected, the events and RSVPs you create on Skymeet are published to your Bluesky account, in your own data server."
+            </p>
+            {bluesky_url.map(|url| view! {
+                <a href=url class="mt-2 inline-block text-sm text-sky-700 underline">"View on Bluesky"</a>
+            })}
+            <div class="mt-8 flex flex-wrap gap-3">
+                <ActionForm action=refresh>
+                    <button type="submit" class="rounded-md border border-slate-300 px-3 py-1.5 text-sm font-medium hover:bg-slate-100">
+                        "Refresh profile"
+                    </button>
+                </ActionForm>
+                <ActionForm action=disconnect>
+                    <button type="submit" class="rounded-md border border-rose-300 px-3 py-1.5 text-sm font-medium text-rose-700 hover:bg-rose-50">
+                        "Disconnect Bluesky"
+                    </button>
+                </ActionForm>
+            </div>
+            {errors}
+        </section>
+    }
+}
