@@ -1,6 +1,6 @@
 import { expect, test } from "@playwright/test";
 import { createAccount } from "./support/pds";
-import { signIn } from "./support/sign-in";
+import { approveAndCatchCallback, signIn } from "./support/sign-in";
 
 test("a new Bluesky account signs in, signs out and signs in again", async ({ page, browser }, testInfo) => {
   const javaScript = testInfo.project.name === "js";
@@ -34,4 +34,17 @@ test("a refused consent brings a clear message, not an error page", async ({ pag
   expect(response?.status()).toBe(200);
   await expect(page).toHaveURL(/\/login\?error=denied$/);
   await expect(page.getByRole("alert")).toContainText("You declined the sign-in");
+});
+
+test("a sign-in link started in another browser is refused", async ({ page, browser }, testInfo) => {
+  // Someone starts a sign-in with their own account and plants the way back on a victim.
+  const account = await createAccount();
+  const planter = await browser.newContext({ baseURL: testInfo.project.use.baseURL });
+  const callbackUrl = await approveAndCatchCallback(await planter.newPage(), browser, account);
+  await planter.close();
+
+  await page.goto(callbackUrl);
+  await expect(page).toHaveURL(/\/login\?error=failed$/);
+  await expect(page.getByRole("alert")).toContainText("The sign-in could not be completed");
+  await expect(page.getByTestId("sign-in-area").getByRole("link", { name: "Sign in with Bluesky" })).toBeVisible();
 });

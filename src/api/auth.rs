@@ -138,7 +138,20 @@ pub async fn login(identifier: String) -> Result<(), ApiError> {
             "Signing in with Bluesky is not available on this server yet.",
         )
     })?;
-    match auth.start(&identifier).await {
+    // Ties the sign-in to this browser: the callback accepts only a sign-in started here.
+    let nonce = {
+        use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+        use chacha20poly1305::aead::{rand_core::RngCore, OsRng};
+        let mut bytes = [0u8; 24];
+        OsRng.fill_bytes(&mut bytes);
+        URL_SAFE_NO_PAD.encode(bytes)
+    };
+    let session = super::ssr::session().await?;
+    session
+        .insert(crate::server::session::keys::OAUTH_NONCE, &nonce)
+        .await
+        .map_err(crate::server::error::ServerError::from)?;
+    match auth.start(&identifier, &nonce).await {
         Ok(url) => {
             leptos_axum::redirect(&url);
             Ok(())

@@ -23,6 +23,8 @@ pub mod keys {
     pub const TIME_ZONE: &str = "time_zone";
     /// The signed-in user's id (`i64`); absent for guests.
     pub const USER_ID: &str = "user_id";
+    /// A random value tying a sign-in in progress to this browser (`String`).
+    pub const OAUTH_NONCE: &str = "oauth_nonce";
 }
 
 /// The session store in use: one type for the layer, whichever backend the config picked.

@@ -26,13 +26,24 @@ async function approveAtPds(page: Page, account: Account, beforeConsent: () => P
  * browser context; the redirect back to Skymeet is then followed in `page`, as a browser would.
  */
 export async function signIn(page: Page, browser: Browser, account: Account, javaScript: boolean) {
-  await page.goto("/login");
-  await page.getByLabel("Your handle or DID").fill(account.handle);
   if (javaScript) {
+    await page.goto("/login");
+    await page.getByLabel("Your handle or DID").fill(account.handle);
     await page.getByRole("button", { name: "Continue" }).click();
     await approveAtPds(page, account);
     return;
   }
+  await page.goto(await approveAndCatchCallback(page, browser, account));
+}
+
+/**
+ * Starts signing in from Skymeet's /login page in `page`, approves at the PDS in a separate
+ * JavaScript browser context, and returns the URL the PDS sends the browser back to, without
+ * following it: the caller decides which browser opens it.
+ */
+export async function approveAndCatchCallback(page: Page, browser: Browser, account: Account): Promise<string> {
+  await page.goto("/login");
+  await page.getByLabel("Your handle or DID").fill(account.handle);
   // The form post answers with a redirect to the PDS; keep it from being followed here (routes
   // do not see redirected requests, so the post itself is sent without following redirects).
   let authorizeUrl = "";
@@ -72,5 +83,5 @@ export async function signIn(page: Page, browser: Browser, account: Account, jav
   await approveAtPds(pdsPage, account, catchWayBack);
   await expect.poll(() => callbackUrl).not.toBe("");
   await pdsContext.close();
-  await page.goto(callbackUrl);
+  return callbackUrl;
 }

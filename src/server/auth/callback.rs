@@ -32,6 +32,16 @@ pub async fn callback(State(state): State<AppState>, session: Session, Query(que
     let (Some(code), Some(auth)) = (query.code, &state.auth) else {
         return back_to_login("failed");
     };
+    // Only a sign-in this browser started may finish here (login CSRF).
+    let nonce: Option<String> = session.remove(keys::OAUTH_NONCE).await.unwrap_or_default();
+    let started_here = match (&query.state, &nonce) {
+        (Some(oauth_state), Some(nonce)) => auth.started_by(oauth_state, nonce).await.unwrap_or(false),
+        _ => false,
+    };
+    if !started_here {
+        tracing::warn!("sign-in callback for a sign-in this browser did not start");
+        return back_to_login("failed");
+    }
     let signed_in = match auth
         .finish(CallbackParams {
             code,

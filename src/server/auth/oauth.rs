@@ -20,6 +20,7 @@ use atrium_api::{
     types::string::AtIdentifier,
     xrpc::{error::XrpcErrorKind, XrpcClient},
 };
+use atrium_common::store::Store as AtriumStore;
 use atrium_identity::did::{CommonDidResolver, CommonDidResolverConfig};
 use atrium_oauth::{
     AtprotoLocalhostClientMetadata, AuthorizeOptions, CallbackParams, DefaultHttpClient, KnownScope, OAuthClient,
@@ -78,6 +79,7 @@ pub struct SignedIn {
 pub struct BlueskyAuth {
     client: Arc<Client>,
     credentials: CredentialStore,
+    state_store: OAuthStateStore,
     scopes: Vec<Scope>,
 }
 
@@ -97,6 +99,7 @@ impl BlueskyAuth {
             }
         };
         let credentials = CredentialStore::new(kv.clone(), cipher.clone(), store);
+        let state_store = OAuthStateStore::new(kv, cipher);
         let http_client = Arc::new(DefaultHttpClient::default());
         let handle_resolver = match &config.atproto.handle_resolution {
             HandleResolution::Dns => HandleResolver::dns(Arc::clone(&http_client)),
@@ -129,13 +132,14 @@ impl BlueskyAuth {
                 authorization_server_metadata: Default::default(),
                 protected_resource_metadata: Default::default(),
             },
-            state_store: OAuthStateStore::new(kv, cipher),
+            state_store: state_store.clone(),
             session_store: credentials.clone(),
         })
         .map_err(OAuthError::Setup)?;
         Ok(Some(Self {
             client: Arc::new(client),
             credentials,
+            state_store,
             scopes,
         }))
     }
@@ -147,9 +151,10 @@ impl BlueskyAuth {
     /// Resolves `identifier` (a handle or DID), pushes an authorization request, and returns the
     /// URL to send the browser to.
     #[tracing::instrument(skip_all, err)]
-    pub async fn start(&self, identifier: &str) -> Result<String, OAuthError> {
+    pub async fn start(&self, identifier: &str, browser_nonce: &str) -> Result<String, OAuthError> {
         let options = AuthorizeOptions {
             scopes: self.scopes.clone(),
+            state: Some(browser_nonce.to_owned()),
             ..Default::default()
         };
         self.client.authorize(identifier, options).await.map_err(|e| match &e {
@@ -157,6 +162,19 @@ impl BlueskyAuth {
             atrium_oauth::Error::Identity(_) => OAuthError::UnknownAccount(e),
             _ => OAuthError::ServerUnreachable(e),
         })
+    }
+
+    /// Whether the sign-in that `oauth_state` names was started by the browser holding
+    /// `browser_nonce` (kept in its session by [`BlueskyAuth::start`]'s caller). Checked before the
+    /// code is exchanged, so a callback link planted by someone else cannot sign a victim in to
+    /// the planter's account.
+    pub async fn started_by(&self, oauth_state: &str, browser_nonce: &str) -> Result<bool, OAuthError> {
+        let pending = AtriumStore::get(&self.state_store, &oauth_state.to_owned())
+            .await
+            .map_err(|e| OAuthError::Account(format!("reading the sign-in state failed: {e}")))?;
+        Ok(pending
+            .and_then(|data| data.app_state)
+            .is_some_and(|nonce| nonce == browser_nonce))
     }
 
     /// Exchanges the authorization code and reads who signed in.
