@@ -58,7 +58,7 @@ pub struct Application {
 }
 
 impl Application {
-    pub async fn build(config: Config) -> Result<Self, StartupError> {
+    pub async fn build(mut config: Config) -> Result<Self, StartupError> {
         let store = Store::connect(&config.database).await?;
         let redis = match &config.redis {
             Some(redis) => Some(connect_redis(redis.url.expose_secret()).await?),
@@ -79,6 +79,10 @@ impl Application {
             source,
         })?;
 
+        // Asked for any free port (tests): the public URL, derived from the address, names the real one.
+        if config.public_url.port() == Some(0) {
+            let _ = config.public_url.set_port(Some(local_addr.port()));
+        }
         let leptos_options = LeptosOptions::builder()
             .output_name("skymeet")
             .site_root(config.site_root.as_str())

@@ -42,7 +42,7 @@ fn session(did: &str) -> Session {
             "refresh_token": "refresh-token-secret",
             "access_token": "access-token-secret",
             "token_type": "DPoP",
-            "expires_at": "2026-11-24T12:00:00.000Z"
+            "expires_at": "2099-01-01T00:00:00.000Z"
         }
     }))
     .expect("a valid session")
@@ -227,4 +227,270 @@ async fn a_denied_consent_comes_back_to_the_login_page_with_a_message() {
         .get("/oauth/callback?code=forged&state=unknown&iss=http%3A%2F%2Flocalhost%3A2583")
         .await;
     assert_eq!(response.headers()["location"], "/login?error=failed");
+}
+
+const TEST_KEYS: &str = "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+struct Account {
+    handle: String,
+    did: String,
+    password: String,
+}
+
+async fn create_account() -> Account {
+    let handle = format!("{}.test", &crate::helpers::unique("r")[..12]);
+    let password = crate::helpers::unique("pw");
+    let body: Value = reqwest::Client::new()
+        .post(format!("{}/xrpc/com.atproto.server.createAccount", pds_url()))
+        .json(&json!({"handle": handle, "password": password, "email": format!("{handle}@example.com")}))
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("JSON");
+    Account {
+        handle,
+        did: body["did"].as_str().expect("DID").to_owned(),
+        password,
+    }
+}
+
+/// Signs in through the whole OAuth flow without a browser: Skymeet's login, then the PDS's
+/// sign-in and consent API as its own page calls it (with the browser's `sec-fetch-*` headers),
+/// then Skymeet's callback.
+async fn sign_in_headless(app: &TestApp, account: &Account) {
+    use reqwest::cookie::CookieStore;
+    let authorize_url = post_login(app, &account.handle, true).await.headers()["location"]
+        .to_str()
+        .expect("ASCII")
+        .to_owned();
+    let pds = pds_url();
+    let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+    let browser = reqwest::Client::builder()
+        .cookie_provider(jar.clone())
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let page = browser
+        .get(&authorize_url)
+        .header("accept", "text/html")
+        .header("sec-fetch-site", "cross-site")
+        .header("sec-fetch-mode", "navigate")
+        .header("sec-fetch-dest", "document")
+        .send()
+        .await
+        .expect("authorize page");
+    assert_eq!(page.status(), StatusCode::OK);
+    let cookies = jar.cookies(&pds.parse().expect("URL")).expect("cookies");
+    let csrf = cookies
+        .to_str()
+        .expect("ASCII")
+        .split("; ")
+        .find_map(|pair| pair.strip_prefix("csrf-token="))
+        .expect("a CSRF cookie")
+        .to_owned();
+    let api = |endpoint: &str, body: Value| {
+        browser
+            .post(format!("{pds}/@atproto/oauth-provider/~api{endpoint}"))
+            .header("origin", &pds)
+            .header("referer", &authorize_url)
+            .header("sec-fetch-mode", "same-origin")
+            .header("sec-fetch-site", "same-origin")
+            .header("x-csrf-token", &csrf)
+            .json(&body)
+            .send()
+    };
+    let signed_in = api(
+        "/sign-in",
+        json!({"locale": "en", "username": account.handle, "password": account.password, "remember": true}),
+    )
+    .await
+    .expect("sign-in");
+    assert_eq!(signed_in.status(), StatusCode::OK, "{:?}", signed_in.text().await);
+    let scope = "atproto repo:community.lexicon.calendar.event repo:community.lexicon.calendar.rsvp";
+    let consent: Value = api("/consent", json!({"did": account.did, "scope": scope}))
+        .await
+        .expect("consent")
+        .json()
+        .await
+        .expect("JSON");
+    let redirect = browser
+        .get(consent["url"].as_str().expect("a redirect URL"))
+        .header("referer", &authorize_url)
+        .header("sec-fetch-site", "same-origin")
+        .header("sec-fetch-mode", "navigate")
+        .header("sec-fetch-dest", "document")
+        .send()
+        .await
+        .expect("redirect");
+    let callback = redirect.headers()["location"].to_str().expect("ASCII").to_owned();
+    let done = app.client.get(&callback).send().await.expect("callback");
+    assert_eq!(done.headers()["location"], "/", "signed in");
+}
+
+#[tokio::test]
+async fn a_real_sign_in_stores_sealed_credentials_in_redis_and_the_user() {
+    let app = spawn_local_network_app(AppOptions::production().with("CREDENTIALS_KEYS", TEST_KEYS)).await;
+    let account = create_account().await;
+    sign_in_headless(&app, &account).await;
+
+    // The user exists once, with the handle the PDS reports.
+    let did = Did::parse(&account.did).expect("DID");
+    let user = app.state.store.user_by_did(&did).await.expect("query").expect("user");
+    assert_eq!(user.handle.as_ref().map(|h| h.as_str()), Some(account.handle.as_str()));
+    assert!(user.profile_synced_at.is_some(), "the profile was read at sign-in");
+
+    // The token set is in Redis under the user id, sealed, with a TTL.
+    let key = credentials_key(user.id);
+    let redis = redis_pool().await;
+    let raw: Vec<u8> = redis.get(&key).await.expect("GET");
+    assert!(raw.starts_with(b"\x02k1"), "sealed with key k1");
+    assert!(
+        !raw.windows(7).any(|w| w == b"refresh"),
+        "no token field names in clear"
+    );
+    let ttl: i64 = redis.ttl(&key).await.expect("TTL");
+    assert!(ttl > 13 * 24 * 3600, "{ttl}");
+    let session = app
+        .state
+        .auth
+        .as_ref()
+        .expect("auth")
+        .credentials()
+        .get(&account.did.parse().expect("DID"))
+        .await;
+    let session = session.expect("get").expect("stored");
+    assert_eq!(session.token_set.sub.as_str(), account.did);
+    assert!(session
+        .token_set
+        .scope
+        .as_deref()
+        .is_some_and(|s| s.contains("repo:community.lexicon.calendar.event")));
+
+    // The browser is signed in, and sees its handle.
+    let (_, html) = app.get_html("/").await;
+    assert!(
+        html.contains(&format!("@{}", account.handle)),
+        "the header shows the handle"
+    );
+
+    // Signing out keeps the credentials; disconnecting deletes them.
+    let disconnect = app
+        .client
+        .post(format!("{}/api/disconnect", app.address))
+        .send()
+        .await
+        .expect("sent");
+    assert!(
+        disconnect.status().is_success() || disconnect.status().is_redirection(),
+        "{}",
+        disconnect.status()
+    );
+    let gone: Option<Vec<u8>> = redis.get(&key).await.expect("GET");
+    assert!(gone.is_none(), "credentials deleted on disconnect");
+    let (_, html) = app.get_html("/").await;
+    assert!(html.contains("Sign in with Bluesky"));
+}
+
+#[tokio::test]
+async fn an_expired_token_is_refreshed_exactly_once_across_two_instances() {
+    let first = spawn_local_network_app(AppOptions::production().with("CREDENTIALS_KEYS", TEST_KEYS)).await;
+    let second = spawn_local_network_app(
+        AppOptions::production()
+            .with("CREDENTIALS_KEYS", TEST_KEYS)
+            .with("DATABASE_URL", first.database_url().expect("postgres")),
+    )
+    .await;
+    let account = create_account().await;
+    sign_in_headless(&first, &account).await;
+
+    let (auth_a, auth_b) = (
+        first.state.auth.clone().expect("auth"),
+        second.state.auth.clone().expect("auth"),
+    );
+    let did: AtDid = account.did.parse().expect("DID");
+    let mut session = auth_a.credentials().get(&did).await.expect("get").expect("signed in");
+    // The access token is dead and past its time: the next authenticated call refreshes.
+    session.token_set.access_token = "expired-access-token".to_owned();
+    session.token_set.expires_at = Some("2020-01-01T00:00:00.000Z".parse().expect("datetime"));
+    auth_a
+        .credentials()
+        .set(did.clone(), session.clone())
+        .await
+        .expect("set");
+    let before = auth_a.credentials().writes() + auth_b.credentials().writes();
+
+    let domain_did = Did::parse(&account.did).expect("DID");
+    let calls = (0..20).map(|i| {
+        let auth = if i % 2 == 0 { auth_a.clone() } else { auth_b.clone() };
+        let did = domain_did.clone();
+        tokio::spawn(async move { auth.validate(&did).await })
+    });
+    let mut failures = Vec::new();
+    for call in calls {
+        if let Err(e) = call.await.expect("task") {
+            failures.push(e.to_string());
+        }
+    }
+    let refreshes = auth_a.credentials().writes() + auth_b.credentials().writes() - before;
+    assert_eq!(
+        refreshes, 1,
+        "exactly one refresh for 20 concurrent calls on two instances"
+    );
+    assert!(
+        failures.is_empty(),
+        "every call succeeds with the refreshed token: {failures:?}"
+    );
+    let fresh = auth_b.credentials().get(&did).await.expect("get").expect("stored");
+    assert_ne!(fresh.token_set.access_token, "expired-access-token");
+    assert_ne!(
+        fresh.token_set.refresh_token, session.token_set.refresh_token,
+        "the refresh token rotated"
+    );
+}
+
+#[tokio::test]
+async fn a_second_instance_waits_for_the_first_ones_refresh() {
+    let first = spawn_app(AppOptions::production().with("CREDENTIALS_KEYS", TEST_KEYS)).await;
+    let second = spawn_app(
+        AppOptions::production()
+            .with("CREDENTIALS_KEYS", TEST_KEYS)
+            .with("DATABASE_URL", first.database_url().expect("postgres")),
+    )
+    .await;
+    let (a, b) = (
+        first.state.auth.clone().expect("auth").credentials().clone(),
+        second.state.auth.clone().expect("auth").credentials().clone(),
+    );
+    let did_text = format!("did:plc:{}", crate::helpers::unique("lock"));
+    let did: AtDid = did_text.parse().expect("DID");
+    let mut expired = session(&did_text);
+    expired.token_set.expires_at = Some("2020-01-01T00:00:00.000Z".parse().expect("datetime"));
+    a.set(did.clone(), expired).await.expect("set");
+
+    // The first instance reads the expired tokens: it is the one to refresh them.
+    let read = a.get(&did).await.expect("get").expect("stored");
+    assert_eq!(read.token_set.access_token, "access-token-secret");
+    // The second waits instead of refreshing with the same refresh token.
+    let waiting = tokio::spawn({
+        let (b, did) = (b.clone(), did.clone());
+        async move { b.get(&did).await }
+    });
+    tokio::time::sleep(std::time::Duration::from_millis(400)).await;
+    assert!(!waiting.is_finished(), "the second instance waits for the refresh");
+
+    let mut fresh = session(&did_text);
+    fresh.token_set.access_token = "fresh-access-token".to_owned();
+    a.set(did.clone(), fresh).await.expect("refreshed tokens written");
+    let seen = tokio::time::timeout(std::time::Duration::from_secs(5), waiting)
+        .await
+        .expect("released by the write")
+        .expect("task")
+        .expect("get")
+        .expect("stored");
+    assert_eq!(
+        seen.token_set.access_token, "fresh-access-token",
+        "it reads the fresh tokens"
+    );
 }

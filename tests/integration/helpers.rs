@@ -171,6 +171,11 @@ pub async fn spawn_app(options: AppOptions) -> TestApp {
 }
 
 impl TestApp {
+    /// The database this app runs on, for a second instance to share.
+    pub fn database_url(&self) -> Option<String> {
+        self._database.database_url.clone()
+    }
+
     pub async fn get(&self, path: &str) -> reqwest::Response {
         self.client
             .get(format!("{}{path}", self.address))

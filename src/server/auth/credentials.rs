@@ -17,7 +17,13 @@ use atrium_oauth::store::{
     state::{InternalStateData, StateStore},
 };
 use serde::{de::DeserializeOwned, Serialize};
-use std::time::Duration;
+use std::{
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+    time::{Duration, Instant},
+};
 
 /// How long a sign-in may take between leaving for the PDS and coming back.
 pub const STATE_TTL: Duration = Duration::from_secs(10 * 60);
@@ -29,6 +35,17 @@ pub const CREDENTIALS_TTL: Duration = Duration::from_secs(14 * 24 * 60 * 60);
 pub fn credentials_key(user_id: i64) -> String {
     format!("bluesky:credentials:{user_id}")
 }
+
+/// Held by the one app instance refreshing a user's tokens (F3).
+fn refresh_lock_key(user_id: i64) -> String {
+    format!("bluesky:refresh-lock:{user_id}")
+}
+
+/// Longer than a token refresh takes; a refresh that dies leaves the lock for at most this long.
+const REFRESH_LOCK_TTL: Duration = Duration::from_secs(15);
+/// How long an instance waits for another one's refresh before trying itself.
+const REFRESH_WAIT: Duration = Duration::from_secs(10);
+const REFRESH_POLL: Duration = Duration::from_millis(50);
 
 fn state_key(state: &str) -> String {
     format!("bluesky:oauth-state:{state}")
@@ -118,17 +135,29 @@ impl AtriumStore<String, InternalStateData> for OAuthStateStore {
 impl StateStore for OAuthStateStore {}
 
 /// Signed-in users' token sets and DPoP keys, keyed by our user id.
+///
+/// Refreshing is atrium-oauth's job, and it serialises refreshes within one process. Across
+/// processes this store does: reading an expired token set (which atrium does right before it
+/// refreshes) takes a per-user lock in the shared key-value store, so one instance refreshes
+/// while the others wait and then read the fresh tokens, and the PDS never sees a refresh token
+/// twice. Writing the refreshed tokens releases the lock.
 #[derive(Clone, Debug)]
 pub struct CredentialStore {
     sealed: Sealed,
     store: Store,
+    /// Tells this instance's lock from another's.
+    instance: Arc<str>,
+    writes: Arc<AtomicU64>,
 }
 
 impl CredentialStore {
     pub fn new(kv: KvStore, cipher: Cipher, store: Store) -> Self {
+        let instance = format!("{:x}-{:x}", std::process::id(), rand_u64());
         Self {
             sealed: Sealed { kv, cipher },
             store,
+            instance: instance.into(),
+            writes: Arc::default(),
         }
     }
 
@@ -140,6 +169,54 @@ impl CredentialStore {
     pub async fn delete_for_user(&self, user_id: i64) -> Result<bool, CredentialError> {
         Ok(self.sealed.kv.delete(&credentials_key(user_id)).await?)
     }
+
+    /// How many token sets this instance has written (sign-ins and refreshes).
+    pub fn writes(&self) -> u64 {
+        self.writes.load(Ordering::Relaxed)
+    }
+
+    async fn holds_refresh_lock(&self, lock: &str) -> Result<bool, CredentialError> {
+        let instance = self.instance.as_bytes();
+        if self.sealed.kv.set_if_absent(lock, instance, REFRESH_LOCK_TTL).await? {
+            return Ok(true);
+        }
+        // Re-entrant: this instance's own concurrent requests share its lock (atrium serialises
+        // their refreshes itself).
+        Ok(self.sealed.kv.get(lock).await?.as_deref() == Some(instance))
+    }
+
+    /// The user's token set; when it has expired, returns once this instance may refresh it, or
+    /// once another instance has (then the fresh one).
+    async fn get_for_refresh(&self, user_id: i64) -> Result<Option<Session>, CredentialError> {
+        let key = credentials_key(user_id);
+        let lock = refresh_lock_key(user_id);
+        let deadline = Instant::now() + REFRESH_WAIT;
+        loop {
+            let Some(session) = self.sealed.get::<Session>(&key).await? else {
+                return Ok(None);
+            };
+            if !expired(&session) || self.holds_refresh_lock(&lock).await? {
+                return Ok(Some(session));
+            }
+            if Instant::now() >= deadline {
+                tracing::warn!(user_id, "gave up waiting for another instance's token refresh");
+                return Ok(Some(session));
+            }
+            tokio::time::sleep(REFRESH_POLL).await;
+        }
+    }
+}
+
+fn expired(session: &Session) -> bool {
+    match &session.token_set.expires_at {
+        Some(expires_at) => *expires_at.as_ref() <= chrono::Utc::now().fixed_offset(),
+        None => true,
+    }
+}
+
+fn rand_u64() -> u64 {
+    use chacha20poly1305::aead::{rand_core::RngCore, OsRng};
+    OsRng.next_u64()
 }
 
 impl AtriumStore<AtDid, Session> for CredentialStore {
@@ -147,7 +224,7 @@ impl AtriumStore<AtDid, Session> for CredentialStore {
 
     async fn get(&self, did: &AtDid) -> Result<Option<Session>, Self::Error> {
         match self.store.user_by_did(&Self::did(did)?).await? {
-            Some(user) => self.sealed.get(&credentials_key(user.id)).await,
+            Some(user) => self.get_for_refresh(user.id).await,
             None => Ok(None),
         }
     }
@@ -158,7 +235,16 @@ impl AtriumStore<AtDid, Session> for CredentialStore {
         let user_id = self.store.user_id_for_did(&Self::did(&did)?).await?;
         self.sealed
             .set(&credentials_key(user_id), &session, CREDENTIALS_TTL)
-            .await
+            .await?;
+        self.writes.fetch_add(1, Ordering::Relaxed);
+        // Fresh tokens are stored: let the other instances read them. (Read-then-delete is not
+        // atomic; at worst another instance's lock taken in between is dropped early, and that
+        // instance then reads the fresh tokens anyway.)
+        let lock = refresh_lock_key(user_id);
+        if self.sealed.kv.get(&lock).await?.as_deref() == Some(self.instance.as_bytes()) {
+            self.sealed.kv.delete(&lock).await?;
+        }
+        Ok(())
     }
 
     async fn del(&self, did: &AtDid) -> Result<(), Self::Error> {

@@ -244,6 +244,27 @@ impl BlueskyAuth {
         Ok(profile_from_record(&record, did, &pds))
     }
 
+    /// Checks the account's session with its server (`com.atproto.server.getSession`, which needs
+    /// a valid access token), refreshing the tokens when they have expired. `Err` when the session
+    /// is gone for good and the person has to sign in again.
+    #[tracing::instrument(skip_all, fields(did = %did), err)]
+    pub async fn validate(&self, did: &Did) -> Result<(), OAuthError> {
+        let at_did: atrium_api::types::string::Did = did
+            .as_str()
+            .parse()
+            .map_err(|e: &str| OAuthError::Account(e.to_owned()))?;
+        let session = self.client.restore(&at_did).await.map_err(OAuthError::NoSession)?;
+        Agent::new(session)
+            .api
+            .com
+            .atproto
+            .server
+            .get_session()
+            .await
+            .map(|_| ())
+            .map_err(|e| OAuthError::Account(format!("getSession failed: {e}")))
+    }
+
     /// Revokes the account's tokens at its server (best effort) and forgets them here (always).
     #[tracing::instrument(skip_all, fields(user_id), err)]
     pub async fn disconnect(&self, user_id: i64, did: &Did) -> Result<(), OAuthError> {
