@@ -56,6 +56,25 @@ pub async fn refresh_profile() -> Result<(), ApiError> {
     let (Some(auth), Some(did)) = (state.auth.as_ref(), user.did.as_ref()) else {
         return Err(ssr::sign_in_again());
     };
+    // Checks the session first (refreshing it if due): a session the PDS has ended is forgotten
+    // here, so the header shows "sign in again" instead of failing on every request.
+    if let Err(e) = auth.validate(did).await {
+        tracing::warn!(error = %Chain(&e), "the Bluesky session failed validation");
+        return Err(match e {
+            crate::server::auth::oauth::OAuthError::SessionEnded(_)
+            | crate::server::auth::oauth::OAuthError::NoSession(_) => {
+                auth.credentials().delete_for_user(user.id).await.map_err(|e| {
+                    tracing::error!(error = %Chain(&e), "forgetting ended credentials failed");
+                    ApiError::new("error-auth-7", "Your Bluesky session has ended. Please sign in again.")
+                })?;
+                ApiError::new("error-auth-7", "Your Bluesky session has ended. Please sign in again.")
+            }
+            _ => ApiError::new(
+                "error-auth-2",
+                "Your Bluesky server could not be reached. Please try again in a moment.",
+            ),
+        });
+    }
     let profile = auth.fetch_profile(did).await.map_err(|e| {
         tracing::warn!(error = %Chain(&e), "refreshing the profile failed");
         ApiError::new(

@@ -97,6 +97,8 @@ pub enum DatabaseConfig {
 #[derive(Debug, Clone)]
 pub struct RedisConfig {
     pub url: SecretString,
+    /// Put before every key Skymeet writes (`REDIS_KEY_PREFIX`, default none).
+    pub key_prefix: String,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -200,8 +202,10 @@ impl Config {
                         "expected a redis:// or rediss:// URL",
                     ));
                 }
+                let key_prefix = source.get("REDIS_KEY_PREFIX").unwrap_or_default();
                 Some(RedisConfig {
                     url: SecretString::from(url),
+                    key_prefix,
                 })
             }
             None => None,

@@ -15,8 +15,16 @@ use tower_sessions_redis_store::fred::{
 
 #[derive(Clone, Debug)]
 pub enum KvStore {
-    Redis(Pool),
+    Redis(RedisKv),
     Memory(MemoryKv),
+}
+
+/// Redis, with every key under a prefix (`REDIS_KEY_PREFIX`), so several deployments (or test
+/// runs) can share one server.
+#[derive(Clone, Debug)]
+pub struct RedisKv {
+    pool: Pool,
+    prefix: String,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -32,6 +40,21 @@ impl KvStore {
         Self::Memory(MemoryKv::default())
     }
 
+    pub fn redis(pool: Pool, prefix: &str) -> Self {
+        Self::Redis(RedisKv {
+            pool,
+            prefix: prefix.to_owned(),
+        })
+    }
+
+    /// The name `key` is stored under in the backend.
+    pub fn storage_key(&self, key: &str) -> String {
+        match self {
+            Self::Redis(redis) => format!("{}{key}", redis.prefix),
+            Self::Memory(_) => key.to_owned(),
+        }
+    }
+
     /// Which backend this store runs on, for `/readyz` and logs.
     pub fn backend(&self) -> &'static str {
         match self {
@@ -42,14 +65,14 @@ impl KvStore {
 
     pub async fn ping(&self) -> Result<(), KvError> {
         match self {
-            Self::Redis(pool) => pool.ping::<()>(None).await.map_err(KvError::from),
+            Self::Redis(redis) => redis.pool.ping::<()>(None).await.map_err(KvError::from),
             Self::Memory(_) => Ok(()),
         }
     }
 
     pub async fn get(&self, key: &str) -> Result<Option<Vec<u8>>, KvError> {
         match self {
-            Self::Redis(pool) => Ok(pool.get::<Option<Vec<u8>>, _>(key).await?),
+            Self::Redis(redis) => Ok(redis.pool.get::<Option<Vec<u8>>, _>(self.storage_key(key)).await?),
             Self::Memory(memory) => Ok(memory.get(key)),
         }
     }
@@ -58,8 +81,11 @@ impl KvStore {
     pub async fn set(&self, key: &str, value: &[u8], ttl: Duration) -> Result<(), KvError> {
         let millis = ttl_millis(ttl)?;
         match self {
-            Self::Redis(pool) => {
-                pool.set::<(), _, _>(key, value, Some(Expiration::PX(millis)), None, false)
+            Self::Redis(redis) => {
+                let key = self.storage_key(key);
+                redis
+                    .pool
+                    .set::<(), _, _>(key, value, Some(Expiration::PX(millis)), None, false)
                     .await?;
             }
             Self::Memory(memory) => memory.set(key, value, ttl),
@@ -72,8 +98,10 @@ impl KvStore {
     pub async fn set_if_absent(&self, key: &str, value: &[u8], ttl: Duration) -> Result<bool, KvError> {
         let millis = ttl_millis(ttl)?;
         match self {
-            Self::Redis(pool) => {
-                let reply: Option<String> = pool
+            Self::Redis(redis) => {
+                let key = self.storage_key(key);
+                let reply: Option<String> = redis
+                    .pool
                     .set(key, value, Some(Expiration::PX(millis)), Some(SetOptions::NX), false)
                     .await?;
                 Ok(reply.is_some())
@@ -85,7 +113,7 @@ impl KvStore {
     /// Removes `key`; `true` when it held a value.
     pub async fn delete(&self, key: &str) -> Result<bool, KvError> {
         match self {
-            Self::Redis(pool) => Ok(pool.del::<i64, _>(key).await? > 0),
+            Self::Redis(redis) => Ok(redis.pool.del::<i64, _>(self.storage_key(key)).await? > 0),
             Self::Memory(memory) => Ok(memory.delete(key)),
         }
     }
@@ -93,9 +121,9 @@ impl KvStore {
     /// How long `key` still lives; `None` when it holds nothing.
     pub async fn ttl(&self, key: &str) -> Result<Option<Duration>, KvError> {
         match self {
-            Self::Redis(pool) => {
+            Self::Redis(redis) => {
                 // PTTL: -2 = no such key, -1 = no expiry (never written by us).
-                let millis: i64 = pool.pttl(key).await?;
+                let millis: i64 = redis.pool.pttl(self.storage_key(key)).await?;
                 Ok(u64::try_from(millis).ok().map(Duration::from_millis))
             }
             Self::Memory(memory) => Ok(memory.ttl(key)),

@@ -64,9 +64,9 @@ impl Application {
             Some(redis) => Some(connect_redis(redis.url.expose_secret()).await?),
             None => None,
         };
-        let kv = match &redis {
-            Some(pool) => KvStore::Redis(pool.clone()),
-            None => KvStore::memory(),
+        let kv = match (&redis, &config.redis) {
+            (Some(pool), Some(settings)) => KvStore::redis(pool.clone(), &settings.key_prefix),
+            _ => KvStore::memory(),
         };
         let listener = TcpListener::bind(config.listen_addr)
             .await

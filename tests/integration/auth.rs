@@ -83,7 +83,11 @@ async fn credentials_are_sealed_under_the_user_id_with_a_ttl(app: TestApp) {
     let ttl = app.state.kv.ttl(&key).await.expect("ttl").expect("has a TTL");
     assert!(ttl > std::time::Duration::from_secs(13 * 24 * 3600), "{ttl:?}");
     if let KvStore::Redis(_) = app.state.kv {
-        let redis_ttl: i64 = redis_pool().await.ttl(&key).await.expect("TTL");
+        let redis_ttl: i64 = redis_pool()
+            .await
+            .ttl(app.state.kv.storage_key(&key))
+            .await
+            .expect("TTL");
         assert!(redis_ttl > 0, "the Redis key expires: {redis_ttl}");
     }
 
@@ -344,13 +348,13 @@ async fn a_real_sign_in_stores_sealed_credentials_in_redis_and_the_user() {
     // The token set is in Redis under the user id, sealed, with a TTL.
     let key = credentials_key(user.id);
     let redis = redis_pool().await;
-    let raw: Vec<u8> = redis.get(&key).await.expect("GET");
+    let raw: Vec<u8> = redis.get(app.state.kv.storage_key(&key)).await.expect("GET");
     assert!(raw.starts_with(b"\x02k1"), "sealed with key k1");
     assert!(
         !raw.windows(7).any(|w| w == b"refresh"),
         "no token field names in clear"
     );
-    let ttl: i64 = redis.ttl(&key).await.expect("TTL");
+    let ttl: i64 = redis.ttl(app.state.kv.storage_key(&key)).await.expect("TTL");
     assert!(ttl > 13 * 24 * 3600, "{ttl}");
     let session = app
         .state
@@ -387,7 +391,7 @@ async fn a_real_sign_in_stores_sealed_credentials_in_redis_and_the_user() {
         "{}",
         disconnect.status()
     );
-    let gone: Option<Vec<u8>> = redis.get(&key).await.expect("GET");
+    let gone: Option<Vec<u8>> = redis.get(app.state.kv.storage_key(&key)).await.expect("GET");
     assert!(gone.is_none(), "credentials deleted on disconnect");
     let (_, html) = app.get_html("/").await;
     assert!(html.contains("Sign in with Bluesky"));
@@ -399,7 +403,8 @@ async fn an_expired_token_is_refreshed_exactly_once_across_two_instances() {
     let second = spawn_local_network_app(
         AppOptions::production()
             .with("CREDENTIALS_KEYS", TEST_KEYS)
-            .with("DATABASE_URL", first.database_url().expect("postgres")),
+            .with("DATABASE_URL", first.database_url().expect("postgres"))
+            .with("REDIS_KEY_PREFIX", first.redis_prefix()),
     )
     .await;
     let account = create_account().await;
@@ -456,7 +461,8 @@ async fn a_second_instance_waits_for_the_first_ones_refresh() {
     let second = spawn_app(
         AppOptions::production()
             .with("CREDENTIALS_KEYS", TEST_KEYS)
-            .with("DATABASE_URL", first.database_url().expect("postgres")),
+            .with("DATABASE_URL", first.database_url().expect("postgres"))
+            .with("REDIS_KEY_PREFIX", first.redis_prefix()),
     )
     .await;
     let (a, b) = (
@@ -492,5 +498,46 @@ async fn a_second_instance_waits_for_the_first_ones_refresh() {
     assert_eq!(
         seen.token_set.access_token, "fresh-access-token",
         "it reads the fresh tokens"
+    );
+}
+
+#[tokio::test]
+async fn an_ended_session_asks_to_sign_in_again() {
+    let app = spawn_local_network_app(AppOptions::production().with("CREDENTIALS_KEYS", TEST_KEYS)).await;
+    let account = create_account().await;
+    sign_in_headless(&app, &account).await;
+    let auth = app.state.auth.clone().expect("auth");
+    let did: AtDid = account.did.parse().expect("DID");
+
+    // The access token expired and the PDS no longer knows the refresh token (revoked).
+    let mut session = auth.credentials().get(&did).await.expect("get").expect("signed in");
+    session.token_set.access_token = "expired-access-token".to_owned();
+    session.token_set.refresh_token = Some("revoked-refresh-token".to_owned());
+    session.token_set.expires_at = Some("2020-01-01T00:00:00.000Z".parse().expect("datetime"));
+    auth.credentials().set(did.clone(), session).await.expect("set");
+
+    let response = app
+        .client
+        .post(format!("{}/api/refresh_profile", app.address))
+        .send()
+        .await
+        .expect("sent");
+    let body: Value = response.json().await.expect("a JSON error");
+    assert_eq!(body["code"], "error-auth-7", "{body}");
+    assert!(
+        body["message"].as_str().is_some_and(|m| m.contains("sign in again")),
+        "{body}"
+    );
+
+    // The dead credentials are gone, and the header says so.
+    assert!(auth.credentials().get(&did).await.expect("get").is_none());
+    let (_, html) = app.get_html("/").await;
+    assert!(
+        html.contains("Sign in again to reconnect Bluesky"),
+        "the status dot says it"
+    );
+    assert!(
+        html.contains(&format!("@{}", account.handle)),
+        "still signed in to Skymeet"
     );
 }

@@ -86,7 +86,7 @@ pub async fn redis_pool() -> Pool {
 
 pub async fn kv(redis: bool) -> KvStore {
     if redis {
-        KvStore::Redis(redis_pool().await)
+        KvStore::redis(redis_pool().await, &unique("test:"))
     } else {
         KvStore::memory()
     }
@@ -145,6 +145,8 @@ pub async fn spawn_app(options: AppOptions) -> TestApp {
     }
     if options.redis {
         vars.insert("REDIS_URL", redis_url());
+        // Each app its own key space: user ids repeat across test databases.
+        vars.insert("REDIS_KEY_PREFIX", format!("{}:", unique("test")));
     }
     vars.extend(options.extra);
     let source: HashMap<&str, &str> = vars.iter().map(|(k, v)| (*k, v.as_str())).collect();
@@ -171,6 +173,16 @@ pub async fn spawn_app(options: AppOptions) -> TestApp {
 }
 
 impl TestApp {
+    /// The Redis key prefix of this app, for a second instance to share.
+    pub fn redis_prefix(&self) -> String {
+        self.state
+            .config
+            .redis
+            .as_ref()
+            .map(|redis| redis.key_prefix.clone())
+            .unwrap_or_default()
+    }
+
     /// The database this app runs on, for a second instance to share.
     pub fn database_url(&self) -> Option<String> {
         self._database.database_url.clone()

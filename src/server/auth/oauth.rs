@@ -55,6 +55,8 @@ pub enum OAuthError {
     Account(String),
     #[error("no stored session for this account: it has to sign in again")]
     NoSession(#[source] atrium_oauth::Error),
+    #[error("the account's server no longer accepts this session (revoked or expired): sign in again")]
+    SessionEnded(String),
     #[error("the profile could not be read from the account's server")]
     Profile(String),
 }
@@ -262,7 +264,16 @@ impl BlueskyAuth {
             .get_session()
             .await
             .map(|_| ())
-            .map_err(|e| OAuthError::Account(format!("getSession failed: {e}")))
+            .map_err(|e| match e {
+                // atrium-oauth already tried a refresh; still refused means the session is over.
+                atrium_api::xrpc::Error::Authentication(header) => {
+                    OAuthError::SessionEnded(header.to_str().unwrap_or("unreadable header").to_owned())
+                }
+                atrium_api::xrpc::Error::HttpClient(_) | atrium_api::xrpc::Error::HttpRequest(_) => {
+                    OAuthError::Account(format!("the server could not be reached: {e}"))
+                }
+                other => OAuthError::Account(format!("getSession failed: {other}")),
+            })
     }
 
     /// Revokes the account's tokens at its server (best effort) and forgets them here (always).
