@@ -18,6 +18,24 @@ pub struct Viewer {
 }
 
 impl Viewer {
+    /// The connection status in words, as the status dot's tooltip and `/me` show it (F6).
+    pub fn connection_status(&self) -> &'static str {
+        if self.connected {
+            "Connected to Bluesky"
+        } else {
+            "Sign in again to reconnect Bluesky"
+        }
+    }
+
+    /// The status dot's colour.
+    pub fn connection_dot_class(&self) -> &'static str {
+        if self.connected {
+            "bg-emerald-500"
+        } else {
+            "bg-amber-500"
+        }
+    }
+
     /// A link to the account on the Bluesky app.
     pub fn bluesky_url(&self) -> Option<String> {
         self.did.as_ref().map(|did| format!("https://bsky.app/profile/{did}"))

@@ -233,6 +233,19 @@ async fn a_denied_consent_comes_back_to_the_login_page_with_a_message() {
     assert_eq!(response.headers()["location"], "/login?error=failed");
 }
 
+/// Two app instances behind one load balancer: one database, one Redis key space, one key set.
+async fn two_instances() -> (TestApp, TestApp) {
+    let first = spawn_local_network_app(AppOptions::production().with("CREDENTIALS_KEYS", TEST_KEYS)).await;
+    let second = spawn_local_network_app(
+        AppOptions::production()
+            .with("CREDENTIALS_KEYS", TEST_KEYS)
+            .with("DATABASE_URL", first.database_url().expect("postgres"))
+            .with("REDIS_KEY_PREFIX", first.redis_prefix()),
+    )
+    .await;
+    (first, second)
+}
+
 const TEST_KEYS: &str = "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
 struct Account {
@@ -399,14 +412,7 @@ async fn a_real_sign_in_stores_sealed_credentials_in_redis_and_the_user() {
 
 #[tokio::test]
 async fn an_expired_token_is_refreshed_exactly_once_across_two_instances() {
-    let first = spawn_local_network_app(AppOptions::production().with("CREDENTIALS_KEYS", TEST_KEYS)).await;
-    let second = spawn_local_network_app(
-        AppOptions::production()
-            .with("CREDENTIALS_KEYS", TEST_KEYS)
-            .with("DATABASE_URL", first.database_url().expect("postgres"))
-            .with("REDIS_KEY_PREFIX", first.redis_prefix()),
-    )
-    .await;
+    let (first, second) = two_instances().await;
     let account = create_account().await;
     sign_in_headless(&first, &account).await;
 
@@ -457,14 +463,7 @@ async fn an_expired_token_is_refreshed_exactly_once_across_two_instances() {
 
 #[tokio::test]
 async fn a_second_instance_waits_for_the_first_ones_refresh() {
-    let first = spawn_app(AppOptions::production().with("CREDENTIALS_KEYS", TEST_KEYS)).await;
-    let second = spawn_app(
-        AppOptions::production()
-            .with("CREDENTIALS_KEYS", TEST_KEYS)
-            .with("DATABASE_URL", first.database_url().expect("postgres"))
-            .with("REDIS_KEY_PREFIX", first.redis_prefix()),
-    )
-    .await;
+    let (first, second) = two_instances().await;
     let (a, b) = (
         first.state.auth.clone().expect("auth").credentials().clone(),
         second.state.auth.clone().expect("auth").credentials().clone(),

@@ -39,12 +39,8 @@ fn SignInArea() -> impl IntoView {
                 {move || Suspend::new(async move {
                     match viewer.await {
                         Ok(Some(viewer)) => {
+                            let (dot, status) = (viewer.connection_dot_class(), viewer.connection_status());
                             let name = viewer.handle.map(|h| format!("@{h}")).unwrap_or_else(|| "Your profile".to_owned());
-                            let (dot, status) = if viewer.connected {
-                                ("bg-emerald-500", "Connected to Bluesky")
-                            } else {
-                                ("bg-amber-500", "Sign in again to reconnect Bluesky")
-                            };
                             view! {
                                 <span class=format!("h-2 w-2 rounded-full {dot}") title=status></span>
                                 {viewer.avatar_url.map(|src| view! { <img src=src alt="" class="h-7 w-7 rounded-full" /> })}

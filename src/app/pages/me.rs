@@ -54,11 +54,7 @@ fn Profile(
             .map(|error| view! { <p role="alert" class="text-sm text-rose-700">{error.message}</p> })
             .collect_view()
     };
-    let (status, status_class) = if viewer.connected {
-        ("Connected to Bluesky", "bg-emerald-500")
-    } else {
-        ("Sign in again to reconnect Bluesky", "bg-amber-500")
-    };
+    let (status, status_class) = (viewer.connection_status(), viewer.connection_dot_class());
     view! {
         <section class="mx-auto max-w-2xl rounded-2xl border border-slate-200 bg-white p-8 shadow-sm">
             <div class="flex items-center gap-5">
