@@ -13,7 +13,10 @@ use leptos_router::{
     components::{Route, Router, Routes},
     path, SsrMode,
 };
-use pages::{home::HomePage, login::LoginPage, me::MePage, not_found::NotFound};
+use pages::{
+    event::EventDetailPage, event_edit::EditEventPage, event_new::NewEventPage, events::EventsPage, home::HomePage,
+    login::LoginPage, me::MePage, not_found::NotFound, user::UserEventsPage,
+};
 
 /// The HTML document around the app (server only).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -60,6 +63,11 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/") view=HomePage ssr=SsrMode::Async />
                         <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
                         <Route path=path!("/me") view=MePage ssr=SsrMode::Async />
+                        <Route path=path!("/events") view=EventsPage ssr=SsrMode::Async />
+                        <Route path=path!("/events/new") view=NewEventPage ssr=SsrMode::Async />
+                        <Route path=path!("/events/:id") view=EventDetailPage ssr=SsrMode::Async />
+                        <Route path=path!("/events/:id/edit") view=EditEventPage ssr=SsrMode::Async />
+                        <Route path=path!("/u/:handle") view=UserEventsPage ssr=SsrMode::Async />
                     </Routes>
                 </main>
                 <Footer />

@@ -3,13 +3,22 @@
 //! Each type parses its input once (`parse`) and is trusted from then on. Nothing here depends on
 //! other modules of this crate.
 
+mod at_uri;
 mod did;
+mod event_draft;
 mod handle;
+mod record_key;
 mod sync_status;
 mod time_zone;
 
+pub use at_uri::{AtUri, AtUriError};
 pub use did::{Did, DidError};
+pub use event_draft::{
+    check_url, Address, EventDraft, EventInput, EventMode, EventStatus, FieldError, Geo, Link, DESCRIPTION_MAX_CHARS,
+    NAME_MAX_CHARS,
+};
 pub use handle::{Handle, HandleError};
+pub use record_key::{Rkey, RkeyError};
 pub use sync_status::{SyncStatus, UnknownSyncStatus};
 pub use time_zone::{TimeZoneError, TimeZoneName, COMMON_TIME_ZONES};
 

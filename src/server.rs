@@ -3,11 +3,13 @@
 //! `#[server]` functions in `crate::api`.
 
 pub mod auth;
+pub mod calendar;
 pub mod config;
 pub mod error;
 pub mod health;
 pub mod kv;
 pub mod metrics;
+pub mod pds;
 pub mod session;
 pub mod startup;
 pub mod state;

@@ -70,9 +70,9 @@ pub async fn current_user() -> Result<Option<Viewer>, ApiError> {
 #[server(endpoint = "refresh_profile")]
 pub async fn refresh_profile() -> Result<(), ApiError> {
     use crate::server::error::{Chain, ServerError};
-    let (state, user) = ssr::signed_in_user().await?;
+    let (state, user) = super::ssr::signed_in_user().await?;
     let (Some(auth), Some(did)) = (state.auth.as_ref(), user.did.as_ref()) else {
-        return Err(ssr::sign_in_again());
+        return Err(super::ssr::sign_in_again());
     };
     // Checks the session first (refreshing it if due): a session the PDS has ended is forgotten
     // here, so the header shows "sign in again" instead of failing on every request.
@@ -112,7 +112,7 @@ pub async fn refresh_profile() -> Result<(), ApiError> {
 #[server(endpoint = "disconnect")]
 pub async fn disconnect() -> Result<(), ApiError> {
     use crate::server::error::{Chain, ServerError};
-    let (state, user) = ssr::signed_in_user().await?;
+    let (state, user) = super::ssr::signed_in_user().await?;
     if let (Some(auth), Some(did)) = (state.auth.as_ref(), user.did.as_ref()) {
         auth.disconnect(user.id, did).await.map_err(|e| {
             tracing::error!(error = %Chain(&e), "disconnecting failed");
@@ -122,34 +122,6 @@ pub async fn disconnect() -> Result<(), ApiError> {
     super::ssr::session().await?.flush().await.map_err(ServerError::from)?;
     leptos_axum::redirect("/");
     Ok(())
-}
-
-#[cfg(feature = "ssr")]
-mod ssr {
-    use super::ApiError;
-    use crate::server::{error::ServerError, session::keys, state::AppState, store::User};
-
-    pub fn sign_in_again() -> ApiError {
-        ApiError::new("error-auth-6", "Please sign in with Bluesky first.")
-    }
-
-    /// The signed-in user, or the "sign in first" error.
-    pub async fn signed_in_user() -> Result<(AppState, User), ApiError> {
-        let session = super::super::ssr::session().await?;
-        let user_id = session
-            .get::<i64>(keys::USER_ID)
-            .await
-            .map_err(ServerError::from)?
-            .ok_or_else(sign_in_again)?;
-        let state = super::super::ssr::state()?;
-        let user = state
-            .store
-            .user_by_id(user_id)
-            .await
-            .map_err(ServerError::from)?
-            .ok_or_else(sign_in_again)?;
-        Ok((state, user))
-    }
 }
 
 /// Starts signing in: resolves the account and sends the browser to its authorization server.
@@ -202,6 +174,7 @@ pub async fn login(identifier: String) -> Result<(), ApiError> {
                         "No Bluesky account was found for {identifier}. Check the spelling and try again."
                     ),
                     field: Some("identifier".to_owned()),
+                    fields: Vec::new(),
                 },
                 _ => ApiError::new(
                     "error-auth-2",

@@ -1,3 +1,4 @@
+use crate::domain::FieldError;
 use leptos::server_fn::{
     codec::JsonEncoding,
     error::{FromServerFnError, ServerFnErrorErr},
@@ -13,6 +14,9 @@ pub struct ApiError {
     pub message: String,
     /// The form field the error is about, when it is about one.
     pub field: Option<String>,
+    /// A message per form field, when a whole form was checked.
+    #[serde(default)]
+    pub fields: Vec<FieldError>,
 }
 
 impl ApiError {
@@ -21,6 +25,7 @@ impl ApiError {
             code: code.to_owned(),
             message: message.into(),
             field: None,
+            fields: Vec::new(),
         }
     }
 
@@ -30,7 +35,27 @@ impl ApiError {
             code: "error-input-1".to_owned(),
             message: message.into(),
             field: Some(field.to_owned()),
+            fields: Vec::new(),
         }
+    }
+
+    /// A form with one or more bad fields.
+    pub fn form(fields: Vec<FieldError>) -> Self {
+        Self {
+            code: "error-input-1".to_owned(),
+            message: "Some fields need another look.".to_owned(),
+            field: None,
+            fields,
+        }
+    }
+
+    /// The message for one form field, if there is one.
+    pub fn for_field(&self, field: &str) -> Option<&str> {
+        self.fields
+            .iter()
+            .find(|error| error.field == field)
+            .map(|error| error.message.as_str())
+            .or_else(|| (self.field.as_deref() == Some(field)).then_some(self.message.as_str()))
     }
 }
 

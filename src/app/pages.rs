@@ -1,4 +1,9 @@
+pub mod event;
+pub mod event_edit;
+pub mod event_new;
+pub mod events;
 pub mod home;
 pub mod login;
 pub mod me;
 pub mod not_found;
+pub mod user;

@@ -22,6 +22,9 @@ pub struct Config {
     /// Keys that encrypt OAuth credentials at rest (`CREDENTIALS_KEYS`); `None` in development
     /// means a random key for this process only.
     pub credentials_keys: Option<CredentialKeys>,
+    /// The first wait before a failed PDS write is retried (`PENDING_WRITE_BACKOFF_SECONDS`,
+    /// default 5); each further failure doubles it, up to an hour.
+    pub pending_write_backoff: std::time::Duration,
 }
 
 /// Where identities are resolved (F1).
@@ -238,6 +241,14 @@ impl Config {
             None => None,
         };
 
+        let pending_write_backoff = parse_or(source, "PENDING_WRITE_BACKOFF_SECONDS", "5", |v| {
+            v.parse::<f64>()
+                .ok()
+                .filter(|s| s.is_finite() && *s > 0.0 && *s <= 3600.0)
+                .map(std::time::Duration::from_secs_f64)
+                .ok_or("expected a number of seconds from 0 to 3600")
+        })?;
+
         Ok(Self {
             listen_addr,
             public_url,
@@ -250,6 +261,7 @@ impl Config {
                 handle_resolution,
             },
             credentials_keys,
+            pending_write_backoff,
         })
     }
 

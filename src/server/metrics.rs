@@ -13,6 +13,10 @@ use std::{sync::OnceLock, time::Instant};
 pub const HTTP_REQUESTS_TOTAL: &str = "skymeet_http_requests_total";
 pub const HTTP_REQUEST_DURATION_SECONDS: &str = "skymeet_http_request_duration_seconds";
 pub const KV_EXPIRED_PURGED_TOTAL: &str = "skymeet_kv_expired_purged_total";
+/// PDS writes of events (create, update, delete) by outcome: `status` = ok | error.
+pub const EVENTS_PUBLISHED_TOTAL: &str = "skymeet_events_published_total";
+/// How long one PDS write of an event took, including settling it here.
+pub const PUBLISH_DURATION_SECONDS: &str = "skymeet_publish_duration_seconds";
 
 /// Route label for requests that matched no route, so unknown paths cannot blow up cardinality.
 const UNMATCHED_ROUTE: &str = "unmatched";
@@ -29,6 +33,9 @@ pub fn recorder() -> PrometheusHandle {
         .get_or_init(|| {
             let builder = PrometheusBuilder::new()
                 .set_buckets_for_metric(Matcher::Full(HTTP_REQUEST_DURATION_SECONDS.to_owned()), LATENCY_BUCKETS)
+                .and_then(|builder| {
+                    builder.set_buckets_for_metric(Matcher::Full(PUBLISH_DURATION_SECONDS.to_owned()), LATENCY_BUCKETS)
+                })
                 .unwrap_or_else(|e| {
                     tracing::warn!(error = %e, "latency buckets rejected; histograms render as summaries");
                     PrometheusBuilder::new()

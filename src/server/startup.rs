@@ -7,6 +7,7 @@ use crate::server::{
         callback,
         oauth::{BlueskyAuth, OAuthError, CALLBACK_PATH},
     },
+    calendar::Calendar,
     config::Config,
     error::Chain,
     health,
@@ -98,6 +99,13 @@ impl Application {
             "starting"
         );
         let auth = BlueskyAuth::new(&config, store.clone(), kv.clone())?.map(Arc::new);
+        let calendar = auth.as_ref().map(|auth| {
+            Arc::new(Calendar::new(
+                store.clone(),
+                Arc::clone(auth),
+                config.pending_write_backoff,
+            ))
+        });
         let state = AppState {
             config: Arc::new(config),
             store,
@@ -105,6 +113,7 @@ impl Application {
             leptos_options,
             metrics: metrics::recorder(),
             auth,
+            calendar,
         };
         let router = router(state.clone()).layer(session_layer);
         Ok(Self {
@@ -152,6 +161,12 @@ impl Application {
                     ::metrics::counter!(metrics::KV_EXPIRED_PURGED_TOTAL).increment(purged as u64);
                 }
             });
+        }
+
+        if let Some(calendar) = &state.calendar {
+            let calendar = Arc::clone(calendar);
+            let stop = shutdown.clone();
+            spawn_supervised(&tasks, &shutdown, "pending-writes", calendar.run_worker(stop));
         }
 
         let served = axum::serve(listener, router.into_make_service())

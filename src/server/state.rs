@@ -1,6 +1,6 @@
 //! What every handler and server function can reach.
 
-use crate::server::{auth::oauth::BlueskyAuth, config::Config, kv::KvStore, store::Store};
+use crate::server::{auth::oauth::BlueskyAuth, calendar::Calendar, config::Config, kv::KvStore, store::Store};
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -15,4 +15,6 @@ pub struct AppState {
     pub metrics: PrometheusHandle,
     /// Bluesky sign-in; `None` where it is not available (see [`BlueskyAuth::new`]).
     pub auth: Option<Arc<BlueskyAuth>>,
+    /// Publishing events to their owners' PDSes; there whenever Bluesky sign-in is.
+    pub calendar: Option<Arc<Calendar>>,
 }

@@ -6,9 +6,11 @@
 //! differ, the migrations do: `migrations/postgres` and `migrations/sqlite`.
 
 mod events;
+mod pending_writes;
 mod users;
 
 pub use events::{Event, NewEvent, SourceTracking, SourceType};
+pub use pending_writes::{NewPendingWrite, PendingWrite, WriteOperation, WriteState};
 pub use users::{NewBlueskyUser, Profile, User};
 
 use crate::server::config::DatabaseConfig;

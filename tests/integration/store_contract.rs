@@ -3,8 +3,11 @@
 use crate::helpers::{Engine, TestDatabase};
 use chrono::{DateTime, Duration, SubsecRound, Utc};
 use serde_json::json;
-use skymeet::domain::{Did, Handle, Provider, SyncStatus, TimeZoneName};
-use skymeet::server::store::{NewBlueskyUser, NewEvent, Profile, SourceTracking, SourceType, Store, StoreError};
+use skymeet::domain::{Did, Handle, Provider, Rkey, SyncStatus, TimeZoneName};
+use skymeet::server::store::{
+    NewBlueskyUser, NewEvent, NewPendingWrite, Profile, SourceTracking, SourceType, Store, StoreError, WriteOperation,
+    WriteState,
+};
 
 macro_rules! contract {
     ($($test:ident),* $(,)?) => {
@@ -40,6 +43,10 @@ contract!(
     a_blank_event_name_is_refused,
     a_did_seen_before_sign_in_becomes_the_same_user,
     the_profile_is_replaced_by_what_the_pds_holds,
+    a_pending_write_is_one_per_record_and_the_newest_intent_wins,
+    publishing_settles_the_pending_write_in_the_same_transaction,
+    a_failed_publish_keeps_the_pending_write,
+    due_writes_are_claimed_by_one_worker_only,
 );
 
 fn alice() -> NewBlueskyUser {
@@ -65,6 +72,7 @@ fn event(name: &str, starts_at: Option<DateTime<Utc>>) -> NewEvent {
         ends_at: starts_at.map(|at| at + Duration::hours(2)),
         time_zone: TimeZoneName::utc(),
         source: SourceTracking::local(),
+        record: None,
     }
 }
 
@@ -127,6 +135,8 @@ async fn an_event_keeps_its_source_tracking(store: Store) {
             cid: Some("bafyreib2".to_owned()),
             sync_status: SyncStatus::InSync,
         },
+        // Other apps' fields, floats included, come back exactly.
+        record: Some(json!({"name": "Rust meetup", "theme": {"opacity": 0.5}, "facets": [{"index": 3}]})),
         ..event("Rust meetup", Some(now() + Duration::days(3)))
     };
     let stored = store.insert_event(&new).await.expect("insert");
@@ -136,6 +146,7 @@ async fn an_event_keeps_its_source_tracking(store: Store) {
     assert_eq!(stored.ends_at, new.ends_at);
     assert_eq!(stored.time_zone.as_str(), "Europe/Berlin");
     assert_eq!(stored.source, new.source);
+    assert_eq!(stored.record, new.record);
 
     assert_eq!(
         store.event_by_id(stored.id).await.expect("query").as_ref(),
@@ -253,5 +264,167 @@ async fn the_profile_is_replaced_by_what_the_pds_holds(store: Store) {
     assert_eq!(
         (cleared.display_name, cleared.description, cleared.avatar_url),
         (None, None, None)
+    );
+}
+
+async fn pending_create(store: &Store, rkey: &str) -> NewPendingWrite {
+    let owner = store.upsert_bluesky_user(&alice()).await.expect("user");
+    NewPendingWrite {
+        owner_id: owner.id,
+        event_id: None,
+        operation: WriteOperation::Create,
+        collection: "community.lexicon.calendar.event".to_owned(),
+        rkey: Rkey::parse(rkey).expect("rkey"),
+        record: Some(json!({"name": "Draft", "createdAt": "2026-11-24T00:00:00.000Z"})),
+        swap_cid: None,
+        time_zone: TimeZoneName::parse("Europe/Paris").expect("zone"),
+    }
+}
+
+async fn a_pending_write_is_one_per_record_and_the_newest_intent_wins(store: Store) {
+    let new = pending_create(&store, "3lbq2aaaaaaa2").await;
+    let first = store.save_pending_write(&new, now()).await.expect("queued");
+    assert_eq!((first.state, first.attempts), (WriteState::Pending, 0));
+    assert_eq!(first.record, new.record);
+    assert_eq!(first.time_zone.as_str(), "Europe/Paris");
+    store
+        .pending_write_failed(first.id, WriteState::Failed, "HTTP 400", now())
+        .await
+        .expect("failed");
+    let failed = store
+        .pending_write_by_id(first.id)
+        .await
+        .expect("query")
+        .expect("write");
+    assert_eq!((failed.state, failed.attempts), (WriteState::Failed, 1));
+    assert_eq!(failed.last_error.as_deref(), Some("HTTP 400"));
+
+    let newer = NewPendingWrite {
+        record: Some(json!({"name": "Renamed"})),
+        ..new.clone()
+    };
+    let second = store.save_pending_write(&newer, now()).await.expect("replaced");
+    assert_eq!(second.id, first.id, "still one write for the record");
+    assert_eq!(
+        (second.state, second.attempts, second.last_error),
+        (WriteState::Pending, 0, None)
+    );
+    assert_eq!(second.record, newer.record);
+    assert_eq!(
+        store.pending_writes_for_owner(new.owner_id).await.expect("list").len(),
+        1
+    );
+    assert!(store.delete_pending_write(first.id).await.expect("discard"));
+    assert!(store
+        .pending_writes_for_owner(new.owner_id)
+        .await
+        .expect("list")
+        .is_empty());
+}
+
+async fn publishing_settles_the_pending_write_in_the_same_transaction(store: Store) {
+    let write = store
+        .save_pending_write(&pending_create(&store, "3lbq2bbbbbbb2").await, now())
+        .await
+        .expect("queued");
+    let mut published = event("Draft", Some(now()));
+    published.owner_id = Some(write.owner_id);
+    published.source.source_type = SourceType::Bluesky;
+    published.source.at_uri = Some("at://did:plc:abc/community.lexicon.calendar.event/3lbq2bbbbbbb2".to_owned());
+    let stored = store
+        .insert_published_event(&published, Some(write.id))
+        .await
+        .expect("published");
+    assert_eq!(store.pending_write_by_id(write.id).await.expect("query"), None);
+    assert_eq!(
+        store.events_by_owner(write.owner_id).await.expect("list"),
+        std::slice::from_ref(&stored)
+    );
+
+    let mut renamed = published.clone();
+    renamed.name = "Renamed".to_owned();
+    let update = store
+        .save_pending_write(
+            &NewPendingWrite {
+                event_id: Some(stored.id),
+                operation: WriteOperation::Update,
+                ..pending_create(&store, "3lbq2bbbbbbb2").await
+            },
+            now(),
+        )
+        .await
+        .expect("queued");
+    let updated = store
+        .update_event_record(stored.id, &renamed, Some(update.id))
+        .await
+        .expect("updated")
+        .expect("event");
+    assert_eq!(updated.name, "Renamed");
+    assert_eq!(store.pending_write_by_id(update.id).await.expect("query"), None);
+}
+
+async fn a_failed_publish_keeps_the_pending_write(store: Store) {
+    let mut published = event("Twice", Some(now()));
+    published.source.source_type = SourceType::Bluesky;
+    published.source.at_uri = Some("at://did:plc:abc/community.lexicon.calendar.event/3lbq2cccccc22".to_owned());
+    store.insert_event(&published).await.expect("first");
+    let write = store
+        .save_pending_write(&pending_create(&store, "3lbq2cccccc22").await, now())
+        .await
+        .expect("queued");
+    let result = store.insert_published_event(&published, Some(write.id)).await;
+    assert!(matches!(result, Err(StoreError::Duplicate(_))), "{result:?}");
+    assert!(
+        store.pending_write_by_id(write.id).await.expect("query").is_some(),
+        "the transaction rolled back: the write is still there"
+    );
+}
+
+async fn due_writes_are_claimed_by_one_worker_only(store: Store) {
+    let start = now();
+    let due = store
+        .save_pending_write(&pending_create(&store, "3lbq2dddddd22").await, start)
+        .await
+        .expect("queued");
+    let later = store
+        .save_pending_write(
+            &pending_create(&store, "3lbq2eeeeee22").await,
+            start + Duration::hours(1),
+        )
+        .await
+        .expect("queued");
+    let lease = start + Duration::minutes(1);
+    let (first, second) = tokio::join!(
+        store.claim_due_pending_writes(start, lease, 10),
+        store.claim_due_pending_writes(start, lease, 10),
+    );
+    let claimed: Vec<i64> = first
+        .expect("claim")
+        .into_iter()
+        .chain(second.expect("claim"))
+        .map(|write| write.id)
+        .collect();
+    assert_eq!(
+        claimed,
+        [due.id],
+        "the due write, once; not the later one ({})",
+        later.id
+    );
+    assert!(
+        store
+            .claim_due_pending_writes(start, lease, 10)
+            .await
+            .expect("claim")
+            .is_empty(),
+        "leased until {lease}"
+    );
+    assert_eq!(
+        store
+            .claim_due_pending_writes(lease, lease + Duration::minutes(1), 10)
+            .await
+            .expect("claim")
+            .len(),
+        1,
+        "claimable again when the lease runs out"
     );
 }

@@ -40,8 +40,14 @@ fn SignInArea() -> impl IntoView {
                     match viewer.await {
                         Ok(Some(viewer)) => {
                             let (dot, status) = (viewer.connection_dot_class(), viewer.connection_status());
+                            let my_events = viewer.handle.clone().map(|h| view! {
+                                <a href=format!("/u/{h}") class="font-medium text-slate-700 hover:text-sky-700">
+                                    "My events"
+                                </a>
+                            });
                             let name = viewer.handle.map(|h| format!("@{h}")).unwrap_or_else(|| "Your profile".to_owned());
                             view! {
+                                {my_events}
                                 <span class=format!("h-2 w-2 rounded-full {dot}") title=status></span>
                                 {viewer.avatar_url.map(|src| view! { <img src=src alt="" class="h-7 w-7 rounded-full" /> })}
                                 <a href="/me" class="font-medium text-slate-800 hover:text-sky-700">
@@ -83,8 +89,8 @@ pub fn Header() -> impl IntoView {
                     "Skymeet"
                 </a>
                 <nav aria-label="Main" class="flex items-center gap-6 text-sm">
-                    <a href="/" class="font-medium text-slate-700 hover:text-sky-700">
-                        "Upcoming events"
+                    <a href="/events" class="font-medium text-slate-700 hover:text-sky-700">
+                        "Events"
                     </a>
                     <SignInArea />
                 </nav>

@@ -61,7 +61,9 @@ fn EventList(events: Vec<EventSummary>, zone: TimeZoneName) -> impl IntoView {
             view! {
                 <li class="flex items-center justify-between gap-4 rounded-lg border border-slate-200 bg-white p-4">
                     <div>
-                        <p class="font-medium">{event.name}</p>
+                        <a href=format!("/events/{}", event.id) class="font-medium hover:text-sky-700">
+                            {event.name}
+                        </a>
                         <p class="text-sm text-slate-600">{when}</p>
                     </div>
                     <SyncBadge status=event.sync_status />

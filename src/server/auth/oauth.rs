@@ -8,6 +8,7 @@ use super::{
     identity::HandleResolver,
 };
 use crate::domain::{Did, Handle};
+use crate::server::pds::{PdsError, PublicClient, Repo};
 use crate::server::store::Profile;
 use crate::server::{
     config::{Config, HandleResolution},
@@ -20,16 +21,21 @@ use atrium_api::{
     types::string::AtIdentifier,
     xrpc::{error::XrpcErrorKind, XrpcClient},
 };
+use atrium_common::resolver::Resolver;
 use atrium_common::store::Store as AtriumStore;
 use atrium_identity::did::{CommonDidResolver, CommonDidResolverConfig};
 use atrium_oauth::{
     AtprotoLocalhostClientMetadata, AuthorizeOptions, CallbackParams, DefaultHttpClient, KnownScope, OAuthClient,
-    OAuthClientConfig, OAuthResolverConfig, Scope,
+    OAuthClientConfig, OAuthResolverConfig, OAuthSession, Scope,
 };
 use serde_json::Value;
 use std::sync::Arc;
 
 pub type Client = OAuthClient<OAuthStateStore, CredentialStore, CommonDidResolver<DefaultHttpClient>, HandleResolver>;
+
+/// A signed-in account's session with its PDS: DPoP-bound, refreshed by atrium-oauth when due.
+pub type Session =
+    OAuthSession<DefaultHttpClient, CommonDidResolver<DefaultHttpClient>, HandleResolver, CredentialStore>;
 
 /// The collections Skymeet writes, each asked for as a granular `repo:` scope.
 const COLLECTIONS: [&str; 2] = ["community.lexicon.calendar.event", "community.lexicon.calendar.rsvp"];
@@ -83,6 +89,10 @@ pub struct BlueskyAuth {
     credentials: CredentialStore,
     state_store: OAuthStateStore,
     scopes: Vec<Scope>,
+    /// For reading public records: anyone's DID document, then their PDS.
+    did_resolver: CommonDidResolver<DefaultHttpClient>,
+    handle_resolver: HandleResolver,
+    http_client: Arc<DefaultHttpClient>,
 }
 
 impl BlueskyAuth {
@@ -103,9 +113,15 @@ impl BlueskyAuth {
         let credentials = CredentialStore::new(kv.clone(), cipher.clone(), store);
         let state_store = OAuthStateStore::new(kv, cipher);
         let http_client = Arc::new(DefaultHttpClient::default());
-        let handle_resolver = match &config.atproto.handle_resolution {
+        let handle_resolver = || match &config.atproto.handle_resolution {
             HandleResolution::Dns => HandleResolver::dns(Arc::clone(&http_client)),
             HandleResolution::Service(url) => HandleResolver::service(url, Arc::clone(&http_client)),
+        };
+        let did_resolver = || {
+            CommonDidResolver::new(CommonDidResolverConfig {
+                plc_directory_url: config.atproto.plc_url.as_str().trim_end_matches('/').to_owned(),
+                http_client: Arc::clone(&http_client),
+            })
         };
         let mut scopes = vec![Scope::Known(KnownScope::Atproto)];
         scopes.extend(
@@ -126,11 +142,8 @@ impl BlueskyAuth {
             },
             keys: None,
             resolver: OAuthResolverConfig {
-                did_resolver: CommonDidResolver::new(CommonDidResolverConfig {
-                    plc_directory_url: config.atproto.plc_url.as_str().trim_end_matches('/').to_owned(),
-                    http_client: Arc::clone(&http_client),
-                }),
-                handle_resolver,
+                did_resolver: did_resolver(),
+                handle_resolver: handle_resolver(),
                 authorization_server_metadata: Default::default(),
                 protected_resource_metadata: Default::default(),
             },
@@ -143,11 +156,72 @@ impl BlueskyAuth {
             credentials,
             state_store,
             scopes,
+            did_resolver: did_resolver(),
+            handle_resolver: handle_resolver(),
+            http_client,
         }))
     }
 
     pub fn credentials(&self) -> &CredentialStore {
         &self.credentials
+    }
+
+    /// The signed-in account's own repo, written through its OAuth session.
+    pub async fn repo(&self, did: &Did) -> Result<Repo<Session>, PdsError> {
+        let at_did: atrium_api::types::string::Did = did
+            .as_str()
+            .parse()
+            .map_err(|e: &str| PdsError::Rejected(e.to_owned()))?;
+        // No stored credentials: only signing in again helps. (atrium-oauth's own "session does
+        // not exist" error is of a private type, so it is checked here first.)
+        let stored = AtriumStore::get(&self.credentials, &at_did)
+            .await
+            .map_err(|e| PdsError::Unreachable(format!("reading the credentials failed: {e}")))?;
+        if stored.is_none() {
+            return Err(PdsError::SessionEnded);
+        }
+        match self.client.restore(&at_did).await {
+            Ok(session) => Ok(Repo::new(session, did.clone())),
+            Err(e) => Err(PdsError::Unreachable(format!("restoring the session failed: {e}"))),
+        }
+    }
+
+    /// Anyone's repo, read without signing in: their DID document names their PDS.
+    pub async fn public_repo(&self, did: &Did) -> Result<(Repo<PublicClient<DefaultHttpClient>>, String), PdsError> {
+        let pds = self.pds_endpoint(did).await?;
+        Ok((
+            Repo::new(PublicClient::new(Arc::clone(&self.http_client), &pds), did.clone()),
+            pds,
+        ))
+    }
+
+    /// The PDS a DID document names.
+    pub async fn pds_endpoint(&self, did: &Did) -> Result<String, PdsError> {
+        let at_did: atrium_api::types::string::Did = did
+            .as_str()
+            .parse()
+            .map_err(|e: &str| PdsError::Rejected(e.to_owned()))?;
+        let document = self
+            .did_resolver
+            .resolve(&at_did)
+            .await
+            .map_err(|e| PdsError::Unreachable(format!("resolving {did} failed: {e}")))?;
+        document
+            .get_pds_endpoint()
+            .ok_or_else(|| PdsError::Rejected(format!("{did} names no PDS")))
+    }
+
+    /// The DID a handle points at; `None` when it points nowhere.
+    pub async fn resolve_handle(&self, handle: &Handle) -> Result<Option<Did>, PdsError> {
+        let at_handle: atrium_api::types::string::Handle = handle
+            .as_str()
+            .parse()
+            .map_err(|e: &str| PdsError::Rejected(e.to_owned()))?;
+        match self.handle_resolver.resolve(&at_handle).await {
+            Ok(did) => Ok(Did::parse(did.as_str()).ok()),
+            Err(e) if is_unreachable(&e) => Err(PdsError::Unreachable(e.to_string())),
+            Err(_) => Ok(None),
+        }
     }
 
     /// Resolves `identifier` (a handle or DID), pushes an authorization request, and returns the

@@ -82,6 +82,8 @@ pub struct NewEvent {
     pub ends_at: Option<DateTime<Utc>>,
     pub time_zone: TimeZoneName,
     pub source: SourceTracking,
+    /// The record as the owner's PDS holds it, fields of other apps included.
+    pub record: Option<Value>,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -94,6 +96,8 @@ pub struct Event {
     pub ends_at: Option<DateTime<Utc>>,
     pub time_zone: TimeZoneName,
     pub source: SourceTracking,
+    /// The record as the owner's PDS holds it, fields of other apps included.
+    pub record: Option<Value>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -116,6 +120,7 @@ struct EventRow {
     rkey: Option<String>,
     cid: Option<String>,
     sync_status: String,
+    record: Option<Json<Value>>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -143,6 +148,7 @@ impl TryFrom<EventRow> for Event {
                 cid: row.cid,
                 sync_status: row.sync_status.parse().map_err(|e| corrupt(&e))?,
             },
+            record: row.record.map(|json| json.0),
             created_at: row.created_at,
             updated_at: row.updated_at,
         })
@@ -150,20 +156,27 @@ impl TryFrom<EventRow> for Event {
 }
 
 const EVENT_COLUMNS: &str = "id, owner_id, name, description, starts_at, ends_at, time_zone, source_type, \
-     source_id, source_url, source_data, last_synced_at, at_uri, rkey, cid, sync_status, created_at, updated_at";
+     source_id, source_url, source_data, last_synced_at, at_uri, rkey, cid, sync_status, record, created_at, updated_at";
 
 impl Store {
-    #[tracing::instrument(skip_all, fields(at_uri = ?event.source.at_uri), err)]
     pub async fn insert_event(&self, event: &NewEvent) -> Result<Event, StoreError> {
+        self.insert_published_event(event, None).await
+    }
+
+    /// Inserts an event and, in the same transaction, deletes the pending write it settles: a
+    /// record the PDS accepted appears as an event exactly when its pending write disappears.
+    #[tracing::instrument(skip_all, fields(at_uri = ?event.source.at_uri), err)]
+    pub async fn insert_published_event(&self, event: &NewEvent, settles: Option<i64>) -> Result<Event, StoreError> {
         let sql = format!(
             "insert into event (owner_id, name, description, starts_at, ends_at, time_zone, source_type,
-                 source_id, source_url, source_data, last_synced_at, at_uri, rkey, cid, sync_status)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15)
+                 source_id, source_url, source_data, last_synced_at, at_uri, rkey, cid, sync_status, record)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
              returning {EVENT_COLUMNS}"
         );
         let source = &event.source;
-        let row: EventRow = with_pool!(self, |pool| {
-            sqlx::query_as(&sql)
+        let row: EventRow = with_pool!(self, |pool| async {
+            let mut tx = pool.begin().await?;
+            let row = sqlx::query_as(&sql)
                 .bind(event.owner_id)
                 .bind(&event.name)
                 .bind(&event.description)
@@ -179,11 +192,113 @@ impl Store {
                 .bind(&source.rkey)
                 .bind(&source.cid)
                 .bind(source.sync_status.as_str())
-                .fetch_one(pool)
-                .await
-        })
+                .bind(event.record.as_ref().map(Json))
+                .fetch_one(&mut *tx)
+                .await?;
+            if let Some(id) = settles {
+                sqlx::query("delete from pending_write where id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await.map(|()| row)
+        }
+        .await)
         .on_unique_violation("an event for this record")?;
         row.try_into()
+    }
+
+    /// Replaces an event's fields with a record its PDS accepted (or sent), and deletes the pending
+    /// write that settles, in one transaction.
+    #[tracing::instrument(skip_all, fields(id), err)]
+    pub async fn update_event_record(
+        &self,
+        id: i64,
+        event: &NewEvent,
+        settles: Option<i64>,
+    ) -> Result<Option<Event>, StoreError> {
+        let sql = format!(
+            "update event set name = $2, description = $3, starts_at = $4, ends_at = $5, time_zone = $6,
+                 source_url = $7, source_data = $8, last_synced_at = $9, cid = $10, sync_status = $11, record = $12
+             where id = $1
+             returning {EVENT_COLUMNS}"
+        );
+        let source = &event.source;
+        let row: Option<EventRow> = with_pool!(self, |pool| async {
+            let mut tx = pool.begin().await?;
+            let row = sqlx::query_as(&sql)
+                .bind(id)
+                .bind(&event.name)
+                .bind(&event.description)
+                .bind(event.starts_at)
+                .bind(event.ends_at)
+                .bind(event.time_zone.as_str())
+                .bind(&source.source_url)
+                .bind(Json(&source.source_data))
+                .bind(source.last_synced_at)
+                .bind(&source.cid)
+                .bind(source.sync_status.as_str())
+                .bind(event.record.as_ref().map(Json))
+                .fetch_optional(&mut *tx)
+                .await?;
+            if let Some(id) = settles {
+                sqlx::query("delete from pending_write where id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await.map(|()| row)
+        }
+        .await)?;
+        row.map(Event::try_from).transpose()
+    }
+
+    /// Sets an event's sync status and the source data that explains it (e.g. the last error).
+    pub async fn set_event_sync_status(
+        &self,
+        id: i64,
+        status: SyncStatus,
+        source_data: &Value,
+    ) -> Result<(), StoreError> {
+        with_pool!(self, |pool| {
+            sqlx::query("update event set sync_status = $2, source_data = $3 where id = $1")
+                .bind(id)
+                .bind(status.as_str())
+                .bind(Json(source_data))
+                .execute(pool)
+                .await
+                .map(|_| ())
+        })?;
+        Ok(())
+    }
+
+    /// An owner's events, latest start first (undated last).
+    pub async fn events_by_owner(&self, owner_id: i64) -> Result<Vec<Event>, StoreError> {
+        let sql = format!(
+            "select {EVENT_COLUMNS} from event where owner_id = $1
+             order by starts_at is null, starts_at desc, id desc"
+        );
+        let rows: Vec<EventRow> = with_pool!(self, |pool| sqlx::query_as(&sql).bind(owner_id).fetch_all(pool).await)?;
+        rows.into_iter().map(Event::try_from).collect()
+    }
+
+    /// Events not over yet (or undated), most recently changed first: one page of them.
+    pub async fn active_events(&self, now: DateTime<Utc>, limit: u32, offset: u32) -> Result<Vec<Event>, StoreError> {
+        let sql = format!(
+            "select {EVENT_COLUMNS} from event
+             where coalesce(ends_at, starts_at) is null or coalesce(ends_at, starts_at) >= $1
+             order by updated_at desc, id desc
+             limit $2 offset $3"
+        );
+        let rows: Vec<EventRow> = with_pool!(self, |pool| {
+            sqlx::query_as(&sql)
+                .bind(now)
+                .bind(i64::from(limit))
+                .bind(i64::from(offset))
+                .fetch_all(pool)
+                .await
+        })?;
+        rows.into_iter().map(Event::try_from).collect()
     }
 
     pub async fn event_by_id(&self, id: i64) -> Result<Option<Event>, StoreError> {

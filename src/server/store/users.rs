@@ -152,6 +152,18 @@ impl Store {
         row.map(User::try_from).transpose()
     }
 
+    /// The user a handle belongs to. Handles move between accounts, so an old holder may still
+    /// carry it here: the most recently updated one wins.
+    pub async fn user_by_handle(&self, handle: &Handle) -> Result<Option<User>, StoreError> {
+        let sql =
+            format!("select {USER_COLUMNS} from app_user where handle = $1 order by updated_at desc, id desc limit 1");
+        let row: Option<UserRow> = with_pool!(self, |pool| sqlx::query_as(&sql)
+            .bind(handle.as_str())
+            .fetch_optional(pool)
+            .await)?;
+        row.map(User::try_from).transpose()
+    }
+
     pub async fn user_by_id(&self, id: i64) -> Result<Option<User>, StoreError> {
         let sql = format!("select {USER_COLUMNS} from app_user where id = $1");
         let row: Option<UserRow> = with_pool!(self, |pool| sqlx::query_as(&sql).bind(id).fetch_optional(pool).await)?;

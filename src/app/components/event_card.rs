@@ -1,0 +1,63 @@
+use super::sync_badge::SyncBadge;
+use crate::api::events::EventView;
+use crate::domain::{EventStatus, TimeZoneName};
+use leptos::prelude::*;
+
+/// When an event happens, in the viewer's zone.
+pub fn when(event: &EventView, zone: &TimeZoneName) -> String {
+    match (event.draft.starts_at, event.draft.ends_at) {
+        (Some(start), Some(end)) => format!("{} – {}", zone.format(start), zone.format(end)),
+        (Some(start), None) => zone.format(start),
+        _ => "Date to be announced".to_owned(),
+    }
+}
+
+/// Where an event happens, in a few words.
+pub fn place(event: &EventView) -> Option<String> {
+    let address = event.draft.address.as_ref().map(|a| {
+        [&a.name, &a.locality, &a.country]
+            .into_iter()
+            .flatten()
+            .cloned()
+            .collect::<Vec<_>>()
+            .join(", ")
+    });
+    let online = event.draft.online.as_ref().map(|_| "Online".to_owned());
+    match (address.filter(|a| !a.is_empty()), online) {
+        (Some(address), Some(online)) => Some(format!("{address} · {online}")),
+        (address, online) => address.or(online),
+    }
+}
+
+/// One event in a list.
+#[component]
+pub fn EventCard(event: EventView, zone: TimeZoneName) -> impl IntoView {
+    let when = when(&event, &zone);
+    let place = place(&event);
+    let status = (event.draft.status != EventStatus::Scheduled).then(|| event.draft.status.label());
+    let name = event.draft.name.clone();
+    let title = match event.id {
+        Some(id) => view! {
+            <a href=format!("/events/{id}") class="font-medium text-slate-900 hover:text-sky-700">
+                {name}
+            </a>
+        }
+        .into_any(),
+        None => view! { <span class="font-medium text-slate-900">{name}</span> }.into_any(),
+    };
+    view! {
+        <li
+            data-testid="event-card"
+            class="flex items-start justify-between gap-4 rounded-lg border border-slate-200 bg-white p-4"
+        >
+            <div>
+                <p>{title}</p>
+                <p class="text-sm text-slate-600">{when}</p>
+                {place.map(|place| view! { <p class="text-sm text-slate-500">{place}</p> })}
+                {status.map(|status| view! { <p class="text-sm font-medium text-amber-700">{status}</p> })}
+                {event.owner.map(|owner| view! { <p class="text-xs text-slate-500">"By " {owner.name()}</p> })}
+            </div>
+            <SyncBadge status=event.sync.status />
+        </li>
+    }
+}

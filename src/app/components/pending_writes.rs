@@ -1,0 +1,73 @@
+use super::sync_badge::ago;
+use crate::api::events::{DiscardWrite, PendingWriteView, RetryWrite};
+use chrono::{DateTime, Utc};
+use leptos::prelude::*;
+
+/// Writes the PDS has not accepted yet, each with "Retry now" and "Discard" (F9).
+#[component]
+pub fn PendingWrites(
+    writes: Vec<PendingWriteView>,
+    retry: ServerAction<RetryWrite>,
+    discard: ServerAction<DiscardWrite>,
+    now: DateTime<Utc>,
+) -> impl IntoView {
+    if writes.is_empty() {
+        return ().into_any();
+    }
+    let errors = move || {
+        [retry.value().get(), discard.value().get()]
+            .into_iter()
+            .flatten()
+            .filter_map(Result::err)
+            .map(|error| view! { <p role="alert" class="text-sm text-rose-700">{error.message}</p> })
+            .collect_view()
+    };
+    let items = writes
+        .into_iter()
+        .map(|write| {
+            let next = if write.state == "pending" {
+                if write.next_attempt_at <= now {
+                    "Next try: now".to_owned()
+                } else {
+                    format!("Next try in {}", ago(write.next_attempt_at, now).trim_end_matches(" ago"))
+                }
+            } else {
+                String::new()
+            };
+            let attempts = format!("{} attempt{}", write.attempts, if write.attempts == 1 { "" } else { "s" });
+            view! {
+                <li data-testid="pending-write" data-state=write.state.clone()
+                    class="rounded-lg border border-amber-200 bg-amber-50 p-4 text-sm">
+                    <p class="font-medium text-amber-900">{write.describe()}</p>
+                    <p class="text-amber-800">{attempts} " · " {next}</p>
+                    {write.last_error.clone().map(|e| view! { <p class="text-xs text-amber-700">"Last error: " {e}</p> })}
+                    <div class="mt-2 flex gap-2">
+                        <ActionForm action=retry>
+                            <input type="hidden" name="id" value=write.id />
+                            <button type="submit" class="rounded-md border border-amber-300 bg-white px-3 py-1 font-medium hover:bg-amber-100">
+                                "Retry now"
+                            </button>
+                        </ActionForm>
+                        <ActionForm action=discard>
+                            <input type="hidden" name="id" value=write.id />
+                            <button type="submit" class="rounded-md border border-slate-300 bg-white px-3 py-1 font-medium hover:bg-slate-100">
+                                "Discard"
+                            </button>
+                        </ActionForm>
+                    </div>
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
+        <section aria-labelledby="pending" class="mt-6">
+            <h2 id="pending" class="text-lg font-semibold">"Pending"</h2>
+            <p class="text-sm text-slate-600">
+                "Not on Bluesky yet. Skymeet keeps these and retries them until your server accepts them."
+            </p>
+            <ul class="mt-3 space-y-3">{items}</ul>
+            {errors}
+        </section>
+    }
+    .into_any()
+}

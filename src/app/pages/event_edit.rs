@@ -1,0 +1,66 @@
+use super::{event::event_id, event_new::SignInFirst, not_found::NotFound};
+use crate::api::{
+    events::{event_details, UpdateEvent},
+    ApiError,
+};
+use crate::app::components::{
+    error_page::ErrorPage,
+    event_form::{EventFields, FormError},
+};
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+/// `/events/{id}/edit`: the owner's form, filled with the event as its record holds it.
+#[component]
+pub fn EditEventPage() -> impl IntoView {
+    let id = event_id();
+    let update = ServerAction::<UpdateEvent>::new();
+    let error = Signal::derive(move || update.value().get().and_then(Result::err));
+    let page = Resource::new_blocking(
+        move || id.get(),
+        |id| async move {
+            match id {
+                Some(id) => event_details(id).await,
+                None => Ok(None),
+            }
+        },
+    );
+    view! {
+        <Title text="Edit event" />
+        <Transition fallback=|| view! { <p class="text-slate-500">"Loading the event…"</p> }>
+            <ErrorBoundary fallback=|errors| view! { <ErrorPage errors /> }>
+                {move || Suspend::new(async move {
+                    let Some(page) = page.await? else {
+                        return Ok::<_, ApiError>(view! { <NotFound /> }.into_any());
+                    };
+                    let (Some(id), true) = (page.event.id, page.event.can_edit) else {
+                        return Ok(view! { <SignInFirst /> }.into_any());
+                    };
+                    let initial = page.event.draft.to_input();
+                    Ok(view! {
+                        <section class="mx-auto max-w-2xl rounded-2xl border border-slate-200 bg-white p-8 shadow-sm">
+                            <h1 class="text-2xl font-bold">"Edit event"</h1>
+                            <p class="mt-1 text-sm text-slate-600">
+                                "Changes are saved to your Bluesky account first. Fields other apps added to the event are kept."
+                            </p>
+                            <ActionForm action=update attr:class="mt-6 space-y-5">
+                                <input type="hidden" name="id" value=id />
+                                <EventFields initial error />
+                                <FormError error />
+                                <div class="flex gap-3">
+                                    <button type="submit"
+                                        class="rounded-md bg-sky-600 px-4 py-2 font-medium text-white hover:bg-sky-700 disabled:opacity-60"
+                                        disabled=move || update.pending().get()>
+                                        "Save changes"
+                                    </button>
+                                    <a href=format!("/events/{id}") class="px-4 py-2 text-slate-600 underline">"Cancel"</a>
+                                </div>
+                            </ActionForm>
+                        </section>
+                    }
+                        .into_any())
+                })}
+            </ErrorBoundary>
+        </Transition>
+    }
+}

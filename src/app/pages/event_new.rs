@@ -1,0 +1,64 @@
+use crate::api::events::CreateEvent;
+use crate::app::components::{
+    event_form::{EventFields, FormError},
+    layout::ViewerContext,
+    time_zone_form::ViewerTimeZone,
+};
+use crate::domain::EventInput;
+use leptos::prelude::*;
+use leptos_meta::Title;
+
+/// `/events/new`: publish an event to your Bluesky account.
+#[component]
+pub fn NewEventPage() -> impl IntoView {
+    let create = ServerAction::<CreateEvent>::new();
+    let ViewerContext { viewer, .. } = expect_context();
+    let ViewerTimeZone { zone, .. } = expect_context();
+    let error = Signal::derive(move || create.value().get().and_then(Result::err));
+    view! {
+        <Title text="New event" />
+        <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
+            {move || Suspend::new(async move {
+                let signed_in = matches!(viewer.await, Ok(Some(_)));
+                let zone = zone.await.unwrap_or_default();
+                if !signed_in {
+                    return view! { <SignInFirst /> }.into_any();
+                }
+                let initial = EventInput {
+                    time_zone: zone.to_string(),
+                    ..Default::default()
+                };
+                view! {
+                    <section class="mx-auto max-w-2xl rounded-2xl border border-slate-200 bg-white p-8 shadow-sm">
+                        <h1 class="text-2xl font-bold">"New event"</h1>
+                        <p class="mt-1 text-sm text-slate-600">
+                            "It is published to your Bluesky account first, in your own data server."
+                        </p>
+                        <ActionForm action=create attr:class="mt-6 space-y-5">
+                            <EventFields initial error />
+                            <FormError error />
+                            <button type="submit"
+                                class="rounded-md bg-sky-600 px-4 py-2 font-medium text-white hover:bg-sky-700 disabled:opacity-60"
+                                disabled=move || create.pending().get()>
+                                "Publish event"
+                            </button>
+                        </ActionForm>
+                    </section>
+                }
+                    .into_any()
+            })}
+        </Transition>
+    }
+}
+
+#[component]
+pub fn SignInFirst() -> impl IntoView {
+    view! {
+        <section class="mx-auto max-w-md text-center">
+            <p class="text-slate-600">"Sign in with Bluesky to publish events."</p>
+            <a href="/login" class="mt-6 inline-block rounded-md bg-sky-600 px-4 py-2 font-medium text-white">
+                "Sign in with Bluesky"
+            </a>
+        </section>
+    }
+}

@@ -1,0 +1,425 @@
+//! Events, PDS first (F8, F9, F11, F14): every create, update and delete goes to the owner's PDS;
+//! the cache changes only once the PDS has accepted. A write the PDS could not take yet waits as a
+//! pending write, under the record key chosen before the first attempt, and a background worker
+//! retries it with backoff, so a retry can never make a second record.
+
+use crate::domain::{AtUri, Did, EventDraft, Rkey, SyncStatus};
+use crate::server::{
+    auth::oauth::BlueskyAuth,
+    metrics,
+    pds::{
+        calendar_event::{CalendarEvent, COLLECTION},
+        record_url, PdsError, StrongRef,
+    },
+    store::{
+        Event, NewEvent, NewPendingWrite, PendingWrite, SourceTracking, SourceType, Store, StoreError, User,
+        WriteOperation, WriteState,
+    },
+};
+use chrono::{DateTime, Utc};
+use serde_json::{json, Value};
+use std::{
+    sync::{
+        atomic::{AtomicU16, Ordering},
+        Arc,
+    },
+    time::{Duration, Instant},
+};
+use tokio_util::sync::CancellationToken;
+
+/// How often the worker looks for due pending writes.
+const WORKER_INTERVAL: Duration = Duration::from_secs(1);
+/// How long a worker holds a claimed write before another instance may try it.
+const CLAIM_LEASE: Duration = Duration::from_secs(60);
+const WORKER_BATCH: u32 = 20;
+const MAX_BACKOFF: Duration = Duration::from_secs(60 * 60);
+
+#[derive(Debug, thiserror::Error)]
+pub enum PublishError {
+    #[error("only the event's owner may change it")]
+    Forbidden,
+    #[error("the account is not a Bluesky account")]
+    NotBluesky,
+    #[error("the PDS has not accepted the write yet; it is queued for retry")]
+    Queued { write: Box<PendingWrite>, cause: PdsError },
+    #[error("the record changed on the PDS since it was read")]
+    Conflict { write: Box<PendingWrite> },
+    #[error("the PDS refused the write")]
+    Rejected { write: Box<PendingWrite>, cause: PdsError },
+    #[error("the stored record cannot be read")]
+    BadRecord(#[source] crate::server::pds::calendar_event::RecordError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// What a write that reached the PDS did here.
+#[derive(Debug)]
+pub enum Published {
+    Saved(Box<Event>),
+    Deleted,
+}
+
+pub struct Calendar {
+    store: Store,
+    auth: Arc<BlueskyAuth>,
+    backoff: Duration,
+    clock_id: AtomicU16,
+}
+
+impl Calendar {
+    pub fn new(store: Store, auth: Arc<BlueskyAuth>, backoff: Duration) -> Self {
+        Self {
+            store,
+            auth,
+            backoff,
+            clock_id: AtomicU16::new(random_clock_id()),
+        }
+    }
+
+    /// A fresh record key. The clock id differs per process and per call, so two instances (or
+    /// two calls in one microsecond) never pick the same key.
+    fn next_rkey(&self) -> Rkey {
+        let micros = Utc::now().timestamp_micros().max(0) as u64;
+        Rkey::tid(micros, self.clock_id.fetch_add(1, Ordering::Relaxed) & 0x3ff)
+    }
+
+    /// Publishes a new event: the record goes to the owner's PDS, and the event row appears once
+    /// the PDS accepted it.
+    #[tracing::instrument(skip_all, fields(owner = owner.id), err)]
+    pub async fn create(&self, owner: &User, draft: &EventDraft) -> Result<Event, PublishError> {
+        owner.did.as_ref().ok_or(PublishError::NotBluesky)?;
+        let record = CalendarEvent::new(draft, Utc::now());
+        let write = NewPendingWrite {
+            owner_id: owner.id,
+            event_id: None,
+            operation: WriteOperation::Create,
+            collection: COLLECTION.to_owned(),
+            rkey: self.next_rkey(),
+            record: Some(record.to_value()),
+            swap_cid: None,
+            time_zone: draft.time_zone.clone(),
+        };
+        let write = self.store.save_pending_write(&write, Utc::now()).await?;
+        match self.attempt(owner, write).await? {
+            Published::Saved(event) => Ok(*event),
+            Published::Deleted => unreachable_outcome(),
+        }
+    }
+
+    /// Changes an event: the owner's PDS takes the new record only if it still holds the version
+    /// we have (swapRecord); fields of other apps are written back unchanged.
+    #[tracing::instrument(skip_all, fields(owner = owner.id, event = event.id), err)]
+    pub async fn update(&self, owner: &User, event: &Event, draft: &EventDraft) -> Result<Event, PublishError> {
+        let rkey = self.owned_rkey(owner, event)?;
+        let mut record = match &event.record {
+            Some(value) => CalendarEvent::from_value(value.clone()).map_err(PublishError::BadRecord)?,
+            None => CalendarEvent::new(draft, event.created_at),
+        };
+        record.apply(draft);
+        let operation = self.queued_operation(owner, &rkey, WriteOperation::Update).await?;
+        let write = NewPendingWrite {
+            owner_id: owner.id,
+            event_id: Some(event.id),
+            operation,
+            collection: COLLECTION.to_owned(),
+            rkey,
+            record: Some(record.to_value()),
+            swap_cid: event.source.cid.clone(),
+            time_zone: draft.time_zone.clone(),
+        };
+        let write = self.store.save_pending_write(&write, Utc::now()).await?;
+        match self.attempt(owner, write).await? {
+            Published::Saved(event) => Ok(*event),
+            Published::Deleted => unreachable_outcome(),
+        }
+    }
+
+    /// Deletes an event from the owner's PDS (only the version we have), then here.
+    #[tracing::instrument(skip_all, fields(owner = owner.id, event = event.id), err)]
+    pub async fn delete(&self, owner: &User, event: &Event) -> Result<(), PublishError> {
+        let rkey = self.owned_rkey(owner, event)?;
+        let write = NewPendingWrite {
+            owner_id: owner.id,
+            event_id: Some(event.id),
+            operation: WriteOperation::Delete,
+            collection: COLLECTION.to_owned(),
+            rkey,
+            record: None,
+            swap_cid: event.source.cid.clone(),
+            time_zone: event.time_zone.clone(),
+        };
+        let write = self.store.save_pending_write(&write, Utc::now()).await?;
+        self.attempt(owner, write).await.map(|_| ())
+    }
+
+    /// Tries a pending write again now ("retry now").
+    pub async fn retry(&self, owner: &User, write_id: i64) -> Result<Published, PublishError> {
+        let write = self
+            .store
+            .pending_write_by_id(write_id)
+            .await?
+            .filter(|write| write.owner_id == owner.id)
+            .ok_or(PublishError::Forbidden)?;
+        self.attempt(owner, write).await
+    }
+
+    /// Forgets a pending write without sending it ("discard"). The event, if any, shows what the
+    /// PDS holds again.
+    pub async fn discard(&self, owner: &User, write_id: i64) -> Result<(), PublishError> {
+        let write = self
+            .store
+            .pending_write_by_id(write_id)
+            .await?
+            .filter(|write| write.owner_id == owner.id)
+            .ok_or(PublishError::Forbidden)?;
+        self.store.delete_pending_write(write.id).await?;
+        if let Some(event) = self.event_of(&write).await? {
+            self.store
+                .set_event_sync_status(event.id, SyncStatus::InSync, &source_data(&event.source, None))
+                .await?;
+        }
+        Ok(())
+    }
+
+    fn owned_rkey(&self, owner: &User, event: &Event) -> Result<Rkey, PublishError> {
+        if event.owner_id != Some(owner.id) || event.source.source_type != SourceType::Bluesky {
+            return Err(PublishError::Forbidden);
+        }
+        let rkey = event.source.rkey.as_deref().ok_or(PublishError::Forbidden)?;
+        Rkey::parse(rkey).map_err(|_| PublishError::Forbidden)
+    }
+
+    /// An edit of a record whose create never reached the PDS is still a create.
+    async fn queued_operation(
+        &self,
+        owner: &User,
+        rkey: &Rkey,
+        operation: WriteOperation,
+    ) -> Result<WriteOperation, StoreError> {
+        let queued = self.store.pending_write_for_record(owner.id, COLLECTION, rkey).await?;
+        Ok(match queued {
+            Some(write) if write.operation == WriteOperation::Create => WriteOperation::Create,
+            _ => operation,
+        })
+    }
+
+    async fn event_of(&self, write: &PendingWrite) -> Result<Option<Event>, StoreError> {
+        match write.event_id {
+            Some(id) => self.store.event_by_id(id).await,
+            None => Ok(None),
+        }
+    }
+
+    /// Sends one pending write to the PDS and settles it: on success the cache follows in the same
+    /// transaction that deletes the write; on failure the write records why and when to try again.
+    async fn attempt(&self, owner: &User, write: PendingWrite) -> Result<Published, PublishError> {
+        let did = owner.did.as_ref().ok_or(PublishError::NotBluesky)?;
+        let started = Instant::now();
+        let outcome = self.send(did, &write).await;
+        let result = match outcome {
+            Ok((strong_ref, pds)) => self.settle(did, &write, strong_ref, &pds).await,
+            Err(cause) => Err(self.failed(write, cause).await?),
+        };
+        let status = if result.is_ok() { "ok" } else { "error" };
+        ::metrics::counter!(metrics::EVENTS_PUBLISHED_TOTAL, "status" => status).increment(1);
+        ::metrics::histogram!(metrics::PUBLISH_DURATION_SECONDS).record(started.elapsed().as_secs_f64());
+        result
+    }
+
+    async fn send(&self, did: &Did, write: &PendingWrite) -> Result<(Option<StrongRef>, String), PdsError> {
+        let repo = self.auth.repo(did).await?;
+        let pds = repo.base_uri();
+        let swap = write.swap_cid.as_deref();
+        match write.operation {
+            WriteOperation::Create | WriteOperation::Update => {
+                let record = write
+                    .record
+                    .as_ref()
+                    .ok_or_else(|| PdsError::Rejected("the pending write has no record".to_owned()))?;
+                // A create is sent without swapRecord: repeating it (after a lost answer) writes
+                // the same record under the same key again, which is harmless.
+                let swap = (write.operation == WriteOperation::Update).then_some(swap).flatten();
+                let strong_ref = repo.put_record(&write.collection, &write.rkey, record, swap).await?;
+                Ok((Some(strong_ref), pds))
+            }
+            WriteOperation::Delete => {
+                repo.delete_record(&write.collection, &write.rkey, swap).await?;
+                Ok((None, pds))
+            }
+        }
+    }
+
+    async fn settle(
+        &self,
+        did: &Did,
+        write: &PendingWrite,
+        strong_ref: Option<StrongRef>,
+        pds: &str,
+    ) -> Result<Published, PublishError> {
+        let Some(strong_ref) = strong_ref else {
+            if let Some(id) = write.event_id {
+                self.store.delete_event(id).await?;
+            }
+            self.store.delete_pending_write(write.id).await?;
+            return Ok(Published::Deleted);
+        };
+        let value = write.record.clone().unwrap_or(Value::Null);
+        let record = CalendarEvent::from_value(value.clone()).map_err(PublishError::BadRecord)?;
+        let uri = AtUri::new(did.clone(), &write.collection, write.rkey.clone());
+        let source = SourceTracking {
+            source_type: SourceType::Bluesky,
+            source_id: Some(did.to_string()),
+            source_url: Some(record_url(pds, &uri)),
+            source_data: json!({
+                "rkey": write.rkey.as_str(),
+                "cid": strong_ref.cid,
+                "syncStatus": SyncStatus::InSync.as_str(),
+                "lastSyncError": null,
+                "pds": pds,
+            }),
+            last_synced_at: Some(Utc::now()),
+            at_uri: Some(uri.to_string()),
+            rkey: Some(write.rkey.to_string()),
+            cid: Some(strong_ref.cid.clone()),
+            sync_status: SyncStatus::InSync,
+        };
+        let new = NewEvent {
+            owner_id: Some(write.owner_id),
+            name: record.name.trim().to_owned(),
+            description: record.description().map(str::to_owned),
+            starts_at: record.starts_at(),
+            ends_at: record.ends_at(),
+            time_zone: write.time_zone.clone(),
+            source,
+            record: Some(value),
+        };
+        let existing = match write.event_id {
+            Some(id) => Some(id),
+            None => self.store.event_by_at_uri(&uri.to_string()).await?.map(|e| e.id),
+        };
+        let event = match existing {
+            Some(id) => self
+                .store
+                .update_event_record(id, &new, Some(write.id))
+                .await?
+                .ok_or(StoreError::Corrupt(format!("event {id} vanished while publishing")))?,
+            None => self.store.insert_published_event(&new, Some(write.id)).await?,
+        };
+        Ok(Published::Saved(Box::new(event)))
+    }
+
+    /// Records a failed attempt and returns the error to show.
+    async fn failed(&self, write: PendingWrite, cause: PdsError) -> Result<PublishError, StoreError> {
+        let now = Utc::now();
+        let (state, next, status) = match &cause {
+            PdsError::Conflict => (WriteState::Conflict, far_future(now), SyncStatus::Conflict),
+            cause if cause.is_transient() => (
+                WriteState::Pending,
+                now + backoff(self.backoff, write.attempts),
+                SyncStatus::Pending,
+            ),
+            _ => (WriteState::Failed, far_future(now), SyncStatus::Failed),
+        };
+        let message = cause.to_string();
+        tracing::warn!(write = write.id, operation = %write.operation, error = %message, ?state, "PDS write failed");
+        self.store.pending_write_failed(write.id, state, &message, next).await?;
+        if let Some(event) = self.event_of(&write).await? {
+            self.store
+                .set_event_sync_status(event.id, status, &source_data(&event.source, Some(&message)))
+                .await?;
+        }
+        let write = Box::new(self.store.pending_write_by_id(write.id).await?.unwrap_or(write));
+        Ok(match state {
+            WriteState::Conflict => PublishError::Conflict { write },
+            WriteState::Pending => PublishError::Queued { write, cause },
+            WriteState::Failed => PublishError::Rejected { write, cause },
+        })
+    }
+
+    /// The background worker: sends due pending writes until shutdown.
+    pub async fn run_worker(self: Arc<Self>, shutdown: CancellationToken) {
+        let mut interval = tokio::time::interval(WORKER_INTERVAL);
+        interval.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        loop {
+            tokio::select! {
+                () = shutdown.cancelled() => return,
+                _ = interval.tick() => {}
+            }
+            if let Err(e) = self.work_once().await {
+                tracing::error!(error = %crate::server::error::Chain(&e), "the pending-write worker failed; trying again");
+            }
+        }
+    }
+
+    /// Sends every due pending write once; returns how many were tried.
+    pub async fn work_once(&self) -> Result<usize, StoreError> {
+        let now = Utc::now();
+        let lease = now + CLAIM_LEASE;
+        let due = self.store.claim_due_pending_writes(now, lease, WORKER_BATCH).await?;
+        let tried = due.len();
+        for write in due {
+            let Some(owner) = self.store.user_by_id(write.owner_id).await? else {
+                self.store.delete_pending_write(write.id).await?;
+                continue;
+            };
+            match self.attempt(&owner, write).await {
+                Ok(_) => {}
+                Err(PublishError::Store(e)) => return Err(e),
+                Err(e) => tracing::debug!(error = %e, "pending write still not accepted"),
+            }
+        }
+        Ok(tried)
+    }
+}
+
+/// F11's source data, with the latest error (or none).
+fn source_data(source: &SourceTracking, error: Option<&str>) -> Value {
+    let mut data = match &source.source_data {
+        Value::Object(map) => map.clone(),
+        _ => serde_json::Map::new(),
+    };
+    data.insert(
+        "lastSyncError".to_owned(),
+        error.map_or(Value::Null, |e| Value::String(e.to_owned())),
+    );
+    Value::Object(data)
+}
+
+/// `base * 2^attempts`, capped at an hour, with ±20% jitter so writes queued together spread out.
+fn backoff(base: Duration, attempts: i32) -> chrono::Duration {
+    let exponent = attempts.clamp(0, 20) as u32;
+    let wait = base.saturating_mul(2u32.saturating_pow(exponent)).min(MAX_BACKOFF);
+    let jitter = 0.8 + 0.4 * (f64::from(random_clock_id()) / 1023.0);
+    chrono::Duration::from_std(wait.mul_f64(jitter)).unwrap_or(chrono::Duration::hours(1))
+}
+
+fn far_future(now: DateTime<Utc>) -> DateTime<Utc> {
+    now + chrono::Duration::days(365 * 100)
+}
+
+fn random_clock_id() -> u16 {
+    use chacha20poly1305::aead::{rand_core::RngCore, OsRng};
+    (OsRng.next_u32() & 0x3ff) as u16
+}
+
+fn unreachable_outcome<T>() -> Result<T, PublishError> {
+    Err(PublishError::Store(StoreError::Corrupt(
+        "a create or update settled as a delete".to_owned(),
+    )))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backoff_doubles_with_jitter_and_is_capped() {
+        let base = Duration::from_secs(5);
+        let first = backoff(base, 0).num_milliseconds();
+        assert!((4_000..=6_000).contains(&first), "{first}");
+        let fourth = backoff(base, 3).num_milliseconds();
+        assert!((32_000..=48_000).contains(&fourth), "{fourth}");
+        let capped = backoff(base, 40).num_seconds();
+        assert!(capped <= 3600 * 6 / 5, "{capped}");
+    }
+}

@@ -1,0 +1,482 @@
+//! `community.lexicon.calendar.event` records, as any app writes them.
+//!
+//! Reading is lenient (records on the network violate the lexicon in every way: see
+//! `shared/MISSION.md`), and nothing is dropped: fields this version does not know, and location
+//! kinds it cannot read, are kept as they were and written back on update.
+
+use crate::domain::{Address, EventDraft, EventMode, EventStatus, Geo, Link};
+use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
+use serde::{Deserialize, Serialize};
+use serde_json::{Map, Value};
+
+pub const COLLECTION: &str = "community.lexicon.calendar.event";
+
+/// One event record.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct CalendarEvent {
+    #[serde(rename = "$type", default = "collection")]
+    pub record_type: String,
+    pub name: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub description: Option<String>,
+    /// Required by the lexicon; some records lack it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub created_at: Option<String>,
+    /// Datetimes are kept as written (any offset, sometimes none) and parsed when used.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub starts_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ends_at: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub mode: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub status: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locations: Option<Vec<Location>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub uris: Option<Vec<Uri>>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub rsvp_expected: Option<bool>,
+    /// Everything else, e.g. another app's metadata or the older draft's `text`.
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+fn collection() -> String {
+    COLLECTION.to_owned()
+}
+
+/// A member of the `locations` union; one this version cannot read is kept whole.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(untagged)]
+pub enum Location {
+    Known(KnownLocation),
+    Other(Value),
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "$type")]
+pub enum KnownLocation {
+    #[serde(rename = "community.lexicon.calendar.event#uri")]
+    Uri(Uri),
+    #[serde(rename = "community.lexicon.location.address")]
+    Address(AddressLocation),
+    #[serde(rename = "community.lexicon.location.geo")]
+    Geo(GeoLocation),
+    #[serde(rename = "community.lexicon.location.fsq")]
+    Fsq(FsqLocation),
+    #[serde(rename = "community.lexicon.location.hthree")]
+    Hthree(HthreeLocation),
+}
+
+/// A link (`uris` entry, or the `#uri` location).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Uri {
+    pub uri: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "camelCase")]
+pub struct AddressLocation {
+    /// Required by the lexicon; geocoders leave it out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub country: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub postal_code: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub locality: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub street: Option<String>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GeoLocation {
+    /// Decimal degrees as text; some apps write numbers, which are kept as they are.
+    pub latitude: Value,
+    pub longitude: Value,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub altitude: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub struct FsqLocation {
+    pub fsq_place_id: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub latitude: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub longitude: Option<Value>,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct HthreeLocation {
+    pub value: String,
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub name: Option<String>,
+    #[serde(flatten)]
+    pub extra: Map<String, Value>,
+}
+
+#[derive(Debug, thiserror::Error)]
+#[error("not a calendar event record: {0}")]
+pub struct RecordError(#[from] serde_json::Error);
+
+impl CalendarEvent {
+    /// Reads a record from any app. Fails only without a usable `name`.
+    pub fn from_value(value: Value) -> Result<Self, RecordError> {
+        Ok(serde_json::from_value(value)?)
+    }
+
+    pub fn to_value(&self) -> Value {
+        // Serialising plain data into a `Value` cannot fail (every key is a string).
+        serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+
+    /// A new record from the form.
+    pub fn new(draft: &EventDraft, now: DateTime<Utc>) -> Self {
+        let mut record = Self {
+            record_type: collection(),
+            name: String::new(),
+            description: None,
+            created_at: Some(datetime(now)),
+            starts_at: None,
+            ends_at: None,
+            mode: None,
+            status: None,
+            locations: None,
+            uris: None,
+            rsvp_expected: None,
+            extra: Map::new(),
+        };
+        record.apply(draft);
+        record
+    }
+
+    /// Writes the form's fields over this record, keeping whatever the form does not edit: other
+    /// apps' fields, `createdAt`, and locations of kinds the form has no fields for.
+    pub fn apply(&mut self, draft: &EventDraft) {
+        self.name = draft.name.clone();
+        self.description = draft.description.clone();
+        // The current draft's `description` replaces the older draft's `text`.
+        self.extra.remove("text");
+        self.starts_at = draft.starts_at.map(datetime);
+        self.ends_at = draft.ends_at.map(datetime);
+        self.mode = Some(draft.mode.token().to_owned());
+        self.status = Some(draft.status.token());
+        let mut locations: Vec<Location> = self
+            .locations
+            .take()
+            .unwrap_or_default()
+            .into_iter()
+            .filter(|location| {
+                !matches!(
+                    location,
+                    Location::Known(KnownLocation::Uri(_) | KnownLocation::Address(_) | KnownLocation::Geo(_))
+                )
+            })
+            .collect();
+        if let Some(online) = &draft.online {
+            locations.insert(0, Location::Known(KnownLocation::Uri(uri(online))));
+        }
+        if let Some(geo) = &draft.geo {
+            locations.insert(
+                0,
+                Location::Known(KnownLocation::Geo(GeoLocation {
+                    latitude: Value::String(geo.latitude.clone()),
+                    longitude: Value::String(geo.longitude.clone()),
+                    altitude: None,
+                    name: None,
+                    extra: Map::new(),
+                })),
+            );
+        }
+        if let Some(address) = &draft.address {
+            locations.insert(
+                0,
+                Location::Known(KnownLocation::Address(AddressLocation {
+                    country: address.country.clone(),
+                    postal_code: address.postal_code.clone(),
+                    region: address.region.clone(),
+                    locality: address.locality.clone(),
+                    street: address.street.clone(),
+                    name: address.name.clone(),
+                    extra: Map::new(),
+                })),
+            );
+        }
+        self.locations = (!locations.is_empty()).then_some(locations);
+        // Links keep their other fields (apps add e.g. a `source`) when the same URL stays.
+        let old_uris = self.uris.take().unwrap_or_default();
+        let uris: Vec<Uri> = draft
+            .links
+            .iter()
+            .map(|link| {
+                let mut new = uri(link);
+                if let Some(old) = old_uris.iter().find(|old| old.uri == link.uri) {
+                    new.extra = old.extra.clone();
+                }
+                new
+            })
+            .collect();
+        self.uris = (!uris.is_empty()).then_some(uris);
+    }
+
+    /// The description, or the older draft's `text`.
+    pub fn description(&self) -> Option<&str> {
+        self.description
+            .as_deref()
+            .or_else(|| self.extra.get("text").and_then(Value::as_str))
+            .map(str::trim)
+            .filter(|d| !d.is_empty())
+    }
+
+    pub fn starts_at(&self) -> Option<DateTime<Utc>> {
+        self.starts_at.as_deref().and_then(parse_datetime)
+    }
+
+    pub fn ends_at(&self) -> Option<DateTime<Utc>> {
+        self.ends_at.as_deref().and_then(parse_datetime)
+    }
+
+    pub fn mode(&self) -> EventMode {
+        self.mode.as_deref().and_then(EventMode::from_token).unwrap_or_default()
+    }
+
+    pub fn status(&self) -> EventStatus {
+        self.status
+            .as_deref()
+            .and_then(EventStatus::from_token)
+            .unwrap_or_default()
+    }
+
+    /// The fields the form edits, for filling it in (times shown in `time_zone`).
+    pub fn draft(&self, time_zone: crate::domain::TimeZoneName) -> EventDraft {
+        let locations = self.locations.as_deref().unwrap_or_default();
+        let address = locations.iter().find_map(|location| match location {
+            Location::Known(KnownLocation::Address(a)) => Some(Address {
+                name: a.name.clone(),
+                street: a.street.clone(),
+                locality: a.locality.clone(),
+                region: a.region.clone(),
+                postal_code: a.postal_code.clone(),
+                country: a.country.clone(),
+            }),
+            _ => None,
+        });
+        let geo = locations.iter().find_map(|location| match location {
+            Location::Known(KnownLocation::Geo(g)) => Some(Geo {
+                latitude: coordinate_text(&g.latitude),
+                longitude: coordinate_text(&g.longitude),
+            }),
+            _ => None,
+        });
+        let online = locations.iter().find_map(|location| match location {
+            Location::Known(KnownLocation::Uri(u)) => Some(Link {
+                uri: u.uri.clone(),
+                name: u.name.clone(),
+            }),
+            _ => None,
+        });
+        EventDraft {
+            name: self.name.clone(),
+            description: self.description().map(str::to_owned),
+            starts_at: self.starts_at(),
+            ends_at: self.ends_at(),
+            time_zone,
+            mode: self.mode(),
+            status: self.status(),
+            address,
+            geo,
+            online,
+            links: self
+                .uris
+                .iter()
+                .flatten()
+                .map(|u| Link {
+                    uri: u.uri.clone(),
+                    name: u.name.clone(),
+                })
+                .collect(),
+        }
+    }
+}
+
+fn uri(link: &Link) -> Uri {
+    Uri {
+        uri: link.uri.clone(),
+        name: link.name.clone(),
+        extra: Map::new(),
+    }
+}
+
+fn coordinate_text(value: &Value) -> String {
+    match value {
+        Value::String(s) => s.clone(),
+        other => other.to_string(),
+    }
+}
+
+/// The lexicon's datetime format: RFC 3339 in UTC with milliseconds.
+fn datetime(instant: DateTime<Utc>) -> String {
+    instant.to_rfc3339_opts(SecondsFormat::Millis, true)
+}
+
+/// RFC 3339 with any offset; without an offset, taken as UTC.
+pub fn parse_datetime(text: &str) -> Option<DateTime<Utc>> {
+    DateTime::parse_from_rfc3339(text)
+        .map(|t| t.with_timezone(&Utc))
+        .ok()
+        .or_else(|| {
+            ["%Y-%m-%dT%H:%M:%S%.f", "%Y-%m-%dT%H:%M"]
+                .iter()
+                .find_map(|format| NaiveDateTime::parse_from_str(text, format).ok())
+                .map(|naive| naive.and_utc())
+        })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::{EventInput, TimeZoneName};
+    use serde_json::json;
+
+    /// Shaped like the records other calendar apps write: extra fields everywhere, a location kind
+    /// we cannot read, numbers for coordinates.
+    fn foreign_record() -> Value {
+        json!({
+            "$type": "community.lexicon.calendar.event",
+            "name": "Open Source Saturday",
+            "description": "Bring a laptop.",
+            "createdAt": "2026-11-20T10:00:00.000Z",
+            "startsAt": "2026-12-05T10:00:00+01:00",
+            "endsAt": "2026-12-05T16:00:00",
+            "mode": "community.lexicon.calendar.event#inperson",
+            "status": "community.lexicon.calendar.event#scheduled",
+            "locations": [
+                {"$type": "community.lexicon.location.address", "name": "Library", "locality": "Lyon",
+                 "country": "France, République française", "geocoder": {"provider": "osm"}},
+                {"$type": "community.lexicon.location.geo", "latitude": 45.76, "longitude": "4.83"},
+                {"$type": "community.lexicon.location.h3", "value": "881f1d4817fffff"},
+                {"$type": "community.lexicon.location.fsq", "fsq_place_id": "4b0588", "name": "Café"}
+            ],
+            "uris": [{"uri": "https://example.org", "name": "Site", "source": "import"}],
+            "rsvpExpected": true,
+            "theme": {"colour": "#ff0000", "opacity": 0.5},
+            "facets": [{"index": {"byteStart": 0, "byteEnd": 4}}]
+        })
+    }
+
+    #[test]
+    fn foreign_records_round_trip_unchanged() {
+        let value = foreign_record();
+        let record = CalendarEvent::from_value(value.clone()).expect("parses");
+        assert_eq!(record.to_value(), value);
+        assert_eq!(
+            record.starts_at().map(|t| t.to_rfc3339()).as_deref(),
+            Some("2026-12-05T09:00:00+00:00")
+        );
+        assert_eq!(
+            record.ends_at().map(|t| t.to_rfc3339()).as_deref(),
+            Some("2026-12-05T16:00:00+00:00")
+        );
+        let locations = record.locations.as_deref().unwrap_or_default();
+        assert!(
+            matches!(locations[2], Location::Other(_)),
+            "the older h3 kind is kept raw"
+        );
+        assert!(matches!(locations[3], Location::Known(KnownLocation::Fsq(_))));
+    }
+
+    #[test]
+    fn minimal_and_older_records_parse() {
+        let minimal = CalendarEvent::from_value(json!({"name": "Just a name"})).expect("parses");
+        assert_eq!(minimal.mode(), EventMode::InPerson);
+        assert_eq!(minimal.status(), EventStatus::Scheduled);
+        let older = CalendarEvent::from_value(json!({
+            "name": "Old draft", "text": "Described the old way", "mode": "virtual",
+            "startsAt": "not a date"
+        }))
+        .expect("parses");
+        assert_eq!(older.description(), Some("Described the old way"));
+        assert_eq!(older.mode(), EventMode::Virtual);
+        assert_eq!(older.starts_at(), None);
+        assert!(CalendarEvent::from_value(json!({"description": "no name"})).is_err());
+        assert!(CalendarEvent::from_value(json!("a string")).is_err());
+    }
+
+    #[test]
+    fn editing_keeps_what_the_form_does_not_touch() {
+        let mut record = CalendarEvent::from_value(foreign_record()).expect("parses");
+        let mut input = record.draft(TimeZoneName::utc()).to_input();
+        input.name = "Open Source Sunday".to_owned();
+        input.links = "https://example.org Site\nhttps://example.net".to_owned();
+        record.apply(&EventDraft::parse(&input).expect("valid"));
+        let value = record.to_value();
+        assert_eq!(value["name"], "Open Source Sunday");
+        assert_eq!(value["createdAt"], "2026-11-20T10:00:00.000Z");
+        assert_eq!(value["theme"], json!({"colour": "#ff0000", "opacity": 0.5}));
+        assert_eq!(value["facets"], foreign_record()["facets"]);
+        assert_eq!(
+            value["uris"][0]["source"], "import",
+            "a kept link keeps its extra fields"
+        );
+        assert_eq!(value["uris"][1], json!({"uri": "https://example.net"}));
+        let kinds: Vec<&str> = value["locations"]
+            .as_array()
+            .expect("locations")
+            .iter()
+            .filter_map(|l| l["$type"].as_str())
+            .collect();
+        assert!(kinds.contains(&"community.lexicon.location.h3"));
+        assert!(kinds.contains(&"community.lexicon.location.fsq"));
+        assert_eq!(value["startsAt"], "2026-12-05T09:00:00.000Z");
+    }
+
+    #[test]
+    fn new_records_follow_the_lexicon() {
+        let draft = EventDraft::parse(&EventInput {
+            name: "Launch".to_owned(),
+            starts_at: "2026-12-01T18:00".to_owned(),
+            time_zone: "America/New_York".to_owned(),
+            mode: "virtual".to_owned(),
+            online_url: "https://meet.example/x".to_owned(),
+            ..Default::default()
+        })
+        .expect("valid");
+        let now = DateTime::parse_from_rfc3339("2026-11-24T08:00:00Z")
+            .expect("time")
+            .to_utc();
+        let value = CalendarEvent::new(&draft, now).to_value();
+        assert_eq!(
+            value,
+            json!({
+                "$type": "community.lexicon.calendar.event",
+                "name": "Launch",
+                "createdAt": "2026-11-24T08:00:00.000Z",
+                "startsAt": "2026-12-01T23:00:00.000Z",
+                "mode": "community.lexicon.calendar.event#virtual",
+                "status": "community.lexicon.calendar.event#scheduled",
+                "locations": [{"$type": "community.lexicon.calendar.event#uri", "uri": "https://meet.example/x"}]
+            })
+        );
+    }
+}
