@@ -216,7 +216,7 @@ pub async fn user_events(handle: String) -> Result<Option<UserPage>, ApiError> {
 /// Publishes a new event to the signed-in user's PDS, then shows it.
 #[server(endpoint = "create_event")]
 pub async fn create_event(input: EventInput) -> Result<(), ApiError> {
-    let draft = EventDraft::parse(&input).map_err(ApiError::form)?;
+    let draft = EventDraft::parse(&input).map_err(ssr::invalid)?;
     let (state, user) = super::ssr::signed_in_user().await?;
     let calendar = ssr::calendar(&state)?;
     let event = calendar.create(&user, &draft).await.map_err(ssr::publish_error)?;
@@ -227,7 +227,7 @@ pub async fn create_event(input: EventInput) -> Result<(), ApiError> {
 /// Saves an edit to the owner's PDS (only over the version we hold), then shows the event.
 #[server(endpoint = "update_event")]
 pub async fn update_event(id: i64, input: EventInput) -> Result<(), ApiError> {
-    let draft = EventDraft::parse(&input).map_err(ApiError::form)?;
+    let draft = EventDraft::parse(&input).map_err(ssr::invalid)?;
     let (state, user) = super::ssr::signed_in_user().await?;
     let calendar = ssr::calendar(&state)?;
     let event = ssr::event(&state, id).await?;
@@ -288,6 +288,12 @@ mod ssr {
 
     /// The most records read from one PDS for a user page.
     const USER_PAGE_MAX_RECORDS: usize = 500;
+
+    /// The form's field errors, as a 400 to a script.
+    pub fn invalid(fields: Vec<crate::domain::FieldError>) -> ApiError {
+        super::super::ssr::set_status(StatusCode::BAD_REQUEST);
+        ApiError::form(fields)
+    }
 
     pub fn calendar(state: &AppState) -> Result<Arc<Calendar>, ApiError> {
         state.calendar.clone().ok_or_else(|| {

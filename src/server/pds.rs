@@ -2,8 +2,9 @@
 //! — the owner's OAuth session (DPoP, refreshed by atrium-oauth) to write, plain HTTP to read what
 //! is public.
 //!
-//! Records travel as `serde_json::Value`, not atrium's `Unknown`: `Unknown` refuses floats, which
-//! other apps put in records, and everything a record holds must survive a round trip.
+//! Records travel as `serde_json::Value`, exactly as the PDS returns them, rather than through
+//! atrium's `Unknown`: everything a record holds, other apps' fields included, must survive a
+//! round trip unchanged. (The ATProto data model has no floats; the PDS refuses records with them.)
 
 pub mod calendar_event;
 

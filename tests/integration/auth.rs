@@ -3,6 +3,9 @@
 //! Playwright spec `end2end/tests/login.spec.ts`.)
 
 use crate::helpers::{redis_pool, spawn_app, AppOptions, TestApp};
+use crate::network::{
+    create_account, pds_url, plc_url, post_login, sign_in_headless, spawn_local_network_app, TEST_KEYS,
+};
 use atrium_api::types::string::Did as AtDid;
 use atrium_common::store::Store as _;
 use atrium_oauth::store::session::Session;
@@ -11,23 +14,6 @@ use serde_json::{json, Value};
 use skymeet::domain::Did;
 use skymeet::server::{auth::credentials::credentials_key, kv::KvStore};
 use tower_sessions_redis_store::fred::prelude::KeysInterface;
-
-fn pds_url() -> String {
-    std::env::var("LOCAL_PDS_URL").expect("LOCAL_PDS_URL is not set: start the local PDS (scripts/local-pds.sh start)")
-}
-
-fn plc_url() -> String {
-    std::env::var("LOCAL_PLC_URL").unwrap_or_else(|_| "http://localhost:2582".to_owned())
-}
-
-async fn spawn_local_network_app(options: AppOptions) -> TestApp {
-    spawn_app(
-        options
-            .with("ATPROTO_PLC_URL", plc_url())
-            .with("ATPROTO_HANDLE_RESOLVER", pds_url()),
-    )
-    .await
-}
 
 /// A token set as atrium-oauth stores it, with recognisable secrets.
 fn session(did: &str) -> Session {
@@ -120,19 +106,6 @@ async fn credentials_are_sealed_under_the_user_id_with_a_ttl_in_redis() {
 #[tokio::test]
 async fn credentials_are_sealed_under_the_user_id_with_a_ttl_embedded() {
     credentials_are_sealed_under_the_user_id_with_a_ttl(spawn_app(AppOptions::embedded()).await).await;
-}
-
-async fn post_login(app: &TestApp, identifier: &str, html: bool) -> reqwest::Response {
-    let mut request = app
-        .client
-        .post(format!("{}/api/login", app.address))
-        .form(&[("identifier", identifier)]);
-    if html {
-        request = request
-            .header("accept", "text/html")
-            .header("referer", format!("{}/login", app.address));
-    }
-    request.send().await.expect("sent")
 }
 
 #[tokio::test]
@@ -244,106 +217,6 @@ async fn two_instances() -> (TestApp, TestApp) {
     )
     .await;
     (first, second)
-}
-
-const TEST_KEYS: &str = "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
-
-struct Account {
-    handle: String,
-    did: String,
-    password: String,
-}
-
-async fn create_account() -> Account {
-    let handle = format!("{}.test", &crate::helpers::unique("r")[..12]);
-    let password = crate::helpers::unique("pw");
-    let body: Value = reqwest::Client::new()
-        .post(format!("{}/xrpc/com.atproto.server.createAccount", pds_url()))
-        .json(&json!({"handle": handle, "password": password, "email": format!("{handle}@example.com")}))
-        .send()
-        .await
-        .expect("sent")
-        .json()
-        .await
-        .expect("JSON");
-    Account {
-        handle,
-        did: body["did"].as_str().expect("DID").to_owned(),
-        password,
-    }
-}
-
-/// Signs in through the whole OAuth flow without a browser: Skymeet's login, then the PDS's
-/// sign-in and consent API as its own page calls it (with the browser's `sec-fetch-*` headers),
-/// then Skymeet's callback.
-async fn sign_in_headless(app: &TestApp, account: &Account) {
-    use reqwest::cookie::CookieStore;
-    let authorize_url = post_login(app, &account.handle, true).await.headers()["location"]
-        .to_str()
-        .expect("ASCII")
-        .to_owned();
-    let pds = pds_url();
-    let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
-    let browser = reqwest::Client::builder()
-        .cookie_provider(jar.clone())
-        .redirect(reqwest::redirect::Policy::none())
-        .build()
-        .expect("client");
-    let page = browser
-        .get(&authorize_url)
-        .header("accept", "text/html")
-        .header("sec-fetch-site", "cross-site")
-        .header("sec-fetch-mode", "navigate")
-        .header("sec-fetch-dest", "document")
-        .send()
-        .await
-        .expect("authorize page");
-    assert_eq!(page.status(), StatusCode::OK);
-    let cookies = jar.cookies(&pds.parse().expect("URL")).expect("cookies");
-    let csrf = cookies
-        .to_str()
-        .expect("ASCII")
-        .split("; ")
-        .find_map(|pair| pair.strip_prefix("csrf-token="))
-        .expect("a CSRF cookie")
-        .to_owned();
-    let api = |endpoint: &str, body: Value| {
-        browser
-            .post(format!("{pds}/@atproto/oauth-provider/~api{endpoint}"))
-            .header("origin", &pds)
-            .header("referer", &authorize_url)
-            .header("sec-fetch-mode", "same-origin")
-            .header("sec-fetch-site", "same-origin")
-            .header("x-csrf-token", &csrf)
-            .json(&body)
-            .send()
-    };
-    let signed_in = api(
-        "/sign-in",
-        json!({"locale": "en", "username": account.handle, "password": account.password, "remember": true}),
-    )
-    .await
-    .expect("sign-in");
-    assert_eq!(signed_in.status(), StatusCode::OK, "{:?}", signed_in.text().await);
-    let scope = "atproto repo:community.lexicon.calendar.event repo:community.lexicon.calendar.rsvp";
-    let consent: Value = api("/consent", json!({"did": account.did, "scope": scope}))
-        .await
-        .expect("consent")
-        .json()
-        .await
-        .expect("JSON");
-    let redirect = browser
-        .get(consent["url"].as_str().expect("a redirect URL"))
-        .header("referer", &authorize_url)
-        .header("sec-fetch-site", "same-origin")
-        .header("sec-fetch-mode", "navigate")
-        .header("sec-fetch-dest", "document")
-        .send()
-        .await
-        .expect("redirect");
-    let callback = redirect.headers()["location"].to_str().expect("ASCII").to_owned();
-    let done = app.client.get(&callback).send().await.expect("callback");
-    assert_eq!(done.headers()["location"], "/", "signed in");
 }
 
 #[tokio::test]

@@ -6,8 +6,10 @@
 //! test command starts all of them.
 
 mod auth;
+mod events;
 mod helpers;
 mod http;
 mod kv_contract;
 mod local_pds;
+mod network;
 mod store_contract;

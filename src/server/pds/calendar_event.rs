@@ -374,13 +374,13 @@ mod tests {
             "locations": [
                 {"$type": "community.lexicon.location.address", "name": "Library", "locality": "Lyon",
                  "country": "France, République française", "geocoder": {"provider": "osm"}},
-                {"$type": "community.lexicon.location.geo", "latitude": 45.76, "longitude": "4.83"},
+                {"$type": "community.lexicon.location.geo", "latitude": "45.76", "longitude": "4.83", "altitude": 170},
                 {"$type": "community.lexicon.location.h3", "value": "881f1d4817fffff"},
                 {"$type": "community.lexicon.location.fsq", "fsq_place_id": "4b0588", "name": "Café"}
             ],
             "uris": [{"uri": "https://example.org", "name": "Site", "source": "import"}],
             "rsvpExpected": true,
-            "theme": {"colour": "#ff0000", "opacity": 0.5},
+            "theme": {"colour": "#ff0000", "opacity": 50},
             "facets": [{"index": {"byteStart": 0, "byteEnd": 4}}]
         })
     }
@@ -433,7 +433,7 @@ mod tests {
         let value = record.to_value();
         assert_eq!(value["name"], "Open Source Sunday");
         assert_eq!(value["createdAt"], "2026-11-20T10:00:00.000Z");
-        assert_eq!(value["theme"], json!({"colour": "#ff0000", "opacity": 0.5}));
+        assert_eq!(value["theme"], json!({"colour": "#ff0000", "opacity": 50}));
         assert_eq!(value["facets"], foreign_record()["facets"]);
         assert_eq!(
             value["uris"][0]["source"], "import",

@@ -1,0 +1,324 @@
+//! Events, PDS first, against the real local PDS: what the PDS holds after each step, what the
+//! cache holds, and who may do what. (The outage test, which needs a proxy in front of the PDS for
+//! the whole process, is its own test binary: `tests/pds_outage.rs`.)
+
+use crate::helpers::{AppOptions, TestApp};
+use crate::network::{
+    create_account, get_record, list_records, put_record_directly, sign_in_headless, spawn_local_network_app, Account,
+    TEST_KEYS,
+};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use skymeet::domain::SyncStatus;
+use skymeet::server::store::{Event, NewEvent, SourceTracking, SourceType, WriteState};
+
+const COLLECTION: &str = "community.lexicon.calendar.event";
+
+fn form(fields: &[(&str, &str)]) -> Vec<(String, String)> {
+    fields
+        .iter()
+        .map(|(name, value)| {
+            let name = if *name == "id" {
+                "id".to_owned()
+            } else {
+                format!("input[{name}]")
+            };
+            (name, (*value).to_owned())
+        })
+        .collect()
+}
+
+/// Posts a server function the way a script does (no `Accept: text/html`): errors keep their HTTP
+/// status and come back as JSON.
+async fn call(app: &TestApp, function: &str, body: &[(String, String)]) -> (StatusCode, Value) {
+    let response = app
+        .client
+        .post(format!("{}/api/{function}", app.address))
+        .form(body)
+        .send()
+        .await
+        .expect("sent");
+    let status = response.status();
+    let text = response.text().await.expect("body");
+    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
+}
+
+async fn signed_in_app() -> (TestApp, Account) {
+    let app = spawn_local_network_app(AppOptions::production().with("CREDENTIALS_KEYS", TEST_KEYS)).await;
+    let account = create_account().await;
+    sign_in_headless(&app, &account).await;
+    (app, account)
+}
+
+async fn only_event(app: &TestApp, account: &Account) -> Event {
+    let user = app
+        .state
+        .store
+        .user_by_did(&skymeet::domain::Did::parse(&account.did).expect("DID"))
+        .await
+        .expect("query")
+        .expect("user");
+    let mut events = app.state.store.events_by_owner(user.id).await.expect("query");
+    assert_eq!(events.len(), 1, "{events:?}");
+    events.remove(0)
+}
+
+#[tokio::test]
+async fn an_event_goes_to_the_pds_first_then_the_cache_and_edits_and_deletes_follow() {
+    let (app, account) = signed_in_app().await;
+    let (status, body) = call(
+        &app,
+        "create_event",
+        &form(&[
+            ("name", "Rust & ATProto night"),
+            ("description", "Talks and pizza."),
+            ("starts_at", "2026-12-10T18:30"),
+            ("ends_at", "2026-12-10T21:00"),
+            ("time_zone", "Europe/Berlin"),
+            ("mode", "hybrid"),
+            ("venue", "c-base"),
+            ("locality", "Berlin"),
+            ("country", "DE"),
+            ("online_url", "https://meet.example/rust"),
+            ("links", "https://example.com/tickets Tickets"),
+        ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let event = only_event(&app, &account).await;
+    let rkey = event.source.rkey.clone().expect("rkey");
+    let (cid, record) = get_record(&account.did, COLLECTION, &rkey).await.expect("on the PDS");
+
+    // The PDS holds exactly what we sent, and the cache knows its address and CID (F11).
+    assert_eq!(
+        record,
+        json!({
+            "$type": COLLECTION,
+            "name": "Rust & ATProto night",
+            "description": "Talks and pizza.",
+            "createdAt": record["createdAt"],
+            "startsAt": "2026-12-10T17:30:00.000Z",
+            "endsAt": "2026-12-10T20:00:00.000Z",
+            "mode": "community.lexicon.calendar.event#hybrid",
+            "status": "community.lexicon.calendar.event#scheduled",
+            "locations": [
+                {"$type": "community.lexicon.location.address", "name": "c-base", "locality": "Berlin", "country": "DE"},
+                {"$type": "community.lexicon.calendar.event#uri", "uri": "https://meet.example/rust"}
+            ],
+            "uris": [{"uri": "https://example.com/tickets", "name": "Tickets"}]
+        })
+    );
+    assert_eq!(event.source.cid.as_deref(), Some(cid.as_str()));
+    assert_eq!(event.source.source_type, SourceType::Bluesky);
+    assert_eq!(event.source.source_id.as_deref(), Some(account.did.as_str()));
+    assert_eq!(
+        event.source.at_uri.as_deref(),
+        Some(format!("at://{}/{COLLECTION}/{rkey}", account.did).as_str())
+    );
+    assert_eq!(event.source.sync_status, SyncStatus::InSync);
+    assert_eq!(event.source.source_data["cid"], json!(cid));
+    assert!(event.source.last_synced_at.is_some());
+    assert_eq!(event.time_zone.as_str(), "Europe/Berlin");
+
+    let (status, page) = app.get_html(&format!("/events/{}", event.id)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Rust &amp; ATProto night"), "{page}");
+    assert!(page.contains(r#"data-sync-status="in_sync""#));
+
+    // Another app adds its own field to the record; we learn of it (as the firehose will tell us).
+    let mut foreign = record.clone();
+    foreign["theme"] = json!({"accent": "#ff6600", "opacity": 80});
+    let foreign_cid = put_record_directly(&account, COLLECTION, &rkey, foreign.clone()).await;
+    let mut seen = event.clone();
+    seen.record = Some(foreign);
+    seen.source.cid = Some(foreign_cid.clone());
+    app.state
+        .store
+        .update_event_record(event.id, &new_event(&seen), None)
+        .await
+        .expect("cached");
+
+    // Our edit keeps the other app's field and replaces exactly the version we hold.
+    let id = event.id.to_string();
+    let (status, body) = call(
+        &app,
+        "update_event",
+        &form(&[
+            ("id", &id),
+            ("name", "Rust & ATProto night (moved)"),
+            ("starts_at", "2026-12-11T18:30"),
+            ("time_zone", "Europe/Berlin"),
+            ("online_url", "https://meet.example/rust"),
+        ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (edited_cid, edited) = get_record(&account.did, COLLECTION, &rkey).await.expect("on the PDS");
+    assert_ne!(edited_cid, foreign_cid);
+    assert_eq!(edited["name"], "Rust & ATProto night (moved)");
+    assert_eq!(edited["theme"], json!({"accent": "#ff6600", "opacity": 80}));
+    assert_eq!(edited["createdAt"], record["createdAt"]);
+    assert_eq!(edited.get("description"), None, "cleared in the form, so gone");
+    let cached = only_event(&app, &account).await;
+    assert_eq!(cached.source.cid.as_deref(), Some(edited_cid.as_str()));
+    assert_eq!(cached.name, "Rust & ATProto night (moved)");
+
+    let (status, body) = call(&app, "delete_event", &[("id".to_owned(), id)]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        get_record(&account.did, COLLECTION, &rkey).await,
+        None,
+        "gone from the PDS"
+    );
+    assert_eq!(app.state.store.event_by_id(event.id).await.expect("query"), None);
+    assert!(list_records(&account.did, COLLECTION).await.is_empty());
+}
+
+fn new_event(event: &Event) -> NewEvent {
+    NewEvent {
+        owner_id: event.owner_id,
+        name: event.name.clone(),
+        description: event.description.clone(),
+        starts_at: event.starts_at,
+        ends_at: event.ends_at,
+        time_zone: event.time_zone.clone(),
+        source: SourceTracking { ..event.source.clone() },
+        record: event.record.clone(),
+    }
+}
+
+#[tokio::test]
+async fn an_edit_over_a_version_changed_elsewhere_is_a_conflict_not_an_overwrite() {
+    let (app, account) = signed_in_app().await;
+    let (status, body) = call(&app, "create_event", &form(&[("name", "Book club")])).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let event = only_event(&app, &account).await;
+    let rkey = event.source.rkey.clone().expect("rkey");
+    let (_, record) = get_record(&account.did, COLLECTION, &rkey).await.expect("on the PDS");
+
+    // Edited in another app; we have not heard of it.
+    let mut elsewhere = record.clone();
+    elsewhere["name"] = json!("Book club (edited elsewhere)");
+    let elsewhere_cid = put_record_directly(&account, COLLECTION, &rkey, elsewhere.clone()).await;
+
+    let (status, body) = call(
+        &app,
+        "update_event",
+        &form(&[("id", &event.id.to_string()), ("name", "Book club (ours)")]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::CONFLICT, "{body}");
+    assert_eq!(body["code"], "error-pds-2");
+    assert_eq!(
+        get_record(&account.did, COLLECTION, &rkey).await,
+        Some((elsewhere_cid, elsewhere)),
+        "the other edit stands"
+    );
+    let cached = only_event(&app, &account).await;
+    assert_eq!(cached.source.sync_status, SyncStatus::Conflict);
+    let writes = app
+        .state
+        .store
+        .pending_writes_for_owner(cached.owner_id.expect("owner"))
+        .await
+        .expect("query");
+    assert_eq!(writes.len(), 1);
+    assert_eq!(writes[0].state, WriteState::Conflict);
+    assert_eq!(
+        writes[0].record.as_ref().map(|r| r["name"].clone()),
+        Some(json!("Book club (ours)")),
+        "kept"
+    );
+    // The page says so.
+    let (_, page) = app.get_html(&format!("/events/{}", event.id)).await;
+    assert!(page.contains(r#"data-sync-status="conflict""#), "{page}");
+    assert!(page.contains(r#"data-state="conflict""#));
+}
+
+#[tokio::test]
+async fn only_the_owner_may_edit_or_delete() {
+    let (app, owner) = signed_in_app().await;
+    let (status, body) = call(&app, "create_event", &form(&[("name", "Owner's party")])).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let event = only_event(&app, &owner).await;
+    let id = event.id.to_string();
+
+    // A guest is asked to sign in.
+    let guest = reqwest::Client::new();
+    let response = guest
+        .post(format!("{}/api/delete_event", app.address))
+        .form(&[("id", &id)])
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), StatusCode::UNAUTHORIZED);
+
+    // Someone else, signed in, is refused.
+    let intruder = create_account().await;
+    app.client
+        .post(format!("{}/api/logout", app.address))
+        .send()
+        .await
+        .expect("signed out");
+    sign_in_headless(&app, &intruder).await;
+    let (status, body) = call(&app, "update_event", &form(&[("id", &id), ("name", "Taken over")])).await;
+    assert_eq!(
+        (status, body["code"].clone()),
+        (StatusCode::FORBIDDEN, json!("error-event-1"))
+    );
+    let (status, body) = call(&app, "delete_event", &[("id".to_owned(), id)]).await;
+    assert_eq!(
+        (status, body["code"].clone()),
+        (StatusCode::FORBIDDEN, json!("error-event-1"))
+    );
+    let rkey = event.source.rkey.expect("rkey");
+    let (_, record) = get_record(&owner.did, COLLECTION, &rkey).await.expect("still there");
+    assert_eq!(record["name"], "Owner's party");
+    assert!(app.state.store.event_by_id(event.id).await.expect("query").is_some());
+}
+
+#[tokio::test]
+async fn bad_input_gets_a_message_per_field_and_nothing_is_published() {
+    let (app, account) = signed_in_app().await;
+    let (status, body) = call(
+        &app,
+        "create_event",
+        &form(&[
+            ("name", " "),
+            ("starts_at", "2026-12-10T18:30"),
+            ("ends_at", "2026-12-10T17:00"),
+            ("online_url", "javascript:alert(1)"),
+        ]),
+    )
+    .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["code"], "error-input-1");
+    let fields: Vec<&str> = body["fields"]
+        .as_array()
+        .expect("fields")
+        .iter()
+        .filter_map(|f| f["field"].as_str())
+        .collect();
+    assert_eq!(fields, ["name", "ends_at", "online_url"]);
+    assert!(list_records(&account.did, COLLECTION).await.is_empty());
+}
+
+#[tokio::test]
+async fn the_user_page_lists_what_the_pds_holds_including_other_apps_events() {
+    let (app, account) = signed_in_app().await;
+    let (status, body) = call(&app, "create_event", &form(&[("name", "Made here")])).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    put_record_directly(
+        &account,
+        COLLECTION,
+        "3lzzzzzzzzzz2",
+        json!({"$type": COLLECTION, "name": "Made elsewhere", "createdAt": "2026-11-01T00:00:00Z", "extra": 15}),
+    )
+    .await;
+    let (status, page) = app.get_html(&format!("/u/{}", account.handle)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Made here") && page.contains("Made elsewhere"), "{page}");
+    assert!(!page.contains("cached-notice"));
+    let (status, _) = app.get_html("/u/nobody-here.test").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}

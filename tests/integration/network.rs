@@ -1,0 +1,194 @@
+//! The local ATProto network (PLC + PDS) as tests use it: apps wired to it, fresh accounts, and a
+//! whole OAuth sign-in without a browser.
+
+use crate::helpers::{spawn_app, AppOptions, TestApp};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+
+pub fn pds_url() -> String {
+    std::env::var("LOCAL_PDS_URL").expect("LOCAL_PDS_URL is not set: start the local PDS (scripts/local-pds.sh start)")
+}
+
+pub fn plc_url() -> String {
+    std::env::var("LOCAL_PLC_URL").unwrap_or_else(|_| "http://localhost:2582".to_owned())
+}
+
+pub async fn spawn_local_network_app(options: AppOptions) -> TestApp {
+    spawn_app(
+        options
+            .with("ATPROTO_PLC_URL", plc_url())
+            .with("ATPROTO_HANDLE_RESOLVER", pds_url()),
+    )
+    .await
+}
+
+pub async fn post_login(app: &TestApp, identifier: &str, html: bool) -> reqwest::Response {
+    let mut request = app
+        .client
+        .post(format!("{}/api/login", app.address))
+        .form(&[("identifier", identifier)]);
+    if html {
+        request = request
+            .header("accept", "text/html")
+            .header("referer", format!("{}/login", app.address));
+    }
+    request.send().await.expect("sent")
+}
+
+pub const TEST_KEYS: &str = "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
+
+pub struct Account {
+    pub handle: String,
+    pub did: String,
+    pub password: String,
+    /// A session made with the password, for writing to the repo the way another app would.
+    pub access_jwt: String,
+}
+
+pub async fn create_account() -> Account {
+    let handle = format!("{}.test", &crate::helpers::unique("r")[..12]);
+    let password = crate::helpers::unique("pw");
+    let body: Value = reqwest::Client::new()
+        .post(format!("{}/xrpc/com.atproto.server.createAccount", pds_url()))
+        .json(&json!({"handle": handle, "password": password, "email": format!("{handle}@example.com")}))
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("JSON");
+    Account {
+        handle,
+        did: body["did"].as_str().expect("DID").to_owned(),
+        password,
+        access_jwt: body["accessJwt"].as_str().expect("access token").to_owned(),
+    }
+}
+
+/// Signs in through the whole OAuth flow without a browser: Skymeet's login, then the PDS's
+/// sign-in and consent API as its own page calls it (with the browser's `sec-fetch-*` headers),
+/// then Skymeet's callback.
+pub async fn sign_in_headless(app: &TestApp, account: &Account) {
+    use reqwest::cookie::CookieStore;
+    let authorize_url = post_login(app, &account.handle, true).await.headers()["location"]
+        .to_str()
+        .expect("ASCII")
+        .to_owned();
+    let pds = pds_url();
+    let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
+    let browser = reqwest::Client::builder()
+        .cookie_provider(jar.clone())
+        .redirect(reqwest::redirect::Policy::none())
+        .build()
+        .expect("client");
+    let page = browser
+        .get(&authorize_url)
+        .header("accept", "text/html")
+        .header("sec-fetch-site", "cross-site")
+        .header("sec-fetch-mode", "navigate")
+        .header("sec-fetch-dest", "document")
+        .send()
+        .await
+        .expect("authorize page");
+    assert_eq!(page.status(), StatusCode::OK);
+    let cookies = jar.cookies(&pds.parse().expect("URL")).expect("cookies");
+    let csrf = cookies
+        .to_str()
+        .expect("ASCII")
+        .split("; ")
+        .find_map(|pair| pair.strip_prefix("csrf-token="))
+        .expect("a CSRF cookie")
+        .to_owned();
+    let api = |endpoint: &str, body: Value| {
+        browser
+            .post(format!("{pds}/@atproto/oauth-provider/~api{endpoint}"))
+            .header("origin", &pds)
+            .header("referer", &authorize_url)
+            .header("sec-fetch-mode", "same-origin")
+            .header("sec-fetch-site", "same-origin")
+            .header("x-csrf-token", &csrf)
+            .json(&body)
+            .send()
+    };
+    let signed_in = api(
+        "/sign-in",
+        json!({"locale": "en", "username": account.handle, "password": account.password, "remember": true}),
+    )
+    .await
+    .expect("sign-in");
+    assert_eq!(signed_in.status(), StatusCode::OK, "{:?}", signed_in.text().await);
+    let scope = "atproto repo:community.lexicon.calendar.event repo:community.lexicon.calendar.rsvp";
+    let consent: Value = api("/consent", json!({"did": account.did, "scope": scope}))
+        .await
+        .expect("consent")
+        .json()
+        .await
+        .expect("JSON");
+    let redirect = browser
+        .get(consent["url"].as_str().expect("a redirect URL"))
+        .header("referer", &authorize_url)
+        .header("sec-fetch-site", "same-origin")
+        .header("sec-fetch-mode", "navigate")
+        .header("sec-fetch-dest", "document")
+        .send()
+        .await
+        .expect("redirect");
+    let callback = redirect.headers()["location"].to_str().expect("ASCII").to_owned();
+    let done = app.client.get(&callback).send().await.expect("callback");
+    assert_eq!(done.headers()["location"], "/", "signed in");
+}
+
+/// The PDS's own view of a record: `(cid, value)`, or `None` when it does not exist.
+pub async fn get_record(did: &str, collection: &str, rkey: &str) -> Option<(String, Value)> {
+    let response = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client")
+        .get(format!("{}/xrpc/com.atproto.repo.getRecord", pds_url()))
+        .query(&[("repo", did), ("collection", collection), ("rkey", rkey)])
+        .send()
+        .await
+        .expect("getRecord sent");
+    if response.status() == StatusCode::BAD_REQUEST {
+        return None;
+    }
+    let body: Value = response.json().await.expect("JSON");
+    Some((body["cid"].as_str().expect("cid").to_owned(), body["value"].clone()))
+}
+
+/// Every record of a collection in a repo, as the PDS lists them.
+pub async fn list_records(did: &str, collection: &str) -> Vec<Value> {
+    let body: Value = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client")
+        .get(format!("{}/xrpc/com.atproto.repo.listRecords", pds_url()))
+        .query(&[("repo", did), ("collection", collection), ("limit", "100")])
+        .send()
+        .await
+        .expect("listRecords sent")
+        .json()
+        .await
+        .expect("JSON");
+    body["records"].as_array().cloned().unwrap_or_default()
+}
+
+/// Writes a record straight to the PDS with the account's password session, as another app would.
+pub async fn put_record_directly(account: &Account, collection: &str, rkey: &str, record: Value) -> String {
+    let body: Value = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client")
+        .post(format!("{}/xrpc/com.atproto.repo.putRecord", pds_url()))
+        .bearer_auth(&account.access_jwt)
+        .json(&json!({"repo": account.did, "collection": collection, "rkey": rkey, "record": record}))
+        .send()
+        .await
+        .expect("putRecord sent")
+        .error_for_status()
+        .expect("putRecord accepted")
+        .json()
+        .await
+        .expect("JSON");
+    body["cid"].as_str().expect("cid").to_owned()
+}
