@@ -81,7 +81,7 @@ async fn the_home_page_renders_the_layout_and_upcoming_events(app: TestApp) {
     );
     assert_eq!(select_text(&page, "h1"), ["Meet up, on your own terms."]);
     assert!(select_text(&page, "footer").concat().contains("Times shown in"));
-    assert_eq!(select_text(&page, "main li p.font-medium"), ["Bluesky builders meetup"]);
+    assert_eq!(select_text(&page, "main li a.font-medium"), ["Bluesky builders meetup"]);
     assert_eq!(select_text(&page, "[data-sync-status=in_sync]"), ["In sync"]);
     assert!(html.contains(&TimeZoneName::utc().format(starts_at)));
     // The page loads its stylesheet and the hydration script.

@@ -70,10 +70,15 @@ pub async fn create_account() -> Account {
 /// then Skymeet's callback.
 pub async fn sign_in_headless(app: &TestApp, account: &Account) {
     use reqwest::cookie::CookieStore;
-    let authorize_url = post_login(app, &account.handle, true).await.headers()["location"]
-        .to_str()
-        .expect("ASCII")
-        .to_owned();
+    let login = post_login(app, &account.handle, true).await;
+    let Some(location) = login.headers().get("location").cloned() else {
+        panic!(
+            "no redirect to the authorization server: {} {:?}",
+            login.status(),
+            login.text().await
+        );
+    };
+    let authorize_url = location.to_str().expect("ASCII").to_owned();
     let pds = pds_url();
     let jar = std::sync::Arc::new(reqwest::cookie::Jar::default());
     let browser = reqwest::Client::builder()
