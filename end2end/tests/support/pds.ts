@@ -51,3 +51,22 @@ export async function setProfile(account: Account, profile: { displayName: strin
     session.accessJwt,
   );
 }
+
+/** A record as the account's PDS holds it, or `null` when it does not exist. */
+export async function getRecord(did: string, collection: string, rkey: string): Promise<any | null> {
+  const url = new URL(`${pdsUrl}/xrpc/com.atproto.repo.getRecord`);
+  url.search = new URLSearchParams({ repo: did, collection, rkey }).toString();
+  const response = await fetch(url);
+  if (response.status === 400) return null;
+  if (!response.ok) throw new Error(`getRecord: ${response.status}`);
+  return response.json();
+}
+
+/** Every record of a collection in a repo. */
+export async function listRecords(did: string, collection: string): Promise<any[]> {
+  const url = new URL(`${pdsUrl}/xrpc/com.atproto.repo.listRecords`);
+  url.search = new URLSearchParams({ repo: did, collection, limit: "100" }).toString();
+  const response = await fetch(url);
+  if (!response.ok) throw new Error(`listRecords: ${response.status}`);
+  return (await response.json()).records;
+}

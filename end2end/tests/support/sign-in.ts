@@ -31,9 +31,11 @@ export async function signIn(page: Page, browser: Browser, account: Account, jav
     await page.getByLabel("Your handle or DID").fill(account.handle);
     await page.getByRole("button", { name: "Continue" }).click();
     await approveAtPds(page, account);
-    return;
+  } else {
+    await page.goto(await approveAndCatchCallback(page, browser, account));
   }
-  await page.goto(await approveAndCatchCallback(page, browser, account));
+  // Back on Skymeet, signed in (and done redirecting).
+  await expect(page.getByTestId("sign-in-area").getByRole("link", { name: `@${account.handle}` })).toBeVisible();
 }
 
 /**

@@ -1,0 +1,100 @@
+//! How much our publish path costs over the PDS itself: the median wall time of creating an event
+//! through Skymeet (the `create_event` server function, end to end: HTTP, session, validation,
+//! pending write, OAuth/DPoP putRecord, cache transaction) against a bare `createRecord` with a
+//! password session on the same PDS.
+//!
+//! Run with `scripts/bench.sh` (it starts the local PDS), or `cargo bench --features ssr --bench
+//! publish` with `LOCAL_PDS_URL` set.
+
+#[allow(dead_code)]
+#[path = "../tests/integration/helpers.rs"]
+mod helpers;
+#[allow(dead_code)]
+#[path = "../tests/integration/network.rs"]
+mod network;
+
+use helpers::AppOptions;
+use network::{create_account, pds_url, sign_in_headless, spawn_local_network_app, TEST_KEYS};
+use serde_json::json;
+use std::time::{Duration, Instant};
+
+const ROUNDS: usize = 40;
+const WARM_UP: usize = 3;
+
+fn median(mut samples: Vec<Duration>) -> Duration {
+    samples.sort();
+    samples[samples.len() / 2]
+}
+
+fn ms(duration: Duration) -> f64 {
+    duration.as_secs_f64() * 1000.0
+}
+
+#[tokio::main]
+async fn main() {
+    let engine = std::env::var("BENCH_ENGINE").unwrap_or_else(|_| "postgres".to_owned());
+    let options = match engine.as_str() {
+        "sqlite" => AppOptions::embedded(),
+        _ => AppOptions::production(),
+    };
+    let app = spawn_local_network_app(options.with("CREDENTIALS_KEYS", TEST_KEYS)).await;
+    let account = create_account().await;
+    sign_in_headless(&app, &account).await;
+
+    let mut ours = Vec::with_capacity(ROUNDS);
+    for round in 0..WARM_UP + ROUNDS {
+        let name = format!("Benchmark event {round}");
+        let started = Instant::now();
+        let response = app
+            .client
+            .post(format!("{}/api/create_event", app.address))
+            .form(&[
+                ("input[name]", name.as_str()),
+                ("input[starts_at]", "2031-01-01T18:00"),
+                ("input[time_zone]", "Europe/Berlin"),
+            ])
+            .send()
+            .await
+            .expect("sent");
+        let elapsed = started.elapsed();
+        assert!(response.status().is_success(), "create failed: {}", response.status());
+        if round >= WARM_UP {
+            ours.push(elapsed);
+        }
+    }
+
+    let client = reqwest::Client::new();
+    let mut bare = Vec::with_capacity(ROUNDS);
+    for round in 0..WARM_UP + ROUNDS {
+        let record = json!({
+            "$type": "community.lexicon.calendar.event",
+            "name": format!("Bare record {round}"),
+            "createdAt": "2031-01-01T00:00:00.000Z",
+            "startsAt": "2031-01-01T17:00:00.000Z",
+        });
+        let started = Instant::now();
+        let response = client
+            .post(format!("{}/xrpc/com.atproto.repo.createRecord", pds_url()))
+            .bearer_auth(&account.access_jwt)
+            .json(&json!({"repo": account.did, "collection": "community.lexicon.calendar.event", "record": record}))
+            .send()
+            .await
+            .expect("sent");
+        let elapsed = started.elapsed();
+        assert!(
+            response.status().is_success(),
+            "createRecord failed: {}",
+            response.status()
+        );
+        if round >= WARM_UP {
+            bare.push(elapsed);
+        }
+    }
+
+    let (ours, bare) = (median(ours), median(bare));
+    println!("publish benchmark ({ROUNDS} rounds after {WARM_UP} warm-up, {engine} + local PDS)");
+    println!("  skymeet create_event (end to end): median {:.1} ms", ms(ours));
+    println!("  bare createRecord on the same PDS: median {:.1} ms", ms(bare));
+    println!("  ratio: {:.2}x", ours.as_secs_f64() / bare.as_secs_f64());
+    app.shutdown.cancel();
+}

@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Benchmarks: prints the median wall time of creating an event through Skymeet (end to end) and of
+# a bare createRecord on the same local PDS, and their ratio. Needs PostgreSQL and Redis like the
+# tests (BENCH_ENGINE=sqlite for the embedded store).
+set -euo pipefail
+source "$(dirname "$0")/setup.sh"
+cd "$SKYMEET_ROOT"
+ensure_build_tools
+export TEST_DATABASE_URL=${TEST_DATABASE_URL:-postgres://postgres@127.0.0.1:5432/postgres}
+export TEST_REDIS_URL=${TEST_REDIS_URL:-redis://127.0.0.1:6379}
+export LOCAL_PDS_DIR=${LOCAL_PDS_DIR:-$SKYMEET_CACHE/local-pds}
+started_pds=
+if ! scripts/local-pds.sh status >/dev/null 2>&1; then
+  scripts/local-pds.sh start
+  started_pds=1
+fi
+trap '[ -n "$started_pds" ] && scripts/local-pds.sh stop >/dev/null 2>&1 || true' EXIT
+# shellcheck disable=SC1091
+source "$LOCAL_PDS_DIR/run/env"
+export LOCAL_PDS_URL LOCAL_PLC_URL
+leptos_build_env
+RUST_LOG=${RUST_LOG:-warn} cargo bench --features ssr --bench publish
