@@ -174,9 +174,44 @@ impl Calendar {
             .ok_or(PublishError::Forbidden)?;
         self.store.delete_pending_write(write.id).await?;
         if let Some(event) = self.event_of(&write).await? {
-            self.store
-                .set_event_sync_status(event.id, SyncStatus::InSync, &source_data(&event.source, None))
-                .await?;
+            self.refresh(owner, &event).await?;
+        }
+        Ok(())
+    }
+
+    /// Makes the cached event what its owner's PDS holds now (the PDS wins): the new version, or
+    /// no event when the record is gone. When the PDS cannot be reached, the event keeps its status
+    /// and says why.
+    pub async fn refresh(&self, owner: &User, event: &Event) -> Result<(), PublishError> {
+        let rkey = self.owned_rkey(owner, event)?;
+        let did = owner.did.as_ref().ok_or(PublishError::NotBluesky)?;
+        let fetched = match self.auth.public_repo(did).await {
+            Ok((repo, pds)) => repo.get_record(COLLECTION, &rkey).await.map(|entry| (entry, pds)),
+            Err(e) => Err(e),
+        };
+        match fetched {
+            Ok((Some(entry), pds)) => {
+                let Some(cid) = entry.cid else {
+                    return Err(PublishError::BadRecord(
+                        crate::server::pds::calendar_event::RecordError::missing("cid"),
+                    ));
+                };
+                let new = cached_event(did, owner.id, &rkey, entry.value, &cid, event.time_zone.clone(), &pds)?;
+                self.store.update_event_record(event.id, &new, None).await?;
+            }
+            Ok((None, _)) => {
+                self.store.delete_event(event.id).await?;
+            }
+            Err(e) => {
+                let message = format!("could not refresh from the PDS: {e}");
+                self.store
+                    .set_event_sync_status(
+                        event.id,
+                        event.source.sync_status,
+                        &source_data(&event.source, Some(&message)),
+                    )
+                    .await?;
+            }
         }
         Ok(())
     }
@@ -264,35 +299,16 @@ impl Calendar {
             return Ok(Published::Deleted);
         };
         let value = write.record.clone().unwrap_or(Value::Null);
-        let record = CalendarEvent::from_value(value.clone()).map_err(PublishError::BadRecord)?;
+        let new = cached_event(
+            did,
+            write.owner_id,
+            &write.rkey,
+            value,
+            &strong_ref.cid,
+            write.time_zone.clone(),
+            pds,
+        )?;
         let uri = AtUri::new(did.clone(), &write.collection, write.rkey.clone());
-        let source = SourceTracking {
-            source_type: SourceType::Bluesky,
-            source_id: Some(did.to_string()),
-            source_url: Some(record_url(pds, &uri)),
-            source_data: json!({
-                "rkey": write.rkey.as_str(),
-                "cid": strong_ref.cid,
-                "syncStatus": SyncStatus::InSync.as_str(),
-                "lastSyncError": null,
-                "pds": pds,
-            }),
-            last_synced_at: Some(Utc::now()),
-            at_uri: Some(uri.to_string()),
-            rkey: Some(write.rkey.to_string()),
-            cid: Some(strong_ref.cid.clone()),
-            sync_status: SyncStatus::InSync,
-        };
-        let new = NewEvent {
-            owner_id: Some(write.owner_id),
-            name: record.name.trim().to_owned(),
-            description: record.description().map(str::to_owned),
-            starts_at: record.starts_at(),
-            ends_at: record.ends_at(),
-            time_zone: write.time_zone.clone(),
-            source,
-            record: Some(value),
-        };
         let existing = match write.event_id {
             Some(id) => Some(id),
             None => self.store.event_by_at_uri(&uri.to_string()).await?.map(|e| e.id),
@@ -370,6 +386,47 @@ impl Calendar {
         }
         Ok(tried)
     }
+}
+
+/// The cached form of a record the owner's PDS holds (F11): in sync as of now.
+fn cached_event(
+    did: &Did,
+    owner_id: i64,
+    rkey: &Rkey,
+    value: Value,
+    cid: &str,
+    time_zone: crate::domain::TimeZoneName,
+    pds: &str,
+) -> Result<NewEvent, PublishError> {
+    let record = CalendarEvent::from_value(value.clone()).map_err(PublishError::BadRecord)?;
+    let uri = AtUri::new(did.clone(), COLLECTION, rkey.clone());
+    let source = SourceTracking {
+        source_type: SourceType::Bluesky,
+        source_id: Some(did.to_string()),
+        source_url: Some(record_url(pds, &uri)),
+        source_data: json!({
+            "rkey": rkey.as_str(),
+            "cid": cid,
+            "syncStatus": SyncStatus::InSync.as_str(),
+            "lastSyncError": null,
+            "pds": pds,
+        }),
+        last_synced_at: Some(Utc::now()),
+        at_uri: Some(uri.to_string()),
+        rkey: Some(rkey.to_string()),
+        cid: Some(cid.to_owned()),
+        sync_status: SyncStatus::InSync,
+    };
+    Ok(NewEvent {
+        owner_id: Some(owner_id),
+        name: record.name.trim().to_owned(),
+        description: record.description().map(str::to_owned),
+        starts_at: record.starts_at(),
+        ends_at: record.ends_at(),
+        time_zone,
+        source,
+        record: Some(value),
+    })
 }
 
 /// F11's source data, with the latest error (or none).

@@ -211,7 +211,7 @@ async fn an_edit_over_a_version_changed_elsewhere_is_a_conflict_not_an_overwrite
     assert_eq!(body["code"], "error-pds-2");
     assert_eq!(
         get_record(&account.did, COLLECTION, &rkey).await,
-        Some((elsewhere_cid, elsewhere)),
+        Some((elsewhere_cid.clone(), elsewhere)),
         "the other edit stands"
     );
     let cached = only_event(&app, &account).await;
@@ -233,6 +233,21 @@ async fn an_edit_over_a_version_changed_elsewhere_is_a_conflict_not_an_overwrite
     let (_, page) = app.get_html(&format!("/events/{}", event.id)).await;
     assert!(page.contains(r#"data-sync-status="conflict""#), "{page}");
     assert!(page.contains(r#"data-state="conflict""#));
+
+    // Discarding our version takes the PDS's: the cache follows it and is in sync again.
+    let (status, body) = call(&app, "discard_write", &[("id".to_owned(), writes[0].id.to_string())]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let cached = only_event(&app, &account).await;
+    assert_eq!(cached.name, "Book club (edited elsewhere)");
+    assert_eq!(cached.source.sync_status, SyncStatus::InSync);
+    assert_eq!(cached.source.cid.as_deref(), Some(elsewhere_cid.as_str()));
+    assert!(app
+        .state
+        .store
+        .pending_writes_for_owner(cached.owner_id.expect("owner"))
+        .await
+        .expect("query")
+        .is_empty());
 }
 
 #[tokio::test]

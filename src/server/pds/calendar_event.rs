@@ -138,7 +138,20 @@ pub struct HthreeLocation {
 
 #[derive(Debug, thiserror::Error)]
 #[error("not a calendar event record: {0}")]
-pub struct RecordError(#[from] serde_json::Error);
+pub struct RecordError(String);
+
+impl From<serde_json::Error> for RecordError {
+    fn from(error: serde_json::Error) -> Self {
+        Self(error.to_string())
+    }
+}
+
+impl RecordError {
+    /// A record (or its envelope) lacks something it must have.
+    pub fn missing(what: &str) -> Self {
+        Self(format!("no {what}"))
+    }
+}
 
 impl CalendarEvent {
     /// Reads a record from any app. Fails only without a usable `name`.
