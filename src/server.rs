@@ -9,6 +9,7 @@ pub mod error;
 pub mod health;
 pub mod kv;
 pub mod metrics;
+pub mod outbound;
 pub mod pds;
 pub mod session;
 pub mod startup;

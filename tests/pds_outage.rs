@@ -146,7 +146,9 @@ async fn a_write_made_while_the_pds_is_unreachable_is_published_once_when_it_is_
     let app = spawn_local_network_app(
         AppOptions::production()
             .with("CREDENTIALS_KEYS", TEST_KEYS)
-            .with("PENDING_WRITE_BACKOFF_SECONDS", "0.3"),
+            .with("PENDING_WRITE_BACKOFF_SECONDS", "0.3")
+            // The outage opens the PDS's circuit; keep it open only briefly.
+            .with("ATPROTO_CIRCUIT_COOLDOWN_SECONDS", "1"),
     )
     .await;
     let account = create_account().await;

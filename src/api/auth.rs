@@ -176,6 +176,10 @@ pub async fn login(identifier: String) -> Result<(), ApiError> {
                     field: Some("identifier".to_owned()),
                     fields: Vec::new(),
                 },
+                OAuthError::PrivateAddress(_) => ApiError::new(
+                    "error-auth-9",
+                    "That account's server is on a private network address, which Skymeet does not contact.",
+                ),
                 _ => ApiError::new(
                     "error-auth-2",
                     "The account's Bluesky server could not be reached. Please try again in a moment.",

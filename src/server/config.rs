@@ -34,6 +34,13 @@ pub struct AtprotoConfig {
     pub plc_url: Url,
     /// How handles become DIDs (`ATPROTO_HANDLE_RESOLVER`).
     pub handle_resolution: HandleResolution,
+    /// Whether addresses from user input and DID documents may be private, loopback or link-local
+    /// (`ATPROTO_ALLOW_PRIVATE_ADDRESSES`; by default only when the PLC directory itself is on
+    /// loopback, i.e. on the local development network).
+    pub allow_private_addresses: bool,
+    /// How long a server that keeps failing is skipped before it is tried again
+    /// (`ATPROTO_CIRCUIT_COOLDOWN_SECONDS`, default 30).
+    pub circuit_cooldown: std::time::Duration,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -228,6 +235,29 @@ impl Config {
                 parse_http_url(&value).map_err(|e| ConfigError::invalid("ATPROTO_HANDLE_RESOLVER", e))?,
             ),
         };
+        let plc_on_loopback = match plc_url.host() {
+            Some(url::Host::Domain(domain)) => domain == "localhost",
+            Some(url::Host::Ipv4(ip)) => ip.is_loopback(),
+            Some(url::Host::Ipv6(ip)) => ip.is_loopback(),
+            None => false,
+        };
+        let allow_private_addresses = parse_or(
+            source,
+            "ATPROTO_ALLOW_PRIVATE_ADDRESSES",
+            if plc_on_loopback { "true" } else { "false" },
+            |v| match v {
+                "true" | "1" | "yes" => Ok(true),
+                "false" | "0" | "no" => Ok(false),
+                _ => Err("expected true or false"),
+            },
+        )?;
+        let circuit_cooldown = parse_or(source, "ATPROTO_CIRCUIT_COOLDOWN_SECONDS", "30", |v| {
+            v.parse::<f64>()
+                .ok()
+                .filter(|s| s.is_finite() && *s >= 0.0 && *s <= 3600.0)
+                .map(std::time::Duration::from_secs_f64)
+                .ok_or("expected a number of seconds from 0 to 3600")
+        })?;
         let credentials_keys = match source.get("CREDENTIALS_KEYS") {
             Some(value) => {
                 Some(CredentialKeys::parse(&value).map_err(|e| ConfigError::invalid("CREDENTIALS_KEYS", e))?)
@@ -259,6 +289,8 @@ impl Config {
             atproto: AtprotoConfig {
                 plc_url,
                 handle_resolution,
+                allow_private_addresses,
+                circuit_cooldown,
             },
             credentials_keys,
             pending_write_backoff,

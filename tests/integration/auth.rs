@@ -413,3 +413,29 @@ async fn an_ended_session_asks_to_sign_in_again() {
         "still signed in to Skymeet"
     );
 }
+
+#[tokio::test]
+async fn outside_the_local_network_a_pds_on_a_private_address_is_refused() {
+    let account = create_account().await;
+    // The PLC directory is configured, so trusted; the PDS its DID document names (on loopback)
+    // comes from the network, so it is not.
+    let guarded = spawn_app(
+        AppOptions::production()
+            .with("ATPROTO_PLC_URL", plc_url())
+            .with("ATPROTO_ALLOW_PRIVATE_ADDRESSES", "false"),
+    )
+    .await;
+    let response = post_login(&guarded, &account.did, false).await;
+    let body: Value = response.json().await.expect("JSON");
+    assert_eq!(body["code"], "error-auth-9", "{body}");
+
+    // The same account on the local network (the PLC directory on loopback) signs in.
+    let local = spawn_app(AppOptions::production().with("ATPROTO_PLC_URL", plc_url())).await;
+    let response = post_login(&local, &account.did, true).await;
+    assert_eq!(response.status(), StatusCode::FOUND);
+    let location = response.headers()["location"].to_str().expect("ASCII");
+    assert!(
+        location.starts_with(&format!("{}/oauth/authorize", pds_url())),
+        "{location}"
+    );
+}

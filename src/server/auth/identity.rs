@@ -2,31 +2,31 @@
 //! production, or `com.atproto.identity.resolveHandle` on a configured service for the local
 //! network (`*.test` handles have no DNS).
 
+use crate::server::outbound::Outbound;
 use atrium_api::types::string::{Did, Handle};
 use atrium_common::resolver::Resolver;
 use atrium_identity::handle::{
     AppViewHandleResolver, AppViewHandleResolverConfig, AtprotoHandleResolver, AtprotoHandleResolverConfig,
     DnsTxtResolver,
 };
-use atrium_oauth::DefaultHttpClient;
 use hickory_resolver::TokioAsyncResolver;
 use std::sync::Arc;
 
 pub enum HandleResolver {
     // Boxed: the DNS resolver is large, and only one of the two is ever built.
-    Dns(Box<AtprotoHandleResolver<HickoryDnsTxtResolver, DefaultHttpClient>>),
-    Service(AppViewHandleResolver<DefaultHttpClient>),
+    Dns(Box<AtprotoHandleResolver<HickoryDnsTxtResolver, Outbound>>),
+    Service(AppViewHandleResolver<Outbound>),
 }
 
 impl HandleResolver {
-    pub fn dns(http_client: Arc<DefaultHttpClient>) -> Self {
+    pub fn dns(http_client: Arc<Outbound>) -> Self {
         Self::Dns(Box::new(AtprotoHandleResolver::new(AtprotoHandleResolverConfig {
             dns_txt_resolver: HickoryDnsTxtResolver::default(),
             http_client,
         })))
     }
 
-    pub fn service(service_url: &url::Url, http_client: Arc<DefaultHttpClient>) -> Self {
+    pub fn service(service_url: &url::Url, http_client: Arc<Outbound>) -> Self {
         let service_url = service_url.as_str().trim_end_matches('/').to_owned();
         Self::Service(AppViewHandleResolver::new(AppViewHandleResolverConfig {
             service_url,

@@ -8,10 +8,11 @@ use super::{
     identity::HandleResolver,
 };
 use crate::domain::{Did, Handle};
+use crate::server::outbound::{AddressPolicy, Outbound};
 use crate::server::pds::{PdsError, PublicClient, Repo};
 use crate::server::store::Profile;
 use crate::server::{
-    config::{Config, HandleResolution},
+    config::{AtprotoConfig, Config, HandleResolution},
     kv::KvStore,
     store::Store,
 };
@@ -25,17 +26,16 @@ use atrium_common::resolver::Resolver;
 use atrium_common::store::Store as AtriumStore;
 use atrium_identity::did::{CommonDidResolver, CommonDidResolverConfig};
 use atrium_oauth::{
-    AtprotoLocalhostClientMetadata, AuthorizeOptions, CallbackParams, DefaultHttpClient, KnownScope, OAuthClient,
-    OAuthClientConfig, OAuthResolverConfig, OAuthSession, Scope,
+    AtprotoLocalhostClientMetadata, AuthorizeOptions, CallbackParams, KnownScope, OAuthClient, OAuthClientConfig,
+    OAuthResolverConfig, OAuthSession, Scope,
 };
 use serde_json::Value;
 use std::sync::Arc;
 
-pub type Client = OAuthClient<OAuthStateStore, CredentialStore, CommonDidResolver<DefaultHttpClient>, HandleResolver>;
+pub type Client = OAuthClient<OAuthStateStore, CredentialStore, CommonDidResolver<Outbound>, HandleResolver, Outbound>;
 
 /// A signed-in account's session with its PDS: DPoP-bound, refreshed by atrium-oauth when due.
-pub type Session =
-    OAuthSession<DefaultHttpClient, CommonDidResolver<DefaultHttpClient>, HandleResolver, CredentialStore>;
+pub type Session = OAuthSession<Outbound, CommonDidResolver<Outbound>, HandleResolver, CredentialStore>;
 
 /// The collections Skymeet writes, each asked for as a granular `repo:` scope.
 const COLLECTIONS: [&str; 2] = ["community.lexicon.calendar.event", "community.lexicon.calendar.rsvp"];
@@ -53,6 +53,8 @@ pub enum OAuthError {
     UnknownAccount(#[source] atrium_oauth::Error),
     #[error("the account's server did not answer as expected")]
     ServerUnreachable(#[source] atrium_oauth::Error),
+    #[error("the account's server is on a private address, which this server does not contact")]
+    PrivateAddress(#[source] atrium_oauth::Error),
     #[error("the sign-in could not be completed")]
     Callback(#[source] atrium_oauth::Error),
     #[error("the sign-in was interrupted by an internal failure")]
@@ -65,6 +67,20 @@ pub enum OAuthError {
     SessionEnded(String),
     #[error("the profile could not be read from the account's server")]
     Profile(String),
+}
+
+/// The HTTP client for identity resolution and the account's servers: private addresses only on
+/// the local network, apart from the configured PLC directory and handle-resolution service.
+fn outbound(config: &AtprotoConfig) -> Outbound {
+    let mut policy = AddressPolicy {
+        allow_private: config.allow_private_addresses,
+        ..Default::default()
+    }
+    .trust(&config.plc_url);
+    if let HandleResolution::Service(url) = &config.handle_resolution {
+        policy = policy.trust(url);
+    }
+    Outbound::new(policy, config.circuit_cooldown)
 }
 
 /// A resolver that could not be reached (or failed itself) says nothing about whether the account
@@ -90,9 +106,9 @@ pub struct BlueskyAuth {
     state_store: OAuthStateStore,
     scopes: Vec<Scope>,
     /// For reading public records: anyone's DID document, then their PDS.
-    did_resolver: CommonDidResolver<DefaultHttpClient>,
+    did_resolver: CommonDidResolver<Outbound>,
     handle_resolver: HandleResolver,
-    http_client: Arc<DefaultHttpClient>,
+    http_client: Arc<Outbound>,
 }
 
 impl BlueskyAuth {
@@ -112,7 +128,7 @@ impl BlueskyAuth {
         };
         let credentials = CredentialStore::new(kv.clone(), cipher.clone(), store);
         let state_store = OAuthStateStore::new(kv, cipher);
-        let http_client = Arc::new(DefaultHttpClient::default());
+        let http_client = Arc::new(outbound(&config.atproto));
         let handle_resolver = || match &config.atproto.handle_resolution {
             HandleResolution::Dns => HandleResolver::dns(Arc::clone(&http_client)),
             HandleResolution::Service(url) => HandleResolver::service(url, Arc::clone(&http_client)),
@@ -149,6 +165,7 @@ impl BlueskyAuth {
             },
             state_store: state_store.clone(),
             session_store: credentials.clone(),
+            http_client: Outbound::clone(&http_client),
         })
         .map_err(OAuthError::Setup)?;
         Ok(Some(Self {
@@ -187,7 +204,7 @@ impl BlueskyAuth {
     }
 
     /// Anyone's repo, read without signing in: their DID document names their PDS.
-    pub async fn public_repo(&self, did: &Did) -> Result<(Repo<PublicClient<DefaultHttpClient>>, String), PdsError> {
+    pub async fn public_repo(&self, did: &Did) -> Result<(Repo<PublicClient<Outbound>>, String), PdsError> {
         let pds = self.pds_endpoint(did).await?;
         Ok((
             Repo::new(PublicClient::new(Arc::clone(&self.http_client), &pds), did.clone()),
@@ -234,6 +251,7 @@ impl BlueskyAuth {
             ..Default::default()
         };
         self.client.authorize(identifier, options).await.map_err(|e| match &e {
+            _ if crate::server::outbound::refused_private(&e) => OAuthError::PrivateAddress(e),
             atrium_oauth::Error::Identity(cause) if is_unreachable(cause) => OAuthError::ServerUnreachable(e),
             atrium_oauth::Error::Identity(_) => OAuthError::UnknownAccount(e),
             _ => OAuthError::ServerUnreachable(e),

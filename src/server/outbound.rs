@@ -1,0 +1,401 @@
+//! Every HTTP request Skymeet makes to the ATProto network — PLC, PDSes, authorization servers,
+//! handle hosts — goes through [`Outbound`]:
+//!
+//! - **timeouts** on connecting and on the whole request;
+//! - **retries** with exponential backoff and jitter for transient failures: a connection that
+//!   could not be made (nothing was sent, so any request may be repeated), and for idempotent
+//!   requests also a timeout or a 502/503/504;
+//! - a **circuit breaker per host**: after repeated failures a host is skipped for a while, so a
+//!   dead PDS fails fast instead of stalling every request that touches it;
+//! - outside the local development network, an **SSRF guard**: addresses taken from user input or
+//!   DID documents may not be private, loopback or link-local. Configured services (the PLC
+//!   directory, a handle-resolution service) are trusted by host and port.
+
+use atrium_api::xrpc::{
+    http::{Method, Request, Response, StatusCode},
+    HttpClient,
+};
+use reqwest::dns::{Addrs, Name, Resolve, Resolving};
+use std::{
+    collections::{HashMap, HashSet},
+    net::{IpAddr, SocketAddr},
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+use url::Url;
+
+const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
+const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+const MAX_ATTEMPTS: u32 = 3;
+const RETRY_BASE: Duration = Duration::from_millis(100);
+/// Consecutive failures that open a host's circuit.
+const BREAKER_THRESHOLD: u32 = 5;
+const MAX_REDIRECTS: usize = 5;
+
+/// Part of [`OutboundError::PrivateAddress`]'s message: libraries that wrap our error keep only
+/// its text, so [`refused_private`] recognises it by this.
+const NOT_PUBLIC: &str = "not a public address";
+
+#[derive(Debug, thiserror::Error)]
+pub enum OutboundError {
+    #[error("refusing to connect to {0}: not a public address")]
+    PrivateAddress(String),
+    #[error("{0} is failing; not trying again for a while (circuit open)")]
+    CircuitOpen(String),
+    #[error("the request cannot be sent: {0}")]
+    BadRequest(String),
+    #[error(transparent)]
+    Http(#[from] reqwest::Error),
+}
+
+/// Which addresses may be reached.
+#[derive(Debug, Clone, Default)]
+pub struct AddressPolicy {
+    /// Allow private, loopback and link-local addresses everywhere (the local network).
+    pub allow_private: bool,
+    /// `host:port` pairs trusted whatever they resolve to: the configured services.
+    pub trusted: HashSet<(String, u16)>,
+}
+
+impl AddressPolicy {
+    pub fn trust(mut self, url: &Url) -> Self {
+        if let (Some(host), Some(port)) = (url.host_str(), url.port_or_known_default()) {
+            self.trusted.insert((host.to_owned(), port));
+        }
+        self
+    }
+
+    fn is_trusted(&self, url: &Url) -> bool {
+        self.allow_private
+            || matches!((url.host_str(), url.port_or_known_default()),
+                (Some(host), Some(port)) if self.trusted.contains(&(host.to_owned(), port)))
+    }
+}
+
+/// Whether an address is on the public internet: not loopback, private, link-local, shared
+/// (carrier-grade NAT), unspecified, documentation, multicast or broadcast — for IPv6 also not
+/// unique-local, and IPv4-mapped addresses judged as IPv4.
+pub fn is_public(ip: IpAddr) -> bool {
+    match ip {
+        IpAddr::V4(v4) => {
+            let [a, b, ..] = v4.octets();
+            !(v4.is_loopback()
+                || v4.is_private()
+                || v4.is_link_local()
+                || v4.is_unspecified()
+                || v4.is_broadcast()
+                || v4.is_documentation()
+                || v4.is_multicast()
+                || a == 0
+                || (a == 100 && (64..128).contains(&b))
+                || (a == 192 && b == 0 && v4.octets()[2] == 0)
+                || a >= 240)
+        }
+        IpAddr::V6(v6) => {
+            if let Some(v4) = v6.to_ipv4_mapped() {
+                return is_public(IpAddr::V4(v4));
+            }
+            let first = v6.segments()[0];
+            !(v6.is_loopback()
+                || v6.is_unspecified()
+                || v6.is_multicast()
+                || (first & 0xfe00) == 0xfc00
+                || (first & 0xffc0) == 0xfe80
+                || first == 0x2001 && v6.segments()[1] == 0x0db8)
+        }
+    }
+}
+
+/// DNS that drops every non-public address, so a name that resolves only to private addresses
+/// cannot be reached (checked at connect time: no gap between the check and the use).
+struct PublicOnlyResolver;
+
+impl Resolve for PublicOnlyResolver {
+    fn resolve(&self, name: Name) -> Resolving {
+        let host = name.as_str().to_owned();
+        Box::pin(async move {
+            let addrs: Vec<SocketAddr> = tokio::net::lookup_host((host.as_str(), 0))
+                .await?
+                .filter(|addr| is_public(addr.ip()))
+                .collect();
+            if addrs.is_empty() {
+                return Err(Box::new(OutboundError::PrivateAddress(host)) as Box<dyn std::error::Error + Send + Sync>);
+            }
+            Ok(Box::new(addrs.into_iter()) as Addrs)
+        })
+    }
+}
+
+/// A host's circuit.
+#[derive(Debug, Default, Clone, Copy)]
+struct Breaker {
+    failures: u32,
+    open_until: Option<Instant>,
+}
+
+#[derive(Debug)]
+struct Breakers {
+    by_host: Mutex<HashMap<String, Breaker>>,
+    /// How long an open circuit stays open before one trial request is let through.
+    cooldown: Duration,
+}
+
+impl Breakers {
+    fn new(cooldown: Duration) -> Self {
+        Self {
+            by_host: Mutex::default(),
+            cooldown,
+        }
+    }
+
+    /// `false` while the host's circuit is open.
+    fn allows(&self, host: &str, now: Instant) -> bool {
+        let breakers = self.by_host.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        breakers
+            .get(host)
+            .and_then(|breaker| breaker.open_until)
+            .is_none_or(|until| now >= until)
+    }
+
+    fn record(&self, host: &str, success: bool, now: Instant) {
+        let mut breakers = self.by_host.lock().unwrap_or_else(|poisoned| poisoned.into_inner());
+        let breaker = breakers.entry(host.to_owned()).or_default();
+        if success {
+            *breaker = Breaker::default();
+            return;
+        }
+        breaker.failures += 1;
+        // A failed trial after the cooldown opens the circuit again at once.
+        if breaker.failures >= BREAKER_THRESHOLD || breaker.open_until.is_some() {
+            if breaker.open_until.is_none() {
+                tracing::warn!(host, failures = breaker.failures, "circuit opened");
+            }
+            breaker.open_until = Some(now + self.cooldown);
+        }
+    }
+}
+
+/// The HTTP client for the ATProto network (see the module docs). Clones share their circuit
+/// breakers and connection pools.
+#[derive(Clone)]
+pub struct Outbound {
+    /// For trusted destinations: configured services, or everything on the local network.
+    direct: reqwest::Client,
+    /// For everything else: public addresses only.
+    guarded: reqwest::Client,
+    policy: Arc<AddressPolicy>,
+    breakers: Arc<Breakers>,
+}
+
+impl Outbound {
+    /// `cooldown`: how long a host whose circuit opened is skipped.
+    pub fn new(policy: AddressPolicy, cooldown: Duration) -> Self {
+        let builder = || {
+            reqwest::Client::builder()
+                .connect_timeout(CONNECT_TIMEOUT)
+                .timeout(REQUEST_TIMEOUT)
+                .user_agent(concat!("skymeet/", env!("CARGO_PKG_VERSION")))
+        };
+        let direct = builder()
+            .redirect(reqwest::redirect::Policy::limited(MAX_REDIRECTS))
+            .build()
+            .unwrap_or_default();
+        let guarded = builder()
+            .dns_resolver(Arc::new(PublicOnlyResolver))
+            // Names are checked by the resolver; a redirect to an address literal is checked here.
+            .redirect(reqwest::redirect::Policy::custom(|attempt| {
+                let private_literal = attempt
+                    .url()
+                    .host_str()
+                    .and_then(|host| host.trim_matches(['[', ']']).parse::<IpAddr>().ok())
+                    .is_some_and(|ip| !is_public(ip));
+                if private_literal {
+                    let url = attempt.url().to_string();
+                    attempt.error(OutboundError::PrivateAddress(url))
+                } else if attempt.previous().len() >= MAX_REDIRECTS {
+                    attempt.stop()
+                } else {
+                    attempt.follow()
+                }
+            }))
+            .build()
+            .unwrap_or_default();
+        Self {
+            direct,
+            guarded,
+            policy: Arc::new(policy),
+            breakers: Arc::new(Breakers::new(cooldown)),
+        }
+    }
+
+    async fn send(&self, request: Request<Vec<u8>>) -> Result<Response<Vec<u8>>, OutboundError> {
+        let url = Url::parse(&request.uri().to_string()).map_err(|e| OutboundError::BadRequest(e.to_string()))?;
+        let host = url.host_str().unwrap_or_default().to_owned();
+        // One circuit per server: host and port.
+        let server = format!("{host}:{}", url.port_or_known_default().unwrap_or_default());
+        let trusted = self.policy.is_trusted(&url);
+        if !trusted {
+            if let Ok(ip) = host.trim_matches(['[', ']']).parse::<IpAddr>() {
+                if !is_public(ip) {
+                    return Err(OutboundError::PrivateAddress(host));
+                }
+            }
+        }
+        let client = if trusted { &self.direct } else { &self.guarded };
+        let idempotent = matches!(*request.method(), Method::GET | Method::HEAD | Method::OPTIONS);
+        let (parts, body) = request.into_parts();
+        let mut attempt = 0;
+        loop {
+            attempt += 1;
+            let now = Instant::now();
+            if !self.breakers.allows(&server, now) {
+                return Err(OutboundError::CircuitOpen(server));
+            }
+            let outgoing = client
+                .request(parts.method.clone(), url.clone())
+                .headers(parts.headers.clone())
+                .body(body.clone());
+            let retry_left = attempt < MAX_ATTEMPTS;
+            match outgoing.send().await {
+                Ok(response) => {
+                    let status = response.status();
+                    let transient = matches!(status.as_u16(), 502..=504);
+                    self.breakers.record(&server, !status.is_server_error(), Instant::now());
+                    if transient && idempotent && retry_left {
+                        tokio::time::sleep(backoff(attempt)).await;
+                        continue;
+                    }
+                    return into_http(response).await;
+                }
+                Err(e) => {
+                    self.breakers.record(&server, false, Instant::now());
+                    if refused_private(&e) {
+                        return Err(OutboundError::PrivateAddress(host));
+                    }
+                    // A failed connect sent nothing, so even a POST may be repeated.
+                    let repeatable = e.is_connect() || (idempotent && e.is_timeout());
+                    if repeatable && retry_left {
+                        tokio::time::sleep(backoff(attempt)).await;
+                        continue;
+                    }
+                    return Err(e.into());
+                }
+            }
+        }
+    }
+}
+
+/// Whether an error (from any library wrapping ours) comes from the SSRF guard.
+pub fn refused_private(error: &(dyn std::error::Error + 'static)) -> bool {
+    let mut source: Option<&(dyn std::error::Error + 'static)> = Some(error);
+    while let Some(e) = source {
+        if e.to_string().contains(NOT_PUBLIC) {
+            return true;
+        }
+        source = e.source();
+    }
+    false
+}
+
+async fn into_http(response: reqwest::Response) -> Result<Response<Vec<u8>>, OutboundError> {
+    let mut builder =
+        Response::builder().status(StatusCode::from_u16(response.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY));
+    for (name, value) in response.headers() {
+        builder = builder.header(name, value);
+    }
+    let body = response.bytes().await?.to_vec();
+    builder.body(body).map_err(|e| OutboundError::BadRequest(e.to_string()))
+}
+
+/// 100 ms, 200 ms, ... with ±50% jitter.
+fn backoff(attempt: u32) -> Duration {
+    use chacha20poly1305::aead::{rand_core::RngCore, OsRng};
+    let base = RETRY_BASE * 2u32.saturating_pow(attempt.saturating_sub(1));
+    let jitter = 0.5 + f64::from(OsRng.next_u32() % 1000) / 1000.0;
+    base.mul_f64(jitter)
+}
+
+impl HttpClient for Outbound {
+    async fn send_http(
+        &self,
+        request: Request<Vec<u8>>,
+    ) -> Result<Response<Vec<u8>>, Box<dyn std::error::Error + Send + Sync + 'static>> {
+        self.send(request).await.map_err(Into::into)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_public_addresses_are_public() {
+        for private in [
+            "127.0.0.1",
+            "10.1.2.3",
+            "172.16.0.1",
+            "192.168.1.1",
+            "169.254.169.254",
+            "0.0.0.0",
+            "100.64.0.1",
+            "::1",
+            "fc00::1",
+            "fe80::1",
+            "::ffff:127.0.0.1",
+            "::ffff:10.0.0.1",
+            "255.255.255.255",
+        ] {
+            assert!(!is_public(private.parse().expect("ip")), "{private}");
+        }
+        for public in ["1.1.1.1", "8.8.8.8", "2606:4700:4700::1111", "::ffff:1.1.1.1"] {
+            assert!(is_public(public.parse().expect("ip")), "{public}");
+        }
+    }
+
+    #[test]
+    fn the_circuit_opens_after_repeated_failures_and_closes_after_a_good_trial() {
+        const BREAKER_COOLDOWN: Duration = Duration::from_secs(30);
+        let breakers = Breakers::new(BREAKER_COOLDOWN);
+        let start = Instant::now();
+        for _ in 0..BREAKER_THRESHOLD - 1 {
+            breakers.record("pds.example", false, start);
+        }
+        assert!(breakers.allows("pds.example", start), "not yet");
+        breakers.record("pds.example", false, start);
+        assert!(!breakers.allows("pds.example", start), "open");
+        assert!(breakers.allows("other.example", start), "per host");
+        let later = start + BREAKER_COOLDOWN;
+        assert!(breakers.allows("pds.example", later), "one trial after the cooldown");
+        breakers.record("pds.example", false, later);
+        assert!(!breakers.allows("pds.example", later), "a failed trial opens it again");
+        let much_later = later + BREAKER_COOLDOWN;
+        breakers.record("pds.example", true, much_later);
+        assert!(breakers.allows("pds.example", much_later), "a good trial closes it");
+    }
+
+    #[test]
+    fn configured_services_are_trusted_by_host_and_port() {
+        let plc = Url::parse("http://localhost:2582").expect("url");
+        let policy = AddressPolicy::default().trust(&plc);
+        assert!(policy.is_trusted(&Url::parse("http://localhost:2582/did:plc:abc").expect("url")));
+        assert!(!policy.is_trusted(&Url::parse("http://localhost:2583/xrpc/x").expect("url")));
+    }
+
+    #[tokio::test]
+    async fn private_destinations_are_refused_unless_trusted() {
+        let outbound = Outbound::new(AddressPolicy::default(), Duration::from_secs(30));
+        for url in [
+            "http://127.0.0.1:9/x",
+            "http://localhost:9/x",
+            "http://[::1]:9/x",
+            "http://169.254.169.254/latest",
+        ] {
+            let request = Request::builder().uri(url).body(Vec::new()).expect("request");
+            let result = outbound.send(request).await;
+            assert!(
+                matches!(result, Err(OutboundError::PrivateAddress(_))),
+                "{url}: {result:?}"
+            );
+        }
+    }
+}
