@@ -353,6 +353,12 @@ mod ssr {
             }
             PublishError::Rejected { cause, .. } => {
                 set_status(StatusCode::BAD_GATEWAY);
+                if cause == PdsError::ScopeMissing {
+                    return ApiError::new(
+                        "error-pds-6",
+                        "Your Bluesky account did not allow Skymeet to write calendar events. Sign out, sign in again and allow it; your event is kept under Pending meanwhile.",
+                    );
+                }
                 let detail = match cause {
                     PdsError::Rejected(detail) => detail,
                     other => other.to_string(),

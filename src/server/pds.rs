@@ -30,6 +30,8 @@ pub enum PdsError {
     NotFound,
     #[error("the PDS no longer accepts this account's session")]
     SessionEnded,
+    #[error("the account did not allow this app to write these records (scope missing)")]
+    ScopeMissing,
     #[error("the PDS could not be reached: {0}")]
     Unreachable(String),
     #[error("the PDS refused the request: {0}")]
@@ -262,6 +264,8 @@ fn classify(error: XrpcError<ErrorResponseBody>) -> PdsError {
                 Some("InvalidSwap") => PdsError::Conflict,
                 Some("RecordNotFound") => PdsError::NotFound,
                 _ if status.as_u16() == 401 => PdsError::SessionEnded,
+                Some("InsufficientScope" | "ScopeMissingError") => PdsError::ScopeMissing,
+                _ if status.as_u16() == 403 => PdsError::ScopeMissing,
                 _ if status.is_server_error() || status.as_u16() == 429 => {
                     PdsError::Unreachable(format!("HTTP {status}: {body}"))
                 }
@@ -337,6 +341,7 @@ mod tests {
         assert_eq!(classify(response(400, "InvalidSwap")), PdsError::Conflict);
         assert_eq!(classify(response(400, "RecordNotFound")), PdsError::NotFound);
         assert_eq!(classify(response(401, "ExpiredToken")), PdsError::SessionEnded);
+        assert_eq!(classify(response(403, "InsufficientScope")), PdsError::ScopeMissing);
         assert!(classify(response(502, "UpstreamFailure")).is_transient());
         assert!(classify(response(429, "RateLimitExceeded")).is_transient());
         let rejected = classify(response(400, "InvalidRequest"));

@@ -439,3 +439,26 @@ async fn outside_the_local_network_a_pds_on_a_private_address_is_refused() {
         "{location}"
     );
 }
+
+#[tokio::test]
+async fn a_forced_refresh_rotates_the_tokens_and_the_session_keeps_working() {
+    let app = spawn_local_network_app(AppOptions::production().with("CREDENTIALS_KEYS", TEST_KEYS)).await;
+    let account = create_account().await;
+    sign_in_headless(&app, &account).await;
+    let auth = app.state.auth.clone().expect("auth");
+    let did: AtDid = account.did.parse().expect("DID");
+    let before = auth.credentials().get(&did).await.expect("get").expect("signed in");
+
+    let domain_did = Did::parse(&account.did).expect("DID");
+    auth.force_refresh(&domain_did).await.expect("refreshed");
+    let after = auth
+        .credentials()
+        .get(&did)
+        .await
+        .expect("get")
+        .expect("still signed in");
+    assert_ne!(after.token_set.refresh_token, before.token_set.refresh_token, "rotated");
+    assert_ne!(after.token_set.access_token, before.token_set.access_token);
+    assert!(after.token_set.expires_at > before.token_set.expires_at);
+    auth.validate(&domain_did).await.expect("the fresh tokens work");
+}

@@ -4,8 +4,8 @@
 
 use crate::helpers::{AppOptions, TestApp};
 use crate::network::{
-    create_account, get_record, list_records, put_record_directly, sign_in_headless, spawn_local_network_app, Account,
-    TEST_KEYS,
+    create_account, get_record, list_records, put_record_directly, sign_in_granting, sign_in_headless,
+    spawn_local_network_app, Account, TEST_KEYS,
 };
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -336,4 +336,14 @@ async fn the_user_page_lists_what_the_pds_holds_including_other_apps_events() {
     assert!(!page.contains("cached-notice"));
     let (status, _) = app.get_html("/u/nobody-here.test").await;
     assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+#[tokio::test]
+async fn an_account_that_granted_fewer_scopes_is_told_to_allow_writing() {
+    let app = spawn_local_network_app(AppOptions::production().with("CREDENTIALS_KEYS", TEST_KEYS)).await;
+    let account = create_account().await;
+    sign_in_granting(&app, &account, "atproto").await;
+    let (status, body) = call(&app, "create_event", &form(&[("name", "Not allowed")])).await;
+    assert_eq!(body["code"], "error-pds-6", "{status} {body}");
+    assert!(list_records(&account.did, COLLECTION).await.is_empty());
 }

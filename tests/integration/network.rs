@@ -69,6 +69,16 @@ pub async fn create_account() -> Account {
 /// sign-in and consent API as its own page calls it (with the browser's `sec-fetch-*` headers),
 /// then Skymeet's callback.
 pub async fn sign_in_headless(app: &TestApp, account: &Account) {
+    sign_in_granting(
+        app,
+        account,
+        "atproto repo:community.lexicon.calendar.event repo:community.lexicon.calendar.rsvp",
+    )
+    .await;
+}
+
+/// As [`sign_in_headless`], the person granting only `scope` at the consent step.
+pub async fn sign_in_granting(app: &TestApp, account: &Account, scope: &str) {
     use reqwest::cookie::CookieStore;
     let login = post_login(app, &account.handle, true).await;
     let Some(location) = login.headers().get("location").cloned() else {
@@ -122,7 +132,6 @@ pub async fn sign_in_headless(app: &TestApp, account: &Account) {
     .await
     .expect("sign-in");
     assert_eq!(signed_in.status(), StatusCode::OK, "{:?}", signed_in.text().await);
-    let scope = "atproto repo:community.lexicon.calendar.event repo:community.lexicon.calendar.rsvp";
     let consent: Value = api("/consent", json!({"did": account.did, "scope": scope}))
         .await
         .expect("consent")

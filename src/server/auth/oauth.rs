@@ -83,6 +83,19 @@ fn outbound(config: &AtprotoConfig) -> Outbound {
     Outbound::new(policy, config.circuit_cooldown)
 }
 
+/// Whether an error's message, or that of any error under it, contains `needle`. (atrium-oauth
+/// keeps an authorization server's error response only as text.)
+fn mentions(error: &(dyn std::error::Error + 'static), needle: &str) -> bool {
+    let mut source = Some(error);
+    while let Some(e) = source {
+        if e.to_string().contains(needle) {
+            return true;
+        }
+        source = e.source();
+    }
+    false
+}
+
 /// A resolver that could not be reached (or failed itself) says nothing about whether the account
 /// exists.
 fn is_unreachable(error: &atrium_identity::Error) -> bool {
@@ -154,7 +167,15 @@ impl BlueskyAuth {
             // The loopback public client: for development and tests on http://127.0.0.1.
             client_metadata: AtprotoLocalhostClientMetadata {
                 redirect_uris: Some(vec![redirect_uri]),
-                scopes: Some(scopes.clone()),
+                // Everything this client may ask for: the granular scopes, and the broad one for
+                // servers without them.
+                scopes: Some(
+                    scopes
+                        .iter()
+                        .cloned()
+                        .chain([Scope::Known(KnownScope::TransitionGeneric)])
+                        .collect(),
+                ),
             },
             keys: None,
             resolver: OAuthResolverConfig {
@@ -245,12 +266,25 @@ impl BlueskyAuth {
     /// URL to send the browser to.
     #[tracing::instrument(skip_all, err)]
     pub async fn start(&self, identifier: &str, browser_nonce: &str) -> Result<String, OAuthError> {
-        let options = AuthorizeOptions {
-            scopes: self.scopes.clone(),
+        let options = |scopes: Vec<Scope>| AuthorizeOptions {
+            scopes,
             state: Some(browser_nonce.to_owned()),
             ..Default::default()
         };
-        self.client.authorize(identifier, options).await.map_err(|e| match &e {
+        let granular = self.client.authorize(identifier, options(self.scopes.clone())).await;
+        let result = match granular {
+            // A PDS that predates granular scopes refuses them: ask for the broad one instead.
+            Err(e) if mentions(&e, "invalid_scope") => {
+                tracing::info!("the authorization server refused granular scopes; asking for transition:generic");
+                let broad = vec![
+                    Scope::Known(KnownScope::Atproto),
+                    Scope::Known(KnownScope::TransitionGeneric),
+                ];
+                self.client.authorize(identifier, options(broad)).await
+            }
+            other => other,
+        };
+        result.map_err(|e| match &e {
             _ if crate::server::outbound::refused_private(&e) => OAuthError::PrivateAddress(e),
             atrium_oauth::Error::Identity(cause) if is_unreachable(cause) => OAuthError::ServerUnreachable(e),
             atrium_oauth::Error::Identity(_) => OAuthError::UnknownAccount(e),
@@ -368,6 +402,32 @@ impl BlueskyAuth {
             })
     }
 
+    /// Refreshes the account's tokens now (seed 001 section 10, "force refresh").
+    ///
+    /// atrium-oauth 0.2 refreshes only when the PDS refuses an access token whose time is up, and
+    /// has no public call for refreshing: so the stored access token is retired (replaced and
+    /// marked expired) and the session validated. The PDS refuses the retired token, atrium
+    /// refreshes — once across instances, like every refresh — and the fresh tokens are stored.
+    #[tracing::instrument(skip_all, fields(did = %did), err)]
+    pub async fn force_refresh(&self, did: &Did) -> Result<(), OAuthError> {
+        let at_did: atrium_api::types::string::Did = did
+            .as_str()
+            .parse()
+            .map_err(|e: &str| OAuthError::Account(e.to_owned()))?;
+        let stored = AtriumStore::get(&self.credentials, &at_did)
+            .await
+            .map_err(|e| OAuthError::Account(format!("reading the credentials failed: {e}")))?;
+        let Some(mut session) = stored else {
+            return Err(OAuthError::SessionEnded("no stored credentials".to_owned()));
+        };
+        session.token_set.access_token = "retired-for-a-forced-refresh".to_owned();
+        session.token_set.expires_at = "1970-01-01T00:00:00.000Z".parse().ok();
+        AtriumStore::set(&self.credentials, at_did, session)
+            .await
+            .map_err(|e| OAuthError::Account(format!("storing the credentials failed: {e}")))?;
+        self.validate(did).await
+    }
+
     /// Revokes the account's tokens at its server (best effort) and forgets them here (always).
     #[tracing::instrument(skip_all, fields(user_id), err)]
     pub async fn disconnect(&self, user_id: i64, did: &Did) -> Result<(), OAuthError> {
@@ -432,5 +492,24 @@ mod tests {
         );
         let odd = json!({"displayName": 42, "avatar": "not a blob"});
         assert_eq!(profile_from_record(&odd, &did, "http://pds"), Profile::default());
+    }
+}
+
+#[cfg(test)]
+mod scope_tests {
+    use super::mentions;
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("outer")]
+    struct Outer(#[source] Inner);
+
+    #[derive(Debug, thiserror::Error)]
+    #[error("http status: 400 Bad Request, body: Object {{\"error\": String(\"invalid_scope\")}}")]
+    struct Inner;
+
+    #[test]
+    fn a_refused_scope_is_recognised_anywhere_in_the_chain() {
+        assert!(mentions(&Outer(Inner), "invalid_scope"));
+        assert!(!mentions(&Outer(Inner), "invalid_grant"));
     }
 }
