@@ -5,4 +5,5 @@ pub mod callback;
 pub mod cipher;
 pub mod credentials;
 pub mod identity;
+pub mod metadata;
 pub mod oauth;

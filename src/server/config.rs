@@ -22,6 +22,9 @@ pub struct Config {
     /// Keys that encrypt OAuth credentials at rest (`CREDENTIALS_KEYS`); `None` in development
     /// means a random key for this process only.
     pub credentials_keys: Option<CredentialKeys>,
+    /// The confidential OAuth client's signing key (`OAUTH_PRIVATE_KEY`, `OAUTH_KEY_ID`): required
+    /// on https, where Skymeet authenticates to authorization servers with `private_key_jwt`.
+    pub oauth_signing_key: Option<OAuthSigningKey>,
     /// The first wait before a failed PDS write is retried (`PENDING_WRITE_BACKOFF_SECONDS`,
     /// default 5); each further failure doubles it, up to an hour.
     pub pending_write_backoff: std::time::Duration,
@@ -93,6 +96,40 @@ impl CredentialKeys {
             return Err("expected at least one id:base64key".to_owned());
         }
         Ok(Self { keys })
+    }
+}
+
+/// A P-256 private key that signs client assertions, with the key id published in the JWKS.
+#[derive(Clone)]
+pub struct OAuthSigningKey {
+    pub key_id: String,
+    /// `p256::SecretKey` is itself a secret type: zeroized on drop, never printed.
+    pub key: Arc<p256::SecretKey>,
+}
+
+impl std::fmt::Debug for OAuthSigningKey {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("OAuthSigningKey")
+            .field("key_id", &self.key_id)
+            .finish_non_exhaustive()
+    }
+}
+
+impl OAuthSigningKey {
+    /// Parses a PKCS#8 PEM P-256 private key; literal `\n` sequences count as line breaks, so
+    /// the key fits on one line of an environment file.
+    pub fn parse(key_id: &str, pem: &str) -> Result<Self, String> {
+        use p256::pkcs8::DecodePrivateKey;
+        let pem = pem.trim().replace("\\n", "\n");
+        let key = p256::SecretKey::from_pkcs8_pem(&pem)
+            .map_err(|_| "expected a P-256 private key in PKCS#8 PEM (BEGIN PRIVATE KEY)".to_owned())?;
+        if key_id.is_empty() || key_id.len() > 64 {
+            return Err("the key id is 1 to 64 characters".to_owned());
+        }
+        Ok(Self {
+            key_id: key_id.to_owned(),
+            key: Arc::new(key),
+        })
     }
 }
 
@@ -271,6 +308,19 @@ impl Config {
             None => None,
         };
 
+        let oauth_signing_key = match source.get("OAUTH_PRIVATE_KEY") {
+            Some(pem) => {
+                let key_id = source.get("OAUTH_KEY_ID").unwrap_or_else(|| "k1".to_owned());
+                Some(OAuthSigningKey::parse(&key_id, &pem).map_err(|e| ConfigError::invalid("OAUTH_PRIVATE_KEY", e))?)
+            }
+            None if public_url.scheme() == "https" => {
+                return Err(ConfigError::invalid(
+                    "OAUTH_PRIVATE_KEY",
+                    "required when PUBLIC_URL is https: the OAuth client signs its requests with it",
+                ))
+            }
+            None => None,
+        };
         let pending_write_backoff = parse_or(source, "PENDING_WRITE_BACKOFF_SECONDS", "5", |v| {
             v.parse::<f64>()
                 .ok()
@@ -293,6 +343,7 @@ impl Config {
                 circuit_cooldown,
             },
             credentials_keys,
+            oauth_signing_key,
             pending_write_backoff,
         })
     }
@@ -371,18 +422,35 @@ mod tests {
 
     #[test]
     fn https_public_url_makes_cookies_secure() {
-        let config = config(&[("PUBLIC_URL", "https://skymeet.example"), ("CREDENTIALS_KEYS", KEYS)]).expect("valid");
+        let config = config(&[
+            ("PUBLIC_URL", "https://skymeet.example"),
+            ("CREDENTIALS_KEYS", KEYS),
+            ("OAUTH_PRIVATE_KEY", OAUTH_KEY),
+        ])
+        .expect("valid");
         assert!(config.secure_cookies());
+        let key = config.oauth_signing_key.expect("a signing key");
+        assert_eq!(key.key_id, "k1");
+        assert_eq!(format!("{key:?}"), r#"OAuthSigningKey { key_id: "k1", .. }"#);
     }
+
+    /// A P-256 key for tests only, on one line as in an environment file.
+    const OAUTH_KEY: &str = "-----BEGIN PRIVATE KEY-----\\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgexEETn4QYQUzSiWq\\nVvRVbz5+bX59r/yfft58StjaTIShRANCAAQqr4zlusKRfWNfnx1LGqR+VCdcs5+C\\nnjzRbYkpjr+xiwCAREd3sPqvlsVIVMNNxlCpGSsdXJ+KksrCma4RIwTX\\n-----END PRIVATE KEY-----\\n";
 
     #[test]
     fn malformed_values_name_the_variable() {
         let postgres = ("DATABASE_URL", "postgres://127.0.0.1/skymeet");
-        let cases: [(&str, &[(&str, &str)]); 10] = [
+        let https = ("PUBLIC_URL", "https://skymeet.example");
+        let cases: [(&str, &[(&str, &str)]); 12] = [
             ("ATPROTO_PLC_URL", &[("ATPROTO_PLC_URL", "ftp://plc.example")]),
             ("ATPROTO_HANDLE_RESOLVER", &[("ATPROTO_HANDLE_RESOLVER", "pds")]),
             ("CREDENTIALS_KEYS", &[("CREDENTIALS_KEYS", "k1:c2hvcnQ=")]),
             ("CREDENTIALS_KEYS", &[("PUBLIC_URL", "https://skymeet.example")]),
+            ("OAUTH_PRIVATE_KEY", &[https, ("CREDENTIALS_KEYS", KEYS)]),
+            (
+                "OAUTH_PRIVATE_KEY",
+                &[("OAUTH_PRIVATE_KEY", "-----BEGIN PRIVATE KEY-----")],
+            ),
             ("LEPTOS_SITE_ADDR", &[("LEPTOS_SITE_ADDR", "localhost")]),
             ("PUBLIC_URL", &[("PUBLIC_URL", "skymeet.example")]),
             ("DATABASE_URL", &[("DATABASE_URL", "mysql://localhost/db")]),

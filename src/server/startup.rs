@@ -4,8 +4,8 @@
 use crate::app::{shell, App};
 use crate::server::{
     auth::{
-        callback,
-        oauth::{BlueskyAuth, OAuthError, CALLBACK_PATH},
+        callback, metadata,
+        oauth::{BlueskyAuth, OAuthError, CALLBACK_PATH, CLIENT_METADATA_PATH, JWKS_PATH},
     },
     calendar::Calendar,
     config::Config,
@@ -224,6 +224,8 @@ fn router(state: AppState) -> Router {
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::render))
         .route(CALLBACK_PATH, get(callback::callback))
+        .route(CLIENT_METADATA_PATH, get(metadata::client_metadata))
+        .route(JWKS_PATH, get(metadata::jwks))
         .leptos_routes_with_context(&state, routes, context.clone(), move || shell(leptos_options.clone()))
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
             context, shell,

@@ -242,7 +242,8 @@ async fn cookies_are_secure_behind_https() {
     let app = spawn_app(
         AppOptions::embedded()
             .with("PUBLIC_URL", "https://skymeet.example")
-            .with("CREDENTIALS_KEYS", "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8="),
+            .with("CREDENTIALS_KEYS", "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=")
+            .with("OAUTH_PRIVATE_KEY", crate::network::TEST_OAUTH_KEY),
     )
     .await;
     let response = app.post_time_zone_form("Asia/Tokyo").await;
@@ -253,16 +254,29 @@ async fn cookies_are_secure_behind_https() {
         .unwrap_or_default()
         .to_owned();
     assert!(cookie.contains("Secure"), "{cookie}");
-    // Sign-in on an https site needs the confidential client, which is not built yet: it says so.
-    let body: Value = app
-        .client
-        .post(format!("{}/api/login", app.address))
-        .form(&[("identifier", "alice.test")])
-        .send()
-        .await
-        .expect("sent")
-        .json()
-        .await
-        .expect("JSON error");
-    assert_eq!(body["code"], "error-auth-3");
+
+    // The confidential client publishes its metadata at its client id, and its public key.
+    let metadata: Value = app.get("/oauth-client-metadata.json").await.json().await.expect("JSON");
+    assert_eq!(
+        metadata["client_id"],
+        "https://skymeet.example/oauth-client-metadata.json"
+    );
+    assert_eq!(metadata["token_endpoint_auth_method"], "private_key_jwt");
+    assert_eq!(metadata["token_endpoint_auth_signing_alg"], "ES256");
+    assert_eq!(metadata["jwks_uri"], "https://skymeet.example/oauth/jwks.json");
+    assert_eq!(
+        metadata["redirect_uris"],
+        serde_json::json!(["https://skymeet.example/oauth/callback"])
+    );
+    assert_eq!(metadata["dpop_bound_access_tokens"], true);
+    let scope = metadata["scope"].as_str().expect("scope");
+    assert!(scope.contains("repo:community.lexicon.calendar.event") && scope.contains("transition:generic"));
+    let jwks: Value = app.get("/oauth/jwks.json").await.json().await.expect("JSON");
+    let keys = jwks["keys"].as_array().expect("keys");
+    assert_eq!(keys.len(), 1);
+    assert_eq!(
+        (keys[0]["kid"].as_str(), keys[0]["crv"].as_str()),
+        (Some("k1"), Some("P-256"))
+    );
+    assert!(keys[0].get("d").is_none(), "never the private part: {jwks}");
 }

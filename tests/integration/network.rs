@@ -35,6 +35,9 @@ pub async fn post_login(app: &TestApp, identifier: &str, html: bool) -> reqwest:
     request.send().await.expect("sent")
 }
 
+/// A P-256 key for the confidential OAuth client in tests only, on one line as in an environment file.
+pub const TEST_OAUTH_KEY: &str = "-----BEGIN PRIVATE KEY-----\\nMIGHAgEAMBMGByqGSM49AgEGCCqGSM49AwEHBG0wawIBAQQgexEETn4QYQUzSiWq\\nVvRVbz5+bX59r/yfft58StjaTIShRANCAAQqr4zlusKRfWNfnx1LGqR+VCdcs5+C\\nnjzRbYkpjr+xiwCAREd3sPqvlsVIVMNNxlCpGSsdXJ+KksrCma4RIwTX\\n-----END PRIVATE KEY-----\\n";
+
 pub const TEST_KEYS: &str = "k1:AAECAwQFBgcICQoLDA0ODxAREhMUFRYXGBkaGxwdHh8=";
 
 pub struct Account {

@@ -26,8 +26,8 @@ use atrium_common::resolver::Resolver;
 use atrium_common::store::Store as AtriumStore;
 use atrium_identity::did::{CommonDidResolver, CommonDidResolverConfig};
 use atrium_oauth::{
-    AtprotoLocalhostClientMetadata, AuthorizeOptions, CallbackParams, KnownScope, OAuthClient, OAuthClientConfig,
-    OAuthResolverConfig, OAuthSession, Scope,
+    AtprotoClientMetadata, AtprotoLocalhostClientMetadata, AuthMethod, AuthorizeOptions, CallbackParams, GrantType,
+    KnownScope, OAuthClient, OAuthClientConfig, OAuthResolverConfig, OAuthSession, Scope,
 };
 use serde_json::Value;
 use std::sync::Arc;
@@ -42,6 +42,24 @@ const COLLECTIONS: [&str; 2] = ["community.lexicon.calendar.event", "community.l
 
 /// The path the authorization server sends people back to.
 pub const CALLBACK_PATH: &str = "/oauth/callback";
+/// The confidential client's id: the URL of its metadata.
+pub const CLIENT_METADATA_PATH: &str = "/oauth-client-metadata.json";
+/// The confidential client's public keys.
+pub const JWKS_PATH: &str = "/oauth/jwks.json";
+
+/// The signing key as atrium-oauth takes it: a private JWK for ES256.
+fn signing_jwk(key: &crate::server::config::OAuthSigningKey) -> jose_jwk::Jwk {
+    let secret = jose_jwk::crypto::Key::from(p256::SecretKey::clone(&key.key));
+    jose_jwk::Jwk {
+        key: jose_jwk::Key::from(&secret),
+        prm: jose_jwk::Parameters {
+            alg: Some(jose_jwa::Algorithm::Signing(jose_jwa::Signing::Es256)),
+            kid: Some(key.key_id.clone()),
+            cls: Some(jose_jwk::Class::Signing),
+            ..Default::default()
+        },
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum OAuthError {
@@ -125,13 +143,9 @@ pub struct BlueskyAuth {
 }
 
 impl BlueskyAuth {
-    /// The loopback public client, for development and tests on plain http. `None` on an https
-    /// site: that needs the confidential client (signed client assertions), which is not built yet.
+    /// The loopback public client on http (development, tests, a single host), the confidential
+    /// client on https. `None` on an https site without a signing key.
     pub fn new(config: &Config, store: Store, kv: KvStore) -> Result<Option<Self>, OAuthError> {
-        if config.public_url.scheme() != "http" {
-            tracing::warn!("Bluesky sign-in is off: the confidential OAuth client for https sites is not built yet");
-            return Ok(None);
-        }
         let cipher = match &config.credentials_keys {
             Some(keys) => Cipher::new(keys),
             None => {
@@ -158,36 +172,57 @@ impl BlueskyAuth {
                 .iter()
                 .map(|collection| Scope::Unknown(format!("repo:{collection}"))),
         );
-        let redirect_uri = config
-            .public_url
-            .join(CALLBACK_PATH)
-            .map(String::from)
-            .unwrap_or_default();
-        let client = OAuthClient::new(OAuthClientConfig {
-            // The loopback public client: for development and tests on http://127.0.0.1.
-            client_metadata: AtprotoLocalhostClientMetadata {
-                redirect_uris: Some(vec![redirect_uri]),
-                // Everything this client may ask for: the granular scopes, and the broad one for
-                // servers without them.
-                scopes: Some(
-                    scopes
-                        .iter()
-                        .cloned()
-                        .chain([Scope::Known(KnownScope::TransitionGeneric)])
-                        .collect(),
-                ),
-            },
-            keys: None,
-            resolver: OAuthResolverConfig {
-                did_resolver: did_resolver(),
-                handle_resolver: handle_resolver(),
-                authorization_server_metadata: Default::default(),
-                protected_resource_metadata: Default::default(),
-            },
-            state_store: state_store.clone(),
-            session_store: credentials.clone(),
-            http_client: Outbound::clone(&http_client),
-        })
+        // Everything the client may ask for: the granular scopes, and the broad one for servers
+        // without them.
+        let allowed_scopes: Vec<Scope> = scopes
+            .iter()
+            .cloned()
+            .chain([Scope::Known(KnownScope::TransitionGeneric)])
+            .collect();
+        let url = |path: &str| config.public_url.join(path).map(String::from).unwrap_or_default();
+        let resolver = OAuthResolverConfig {
+            did_resolver: did_resolver(),
+            handle_resolver: handle_resolver(),
+            authorization_server_metadata: Default::default(),
+            protected_resource_metadata: Default::default(),
+        };
+        let client = match (config.public_url.scheme(), &config.oauth_signing_key) {
+            // The loopback public client: development, tests, a single host on http.
+            ("http", _) => OAuthClient::new(OAuthClientConfig {
+                client_metadata: AtprotoLocalhostClientMetadata {
+                    redirect_uris: Some(vec![url(CALLBACK_PATH)]),
+                    scopes: Some(allowed_scopes),
+                },
+                keys: None,
+                resolver,
+                state_store: state_store.clone(),
+                session_store: credentials.clone(),
+                http_client: Outbound::clone(&http_client),
+            }),
+            // The confidential client: its metadata is served at its client id, and it proves
+            // itself to authorization servers with assertions signed by its key (private_key_jwt).
+            (_, Some(signing_key)) => OAuthClient::new(OAuthClientConfig {
+                client_metadata: AtprotoClientMetadata {
+                    client_id: url(CLIENT_METADATA_PATH),
+                    client_uri: Some(config.public_url.to_string()),
+                    redirect_uris: vec![url(CALLBACK_PATH)],
+                    token_endpoint_auth_method: AuthMethod::PrivateKeyJwt,
+                    grant_types: vec![GrantType::AuthorizationCode, GrantType::RefreshToken],
+                    scopes: allowed_scopes,
+                    jwks_uri: Some(url(JWKS_PATH)),
+                    token_endpoint_auth_signing_alg: Some("ES256".to_owned()),
+                },
+                keys: Some(vec![signing_jwk(signing_key)]),
+                resolver,
+                state_store: state_store.clone(),
+                session_store: credentials.clone(),
+                http_client: Outbound::clone(&http_client),
+            }),
+            (_, None) => {
+                tracing::warn!("Bluesky sign-in is off: an https site needs OAUTH_PRIVATE_KEY");
+                return Ok(None);
+            }
+        }
         .map_err(OAuthError::Setup)?;
         Ok(Some(Self {
             client: Arc::new(client),
@@ -202,6 +237,16 @@ impl BlueskyAuth {
 
     pub fn credentials(&self) -> &CredentialStore {
         &self.credentials
+    }
+
+    /// This client's metadata, as served at its client id.
+    pub fn client_metadata(&self) -> &atrium_oauth::OAuthClientMetadata {
+        &self.client.client_metadata
+    }
+
+    /// This client's public signing keys (none for the loopback client).
+    pub fn jwks(&self) -> jose_jwk::JwkSet {
+        self.client.jwks()
     }
 
     /// The signed-in account's own repo, written through its OAuth session.
