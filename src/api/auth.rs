@@ -15,6 +15,9 @@ pub struct Viewer {
     pub avatar_url: Option<String>,
     /// Skymeet holds working credentials for the account; `false`: it has to sign in again.
     pub connected: bool,
+    /// From the AppView, when one is configured.
+    pub followers_count: Option<i64>,
+    pub follows_count: Option<i64>,
 }
 
 impl Viewer {
@@ -63,6 +66,8 @@ pub async fn current_user() -> Result<Option<Viewer>, ApiError> {
         description: user.description,
         avatar_url: user.avatar_url,
         connected,
+        followers_count: user.followers_count,
+        follows_count: user.follows_count,
     }))
 }
 

@@ -41,6 +41,9 @@ pub struct AtprotoConfig {
     /// (`ATPROTO_ALLOW_PRIVATE_ADDRESSES`; by default only when the PLC directory itself is on
     /// loopback, i.e. on the local development network).
     pub allow_private_addresses: bool,
+    /// The AppView asked for follower counts (`APPVIEW_URL`, e.g. `https://public.api.bsky.app`);
+    /// none by default.
+    pub appview_url: Option<Url>,
     /// How long a server that keeps failing is skipped before it is tried again
     /// (`ATPROTO_CIRCUIT_COOLDOWN_SECONDS`, default 30).
     pub circuit_cooldown: std::time::Duration,
@@ -288,6 +291,10 @@ impl Config {
                 _ => Err("expected true or false"),
             },
         )?;
+        let appview_url = source
+            .get("APPVIEW_URL")
+            .map(|value| parse_http_url(&value).map_err(|e| ConfigError::invalid("APPVIEW_URL", e)))
+            .transpose()?;
         let circuit_cooldown = parse_or(source, "ATPROTO_CIRCUIT_COOLDOWN_SECONDS", "30", |v| {
             v.parse::<f64>()
                 .ok()
@@ -340,6 +347,7 @@ impl Config {
                 plc_url,
                 handle_resolution,
                 allow_private_addresses,
+                appview_url,
                 circuit_cooldown,
             },
             credentials_keys,

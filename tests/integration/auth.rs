@@ -462,3 +462,50 @@ async fn a_forced_refresh_rotates_the_tokens_and_the_session_keeps_working() {
     assert!(after.token_set.expires_at > before.token_set.expires_at);
     auth.validate(&domain_did).await.expect("the fresh tokens work");
 }
+
+/// Stands in for the Bluesky AppView, which the local network does not run: answers
+/// `app.bsky.actor.getProfile` with fixed counts.
+async fn stand_in_appview() -> String {
+    use axum::{routing::get, Json, Router};
+    let app = Router::new().route(
+        "/xrpc/app.bsky.actor.getProfile",
+        get(|| async {
+            Json(json!({"did": "did:plc:x", "handle": "x.test", "followersCount": 42, "followsCount": 7}))
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("port");
+    let address = listener.local_addr().expect("address");
+    tokio::spawn(async move { axum::serve(listener, app).await });
+    format!("http://{address}")
+}
+
+#[tokio::test]
+async fn with_an_appview_configured_the_profile_shows_follower_counts() {
+    let appview = stand_in_appview().await;
+    let app = spawn_local_network_app(AppOptions::embedded().with("APPVIEW_URL", appview)).await;
+    let account = create_account().await;
+    sign_in_headless(&app, &account).await;
+    let user = app
+        .state
+        .store
+        .user_by_did(&Did::parse(&account.did).expect("DID"))
+        .await
+        .expect("query")
+        .expect("user");
+    assert_eq!((user.followers_count, user.follows_count), (Some(42), Some(7)));
+    let (_, page) = app.get_html("/me").await;
+    assert!(page.contains("follow-counts"), "{page}");
+
+    // Without an AppView that answers, the profile is still read, without counts.
+    let app = spawn_local_network_app(AppOptions::embedded().with("APPVIEW_URL", "http://127.0.0.1:9")).await;
+    sign_in_headless(&app, &account).await;
+    let user = app
+        .state
+        .store
+        .user_by_did(&Did::parse(&account.did).expect("DID"))
+        .await
+        .expect("query")
+        .expect("user");
+    assert_eq!((user.followers_count, user.follows_count), (None, None));
+    assert!(user.profile_synced_at.is_some());
+}

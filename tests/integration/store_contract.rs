@@ -248,9 +248,12 @@ async fn the_profile_is_replaced_by_what_the_pds_holds(store: Store) {
         display_name: Some("Alice A.".to_owned()),
         description: Some("Organiser".to_owned()),
         avatar_url: Some("http://localhost:2583/xrpc/com.atproto.sync.getBlob?did=x&cid=y".to_owned()),
+        followers_count: Some(12),
+        follows_count: Some(3),
     };
     store.update_profile(user.id, &profile, synced).await.expect("update");
     let read = store.user_by_id(user.id).await.expect("query").expect("user");
+    assert_eq!((read.followers_count, read.follows_count), (Some(12), Some(3)));
     assert_eq!(read.display_name, profile.display_name);
     assert_eq!(read.description, profile.description);
     assert_eq!(read.avatar_url, profile.avatar_url);

@@ -73,6 +73,12 @@ fn Profile(
                     </p>
                 </div>
             </div>
+            {viewer.followers_count.zip(viewer.follows_count).map(|(followers, follows)| view! {
+                <p class="mt-4 text-sm text-slate-600" data-testid="follow-counts">
+                    <strong class="text-slate-900">{followers}</strong> " followers · "
+                    <strong class="text-slate-900">{follows}</strong> " following"
+                </p>
+            })}
             {viewer.description.clone().map(|text| view! { <p class="mt-6 whitespace-pre-line text-slate-700">{text}</p> })}
             <p class="mt-6 flex items-center gap-2 text-sm" data-testid="connection-status">
                 <span class=format!("h-2 w-2 rounded-full {status_class}")></span>

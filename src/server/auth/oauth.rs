@@ -98,6 +98,9 @@ fn outbound(config: &AtprotoConfig) -> Outbound {
     if let HandleResolution::Service(url) = &config.handle_resolution {
         policy = policy.trust(url);
     }
+    if let Some(url) = &config.appview_url {
+        policy = policy.trust(url);
+    }
     Outbound::new(policy, config.circuit_cooldown)
 }
 
@@ -140,6 +143,8 @@ pub struct BlueskyAuth {
     did_resolver: CommonDidResolver<Outbound>,
     handle_resolver: HandleResolver,
     http_client: Arc<Outbound>,
+    /// Where follower counts come from (`APPVIEW_URL`), if anywhere.
+    appview: Option<String>,
 }
 
 impl BlueskyAuth {
@@ -232,6 +237,11 @@ impl BlueskyAuth {
             did_resolver: did_resolver(),
             handle_resolver: handle_resolver(),
             http_client,
+            appview: config
+                .atproto
+                .appview_url
+                .as_ref()
+                .map(|url| url.as_str().trim_end_matches('/').to_owned()),
         }))
     }
 
@@ -410,11 +420,48 @@ impl BlueskyAuth {
                     Some(XrpcErrorKind::Custom(get_record::Error::RecordNotFound(_)))
                 ) =>
             {
-                return Ok(Profile::default())
+                // No profile record: an empty profile (counts may still come from the AppView).
+                Value::Null
             }
             Err(e) => return Err(OAuthError::Profile(e.to_string())),
         };
-        Ok(profile_from_record(&record, did, &pds))
+        let mut profile = profile_from_record(&record, did, &pds);
+        if let Some(appview) = &self.appview {
+            match self.follow_counts(appview, did).await {
+                Ok((followers, follows)) => {
+                    profile.followers_count = followers;
+                    profile.follows_count = follows;
+                }
+                // Counts are a nicety: the profile is read without them.
+                Err(e) => tracing::warn!(error = %e, "the AppView did not give follower counts"),
+            }
+        }
+        Ok(profile)
+    }
+
+    /// Follower and following counts from the AppView (`app.bsky.actor.getProfile`).
+    async fn follow_counts(&self, appview: &str, did: &Did) -> Result<(Option<i64>, Option<i64>), String> {
+        use atrium_api::xrpc::{error::ErrorResponseBody, http::Method, types::OutputDataOrBytes, XrpcRequest};
+        #[derive(serde::Serialize)]
+        struct Params<'a> {
+            actor: &'a str,
+        }
+        let client = PublicClient::new(Arc::clone(&self.http_client), appview);
+        let request = XrpcRequest {
+            method: Method::GET,
+            nsid: "app.bsky.actor.getProfile".to_owned(),
+            parameters: Some(Params { actor: did.as_str() }),
+            input: None::<atrium_api::xrpc::types::InputDataOrBytes<()>>,
+            encoding: None,
+        };
+        match client.send_xrpc::<_, (), Value, ErrorResponseBody>(&request).await {
+            Ok(OutputDataOrBytes::Data(profile)) => Ok((
+                profile.get("followersCount").and_then(Value::as_i64),
+                profile.get("followsCount").and_then(Value::as_i64),
+            )),
+            Ok(OutputDataOrBytes::Bytes(_)) => Err("getProfile did not answer JSON".to_owned()),
+            Err(e) => Err(e.to_string()),
+        }
     }
 
     /// Checks the account's session with its server (`com.atproto.server.getSession`, which needs
@@ -510,6 +557,8 @@ fn profile_from_record(record: &Value, did: &Did, pds: &str) -> Profile {
                 pds.trim_end_matches('/')
             )
         }),
+        followers_count: None,
+        follows_count: None,
     }
 }
 

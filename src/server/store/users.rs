@@ -14,6 +14,9 @@ pub struct User {
     pub provider: Provider,
     /// When the profile was last read from the user's PDS.
     pub profile_synced_at: Option<DateTime<Utc>>,
+    /// From the AppView, when one is configured.
+    pub followers_count: Option<i64>,
+    pub follows_count: Option<i64>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -37,6 +40,8 @@ struct UserRow {
     description: Option<String>,
     provider: String,
     profile_synced_at: Option<DateTime<Utc>>,
+    followers_count: Option<i64>,
+    follows_count: Option<i64>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -64,6 +69,8 @@ impl TryFrom<UserRow> for User {
             description: row.description,
             provider: row.provider.parse().map_err(|e| corrupt(&e))?,
             profile_synced_at: row.profile_synced_at,
+            followers_count: row.followers_count,
+            follows_count: row.follows_count,
             created_at: row.created_at,
             updated_at: row.updated_at,
         })
@@ -71,7 +78,8 @@ impl TryFrom<UserRow> for User {
 }
 
 const USER_COLUMNS: &str =
-    "id, did, handle, display_name, avatar_url, description, provider, profile_synced_at, created_at, updated_at";
+    "id, did, handle, display_name, avatar_url, description, provider, profile_synced_at, followers_count, \
+     follows_count, created_at, updated_at";
 
 /// A profile as read from the user's PDS; `None` fields are absent there.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -79,6 +87,9 @@ pub struct Profile {
     pub display_name: Option<String>,
     pub description: Option<String>,
     pub avatar_url: Option<String>,
+    /// From the AppView; `None` when none is configured or it could not be asked.
+    pub followers_count: Option<i64>,
+    pub follows_count: Option<i64>,
 }
 
 impl Store {
@@ -127,7 +138,8 @@ impl Store {
         profile: &Profile,
         synced_at: DateTime<Utc>,
     ) -> Result<(), StoreError> {
-        let sql = "update app_user set display_name = $2, description = $3, avatar_url = $4, profile_synced_at = $5
+        let sql = "update app_user set display_name = $2, description = $3, avatar_url = $4, profile_synced_at = $5,
+                       followers_count = $6, follows_count = $7
                    where id = $1";
         with_pool!(self, |pool| {
             sqlx::query(sql)
@@ -136,6 +148,8 @@ impl Store {
                 .bind(&profile.description)
                 .bind(&profile.avatar_url)
                 .bind(synced_at)
+                .bind(profile.followers_count)
+                .bind(profile.follows_count)
                 .execute(pool)
                 .await
                 .map(|_| ())
