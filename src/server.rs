@@ -6,6 +6,7 @@ pub mod auth;
 pub mod calendar;
 pub mod config;
 pub mod error;
+pub mod firehose;
 pub mod health;
 pub mod kv;
 pub mod metrics;

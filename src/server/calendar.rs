@@ -319,7 +319,22 @@ impl Calendar {
                 .update_event_record(id, &new, Some(write.id))
                 .await?
                 .ok_or(StoreError::Corrupt(format!("event {id} vanished while publishing")))?,
-            None => self.store.insert_published_event(&new, Some(write.id)).await?,
+            None => match self.store.insert_published_event(&new, Some(write.id)).await {
+                // The firehose brought the record back before this answer did: the row exists.
+                Err(StoreError::Duplicate(_)) => {
+                    let id = self
+                        .store
+                        .event_by_at_uri(&uri.to_string())
+                        .await?
+                        .map(|event| event.id)
+                        .ok_or(StoreError::Corrupt(format!("{uri} is there and is not")))?;
+                    self.store
+                        .update_event_record(id, &new, Some(write.id))
+                        .await?
+                        .ok_or(StoreError::Corrupt(format!("event {id} vanished while publishing")))?
+                }
+                other => other?,
+            },
         };
         Ok(Published::Saved(Box::new(event)))
     }
@@ -389,7 +404,7 @@ impl Calendar {
 }
 
 /// The cached form of a record the owner's PDS holds (F11): in sync as of now.
-fn cached_event(
+pub fn cached_event(
     did: &Did,
     owner_id: i64,
     rkey: &Rkey,

@@ -25,6 +25,11 @@ pub struct Config {
     /// The confidential OAuth client's signing key (`OAUTH_PRIVATE_KEY`, `OAUTH_KEY_ID`): required
     /// on https, where Skymeet authenticates to authorization servers with `private_key_jwt`.
     pub oauth_signing_key: Option<OAuthSigningKey>,
+    /// The firehose to consume (`FIREHOSE_URL`: a relay, or the PDS on the local network); the
+    /// subscribeRepos path is added when missing. `None`: no consumer.
+    pub firehose_url: Option<Url>,
+    /// Forget the cursor of another endpoint and start over (`FIREHOSE_RESET_CURSOR`).
+    pub firehose_reset_cursor: bool,
     /// The first wait before a failed PDS write is retried (`PENDING_WRITE_BACKOFF_SECONDS`,
     /// default 5); each further failure doubles it, up to an hour.
     pub pending_write_backoff: std::time::Duration,
@@ -328,6 +333,15 @@ impl Config {
             }
             None => None,
         };
+        let firehose_url = source
+            .get("FIREHOSE_URL")
+            .map(|value| parse_firehose_url(&value).map_err(|e| ConfigError::invalid("FIREHOSE_URL", e)))
+            .transpose()?;
+        let firehose_reset_cursor = parse_or(source, "FIREHOSE_RESET_CURSOR", "false", |v| match v {
+            "true" | "1" | "yes" => Ok(true),
+            "false" | "0" | "no" => Ok(false),
+            _ => Err("expected true or false"),
+        })?;
         let pending_write_backoff = parse_or(source, "PENDING_WRITE_BACKOFF_SECONDS", "5", |v| {
             v.parse::<f64>()
                 .ok()
@@ -352,6 +366,8 @@ impl Config {
             },
             credentials_keys,
             oauth_signing_key,
+            firehose_url,
+            firehose_reset_cursor,
             pending_write_backoff,
         })
     }
@@ -387,6 +403,24 @@ fn parse_public_url(value: &str) -> Result<Url, ConfigError> {
             "PUBLIC_URL",
             "expected an http:// or https:// URL with a host",
         ));
+    }
+    Ok(url)
+}
+
+/// A websocket (or http) URL of a firehose, ending in the subscribeRepos method.
+fn parse_firehose_url(value: &str) -> Result<Url, String> {
+    let mut url = Url::parse(value).map_err(|e| e.to_string())?;
+    let scheme = match url.scheme() {
+        "ws" | "http" => "ws",
+        "wss" | "https" => "wss",
+        _ => return Err("expected a ws://, wss://, http:// or https:// URL".to_owned()),
+    };
+    url.set_scheme(scheme)
+        .map_err(|()| "cannot use that scheme".to_owned())?;
+    const METHOD: &str = "/xrpc/com.atproto.sync.subscribeRepos";
+    if !url.path().ends_with(METHOD) {
+        let path = format!("{}{METHOD}", url.path().trim_end_matches('/'));
+        url.set_path(&path);
     }
     Ok(url)
 }

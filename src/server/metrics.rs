@@ -13,6 +13,21 @@ use std::{sync::OnceLock, time::Instant};
 pub const HTTP_REQUESTS_TOTAL: &str = "skymeet_http_requests_total";
 pub const HTTP_REQUEST_DURATION_SECONDS: &str = "skymeet_http_request_duration_seconds";
 pub const KV_EXPIRED_PURGED_TOTAL: &str = "skymeet_kv_expired_purged_total";
+/// Firehose frames received.
+pub const FIREHOSE_FRAMES_TOTAL: &str = "skymeet_firehose_frames_total";
+/// Calendar records from the firehose by `outcome`: inserted | updated | unchanged | deleted | absent | skipped.
+pub const FIREHOSE_RECORDS_TOTAL: &str = "skymeet_firehose_records_total";
+/// Frames and records that went to the dead-letter table.
+pub const FIREHOSE_DEAD_LETTERS_TOTAL: &str = "skymeet_firehose_dead_letters_total";
+/// `#info` frames by `name` (e.g. OutdatedCursor).
+pub const FIREHOSE_INFO_TOTAL: &str = "skymeet_firehose_info_total";
+pub const FIREHOSE_RECONNECTS_TOTAL: &str = "skymeet_firehose_reconnects_total";
+/// 1 while connected.
+pub const FIREHOSE_CONNECTED: &str = "skymeet_firehose_connected";
+/// The last applied sequence number.
+pub const FIREHOSE_CURSOR: &str = "skymeet_firehose_cursor";
+/// Now minus the last commit's time.
+pub const FIREHOSE_LAG_SECONDS: &str = "skymeet_firehose_lag_seconds";
 /// PDS writes of events (create, update, delete) by outcome: `status` = ok | error.
 pub const EVENTS_PUBLISHED_TOTAL: &str = "skymeet_events_published_total";
 /// How long one PDS write of an event took, including settling it here.

@@ -10,6 +10,7 @@ use crate::server::{
     calendar::Calendar,
     config::Config,
     error::Chain,
+    firehose::{self, Ingest},
     health,
     kv::KvStore,
     metrics,
@@ -106,6 +107,10 @@ impl Application {
                 config.pending_write_backoff,
             ))
         });
+        let ingest = match (&auth, &config.firehose_url) {
+            (Some(auth), Some(url)) => Some(Arc::new(Ingest::new(store.clone(), Arc::clone(auth), url.to_string()))),
+            _ => None,
+        };
         let state = AppState {
             config: Arc::new(config),
             store,
@@ -114,6 +119,7 @@ impl Application {
             metrics: metrics::recorder(),
             auth,
             calendar,
+            ingest,
         };
         let router = router(state.clone()).layer(session_layer);
         Ok(Self {
@@ -167,6 +173,12 @@ impl Application {
             let calendar = Arc::clone(calendar);
             let stop = shutdown.clone();
             spawn_supervised(&tasks, &shutdown, "pending-writes", calendar.run_worker(stop));
+        }
+
+        if let Some(ingest) = &state.ingest {
+            let (ingest, stop) = (Arc::clone(ingest), shutdown.clone());
+            let reset = state.config.firehose_reset_cursor;
+            spawn_supervised(&tasks, &shutdown, "firehose", firehose::run(ingest, reset, stop));
         }
 
         let served = axum::serve(listener, router.into_make_service())

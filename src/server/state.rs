@@ -1,6 +1,8 @@
 //! What every handler and server function can reach.
 
-use crate::server::{auth::oauth::BlueskyAuth, calendar::Calendar, config::Config, kv::KvStore, store::Store};
+use crate::server::{
+    auth::oauth::BlueskyAuth, calendar::Calendar, config::Config, firehose::Ingest, kv::KvStore, store::Store,
+};
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
 use metrics_exporter_prometheus::PrometheusHandle;
@@ -17,4 +19,6 @@ pub struct AppState {
     pub auth: Option<Arc<BlueskyAuth>>,
     /// Publishing events to their owners' PDSes; there whenever Bluesky sign-in is.
     pub calendar: Option<Arc<Calendar>>,
+    /// Applies firehose frames and backfills; there when `FIREHOSE_URL` is set (and sign-in is).
+    pub ingest: Option<Arc<Ingest>>,
 }

@@ -6,10 +6,13 @@
 //! differ, the migrations do: `migrations/postgres` and `migrations/sqlite`.
 
 mod events;
+mod firehose;
 mod pending_writes;
 mod users;
 
 pub use events::{Event, NewEvent, SourceTracking, SourceType};
+use events::{EventRow, EVENT_COLUMNS};
+pub use firehose::{Applied, EventChange};
 pub use pending_writes::{NewPendingWrite, PendingWrite, WriteOperation, WriteState};
 pub use users::{NewBlueskyUser, Profile, User};
 

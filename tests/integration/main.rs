@@ -7,6 +7,7 @@
 
 mod auth;
 mod events;
+mod firehose;
 mod helpers;
 mod http;
 mod kv_contract;

@@ -209,3 +209,27 @@ pub async fn put_record_directly(account: &Account, collection: &str, rkey: &str
         .expect("JSON");
     body["cid"].as_str().expect("cid").to_owned()
 }
+
+/// Deletes a record straight on the PDS, as another app would.
+pub async fn delete_record_directly(account: &Account, collection: &str, rkey: &str) {
+    reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client")
+        .post(format!("{}/xrpc/com.atproto.repo.deleteRecord", pds_url()))
+        .bearer_auth(&account.access_jwt)
+        .json(&json!({"repo": account.did, "collection": collection, "rkey": rkey}))
+        .send()
+        .await
+        .expect("deleteRecord sent")
+        .error_for_status()
+        .expect("deleteRecord accepted");
+}
+
+/// The local PDS's firehose.
+pub fn firehose_url() -> String {
+    format!(
+        "{}/xrpc/com.atproto.sync.subscribeRepos",
+        pds_url().replacen("http", "ws", 1)
+    )
+}

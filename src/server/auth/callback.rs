@@ -95,5 +95,14 @@ pub async fn callback(State(state): State<AppState>, session: Session, Query(que
         return back_to_login("failed");
     }
     tracing::info!(user_id = stored.id, did = %user.did, "signed in");
+    // Their calendar records from before they used Skymeet (F22), in the background.
+    if let Some(ingest) = state.ingest.clone() {
+        let did = user.did.clone();
+        tokio::spawn(async move {
+            if let Err(e) = ingest.backfill(&did, None).await {
+                tracing::warn!(error = %Chain(&e), %did, "backfill after sign-in failed");
+            }
+        });
+    }
     Redirect::to("/")
 }

@@ -304,6 +304,25 @@ impl BlueskyAuth {
             .ok_or_else(|| PdsError::Rejected(format!("{did} names no PDS")))
     }
 
+    /// The handle a DID document claims (`alsoKnownAs: at://{handle}`), if it claims one.
+    pub async fn handle_of(&self, did: &Did) -> Result<Option<Handle>, PdsError> {
+        let at_did: atrium_api::types::string::Did = did
+            .as_str()
+            .parse()
+            .map_err(|e: &str| PdsError::Rejected(e.to_owned()))?;
+        let document = self
+            .did_resolver
+            .resolve(&at_did)
+            .await
+            .map_err(|e| PdsError::Unreachable(format!("resolving {did} failed: {e}")))?;
+        Ok(document
+            .also_known_as
+            .iter()
+            .flatten()
+            .find_map(|aka| aka.strip_prefix("at://"))
+            .and_then(|handle| Handle::parse(handle).ok()))
+    }
+
     /// The DID a handle points at; `None` when it points nowhere.
     pub async fn resolve_handle(&self, handle: &Handle) -> Result<Option<Did>, PdsError> {
         let at_handle: atrium_api::types::string::Handle = handle

@@ -103,7 +103,7 @@ pub struct Event {
 }
 
 #[derive(sqlx::FromRow)]
-struct EventRow {
+pub(super) struct EventRow {
     id: i64,
     owner_id: Option<i64>,
     name: String,
@@ -155,7 +155,7 @@ impl TryFrom<EventRow> for Event {
     }
 }
 
-const EVENT_COLUMNS: &str = "id, owner_id, name, description, starts_at, ends_at, time_zone, source_type, \
+pub(super) const EVENT_COLUMNS: &str = "id, owner_id, name, description, starts_at, ends_at, time_zone, source_type, \
      source_id, source_url, source_data, last_synced_at, at_uri, rkey, cid, sync_status, record, created_at, updated_at";
 
 impl Store {

@@ -12,6 +12,8 @@ pub struct User {
     pub avatar_url: Option<String>,
     pub description: Option<String>,
     pub provider: Provider,
+    /// Seen on the firehose, never signed in (F7).
+    pub shadow: bool,
     /// When the profile was last read from the user's PDS.
     pub profile_synced_at: Option<DateTime<Utc>>,
     /// From the AppView, when one is configured.
@@ -39,6 +41,7 @@ struct UserRow {
     avatar_url: Option<String>,
     description: Option<String>,
     provider: String,
+    shadow: bool,
     profile_synced_at: Option<DateTime<Utc>>,
     followers_count: Option<i64>,
     follows_count: Option<i64>,
@@ -68,6 +71,7 @@ impl TryFrom<UserRow> for User {
             avatar_url: row.avatar_url,
             description: row.description,
             provider: row.provider.parse().map_err(|e| corrupt(&e))?,
+            shadow: row.shadow,
             profile_synced_at: row.profile_synced_at,
             followers_count: row.followers_count,
             follows_count: row.follows_count,
@@ -78,7 +82,7 @@ impl TryFrom<UserRow> for User {
 }
 
 const USER_COLUMNS: &str =
-    "id, did, handle, display_name, avatar_url, description, provider, profile_synced_at, followers_count, \
+    "id, did, handle, display_name, avatar_url, description, provider, shadow, profile_synced_at, followers_count, \
      follows_count, created_at, updated_at";
 
 /// A profile as read from the user's PDS; `None` fields are absent there.
@@ -101,6 +105,7 @@ impl Store {
              values ($1, $2, $3, $4, 'bluesky')
              on conflict (did) do update set
                  handle = excluded.handle,
+                 shadow = false,
                  display_name = coalesce(excluded.display_name, app_user.display_name),
                  avatar_url = coalesce(excluded.avatar_url, app_user.avatar_url)
              returning {USER_COLUMNS}"

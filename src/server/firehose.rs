@@ -1,0 +1,472 @@
+//! The firehose consumer (F15-F22): reads `com.atproto.sync.subscribeRepos` from a relay (or, on
+//! the local network, the PDS), keeps every calendar event from anyone in the cache, and never
+//! loses or duplicates one.
+//!
+//! - **Connection** ([`run`]): a websocket reader feeds a bounded channel; a read that takes
+//!   longer than the liveliness timeout drops the connection; reconnects back off exponentially
+//!   (capped, with jitter) and the backoff resets after a healthy period.
+//! - **Decoding** ([`frame`]): header and body are DAG-CBOR; a commit's CAR is opened only when
+//!   one of its operations touches a calendar collection, which almost none do.
+//! - **Applying** ([`Ingest`]): creates and updates upsert by at-uri and keep the newest repo
+//!   revision; deletes remove; our own writes coming back (same CID) only confirm "in sync".
+//!   Each frame's changes and the cursor commit in one transaction, so replaying frames after a
+//!   crash changes nothing. Frames without calendar records move the cursor at most once a second.
+//! - **Never fatal**: a frame or record that does not decode or apply goes to the dead-letter table
+//!   with its raw bytes and the error, and the consumer goes on.
+
+pub mod frame;
+
+use crate::domain::{AtUri, Did, Handle, Rkey, TimeZoneName};
+use crate::server::{
+    auth::oauth::BlueskyAuth,
+    calendar::cached_event,
+    error::Chain,
+    metrics,
+    pds::{calendar_event::COLLECTION as EVENT_COLLECTION, PdsError},
+    store::{Applied, EventChange, Store, StoreError},
+};
+use frame::{Action, Frame};
+use futures_util::StreamExt;
+use std::{
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+use tokio::sync::mpsc;
+use tokio_tungstenite::tungstenite::Message;
+use tokio_util::sync::CancellationToken;
+
+pub const RSVP_COLLECTION: &str = "community.lexicon.calendar.rsvp";
+/// Frames waiting between the socket reader and the applier.
+const CHANNEL_CAPACITY: usize = 1024;
+/// A connection that says nothing for this long is dropped (the PDS and relays send frames or
+/// pings far more often).
+const LIVELINESS_TIMEOUT: Duration = Duration::from_secs(60);
+const MIN_BACKOFF: Duration = Duration::from_millis(250);
+const MAX_BACKOFF: Duration = Duration::from_secs(60);
+/// A connection that lasted this long resets the backoff.
+const HEALTHY_PERIOD: Duration = Duration::from_secs(30);
+/// How often the cursor moves for frames with nothing to apply.
+const IDLE_CURSOR_INTERVAL: Duration = Duration::from_secs(1);
+/// The most records one backfill reads from a repo.
+const BACKFILL_MAX_RECORDS: usize = 10_000;
+
+fn is_calendar(collection: &str) -> bool {
+    collection == EVENT_COLLECTION || collection == RSVP_COLLECTION
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum FirehoseError {
+    #[error("connecting to the firehose failed")]
+    Connect(#[source] tokio_tungstenite::tungstenite::Error),
+    #[error("reading the firehose failed")]
+    Read(#[source] tokio_tungstenite::tungstenite::Error),
+    #[error("no frame for {} s: the connection is dead", LIVELINESS_TIMEOUT.as_secs())]
+    Silent,
+    #[error("the server closed the connection")]
+    Closed,
+    #[error("the store failed")]
+    Store(#[from] StoreError),
+    #[error("the cursor belongs to another endpoint ({0}); set FIREHOSE_RESET_CURSOR=true to start over")]
+    OtherEndpoint(String),
+}
+
+/// Applies frames (and backfills) to the cache.
+pub struct Ingest {
+    store: Store,
+    auth: Arc<BlueskyAuth>,
+    /// The subscribeRepos URL, which also names the cursor.
+    endpoint: String,
+    /// The newest sequence number seen but not yet persisted, and when it last was.
+    idle: Mutex<(Option<i64>, Instant)>,
+    connected: std::sync::atomic::AtomicBool,
+}
+
+impl Ingest {
+    pub fn new(store: Store, auth: Arc<BlueskyAuth>, endpoint: String) -> Self {
+        Self {
+            store,
+            auth,
+            endpoint,
+            idle: Mutex::new((None, Instant::now())),
+            connected: Default::default(),
+        }
+    }
+
+    /// Whether a connection to the firehose is open now.
+    pub fn connected(&self) -> bool {
+        self.connected.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    fn set_connected(&self, connected: bool) {
+        self.connected.store(connected, std::sync::atomic::Ordering::Relaxed);
+        ::metrics::gauge!(metrics::FIREHOSE_CONNECTED).set(if connected { 1.0 } else { 0.0 });
+    }
+
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// Decodes and applies one frame. `Err` only when the store fails (then the frame is not
+    /// acknowledged by the cursor and comes again after a reconnect).
+    pub async fn handle(&self, bytes: &[u8]) -> Result<(), StoreError> {
+        ::metrics::counter!(metrics::FIREHOSE_FRAMES_TOTAL).increment(1);
+        let frame = match frame::decode(bytes, is_calendar) {
+            Ok(frame) => frame,
+            Err(e) => {
+                tracing::warn!(error = %e, "a frame does not decode; dead-lettered");
+                ::metrics::counter!(metrics::FIREHOSE_DEAD_LETTERS_TOTAL).increment(1);
+                return self
+                    .store
+                    .add_dead_letter(&self.endpoint, None, &e.to_string(), Some(bytes), None)
+                    .await;
+            }
+        };
+        match frame {
+            Frame::Commit {
+                seq,
+                repo,
+                rev,
+                time,
+                ops,
+                too_big,
+            } => {
+                record_lag(&time);
+                if too_big {
+                    self.backfill_logged(&repo, seq).await?;
+                }
+                if ops.is_empty() {
+                    return self.idle(seq).await;
+                }
+                self.apply_commit(seq, &repo, &rev, ops).await
+            }
+            Frame::Identity { seq, did, handle } => {
+                if let (Ok(did), Some(Ok(handle))) = (Did::parse(&did), handle.as_deref().map(Handle::parse)) {
+                    self.store.set_handle(&did, &handle).await?;
+                }
+                self.idle(seq).await
+            }
+            Frame::Account {
+                seq,
+                did,
+                active,
+                status,
+            } => {
+                let gone = !active && matches!(status.as_deref(), Some("deleted" | "takendown"));
+                if let (true, Ok(did)) = (gone, Did::parse(&did)) {
+                    let removed = self.store.delete_events_of(&did).await?;
+                    tracing::info!(%did, removed, ?status, "account gone: its events are removed");
+                }
+                self.idle(seq).await
+            }
+            Frame::Sync { seq, did } => {
+                self.backfill_logged(&did, seq).await?;
+                self.idle(seq).await
+            }
+            Frame::Info { name, message } => {
+                tracing::warn!(name, ?message, "firehose info");
+                ::metrics::counter!(metrics::FIREHOSE_INFO_TOTAL, "name" => name).increment(1);
+                Ok(())
+            }
+            Frame::Other { kind } => {
+                tracing::debug!(kind, "skipping a frame of an unknown kind");
+                Ok(())
+            }
+        }
+    }
+
+    /// Moves the cursor for a frame with nothing to apply, at most once per interval.
+    async fn idle(&self, seq: i64) -> Result<(), StoreError> {
+        let due = {
+            let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+            idle.0 = Some(seq);
+            if idle.1.elapsed() >= IDLE_CURSOR_INTERVAL {
+                idle.1 = Instant::now();
+                idle.0.take()
+            } else {
+                None
+            }
+        };
+        match due {
+            Some(seq) => self.store.set_firehose_cursor(&self.endpoint, seq).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Persists the newest sequence number seen (at disconnect and shutdown).
+    pub async fn flush_cursor(&self) -> Result<(), StoreError> {
+        let pending = self.idle.lock().unwrap_or_else(|p| p.into_inner()).0.take();
+        match pending {
+            Some(seq) => self.store.set_firehose_cursor(&self.endpoint, seq).await,
+            None => Ok(()),
+        }
+    }
+
+    async fn apply_commit(&self, seq: i64, repo: &str, rev: &str, ops: Vec<frame::RecordOp>) -> Result<(), StoreError> {
+        let Ok(did) = Did::parse(repo) else {
+            return self
+                .store
+                .add_dead_letter(&self.endpoint, Some(seq), &format!("{repo:?} is not a DID"), None, None)
+                .await;
+        };
+        let owner = self.owner(&did).await?;
+        let pds = self.auth.pds_endpoint(&did).await.unwrap_or_default();
+        let mut changes = Vec::with_capacity(ops.len());
+        for op in ops {
+            if op.collection != EVENT_COLLECTION {
+                // RSVPs are stored by the RSVP feature; until then they are counted and skipped.
+                ::metrics::counter!(metrics::FIREHOSE_RECORDS_TOTAL, "outcome" => "skipped").increment(1);
+                continue;
+            }
+            let Ok(rkey) = Rkey::parse(&op.rkey) else {
+                self.dead_letter(seq, &format!("invalid record key {:?}", op.rkey), op.record.as_ref())
+                    .await?;
+                continue;
+            };
+            let at_uri = AtUri::new(did.clone(), EVENT_COLLECTION, rkey.clone()).to_string();
+            match (op.action, op.record, op.cid) {
+                (Action::Delete, _, _) => changes.push(EventChange::Delete { at_uri }),
+                (_, Some(record), Some(cid)) => {
+                    match cached_event(&did, owner, &rkey, record.clone(), &cid, TimeZoneName::utc(), &pds) {
+                        Ok(event) => changes.push(EventChange::Upsert {
+                            event: Box::new(event),
+                            rev: rev.to_owned(),
+                        }),
+                        Err(e) => self.dead_letter(seq, &e.to_string(), Some(&record)).await?,
+                    }
+                }
+                _ => {
+                    self.dead_letter(seq, "a create or update without a record", None)
+                        .await?
+                }
+            }
+        }
+        let applied = self.store.apply_firehose_changes(&self.endpoint, seq, &changes).await?;
+        for outcome in applied {
+            let label = match outcome {
+                Applied::Inserted => "inserted",
+                Applied::Updated => "updated",
+                Applied::Unchanged => "unchanged",
+                Applied::Deleted => "deleted",
+                Applied::Absent => "absent",
+            };
+            ::metrics::counter!(metrics::FIREHOSE_RECORDS_TOTAL, "outcome" => label).increment(1);
+        }
+        ::metrics::gauge!(metrics::FIREHOSE_CURSOR).set(seq as f64);
+        Ok(())
+    }
+
+    async fn dead_letter(&self, seq: i64, error: &str, record: Option<&serde_json::Value>) -> Result<(), StoreError> {
+        tracing::warn!(seq, error, "a record does not apply; dead-lettered");
+        ::metrics::counter!(metrics::FIREHOSE_DEAD_LETTERS_TOTAL).increment(1);
+        self.store
+            .add_dead_letter(&self.endpoint, Some(seq), error, None, record)
+            .await
+    }
+
+    /// The user for a DID: the existing one, or a new shadow user with the handle its DID document
+    /// names (F7).
+    async fn owner(&self, did: &Did) -> Result<i64, StoreError> {
+        if let Some(user) = self.store.user_by_did(did).await? {
+            return Ok(user.id);
+        }
+        let handle = match self.auth.handle_of(did).await {
+            Ok(handle) => handle,
+            Err(e) => {
+                tracing::debug!(%did, error = %e, "no handle for a new shadow user yet");
+                None
+            }
+        };
+        self.store.shadow_user(did, handle.as_ref()).await
+    }
+
+    async fn backfill_logged(&self, repo: &str, seq: i64) -> Result<(), StoreError> {
+        let Ok(did) = Did::parse(repo) else {
+            return Ok(());
+        };
+        match self.backfill(&did, Some(seq)).await {
+            Ok(_) => Ok(()),
+            Err(BackfillError::Store(e)) => Err(e),
+            Err(BackfillError::Pds(e)) => {
+                tracing::warn!(%did, error = %e, "backfill failed; the next #sync or sign-in retries it");
+                Ok(())
+            }
+        }
+    }
+
+    /// Makes the cache hold exactly the calendar events in `did`'s repo (F22): reads them with
+    /// `listRecords`, upserts each, removes the cached ones the repo no longer has.
+    #[tracing::instrument(skip_all, fields(did = %did), err)]
+    pub async fn backfill(&self, did: &Did, seq: Option<i64>) -> Result<usize, BackfillError> {
+        let (repo, pds) = self.auth.public_repo(did).await.map_err(BackfillError::Pds)?;
+        let records = repo
+            .list_all_records(EVENT_COLLECTION, BACKFILL_MAX_RECORDS)
+            .await
+            .map_err(BackfillError::Pds)?;
+        let owner = self.owner(did).await.map_err(BackfillError::Store)?;
+        let mut changes = Vec::with_capacity(records.len());
+        let mut kept = std::collections::HashSet::new();
+        for entry in records {
+            let (Ok(uri), Some(cid)) = (AtUri::parse(&entry.uri), entry.cid) else {
+                continue;
+            };
+            kept.insert(entry.uri.clone());
+            match cached_event(
+                did,
+                owner,
+                uri.rkey(),
+                entry.value.clone(),
+                &cid,
+                TimeZoneName::utc(),
+                &pds,
+            ) {
+                Ok(event) => changes.push(EventChange::Upsert {
+                    event: Box::new(event),
+                    rev: String::new(),
+                }),
+                Err(e) => self
+                    .store
+                    .add_dead_letter(&self.endpoint, seq, &e.to_string(), None, Some(&entry.value))
+                    .await
+                    .map_err(BackfillError::Store)?,
+            }
+        }
+        for event in self.store.events_of(did).await.map_err(BackfillError::Store)? {
+            if let Some(uri) = event.source.at_uri.filter(|uri| !kept.contains(uri)) {
+                changes.push(EventChange::Delete { at_uri: uri });
+            }
+        }
+        let cursor = match seq {
+            Some(seq) => seq,
+            None => self
+                .store
+                .firehose_cursor(&self.endpoint)
+                .await
+                .map_err(BackfillError::Store)?
+                .unwrap_or(0),
+        };
+        let count = changes.len();
+        self.store
+            .apply_firehose_changes(&self.endpoint, cursor, &changes)
+            .await
+            .map_err(BackfillError::Store)?;
+        Ok(count)
+    }
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum BackfillError {
+    #[error("reading the repo failed")]
+    Pds(#[source] PdsError),
+    #[error("the store failed")]
+    Store(#[source] StoreError),
+}
+
+fn record_lag(time: &str) {
+    if let Ok(at) = chrono::DateTime::parse_from_rfc3339(time) {
+        let lag = (chrono::Utc::now() - at.to_utc()).num_milliseconds() as f64 / 1000.0;
+        ::metrics::gauge!(metrics::FIREHOSE_LAG_SECONDS).set(lag.max(0.0));
+    }
+}
+
+/// Reads the firehose until shutdown, reconnecting as needed (see the module docs).
+pub async fn run(ingest: Arc<Ingest>, reset_cursor: bool, shutdown: CancellationToken) {
+    if let Err(e) = check_endpoint(&ingest, reset_cursor).await {
+        tracing::error!(error = %Chain(&e), "the firehose consumer does not start");
+        shutdown.cancelled().await;
+        return;
+    }
+    let mut backoff = MIN_BACKOFF;
+    loop {
+        let started = Instant::now();
+        let result = connection(&ingest, &shutdown).await;
+        if let Err(e) = ingest.flush_cursor().await {
+            tracing::warn!(error = %Chain(&e), "persisting the cursor failed");
+        }
+        if shutdown.is_cancelled() {
+            return;
+        }
+        if let Err(e) = result {
+            tracing::warn!(error = %Chain(&e), "firehose connection ended");
+        }
+        if started.elapsed() >= HEALTHY_PERIOD {
+            backoff = MIN_BACKOFF;
+        }
+        ::metrics::counter!(metrics::FIREHOSE_RECONNECTS_TOTAL).increment(1);
+        let wait = jitter(backoff);
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(wait) => {}
+        }
+        backoff = (backoff * 2).min(MAX_BACKOFF);
+    }
+}
+
+async fn check_endpoint(ingest: &Ingest, reset: bool) -> Result<(), FirehoseError> {
+    let endpoints = ingest.store.firehose_endpoints().await?;
+    let foreign = endpoints.iter().find(|endpoint| *endpoint != ingest.endpoint());
+    match (foreign, reset) {
+        (Some(_), true) => {
+            tracing::warn!(?endpoints, "FIREHOSE_RESET_CURSOR: forgetting the cursors");
+            ingest.store.reset_firehose_cursors().await?;
+            Ok(())
+        }
+        (Some(other), false) => Err(FirehoseError::OtherEndpoint(other.clone())),
+        (None, _) => Ok(()),
+    }
+}
+
+/// One connection: a reader task feeding a bounded channel, and this task applying frames.
+async fn connection(ingest: &Arc<Ingest>, shutdown: &CancellationToken) -> Result<(), FirehoseError> {
+    let mut url = ingest.endpoint().to_owned();
+    if let Some(cursor) = ingest.store.firehose_cursor(ingest.endpoint()).await? {
+        url = format!("{url}?cursor={cursor}");
+    }
+    let (socket, _) = tokio_tungstenite::connect_async(url.as_str())
+        .await
+        .map_err(FirehoseError::Connect)?;
+    tracing::info!(endpoint = ingest.endpoint(), "firehose connected");
+    ingest.set_connected(true);
+    let (_, mut read) = socket.split();
+    let (frames, mut incoming) = mpsc::channel::<Vec<u8>>(CHANNEL_CAPACITY);
+    let reading = shutdown.child_token();
+    let reader = {
+        let reading = reading.clone();
+        tokio::spawn(async move {
+            loop {
+                let next = tokio::select! {
+                    () = reading.cancelled() => return Ok(()),
+                    next = tokio::time::timeout(LIVELINESS_TIMEOUT, read.next()) => next,
+                };
+                match next {
+                    Err(_) => return Err(FirehoseError::Silent),
+                    Ok(None) => return Err(FirehoseError::Closed),
+                    Ok(Some(Err(e))) => return Err(FirehoseError::Read(e)),
+                    Ok(Some(Ok(Message::Binary(bytes)))) => {
+                        if frames.send(bytes.to_vec()).await.is_err() {
+                            return Ok(());
+                        }
+                    }
+                    Ok(Some(Ok(Message::Close(_)))) => return Err(FirehoseError::Closed),
+                    Ok(Some(Ok(_))) => {}
+                }
+            }
+        })
+    };
+    let applied = async {
+        while let Some(bytes) = incoming.recv().await {
+            ingest.handle(&bytes).await?;
+        }
+        Ok::<(), FirehoseError>(())
+    }
+    .await;
+    reading.cancel();
+    ingest.set_connected(false);
+    let read = reader.await.unwrap_or(Err(FirehoseError::Closed));
+    applied.and(read)
+}
+
+/// ±25% around `base`.
+fn jitter(base: Duration) -> Duration {
+    use chacha20poly1305::aead::{rand_core::RngCore, OsRng};
+    base.mul_f64(0.75 + f64::from(OsRng.next_u32() % 1000) / 2000.0)
+}

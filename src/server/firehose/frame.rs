@@ -1,0 +1,314 @@
+//! One `com.atproto.sync.subscribeRepos` frame: a DAG-CBOR header and a DAG-CBOR body, and for
+//! `#commit` a CAR file with the blocks of the records it writes. Decoding is lazy where it pays:
+//! the CAR is opened only when an operation touches a collection we keep.
+
+use ipld_core::{cid::Cid, ipld::Ipld};
+use serde::Deserialize;
+use serde_json::{Map, Value};
+use std::io::Cursor;
+
+#[derive(Debug, thiserror::Error)]
+pub enum FrameError {
+    #[error("the frame header does not decode: {0}")]
+    Header(String),
+    #[error("the frame body does not decode: {0}")]
+    Body(String),
+    #[error("the relay sent an error frame: {0}")]
+    Remote(String),
+    #[error("the commit's CAR blocks do not decode: {0}")]
+    Car(String),
+    #[error("operation {path:?} names a block the commit does not carry")]
+    MissingBlock { path: String },
+    #[error("the record at {path:?} does not decode: {reason}")]
+    Record { path: String, reason: String },
+}
+
+#[derive(Deserialize)]
+struct Header {
+    op: i64,
+    #[serde(default)]
+    t: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ErrorBody {
+    error: Option<String>,
+    message: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct CommitBody<'a> {
+    seq: i64,
+    repo: String,
+    rev: String,
+    time: String,
+    #[serde(default, rename = "tooBig")]
+    too_big: bool,
+    #[serde(borrow, with = "serde_bytes")]
+    blocks: &'a [u8],
+    ops: Vec<RepoOp>,
+}
+
+#[derive(Deserialize)]
+struct RepoOp {
+    action: String,
+    path: String,
+    cid: Option<Cid>,
+}
+
+#[derive(Deserialize)]
+struct IdentityBody {
+    seq: i64,
+    did: String,
+    #[serde(default)]
+    handle: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct AccountBody {
+    seq: i64,
+    did: String,
+    active: bool,
+    #[serde(default)]
+    status: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct SyncBody {
+    seq: i64,
+    did: String,
+}
+
+#[derive(Deserialize)]
+struct InfoBody {
+    name: String,
+    #[serde(default)]
+    message: Option<String>,
+}
+
+/// A frame, reduced to what Skymeet acts on.
+#[derive(Debug, Clone, PartialEq)]
+pub enum Frame {
+    /// A commit. `ops` holds only the operations on the collections asked for.
+    Commit {
+        seq: i64,
+        repo: String,
+        rev: String,
+        time: String,
+        ops: Vec<RecordOp>,
+        /// The commit was too big to carry its blocks: the repo has to be re-read.
+        too_big: bool,
+    },
+    Identity {
+        seq: i64,
+        did: String,
+        handle: Option<String>,
+    },
+    Account {
+        seq: i64,
+        did: String,
+        active: bool,
+        status: Option<String>,
+    },
+    /// The repo's state was reset (or must be re-read from scratch).
+    Sync { seq: i64, did: String },
+    /// From the relay, e.g. `OutdatedCursor`.
+    Info { name: String, message: Option<String> },
+    /// A message type this version does not know: skipped.
+    Other { kind: String },
+}
+
+impl Frame {
+    pub fn seq(&self) -> Option<i64> {
+        match self {
+            Self::Commit { seq, .. }
+            | Self::Identity { seq, .. }
+            | Self::Account { seq, .. }
+            | Self::Sync { seq, .. } => Some(*seq),
+            Self::Info { .. } | Self::Other { .. } => None,
+        }
+    }
+}
+
+/// One write to a record we keep.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RecordOp {
+    pub action: Action,
+    pub collection: String,
+    pub rkey: String,
+    /// The new record's CID (not for deletes).
+    pub cid: Option<String>,
+    /// The new record, as ATProto JSON (not for deletes).
+    pub record: Option<Value>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Action {
+    Create,
+    Update,
+    Delete,
+}
+
+/// Decodes a frame, keeping the commit operations whose collection `keep` accepts.
+pub fn decode(bytes: &[u8], keep: impl Fn(&str) -> bool) -> Result<Frame, FrameError> {
+    let mut reader = Cursor::new(bytes);
+    let header: Header =
+        serde_ipld_dagcbor::de::from_reader_once(&mut reader).map_err(|e| FrameError::Header(e.to_string()))?;
+    let body = &bytes[reader.position() as usize..];
+    let decode_err = |e: serde_ipld_dagcbor::DecodeError<std::convert::Infallible>| FrameError::Body(e.to_string());
+    if header.op == -1 {
+        let error: ErrorBody = serde_ipld_dagcbor::from_slice(body).map_err(decode_err)?;
+        return Err(FrameError::Remote(format!(
+            "{}: {}",
+            error.error.unwrap_or_default(),
+            error.message.unwrap_or_default()
+        )));
+    }
+    let kind = header.t.unwrap_or_default();
+    Ok(match kind.as_str() {
+        "#commit" => {
+            let commit: CommitBody = serde_ipld_dagcbor::from_slice(body).map_err(decode_err)?;
+            let wanted: Vec<&RepoOp> = commit
+                .ops
+                .iter()
+                .filter(|op| op.path.split_once('/').is_some_and(|(collection, _)| keep(collection)))
+                .collect();
+            let ops = if wanted.is_empty() {
+                Vec::new()
+            } else {
+                record_ops(&wanted, commit.blocks)?
+            };
+            Frame::Commit {
+                seq: commit.seq,
+                repo: commit.repo,
+                rev: commit.rev,
+                time: commit.time,
+                ops,
+                too_big: commit.too_big,
+            }
+        }
+        "#identity" => {
+            let body: IdentityBody = serde_ipld_dagcbor::from_slice(body).map_err(decode_err)?;
+            Frame::Identity {
+                seq: body.seq,
+                did: body.did,
+                handle: body.handle,
+            }
+        }
+        "#account" => {
+            let body: AccountBody = serde_ipld_dagcbor::from_slice(body).map_err(decode_err)?;
+            Frame::Account {
+                seq: body.seq,
+                did: body.did,
+                active: body.active,
+                status: body.status,
+            }
+        }
+        "#sync" => {
+            let body: SyncBody = serde_ipld_dagcbor::from_slice(body).map_err(decode_err)?;
+            Frame::Sync {
+                seq: body.seq,
+                did: body.did,
+            }
+        }
+        "#info" => {
+            let body: InfoBody = serde_ipld_dagcbor::from_slice(body).map_err(decode_err)?;
+            Frame::Info {
+                name: body.name,
+                message: body.message,
+            }
+        }
+        _ => Frame::Other { kind },
+    })
+}
+
+fn record_ops(ops: &[&RepoOp], car: &[u8]) -> Result<Vec<RecordOp>, FrameError> {
+    let blocks = read_car(car)?;
+    ops.iter()
+        .map(|op| {
+            let (collection, rkey) = op.path.split_once('/').unwrap_or((op.path.as_str(), ""));
+            let action = match op.action.as_str() {
+                "create" => Action::Create,
+                "update" => Action::Update,
+                "delete" => Action::Delete,
+                other => {
+                    return Err(FrameError::Record {
+                        path: op.path.clone(),
+                        reason: format!("unknown action {other:?}"),
+                    })
+                }
+            };
+            let (cid, record) = match (action, &op.cid) {
+                (Action::Delete, _) => (None, None),
+                (_, None) => {
+                    return Err(FrameError::Record {
+                        path: op.path.clone(),
+                        reason: "no CID".to_owned(),
+                    })
+                }
+                (_, Some(cid)) => {
+                    let block = blocks
+                        .iter()
+                        .find(|(block_cid, _)| block_cid == cid)
+                        .ok_or_else(|| FrameError::MissingBlock { path: op.path.clone() })?;
+                    let ipld: Ipld = serde_ipld_dagcbor::from_slice(&block.1).map_err(|e| FrameError::Record {
+                        path: op.path.clone(),
+                        reason: e.to_string(),
+                    })?;
+                    (Some(cid.to_string()), Some(to_json(ipld)))
+                }
+            };
+            Ok(RecordOp {
+                action,
+                collection: collection.to_owned(),
+                rkey: rkey.to_owned(),
+                cid,
+                record,
+            })
+        })
+        .collect()
+}
+
+/// The CAR file's blocks (CARv1, through iroh-car).
+fn read_car(car: &[u8]) -> Result<Vec<(Cid, Vec<u8>)>, FrameError> {
+    let read = async {
+        let mut reader = iroh_car::CarReader::new(car).await?;
+        let mut blocks = Vec::new();
+        while let Some((cid, data)) = reader.next_block().await? {
+            // iroh-car and ipld-core each name their own `cid` crate version; go through bytes.
+            let cid = Cid::try_from(cid.to_bytes().as_slice()).map_err(|e| iroh_car::Error::Parsing(e.to_string()))?;
+            blocks.push((cid, data));
+        }
+        Ok::<_, iroh_car::Error>(blocks)
+    };
+    // Reading from a slice never waits: poll it to completion right here.
+    futures_util::FutureExt::now_or_never(read)
+        .ok_or_else(|| FrameError::Car("reading the CAR did not complete".to_owned()))?
+        .map_err(|e| FrameError::Car(e.to_string()))
+}
+
+/// DAG-CBOR data as ATProto JSON: links as `{"$link": cid}`, bytes as `{"$bytes": base64}`.
+pub fn to_json(ipld: Ipld) -> Value {
+    use base64::{engine::general_purpose::STANDARD_NO_PAD, Engine};
+    match ipld {
+        Ipld::Null => Value::Null,
+        Ipld::Bool(b) => Value::Bool(b),
+        Ipld::Integer(i) => i64::try_from(i)
+            .map(Value::from)
+            .unwrap_or_else(|_| Value::String(i.to_string())),
+        Ipld::Float(f) => serde_json::Number::from_f64(f).map_or(Value::Null, Value::Number),
+        Ipld::String(s) => Value::String(s),
+        Ipld::Bytes(bytes) => {
+            let mut map = Map::new();
+            map.insert("$bytes".to_owned(), Value::String(STANDARD_NO_PAD.encode(bytes)));
+            Value::Object(map)
+        }
+        Ipld::List(items) => Value::Array(items.into_iter().map(to_json).collect()),
+        Ipld::Map(entries) => Value::Object(entries.into_iter().map(|(k, v)| (k, to_json(v))).collect()),
+        Ipld::Link(cid) => {
+            let mut map = Map::new();
+            map.insert("$link".to_owned(), Value::String(cid.to_string()));
+            Value::Object(map)
+        }
+    }
+}

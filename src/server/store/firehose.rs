@@ -1,0 +1,289 @@
+//! What the firehose consumer writes: calendar records from anyone, shadow users, its cursor and
+//! its dead letters. Each frame's changes and the cursor that covers them commit together (F17).
+
+use super::{with_pool, Event, EventRow, NewEvent, Store, StoreError, EVENT_COLUMNS};
+use crate::domain::{Did, Handle, SyncStatus};
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::types::Json;
+
+/// One change a frame makes to the cache.
+#[derive(Debug, Clone)]
+pub enum EventChange {
+    /// A created or updated record, with the repo revision that wrote it.
+    Upsert {
+        event: Box<NewEvent>,
+        rev: String,
+    },
+    Delete {
+        at_uri: String,
+    },
+}
+
+/// What applying a change did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Applied {
+    Inserted,
+    Updated,
+    /// Our own write coming back (same CID), or an older revision: nothing to change.
+    Unchanged,
+    Deleted,
+    /// A delete of a record we never had.
+    Absent,
+}
+
+#[derive(sqlx::FromRow)]
+struct Existing {
+    id: i64,
+    cid: Option<String>,
+    source_data: Json<Value>,
+}
+
+impl Store {
+    /// The user for a DID seen on the firehose: an existing one, or a new shadow user (F7). Never a
+    /// second user for one DID: the DID is unique and this is an upsert.
+    pub async fn shadow_user(&self, did: &Did, handle: Option<&Handle>) -> Result<i64, StoreError> {
+        let sql = "insert into app_user (did, handle, provider, shadow) values ($1, $2, 'bluesky', true)
+                   on conflict (did) do update set handle = coalesce(app_user.handle, excluded.handle)
+                   returning id";
+        let id: (i64,) = with_pool!(self, |pool| sqlx::query_as(sql)
+            .bind(did.as_str())
+            .bind(handle.map(Handle::as_str))
+            .fetch_one(pool)
+            .await)?;
+        Ok(id.0)
+    }
+
+    /// A handle change seen on the firehose (`#identity`).
+    pub async fn set_handle(&self, did: &Did, handle: &Handle) -> Result<(), StoreError> {
+        with_pool!(self, |pool| sqlx::query(
+            "update app_user set handle = $2 where did = $1"
+        )
+        .bind(did.as_str())
+        .bind(handle.as_str())
+        .execute(pool)
+        .await
+        .map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Removes every cached event of an account (deleted or taken down at its PDS).
+    pub async fn delete_events_of(&self, did: &Did) -> Result<u64, StoreError> {
+        let deleted = with_pool!(self, |pool| sqlx::query(
+            "delete from event where owner_id in (select id from app_user where did = $1)"
+        )
+        .bind(did.as_str())
+        .execute(pool)
+        .await
+        .map(|r| r.rows_affected()))?;
+        Ok(deleted)
+    }
+
+    pub async fn firehose_cursor(&self, endpoint: &str) -> Result<Option<i64>, StoreError> {
+        let row: Option<(i64,)> = with_pool!(self, |pool| sqlx::query_as(
+            "select seq from firehose_cursor where endpoint = $1"
+        )
+        .bind(endpoint)
+        .fetch_optional(pool)
+        .await)?;
+        Ok(row.map(|r| r.0))
+    }
+
+    /// Moves the cursor alone (frames with nothing to apply).
+    pub async fn set_firehose_cursor(&self, endpoint: &str, seq: i64) -> Result<(), StoreError> {
+        self.apply_firehose_changes(endpoint, seq, &[]).await.map(|_| ())
+    }
+
+    /// Applies one frame's changes and moves the cursor to `seq`, all in one transaction: after a
+    /// crash either both happened or neither, and replaying the frame changes nothing.
+    #[tracing::instrument(skip_all, fields(endpoint, seq), err)]
+    pub async fn apply_firehose_changes(
+        &self,
+        endpoint: &str,
+        seq: i64,
+        changes: &[EventChange],
+    ) -> Result<Vec<Applied>, StoreError> {
+        let now = Utc::now();
+        let insert = format!(
+            "insert into event (owner_id, name, description, starts_at, ends_at, time_zone, source_type,
+                 source_id, source_url, source_data, last_synced_at, at_uri, rkey, cid, sync_status, record)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+             returning {EVENT_COLUMNS}"
+        );
+        let update = "update event set name = $2, description = $3, starts_at = $4, ends_at = $5, source_url = $6,
+                          source_data = $7, last_synced_at = $8, cid = $9, sync_status = $10, record = $11
+                      where id = $1";
+        let confirm = "update event set last_synced_at = $2, sync_status = $3, source_data = $4 where id = $1";
+        with_pool!(self, |pool| async {
+            let mut tx = pool.begin().await?;
+            let mut applied = Vec::with_capacity(changes.len());
+            for change in changes {
+                match change {
+                    EventChange::Upsert { event, rev } => {
+                        let at_uri = event.source.at_uri.as_deref().unwrap_or_default();
+                        let existing: Option<Existing> =
+                            sqlx::query_as("select id, cid, source_data from event where at_uri = $1")
+                                .bind(at_uri)
+                                .fetch_optional(&mut *tx)
+                                .await?;
+                        let mut source_data = event.source.source_data.clone();
+                        source_data["rev"] = Value::String(rev.clone());
+                        match existing {
+                            None => {
+                                let _: EventRow = sqlx::query_as(&insert)
+                                    .bind(event.owner_id)
+                                    .bind(&event.name)
+                                    .bind(&event.description)
+                                    .bind(event.starts_at)
+                                    .bind(event.ends_at)
+                                    .bind(event.time_zone.as_str())
+                                    .bind(event.source.source_type.as_str())
+                                    .bind(&event.source.source_id)
+                                    .bind(&event.source.source_url)
+                                    .bind(Json(&source_data))
+                                    .bind(now)
+                                    .bind(at_uri)
+                                    .bind(&event.source.rkey)
+                                    .bind(&event.source.cid)
+                                    .bind(SyncStatus::InSync.as_str())
+                                    .bind(event.record.as_ref().map(Json))
+                                    .fetch_one(&mut *tx)
+                                    .await?;
+                                applied.push(Applied::Inserted);
+                            }
+                            Some(row) => {
+                                let stored_rev =
+                                    row.source_data.0.get("rev").and_then(Value::as_str).map(str::to_owned);
+                                // Revisions are TIDs, so they sort by time. A backfill has none.
+                                let older = !rev.is_empty()
+                                    && stored_rev.as_deref().is_some_and(|stored| stored > rev.as_str());
+                                if row.cid == event.source.cid || older {
+                                    // Our own write coming back (or a replay): confirm it is in sync.
+                                    let mut data = row.source_data.0.clone();
+                                    if !older {
+                                        data["rev"] = Value::String(rev.clone());
+                                        data["lastSyncError"] = Value::Null;
+                                    }
+                                    sqlx::query(confirm)
+                                        .bind(row.id)
+                                        .bind(now)
+                                        .bind(SyncStatus::InSync.as_str())
+                                        .bind(Json(&data))
+                                        .execute(&mut *tx)
+                                        .await?;
+                                    applied.push(Applied::Unchanged);
+                                } else {
+                                    // Changed on the PDS: the PDS wins; the organiser's zone stays.
+                                    sqlx::query(update)
+                                        .bind(row.id)
+                                        .bind(&event.name)
+                                        .bind(&event.description)
+                                        .bind(event.starts_at)
+                                        .bind(event.ends_at)
+                                        .bind(&event.source.source_url)
+                                        .bind(Json(&source_data))
+                                        .bind(now)
+                                        .bind(&event.source.cid)
+                                        .bind(SyncStatus::InSync.as_str())
+                                        .bind(event.record.as_ref().map(Json))
+                                        .execute(&mut *tx)
+                                        .await?;
+                                    applied.push(Applied::Updated);
+                                }
+                            }
+                        }
+                    }
+                    EventChange::Delete { at_uri } => {
+                        let deleted = sqlx::query("delete from event where at_uri = $1")
+                            .bind(at_uri)
+                            .execute(&mut *tx)
+                            .await?
+                            .rows_affected();
+                        applied.push(if deleted > 0 { Applied::Deleted } else { Applied::Absent });
+                    }
+                }
+            }
+            sqlx::query(
+                "insert into firehose_cursor (endpoint, seq, updated_at) values ($1, $2, $3)
+                 on conflict (endpoint) do update set seq = excluded.seq, updated_at = excluded.updated_at",
+            )
+            .bind(endpoint)
+            .bind(seq)
+            .bind(now)
+            .execute(&mut *tx)
+            .await?;
+            tx.commit().await.map(|()| applied)
+        }
+        .await)
+        .map_err(StoreError::from)
+    }
+
+    /// Keeps what could not be decoded or applied (F19).
+    pub async fn add_dead_letter(
+        &self,
+        endpoint: &str,
+        seq: Option<i64>,
+        error: &str,
+        raw: Option<&[u8]>,
+        record: Option<&Value>,
+    ) -> Result<(), StoreError> {
+        with_pool!(self, |pool| sqlx::query(
+            "insert into dead_letter (endpoint, seq, error, raw, record) values ($1, $2, $3, $4, $5)"
+        )
+        .bind(endpoint)
+        .bind(seq)
+        .bind(error)
+        .bind(raw)
+        .bind(record.map(Json))
+        .execute(pool)
+        .await
+        .map(|_| ()))?;
+        Ok(())
+    }
+
+    /// How many dead letters there are, for tests and the dashboard.
+    pub async fn dead_letter_count(&self) -> Result<i64, StoreError> {
+        let row: (i64,) = with_pool!(self, |pool| sqlx::query_as("select count(*) from dead_letter")
+            .fetch_one(pool)
+            .await)?;
+        Ok(row.0)
+    }
+
+    /// Every cached event of one owner DID: for comparing the cache with the PDS.
+    pub async fn events_of(&self, did: &Did) -> Result<Vec<Event>, StoreError> {
+        let sql = format!("select {EVENT_COLUMNS} from event where source_id = $1 order by id");
+        let rows: Vec<EventRow> = with_pool!(self, |pool| sqlx::query_as(&sql)
+            .bind(did.as_str())
+            .fetch_all(pool)
+            .await)?;
+        rows.into_iter().map(Event::try_from).collect()
+    }
+
+    /// The endpoints that have a cursor.
+    pub async fn firehose_endpoints(&self) -> Result<Vec<String>, StoreError> {
+        let rows: Vec<(String,)> = with_pool!(self, |pool| sqlx::query_as("select endpoint from firehose_cursor")
+            .fetch_all(pool)
+            .await)?;
+        Ok(rows.into_iter().map(|r| r.0).collect())
+    }
+
+    /// Forgets every cursor (an explicit reset before switching endpoints).
+    pub async fn reset_firehose_cursors(&self) -> Result<(), StoreError> {
+        with_pool!(self, |pool| sqlx::query("delete from firehose_cursor")
+            .execute(pool)
+            .await
+            .map(|_| ()))?;
+        Ok(())
+    }
+
+    /// When the cursor last moved, for metrics.
+    pub async fn firehose_cursor_updated_at(&self, endpoint: &str) -> Result<Option<DateTime<Utc>>, StoreError> {
+        let row: Option<(DateTime<Utc>,)> = with_pool!(self, |pool| sqlx::query_as(
+            "select updated_at from firehose_cursor where endpoint = $1"
+        )
+        .bind(endpoint)
+        .fetch_optional(pool)
+        .await)?;
+        Ok(row.map(|r| r.0))
+    }
+}
