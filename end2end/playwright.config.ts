@@ -59,6 +59,8 @@ export default defineConfig({
       // Identities resolve on the local ATProto network when it runs (scripts/local-pds.sh).
       ATPROTO_PLC_URL: process.env.LOCAL_PLC_URL ?? "http://localhost:2582",
       ATPROTO_HANDLE_RESOLVER: process.env.LOCAL_PDS_URL ?? "http://localhost:2583",
+      // The PDS's own firehose stands in for a relay.
+      FIREHOSE_URL: (process.env.LOCAL_PDS_URL ?? "http://localhost:2583").replace(/^http/, "ws"),
     },
   },
 });

@@ -1,17 +1,39 @@
 //! The server binary: config -> telemetry -> startup -> run until stopped.
 
-use skymeet::server::{config::Config, error::Chain, startup::Application, telemetry};
+use skymeet::server::{
+    config::{Config, Role},
+    error::Chain,
+    startup::Application,
+    telemetry,
+};
 use std::process::ExitCode;
 
 #[tokio::main]
 async fn main() -> ExitCode {
-    let config = match Config::from_env() {
+    let mut config = match Config::from_env() {
         Ok(config) => config,
         Err(e) => {
             eprintln!("skymeet: configuration error: {e}");
             return ExitCode::FAILURE;
         }
     };
+    // `skymeet --role web|ingest|all` overrides SKYMEET_ROLE, for deployments that run the firehose
+    // consumer in a process of its own.
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    match args.as_slice() {
+        [] => {}
+        [flag, role] if flag == "--role" => match Role::parse(role) {
+            Ok(role) => config.role = role,
+            Err(e) => {
+                eprintln!("skymeet: --role: {e}");
+                return ExitCode::FAILURE;
+            }
+        },
+        _ => {
+            eprintln!("usage: skymeet [--role all|web|ingest]");
+            return ExitCode::FAILURE;
+        }
+    }
     telemetry::init(config.log_format);
 
     let app = match Application::build(config).await {

@@ -28,6 +28,8 @@ pub struct Config {
     /// The firehose to consume (`FIREHOSE_URL`: a relay, or the PDS on the local network); the
     /// subscribeRepos path is added when missing. `None`: no consumer.
     pub firehose_url: Option<Url>,
+    /// Which background work this process does (`SKYMEET_ROLE`, or `--role`).
+    pub role: Role,
     /// Forget the cursor of another endpoint and start over (`FIREHOSE_RESET_CURSOR`).
     pub firehose_reset_cursor: bool,
     /// The first wait before a failed PDS write is retried (`PENDING_WRITE_BACKOFF_SECONDS`,
@@ -154,6 +156,36 @@ pub struct RedisConfig {
     pub url: SecretString,
     /// Put before every key Skymeet writes (`REDIS_KEY_PREFIX`, default none).
     pub key_prefix: String,
+}
+
+/// Which background work a process does; every role serves HTTP (pages, `/healthz`, `/metrics`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Role {
+    /// Both (the default; one process does everything).
+    All,
+    /// Publishing (the pending-write worker), no firehose consumer.
+    Web,
+    /// The firehose consumer only.
+    Ingest,
+}
+
+impl Role {
+    pub fn parse(value: &str) -> Result<Self, String> {
+        match value {
+            "all" => Ok(Self::All),
+            "web" => Ok(Self::Web),
+            "ingest" => Ok(Self::Ingest),
+            _ => Err("expected all, web or ingest".to_owned()),
+        }
+    }
+
+    pub fn publishes(self) -> bool {
+        self != Self::Ingest
+    }
+
+    pub fn ingests(self) -> bool {
+        self != Self::Web
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -337,6 +369,7 @@ impl Config {
             .get("FIREHOSE_URL")
             .map(|value| parse_firehose_url(&value).map_err(|e| ConfigError::invalid("FIREHOSE_URL", e)))
             .transpose()?;
+        let role = parse_or(source, "SKYMEET_ROLE", "all", Role::parse)?;
         let firehose_reset_cursor = parse_or(source, "FIREHOSE_RESET_CURSOR", "false", |v| match v {
             "true" | "1" | "yes" => Ok(true),
             "false" | "0" | "no" => Ok(false),
@@ -367,6 +400,7 @@ impl Config {
             credentials_keys,
             oauth_signing_key,
             firehose_url,
+            role,
             firehose_reset_cursor,
             pending_write_backoff,
         })

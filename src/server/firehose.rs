@@ -47,6 +47,10 @@ const MAX_BACKOFF: Duration = Duration::from_secs(60);
 const HEALTHY_PERIOD: Duration = Duration::from_secs(30);
 /// How often the cursor moves for frames with nothing to apply.
 const IDLE_CURSOR_INTERVAL: Duration = Duration::from_secs(1);
+/// How many repos' owner and PDS are remembered.
+const REPO_CACHE: usize = 10_000;
+/// How often an instance without the consumer lock asks for it again.
+const LOCK_RETRY: Duration = Duration::from_secs(2);
 /// The most records one backfill reads from a repo.
 const BACKFILL_MAX_RECORDS: usize = 10_000;
 
@@ -76,9 +80,12 @@ pub struct Ingest {
     auth: Arc<BlueskyAuth>,
     /// The subscribeRepos URL, which also names the cursor.
     endpoint: String,
-    /// The newest sequence number seen but not yet persisted, and when it last was.
-    idle: Mutex<(Option<i64>, Instant)>,
+    /// The newest sequence number seen but not yet persisted, when one last was, and whether the
+    /// next frame is the first of a connection.
+    idle: Mutex<(Option<i64>, Instant, bool)>,
     connected: std::sync::atomic::AtomicBool,
+    /// Per DID: its user id and its PDS (for record links), so a busy repo costs one lookup.
+    repos: Mutex<std::collections::HashMap<Did, (i64, String)>>,
 }
 
 impl Ingest {
@@ -87,8 +94,9 @@ impl Ingest {
             store,
             auth,
             endpoint,
-            idle: Mutex::new((None, Instant::now())),
+            idle: Mutex::new((None, Instant::now(), true)),
             connected: Default::default(),
+            repos: Mutex::default(),
         }
     }
 
@@ -179,8 +187,12 @@ impl Ingest {
         let due = {
             let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
             idle.0 = Some(seq);
-            if idle.1.elapsed() >= IDLE_CURSOR_INTERVAL {
+            // The first frame of a connection is persisted at once: a consumer that starts without
+            // a cursor (live) must have one before it can be restarted without a gap.
+            let first = idle.2;
+            if first || idle.1.elapsed() >= IDLE_CURSOR_INTERVAL {
                 idle.1 = Instant::now();
+                idle.2 = false;
                 idle.0.take()
             } else {
                 None
@@ -208,8 +220,7 @@ impl Ingest {
                 .add_dead_letter(&self.endpoint, Some(seq), &format!("{repo:?} is not a DID"), None, None)
                 .await;
         };
-        let owner = self.owner(&did).await?;
-        let pds = self.auth.pds_endpoint(&did).await.unwrap_or_default();
+        let (owner, pds) = self.repo(&did).await?;
         let mut changes = Vec::with_capacity(ops.len());
         for op in ops {
             if op.collection != EVENT_COLLECTION {
@@ -261,6 +272,21 @@ impl Ingest {
         self.store
             .add_dead_letter(&self.endpoint, Some(seq), error, None, record)
             .await
+    }
+
+    /// The owner's user id and PDS for a DID, remembered (at most `REPO_CACHE` DIDs).
+    async fn repo(&self, did: &Did) -> Result<(i64, String), StoreError> {
+        if let Some(known) = self.repos.lock().unwrap_or_else(|p| p.into_inner()).get(did) {
+            return Ok(known.clone());
+        }
+        let owner = self.owner(did).await?;
+        let pds = self.auth.pds_endpoint(did).await.unwrap_or_default();
+        let mut repos = self.repos.lock().unwrap_or_else(|p| p.into_inner());
+        if repos.len() >= REPO_CACHE {
+            repos.clear();
+        }
+        repos.insert(did.clone(), (owner, pds.clone()));
+        Ok((owner, pds))
     }
 
     /// The user for a DID: the existing one, or a new shadow user with the handle its DID document
@@ -375,6 +401,18 @@ pub async fn run(ingest: Arc<Ingest>, reset_cursor: bool, shutdown: Cancellation
         shutdown.cancelled().await;
         return;
     }
+    // One consumer per database: wait for the lock (another instance may hold it until it dies).
+    let _lock = loop {
+        match ingest.store.try_consumer_lock().await {
+            Ok(Some(lock)) => break lock,
+            Ok(None) => tracing::debug!("another instance runs the firehose consumer"),
+            Err(e) => tracing::warn!(error = %Chain(&e), "taking the consumer lock failed"),
+        }
+        tokio::select! {
+            () = shutdown.cancelled() => return,
+            () = tokio::time::sleep(LOCK_RETRY) => {}
+        }
+    };
     let mut backoff = MIN_BACKOFF;
     loop {
         let started = Instant::now();
@@ -425,6 +463,7 @@ async fn connection(ingest: &Arc<Ingest>, shutdown: &CancellationToken) -> Resul
         .await
         .map_err(FirehoseError::Connect)?;
     tracing::info!(endpoint = ingest.endpoint(), "firehose connected");
+    ingest.idle.lock().unwrap_or_else(|p| p.into_inner()).2 = true;
     ingest.set_connected(true);
     let (_, mut read) = socket.split();
     let (frames, mut incoming) = mpsc::channel::<Vec<u8>>(CHANNEL_CAPACITY);

@@ -169,13 +169,13 @@ impl Application {
             });
         }
 
-        if let Some(calendar) = &state.calendar {
+        if let Some(calendar) = state.calendar.as_ref().filter(|_| state.config.role.publishes()) {
             let calendar = Arc::clone(calendar);
             let stop = shutdown.clone();
             spawn_supervised(&tasks, &shutdown, "pending-writes", calendar.run_worker(stop));
         }
 
-        if let Some(ingest) = &state.ingest {
+        if let Some(ingest) = state.ingest.as_ref().filter(|_| state.config.role.ingests()) {
             let (ingest, stop) = (Arc::clone(ingest), shutdown.clone());
             let reset = state.config.firehose_reset_cursor;
             spawn_supervised(&tasks, &shutdown, "firehose", firehose::run(ingest, reset, stop));

@@ -48,6 +48,9 @@ macro_rules! with_pool {
 }
 use with_pool;
 
+/// Held while this process runs the firehose consumer (see [`Store::try_consumer_lock`]).
+pub struct ConsumerLock(#[allow(dead_code)] Option<sqlx::PgConnection>);
+
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
     #[error("could not connect to the database {database}")]
@@ -154,6 +157,26 @@ impl Store {
     pub async fn ping(&self) -> Result<(), StoreError> {
         with_pool!(self, |pool| sqlx::query("select 1").execute(pool).await.map(|_| ()))?;
         Ok(())
+    }
+
+    /// Takes the right to run the firehose consumer, if no other process holds it (one consumer
+    /// per database). On PostgreSQL a session advisory lock on a connection of its own: released
+    /// when the lock is dropped or that connection dies, so another instance takes over. The
+    /// embedded database belongs to one process: always granted.
+    pub async fn try_consumer_lock(&self) -> Result<Option<ConsumerLock>, StoreError> {
+        /// "skymeet firehose" as a number, the advisory lock's key.
+        const KEY: i64 = 0x736b_796d_6565_7431;
+        match &self.pool {
+            Pool::Postgres(pool) => {
+                let mut connection = pool.acquire().await?.detach();
+                let (taken,): (bool,) = sqlx::query_as("select pg_try_advisory_lock($1)")
+                    .bind(KEY)
+                    .fetch_one(&mut connection)
+                    .await?;
+                Ok(taken.then_some(ConsumerLock(Some(connection))))
+            }
+            Pool::Sqlite(_) => Ok(Some(ConsumerLock(None))),
+        }
     }
 
     /// Closes every connection; later calls fail. Used at shutdown (and by tests of failure paths).

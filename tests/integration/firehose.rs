@@ -21,7 +21,7 @@ async fn consuming_app() -> TestApp {
     )
     .await;
     let ingest = app.state.ingest.clone().expect("a consumer");
-    for _ in 0..100 {
+    for _ in 0..600 {
         if ingest.connected() {
             return app;
         }
@@ -148,4 +148,187 @@ async fn garbage_and_truncated_frames_go_to_the_dead_letter_table() {
     ingest.handle(&truncated).await.expect("not fatal");
     assert_eq!(app.state.store.dead_letter_count().await.expect("count"), before + 2);
     assert!(ingest.connected(), "the consumer goes on");
+}
+
+#[tokio::test]
+async fn with_several_instances_on_postgres_exactly_one_consumes() {
+    let first = consuming_app().await;
+    let second = spawn_local_network_app(
+        AppOptions::production()
+            .with("CREDENTIALS_KEYS", TEST_KEYS)
+            .with("FIREHOSE_URL", firehose_url())
+            .with("DATABASE_URL", first.database_url().expect("postgres"))
+            .with("REDIS_KEY_PREFIX", first.redis_prefix()),
+    )
+    .await;
+    let standby = second.state.ingest.clone().expect("consumer");
+    tokio::time::sleep(Duration::from_millis(1500)).await;
+    assert!(!standby.connected(), "the first instance holds the consumer lock");
+
+    first.shutdown.cancel();
+    let _ = first.server.await;
+    for _ in 0..200 {
+        if standby.connected() {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the second instance did not take over");
+}
+
+/// Every record of a collection in a repo, following the cursor.
+async fn all_records(did: &str) -> std::collections::BTreeMap<String, String> {
+    let client = reqwest::Client::builder().no_proxy().build().expect("client");
+    let mut records = std::collections::BTreeMap::new();
+    let mut cursor: Option<String> = None;
+    loop {
+        let mut query = vec![
+            ("repo", did.to_owned()),
+            ("collection", COLLECTION.to_owned()),
+            ("limit", "100".to_owned()),
+        ];
+        if let Some(cursor) = &cursor {
+            query.push(("cursor", cursor.clone()));
+        }
+        let page: serde_json::Value = client
+            .get(format!(
+                "{}/xrpc/com.atproto.repo.listRecords",
+                crate::network::pds_url()
+            ))
+            .query(&query)
+            .send()
+            .await
+            .expect("listRecords")
+            .json()
+            .await
+            .expect("JSON");
+        let batch = page["records"].as_array().cloned().unwrap_or_default();
+        for record in &batch {
+            records.insert(
+                record["uri"].as_str().unwrap_or_default().to_owned(),
+                record["cid"].as_str().unwrap_or_default().to_owned(),
+            );
+        }
+        cursor = page["cursor"].as_str().map(str::to_owned);
+        if batch.is_empty() || cursor.is_none() {
+            return records;
+        }
+    }
+}
+
+/// The cache's view: at-uri -> CID for one owner.
+async fn cached(app: &TestApp, did: &str) -> std::collections::BTreeMap<String, String> {
+    app.state
+        .store
+        .events_of(&Did::parse(did).expect("DID"))
+        .await
+        .expect("query")
+        .into_iter()
+        .map(|e| (e.source.at_uri.unwrap_or_default(), e.source.cid.unwrap_or_default()))
+        .collect()
+}
+
+#[tokio::test]
+async fn the_cache_equals_the_pds_after_the_consumer_is_killed_again_and_again() {
+    use skymeet::server::firehose::{self, Ingest};
+    use std::sync::Arc;
+    use tokio_util::sync::CancellationToken;
+
+    const ACCOUNTS: usize = 4;
+    const RECORDS_PER_ACCOUNT: usize = 500;
+    // No FIREHOSE_URL: this test runs (and kills) the consumer itself.
+    let app = spawn_local_network_app(AppOptions::production().with("CREDENTIALS_KEYS", TEST_KEYS)).await;
+    let auth = app.state.auth.clone().expect("auth");
+    let mut accounts = Vec::new();
+    for _ in 0..ACCOUNTS {
+        accounts.push(Arc::new(create_account().await));
+    }
+
+    // A first consumer takes its cursor (from a first record), so restarts have a place to resume.
+    {
+        let ingest = Arc::new(Ingest::new(app.state.store.clone(), Arc::clone(&auth), firehose_url()));
+        let stop = CancellationToken::new();
+        let consumer = tokio::spawn(firehose::run(Arc::clone(&ingest), false, stop.clone()));
+        while !ingest.connected() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        let first = json!({"$type": COLLECTION, "name": "First", "createdAt": "2026-11-24T00:00:00Z"});
+        put_record_directly(&accounts[0], COLLECTION, "first", first).await;
+        while app
+            .state
+            .store
+            .firehose_cursor(&firehose_url())
+            .await
+            .expect("cursor")
+            .is_none()
+        {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        consumer.abort();
+        let _ = consumer.await;
+    }
+
+    // The writer: 2,000 records, every tenth deleted again, eight writes in flight.
+    let writer = {
+        let accounts = accounts.clone();
+        tokio::spawn(async move {
+            use futures_util::StreamExt;
+            let writes: Vec<(Arc<crate::network::Account>, usize)> = (0..RECORDS_PER_ACCOUNT)
+                .flat_map(|i| accounts.iter().map(move |a| (Arc::clone(a), i)))
+                .collect();
+            futures_util::stream::iter(writes)
+                .for_each_concurrent(8, |(account, i)| async move {
+                    let rkey = format!("k{i:05}");
+                    let record =
+                        json!({"$type": COLLECTION, "name": format!("Load {i}"), "createdAt": "2026-11-24T00:00:00Z"});
+                    put_record_directly(&account, COLLECTION, &rkey, record).await;
+                    if i % 10 == 0 {
+                        delete_record_directly(&account, COLLECTION, &rkey).await;
+                    }
+                })
+                .await;
+        })
+    };
+
+    // Meanwhile the consumer is started and killed (aborted mid-whatever, like a crashed process:
+    // a fresh Ingest each time, so nothing survives in memory) six times.
+    let mut kills = 0;
+    while !writer.is_finished() || kills < 6 {
+        let ingest = Arc::new(Ingest::new(app.state.store.clone(), Arc::clone(&auth), firehose_url()));
+        let consumer = tokio::spawn(firehose::run(ingest, false, CancellationToken::new()));
+        tokio::time::sleep(Duration::from_millis(300 + 250 * (kills % 4))).await;
+        consumer.abort();
+        let _ = consumer.await;
+        kills += 1;
+    }
+    writer.await.expect("writer");
+
+    // Then it runs to the end of the stream; the cache must equal the PDS, record for record.
+    let ingest = Arc::new(Ingest::new(app.state.store.clone(), Arc::clone(&auth), firehose_url()));
+    let stop = CancellationToken::new();
+    let consumer = tokio::spawn(firehose::run(ingest, false, stop.clone()));
+    let mut last = (0, 0);
+    for _ in 0..120 {
+        let mut equal = true;
+        let (mut on_pds, mut in_cache) = (0, 0);
+        for account in &accounts {
+            let (pds, cache) = (all_records(&account.did).await, cached(&app, &account.did).await);
+            on_pds += pds.len();
+            in_cache += cache.len();
+            equal &= pds == cache;
+        }
+        last = (on_pds, in_cache);
+        if equal {
+            assert_eq!(on_pds, ACCOUNTS * RECORDS_PER_ACCOUNT * 9 / 10 + 1);
+            assert!(kills >= 6);
+            stop.cancel();
+            let _ = consumer.await;
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    panic!(
+        "the cache never matched the PDS: {} on the PDS, {} cached",
+        last.0, last.1
+    );
 }
