@@ -47,6 +47,8 @@ const MAX_BACKOFF: Duration = Duration::from_secs(60);
 const HEALTHY_PERIOD: Duration = Duration::from_secs(30);
 /// How often the cursor moves for frames with nothing to apply.
 const IDLE_CURSOR_INTERVAL: Duration = Duration::from_secs(1);
+/// The most repos one repair re-reads.
+const REPAIR_MAX_REPOS: u32 = 1_000;
 /// How many repos' owner and PDS are remembered.
 const REPO_CACHE: usize = 10_000;
 /// How often an instance without the consumer lock asks for it again.
@@ -86,6 +88,9 @@ pub struct Ingest {
     connected: std::sync::atomic::AtomicBool,
     /// Per DID: its user id and its PDS (for record links), so a busy repo costs one lookup.
     repos: Mutex<std::collections::HashMap<Did, (i64, String)>>,
+    /// The last sequence number handled, to notice gaps, and how many there were.
+    last_seq: Mutex<Option<i64>>,
+    gaps: std::sync::atomic::AtomicU64,
 }
 
 impl Ingest {
@@ -97,7 +102,14 @@ impl Ingest {
             idle: Mutex::new((None, Instant::now(), true)),
             connected: Default::default(),
             repos: Mutex::default(),
+            last_seq: Mutex::default(),
+            gaps: Default::default(),
         }
+    }
+
+    /// How many sequence gaps this consumer has seen.
+    pub fn gaps(&self) -> u64 {
+        self.gaps.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// Whether a connection to the firehose is open now.
@@ -116,7 +128,7 @@ impl Ingest {
 
     /// Decodes and applies one frame. `Err` only when the store fails (then the frame is not
     /// acknowledged by the cursor and comes again after a reconnect).
-    pub async fn handle(&self, bytes: &[u8]) -> Result<(), StoreError> {
+    pub async fn handle(self: &Arc<Self>, bytes: &[u8]) -> Result<(), StoreError> {
         ::metrics::counter!(metrics::FIREHOSE_FRAMES_TOTAL).increment(1);
         let frame = match frame::decode(bytes, is_calendar) {
             Ok(frame) => frame,
@@ -129,6 +141,9 @@ impl Ingest {
                     .await;
             }
         };
+        if let Some(seq) = frame.seq() {
+            self.notice_gap(seq);
+        }
         match frame {
             Frame::Commit {
                 seq,
@@ -172,6 +187,10 @@ impl Ingest {
             }
             Frame::Info { name, message } => {
                 tracing::warn!(name, ?message, "firehose info");
+                if name == "OutdatedCursor" {
+                    // Frames were dropped before our cursor: re-read what we know.
+                    self.repair();
+                }
                 ::metrics::counter!(metrics::FIREHOSE_INFO_TOTAL, "name" => name).increment(1);
                 Ok(())
             }
@@ -180,6 +199,43 @@ impl Ingest {
                 Ok(())
             }
         }
+    }
+
+    /// Counts a jump in sequence numbers and repairs after it. (Going back is a replay after a
+    /// reconnect, which applying idempotently makes harmless.)
+    fn notice_gap(self: &Arc<Self>, seq: i64) {
+        let previous = self.last_seq.lock().unwrap_or_else(|p| p.into_inner()).replace(seq);
+        if let Some(previous) = previous.filter(|previous| seq > previous + 1) {
+            tracing::warn!(
+                previous,
+                seq,
+                missing = seq - previous - 1,
+                "sequence gap on the firehose"
+            );
+            ::metrics::counter!(metrics::FIREHOSE_GAPS_TOTAL).increment(1);
+            self.gaps.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+            self.repair();
+        }
+    }
+
+    /// Re-reads, in the background, the repos of everyone whose events we hold: the frames we
+    /// missed could have touched any of them.
+    fn repair(self: &Arc<Self>) {
+        let ingest = Arc::clone(self);
+        tokio::spawn(async move {
+            let dids = match ingest.store.calendar_owners(REPAIR_MAX_REPOS).await {
+                Ok(dids) => dids,
+                Err(e) => {
+                    tracing::warn!(error = %Chain(&e), "listing repos to repair failed");
+                    return;
+                }
+            };
+            for did in dids {
+                if let Err(e) = ingest.backfill(&did, None).await {
+                    tracing::warn!(error = %Chain(&e), %did, "repairing a repo failed");
+                }
+            }
+        });
     }
 
     /// Moves the cursor for a frame with nothing to apply, at most once per interval.

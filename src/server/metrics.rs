@@ -22,6 +22,8 @@ pub const FIREHOSE_DEAD_LETTERS_TOTAL: &str = "skymeet_firehose_dead_letters_tot
 /// `#info` frames by `name` (e.g. OutdatedCursor).
 pub const FIREHOSE_INFO_TOTAL: &str = "skymeet_firehose_info_total";
 pub const FIREHOSE_RECONNECTS_TOTAL: &str = "skymeet_firehose_reconnects_total";
+/// Jumps in firehose sequence numbers (frames missed), each followed by a repair.
+pub const FIREHOSE_GAPS_TOTAL: &str = "skymeet_firehose_gaps_total";
 /// 1 while connected.
 pub const FIREHOSE_CONNECTED: &str = "skymeet_firehose_connected";
 /// The last applied sequence number.

@@ -332,3 +332,53 @@ async fn the_cache_equals_the_pds_after_the_consumer_is_killed_again_and_again()
         last.0, last.1
     );
 }
+
+/// An `#identity` frame, as a PDS sends it.
+fn identity_frame(seq: i64, did: &str) -> Vec<u8> {
+    #[derive(serde::Serialize)]
+    struct Header {
+        op: i64,
+        t: &'static str,
+    }
+    #[derive(serde::Serialize)]
+    struct Identity<'a> {
+        seq: i64,
+        did: &'a str,
+        time: &'static str,
+    }
+    let mut bytes = serde_ipld_dagcbor::to_vec(&Header { op: 1, t: "#identity" }).expect("header");
+    bytes.extend(
+        serde_ipld_dagcbor::to_vec(&Identity {
+            seq,
+            did,
+            time: "2026-11-24T00:00:00.000Z",
+        })
+        .expect("body"),
+    );
+    bytes
+}
+
+#[tokio::test]
+async fn a_sequence_gap_is_repaired_by_re_reading_the_repos_we_hold() {
+    use skymeet::server::firehose::Ingest;
+    use std::sync::Arc;
+
+    let app = spawn_local_network_app(AppOptions::embedded()).await;
+    let auth = app.state.auth.clone().expect("auth");
+    let ingest = Arc::new(Ingest::new(app.state.store.clone(), auth, firehose_url()));
+    let account = create_account().await;
+    let record = json!({"$type": COLLECTION, "name": "Soon gone", "createdAt": "2026-11-24T00:00:00Z"});
+    put_record_directly(&account, COLLECTION, "gone", record).await;
+    ingest
+        .backfill(&Did::parse(&account.did).expect("DID"), None)
+        .await
+        .expect("backfill");
+    assert_eq!(cached(&app, &account.did).await.len(), 1);
+
+    // Deleted while we were not listening; then the stream jumps from 10 to 15.
+    delete_record_directly(&account, COLLECTION, "gone").await;
+    ingest.handle(&identity_frame(10, &account.did)).await.expect("handled");
+    ingest.handle(&identity_frame(15, &account.did)).await.expect("handled");
+    assert_eq!(ingest.gaps(), 1);
+    eventually(&app, &account.did, <[Event]>::is_empty).await;
+}

@@ -259,6 +259,17 @@ impl Store {
         rows.into_iter().map(Event::try_from).collect()
     }
 
+    /// The DIDs whose calendar events the cache holds (at most `limit`).
+    pub async fn calendar_owners(&self, limit: u32) -> Result<Vec<Did>, StoreError> {
+        let rows: Vec<(String,)> = with_pool!(self, |pool| sqlx::query_as(
+            "select distinct source_id from event where source_type = 'bluesky' and source_id is not null limit $1"
+        )
+        .bind(i64::from(limit))
+        .fetch_all(pool)
+        .await)?;
+        Ok(rows.into_iter().filter_map(|(did,)| Did::parse(&did).ok()).collect())
+    }
+
     /// The endpoints that have a cursor.
     pub async fn firehose_endpoints(&self) -> Result<Vec<String>, StoreError> {
         let rows: Vec<(String,)> = with_pool!(self, |pool| sqlx::query_as("select endpoint from firehose_cursor")
