@@ -19,4 +19,4 @@ trap '[ -n "$started_pds" ] && scripts/local-pds.sh stop >/dev/null 2>&1 || true
 source "$LOCAL_PDS_DIR/run/env"
 export LOCAL_PDS_URL LOCAL_PLC_URL
 leptos_build_env
-RUST_LOG=${RUST_LOG:-warn} cargo bench --features ssr --bench publish
+RUST_LOG=${RUST_LOG:-warn} cargo bench --features ssr --bench publish --bench firehose

@@ -56,7 +56,8 @@ const LOCK_RETRY: Duration = Duration::from_secs(2);
 /// The most records one backfill reads from a repo.
 const BACKFILL_MAX_RECORDS: usize = 10_000;
 
-fn is_calendar(collection: &str) -> bool {
+/// Whether a collection is one the consumer keeps.
+pub fn is_calendar(collection: &str) -> bool {
     collection == EVENT_COLLECTION || collection == RSVP_COLLECTION
 }
 

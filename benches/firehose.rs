@@ -1,0 +1,150 @@
+//! Firehose ingest throughput: a recorded `subscribeRepos` stream from the local PDS (mostly
+//! commits to collections Skymeet does not keep, as on the real network) replayed through our
+//! decoder + filter, and through the whole applier (decoder, filter, store) on the embedded
+//! database. Prints frames per second for each.
+//!
+//! The recording is made once and kept in `$SKYMEET_CACHE/firehose-<N>.frames`: the PDS's stream
+//! from the start, topped up with generated commits (one in a hundred a calendar event) until it
+//! holds `BENCH_FRAMES` frames (default 100,000). Run with `scripts/bench.sh`.
+
+#[allow(dead_code)]
+#[path = "../tests/integration/helpers.rs"]
+mod helpers;
+#[allow(dead_code)]
+#[path = "../tests/integration/network.rs"]
+mod network;
+
+use futures_util::StreamExt;
+use helpers::AppOptions;
+use network::{create_account, firehose_url, put_record_directly, spawn_local_network_app, Account};
+use serde_json::json;
+use skymeet::server::firehose::{frame, is_calendar, Ingest};
+use std::{
+    io::{Read, Write},
+    path::PathBuf,
+    sync::Arc,
+    time::{Duration, Instant},
+};
+
+fn recording_path(frames: usize) -> PathBuf {
+    let cache = std::env::var("SKYMEET_CACHE")
+        .map(PathBuf::from)
+        .unwrap_or_else(|_| PathBuf::from(std::env::var("HOME").unwrap_or_default()).join(".cache/skymeet"));
+    cache.join(format!("firehose-{frames}.frames"))
+}
+
+/// Reads frames from the PDS's firehose (from the start) until `want` or a quiet second.
+async fn read_stream(want: usize) -> Vec<Vec<u8>> {
+    let (socket, _) = tokio_tungstenite::connect_async(format!("{}?cursor=0", firehose_url()))
+        .await
+        .expect("firehose");
+    let (_, mut read) = socket.split();
+    let mut frames = Vec::new();
+    while frames.len() < want {
+        match tokio::time::timeout(Duration::from_secs(2), read.next()).await {
+            Ok(Some(Ok(tokio_tungstenite::tungstenite::Message::Binary(bytes)))) => frames.push(bytes.to_vec()),
+            Ok(Some(Ok(_))) => {}
+            _ => break,
+        }
+    }
+    frames
+}
+
+/// Commits `count` records: one in a hundred a calendar event, the rest notes of a collection Skymeet does not keep.
+async fn generate(accounts: &[Arc<Account>], count: usize) {
+    let writes: Vec<(Arc<Account>, usize)> = (0..count)
+        .map(|i| (Arc::clone(&accounts[i % accounts.len()]), i))
+        .collect();
+    futures_util::stream::iter(writes)
+        .for_each_concurrent(16, |(account, i)| async move {
+            let nonce = std::time::SystemTime::now()
+                .duration_since(std::time::UNIX_EPOCH)
+                .map(|d| d.as_nanos())
+                .unwrap_or_default();
+            let rkey = format!("b{nonce}x{i}");
+            if i % 100 == 0 {
+                let record = json!({"$type": "community.lexicon.calendar.event", "name": format!("Bench {i}"), "createdAt": "2026-11-24T00:00:00Z"});
+                put_record_directly(&account, "community.lexicon.calendar.event", &rkey, record).await;
+            } else {
+                let record = json!({"$type": "org.example.bench.note", "text": format!("note {i}"), "createdAt": "2026-11-24T00:00:00Z"});
+                put_record_directly(&account, "org.example.bench.note", &rkey, record).await;
+            }
+        })
+        .await;
+}
+
+async fn recording(want: usize) -> Vec<Vec<u8>> {
+    let path = recording_path(want);
+    if let Ok(mut file) = std::fs::File::open(&path) {
+        let mut bytes = Vec::new();
+        file.read_to_end(&mut bytes).expect("read the recording");
+        let mut frames = Vec::new();
+        let mut at = 0;
+        while at + 4 <= bytes.len() {
+            let len = u32::from_le_bytes([bytes[at], bytes[at + 1], bytes[at + 2], bytes[at + 3]]) as usize;
+            frames.push(bytes[at + 4..at + 4 + len].to_vec());
+            at += 4 + len;
+        }
+        if frames.len() >= want {
+            return frames;
+        }
+    }
+    let have = read_stream(want).await.len();
+    if have < want {
+        let mut accounts = Vec::new();
+        for _ in 0..8 {
+            accounts.push(Arc::new(create_account().await));
+        }
+        let started = Instant::now();
+        eprintln!("generating {} commits on the local PDS (once)...", want - have);
+        generate(&accounts, want - have).await;
+        eprintln!("  took {:.0} s", started.elapsed().as_secs_f64());
+    }
+    let frames = read_stream(want).await;
+    let mut file = std::fs::File::create(&path).expect("recording file");
+    for frame in &frames {
+        file.write_all(&(frame.len() as u32).to_le_bytes()).expect("write");
+        file.write_all(frame).expect("write");
+    }
+    frames
+}
+
+#[tokio::main]
+async fn main() {
+    let want: usize = std::env::var("BENCH_FRAMES")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let frames = recording(want).await;
+    let bytes: usize = frames.iter().map(Vec::len).sum();
+    let mut calendar = 0;
+    let started = Instant::now();
+    for bytes in &frames {
+        if let Ok(frame::Frame::Commit { ops, .. }) = frame::decode(bytes, is_calendar) {
+            calendar += usize::from(!ops.is_empty());
+        }
+    }
+    let decode = started.elapsed();
+
+    let app = spawn_local_network_app(AppOptions::embedded()).await;
+    let ingest = Arc::new(Ingest::new(
+        app.state.store.clone(),
+        app.state.auth.clone().expect("auth"),
+        firehose_url(),
+    ));
+    let started = Instant::now();
+    for bytes in &frames {
+        ingest.handle(bytes).await.expect("applied");
+    }
+    let apply = started.elapsed();
+
+    let rate = |d: Duration| frames.len() as f64 / d.as_secs_f64();
+    println!(
+        "firehose ingest benchmark: {} frames ({:.1} MB) recorded from the local PDS, {calendar} with calendar records",
+        frames.len(),
+        bytes as f64 / 1e6
+    );
+    println!("  decode + filter (one core):          {:>10.0} frames/s", rate(decode));
+    println!("  decode + filter + apply (SQLite):    {:>10.0} frames/s", rate(apply));
+    app.shutdown.cancel();
+}
