@@ -101,6 +101,38 @@ impl EventStatus {
     }
 }
 
+/// An answer to an event (`status` of a `community.lexicon.calendar.rsvp`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RsvpStatus {
+    #[default]
+    Going,
+    Interested,
+    NotGoing,
+}
+
+impl RsvpStatus {
+    pub const ALL: [Self; 3] = [Self::Going, Self::Interested, Self::NotGoing];
+
+    pub fn name(self) -> &'static str {
+        match self {
+            Self::Going => "going",
+            Self::Interested => "interested",
+            Self::NotGoing => "notgoing",
+        }
+    }
+
+    pub fn token(self) -> String {
+        format!("community.lexicon.calendar.rsvp#{}", self.name())
+    }
+
+    /// Reads a full token or a short one.
+    pub fn from_token(token: &str) -> Option<Self> {
+        let short = token.rsplit('#').next().unwrap_or(token);
+        Self::ALL.into_iter().find(|status| status.name() == short)
+    }
+}
+
 /// A postal address (`community.lexicon.location.address`).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Address {

@@ -16,14 +16,14 @@
 
 pub mod frame;
 
-use crate::domain::{AtUri, Did, Handle, Rkey, TimeZoneName};
+use crate::domain::{AtUri, Did, Handle, Rkey, RsvpStatus, TimeZoneName};
 use crate::server::{
     auth::oauth::BlueskyAuth,
     calendar::cached_event,
     error::Chain,
     metrics,
     pds::{calendar_event::COLLECTION as EVENT_COLLECTION, PdsError},
-    store::{Applied, EventChange, Store, StoreError},
+    store::{Applied, NewRsvp, RecordChange, Store, StoreError},
 };
 use frame::{Action, Frame};
 use futures_util::StreamExt;
@@ -280,9 +280,11 @@ impl Ingest {
         let (owner, pds) = self.repo(&did).await?;
         let mut changes = Vec::with_capacity(ops.len());
         for op in ops {
-            if op.collection != EVENT_COLLECTION {
-                // RSVPs are stored by the RSVP feature; until then they are counted and skipped.
-                ::metrics::counter!(metrics::FIREHOSE_RECORDS_TOTAL, "outcome" => "skipped").increment(1);
+            if op.collection == RSVP_COLLECTION {
+                match rsvp_change(&did, owner, rev, op) {
+                    Ok(change) => changes.push(change),
+                    Err((error, record)) => self.dead_letter(seq, &error, record.as_ref()).await?,
+                }
                 continue;
             }
             let Ok(rkey) = Rkey::parse(&op.rkey) else {
@@ -292,10 +294,10 @@ impl Ingest {
             };
             let at_uri = AtUri::new(did.clone(), EVENT_COLLECTION, rkey.clone()).to_string();
             match (op.action, op.record, op.cid) {
-                (Action::Delete, _, _) => changes.push(EventChange::Delete { at_uri }),
+                (Action::Delete, _, _) => changes.push(RecordChange::Delete { at_uri }),
                 (_, Some(record), Some(cid)) => {
                     match cached_event(&did, owner, &rkey, record.clone(), &cid, TimeZoneName::utc(), &pds) {
-                        Ok(event) => changes.push(EventChange::Upsert {
+                        Ok(event) => changes.push(RecordChange::Upsert {
                             event: Box::new(event),
                             rev: rev.to_owned(),
                         }),
@@ -402,7 +404,7 @@ impl Ingest {
                 TimeZoneName::utc(),
                 &pds,
             ) {
-                Ok(event) => changes.push(EventChange::Upsert {
+                Ok(event) => changes.push(RecordChange::Upsert {
                     event: Box::new(event),
                     rev: String::new(),
                 }),
@@ -415,7 +417,7 @@ impl Ingest {
         }
         for event in self.store.events_of(did).await.map_err(BackfillError::Store)? {
             if let Some(uri) = event.source.at_uri.filter(|uri| !kept.contains(uri)) {
-                changes.push(EventChange::Delete { at_uri: uri });
+                changes.push(RecordChange::Delete { at_uri: uri });
             }
         }
         let cursor = match seq {
@@ -434,6 +436,52 @@ impl Ingest {
             .map_err(BackfillError::Store)?;
         Ok(count)
     }
+}
+
+/// An RSVP operation as a change to the cache; `Err` with the reason (and the record) when the
+/// record is not a usable RSVP.
+fn rsvp_change(
+    did: &Did,
+    owner: i64,
+    rev: &str,
+    op: frame::RecordOp,
+) -> Result<RecordChange, (String, Option<serde_json::Value>)> {
+    let Ok(rkey) = Rkey::parse(&op.rkey) else {
+        return Err((format!("invalid record key {:?}", op.rkey), op.record));
+    };
+    let at_uri = AtUri::new(did.clone(), RSVP_COLLECTION, rkey).to_string();
+    let (record, cid) = match (op.action, op.record, op.cid) {
+        (Action::Delete, _, _) => return Ok(RecordChange::DeleteRsvp { at_uri }),
+        (_, Some(record), Some(cid)) => (record, cid),
+        (_, record, _) => return Err(("a create or update without a record".to_owned(), record)),
+    };
+    // Some apps write a subject without a CID; the uri is what links it.
+    let subject_uri = record.pointer("/subject/uri").and_then(serde_json::Value::as_str);
+    let Some(subject_uri) = subject_uri.filter(|uri| AtUri::parse(uri).is_ok()) else {
+        return Err(("an RSVP without a valid subject uri".to_owned(), Some(record)));
+    };
+    let status = match record.get("status").and_then(serde_json::Value::as_str) {
+        None => RsvpStatus::default(),
+        Some(token) => match RsvpStatus::from_token(token) {
+            Some(status) => status,
+            None => return Err((format!("unknown RSVP status {token:?}"), Some(record))),
+        },
+    };
+    Ok(RecordChange::UpsertRsvp {
+        rsvp: Box::new(NewRsvp {
+            owner_id: owner,
+            at_uri,
+            subject_uri: subject_uri.to_owned(),
+            subject_cid: record
+                .pointer("/subject/cid")
+                .and_then(serde_json::Value::as_str)
+                .map(str::to_owned),
+            status,
+            cid,
+            record,
+        }),
+        rev: rev.to_owned(),
+    })
 }
 
 #[derive(Debug, thiserror::Error)]

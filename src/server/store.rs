@@ -12,7 +12,7 @@ mod users;
 
 pub use events::{Event, NewEvent, SourceTracking, SourceType};
 use events::{EventRow, EVENT_COLUMNS};
-pub use firehose::{Applied, EventChange};
+pub use firehose::{Applied, NewRsvp, RecordChange, Rsvp};
 pub use pending_writes::{NewPendingWrite, PendingWrite, WriteOperation, WriteState};
 pub use users::{NewBlueskyUser, Profile, User};
 

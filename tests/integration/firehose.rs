@@ -382,3 +382,48 @@ async fn a_sequence_gap_is_repaired_by_re_reading_the_repos_we_hold() {
     assert_eq!(ingest.gaps(), 1);
     eventually(&app, &account.did, <[Event]>::is_empty).await;
 }
+
+#[tokio::test]
+async fn an_rsvp_that_arrives_before_its_event_is_kept_and_counts_once() {
+    let app = consuming_app().await;
+    let (organiser, guest) = (create_account().await, create_account().await);
+    let event_uri = format!("at://{}/{COLLECTION}/later", organiser.did);
+    let rsvp = json!({
+        "$type": "community.lexicon.calendar.rsvp",
+        "subject": {"uri": event_uri},
+        "status": "community.lexicon.calendar.rsvp#going",
+        "createdAt": "2026-11-24T00:00:00Z"
+    });
+    put_record_directly(&guest, "community.lexicon.calendar.rsvp", "answer", rsvp.clone()).await;
+    let store = app.state.store.clone();
+    let mut kept = Vec::new();
+    for _ in 0..200 {
+        kept = store.rsvps_for_event(&event_uri).await.expect("query");
+        if !kept.is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(kept.len(), 1, "kept although its event is unknown");
+    assert_eq!(kept[0].status, skymeet::domain::RsvpStatus::Going);
+
+    // The event arrives; the RSVP is linked by its uri. Changing the answer updates the same RSVP.
+    let event = json!({"$type": COLLECTION, "name": "Later", "createdAt": "2026-11-24T00:00:00Z"});
+    put_record_directly(&organiser, COLLECTION, "later", event).await;
+    eventually(&app, &organiser.did, |events| events.len() == 1).await;
+    let mut changed = rsvp.clone();
+    changed["status"] = json!("community.lexicon.calendar.rsvp#interested");
+    put_record_directly(&guest, "community.lexicon.calendar.rsvp", "answer", changed).await;
+    for _ in 0..200 {
+        let rsvps = store.rsvps_for_event(&event_uri).await.expect("query");
+        if rsvps
+            .first()
+            .is_some_and(|r| r.status == skymeet::domain::RsvpStatus::Interested)
+        {
+            assert_eq!(rsvps.len(), 1, "one RSVP per record");
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the changed answer never arrived");
+}

@@ -2,14 +2,14 @@
 //! its dead letters. Each frame's changes and the cursor that covers them commit together (F17).
 
 use super::{with_pool, Event, EventRow, NewEvent, Store, StoreError, EVENT_COLUMNS};
-use crate::domain::{Did, Handle, SyncStatus};
+use crate::domain::{Did, Handle, RsvpStatus, SyncStatus};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::types::Json;
 
 /// One change a frame makes to the cache.
 #[derive(Debug, Clone)]
-pub enum EventChange {
+pub enum RecordChange {
     /// A created or updated record, with the repo revision that wrote it.
     Upsert {
         event: Box<NewEvent>,
@@ -18,6 +18,39 @@ pub enum EventChange {
     Delete {
         at_uri: String,
     },
+    /// A created or updated RSVP, kept whether or not its event is known (F21).
+    UpsertRsvp {
+        rsvp: Box<NewRsvp>,
+        rev: String,
+    },
+    DeleteRsvp {
+        at_uri: String,
+    },
+}
+
+/// An RSVP as the firehose brings it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewRsvp {
+    pub owner_id: i64,
+    pub at_uri: String,
+    /// The event it answers; linked by at-uri, so it counts once that event arrives.
+    pub subject_uri: String,
+    pub subject_cid: Option<String>,
+    pub status: RsvpStatus,
+    pub cid: String,
+    pub record: Value,
+}
+
+/// A stored RSVP.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rsvp {
+    pub id: i64,
+    pub owner_id: i64,
+    pub at_uri: String,
+    pub subject_uri: String,
+    pub subject_cid: Option<String>,
+    pub status: RsvpStatus,
+    pub cid: String,
 }
 
 /// What applying a change did.
@@ -30,6 +63,17 @@ pub enum Applied {
     Deleted,
     /// A delete of a record we never had.
     Absent,
+}
+
+#[derive(sqlx::FromRow)]
+struct RsvpRow {
+    id: i64,
+    owner_id: i64,
+    at_uri: String,
+    subject_uri: String,
+    subject_cid: Option<String>,
+    status: String,
+    cid: String,
 }
 
 #[derive(sqlx::FromRow)]
@@ -101,7 +145,7 @@ impl Store {
         &self,
         endpoint: &str,
         seq: i64,
-        changes: &[EventChange],
+        changes: &[RecordChange],
     ) -> Result<Vec<Applied>, StoreError> {
         let now = Utc::now();
         let insert = format!(
@@ -119,7 +163,7 @@ impl Store {
             let mut applied = Vec::with_capacity(changes.len());
             for change in changes {
                 match change {
-                    EventChange::Upsert { event, rev } => {
+                    RecordChange::Upsert { event, rev } => {
                         let at_uri = event.source.at_uri.as_deref().unwrap_or_default();
                         let existing: Option<Existing> =
                             sqlx::query_as("select id, cid, source_data from event where at_uri = $1")
@@ -193,7 +237,42 @@ impl Store {
                             }
                         }
                     }
-                    EventChange::Delete { at_uri } => {
+                    RecordChange::UpsertRsvp { rsvp, rev } => {
+                        // Newest revision wins; a replay (same or older revision) changes nothing.
+                        let affected = sqlx::query(
+                            "insert into rsvp (owner_id, at_uri, subject_uri, subject_cid, status, cid, rev, record)
+                             values ($1, $2, $3, $4, $5, $6, $7, $8)
+                             on conflict (at_uri) do update set subject_uri = excluded.subject_uri,
+                                 subject_cid = excluded.subject_cid, status = excluded.status, cid = excluded.cid,
+                                 rev = excluded.rev, record = excluded.record
+                             where excluded.rev = '' or rsvp.rev <= excluded.rev",
+                        )
+                        .bind(rsvp.owner_id)
+                        .bind(&rsvp.at_uri)
+                        .bind(&rsvp.subject_uri)
+                        .bind(&rsvp.subject_cid)
+                        .bind(rsvp.status.name())
+                        .bind(&rsvp.cid)
+                        .bind(rev)
+                        .bind(Json(&rsvp.record))
+                        .execute(&mut *tx)
+                        .await?
+                        .rows_affected();
+                        applied.push(if affected > 0 {
+                            Applied::Updated
+                        } else {
+                            Applied::Unchanged
+                        });
+                    }
+                    RecordChange::DeleteRsvp { at_uri } => {
+                        let deleted = sqlx::query("delete from rsvp where at_uri = $1")
+                            .bind(at_uri)
+                            .execute(&mut *tx)
+                            .await?
+                            .rows_affected();
+                        applied.push(if deleted > 0 { Applied::Deleted } else { Applied::Absent });
+                    }
+                    RecordChange::Delete { at_uri } => {
                         let deleted = sqlx::query("delete from event where at_uri = $1")
                             .bind(at_uri)
                             .execute(&mut *tx)
@@ -216,6 +295,33 @@ impl Store {
         }
         .await)
         .map_err(StoreError::from)
+    }
+
+    /// The RSVPs that answer an event (by its at-uri), whenever they arrived.
+    pub async fn rsvps_for_event(&self, subject_uri: &str) -> Result<Vec<Rsvp>, StoreError> {
+        let rows: Vec<RsvpRow> = with_pool!(self, |pool| {
+            sqlx::query_as(
+                "select id, owner_id, at_uri, subject_uri, subject_cid, status, cid from rsvp
+                 where subject_uri = $1 order by id",
+            )
+            .bind(subject_uri)
+            .fetch_all(pool)
+            .await
+        })?;
+        rows.into_iter()
+            .map(|row| {
+                Ok(Rsvp {
+                    status: RsvpStatus::from_token(&row.status)
+                        .ok_or_else(|| StoreError::Corrupt(format!("rsvp {}: status {:?}", row.id, row.status)))?,
+                    id: row.id,
+                    owner_id: row.owner_id,
+                    at_uri: row.at_uri,
+                    subject_uri: row.subject_uri,
+                    subject_cid: row.subject_cid,
+                    cid: row.cid,
+                })
+            })
+            .collect()
     }
 
     /// Keeps what could not be decoded or applied (F19).
