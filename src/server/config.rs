@@ -26,7 +26,8 @@ pub struct Config {
     /// on https, where Skymeet authenticates to authorization servers with `private_key_jwt`.
     pub oauth_signing_key: Option<OAuthSigningKey>,
     /// The firehose to consume (`FIREHOSE_URL`: a relay, or the PDS on the local network); the
-    /// subscribeRepos path is added when missing. `None`: no consumer.
+    /// subscribeRepos path is added when missing. A Jetstream `/subscribe` URL is used as it is.
+    /// `None`: no consumer.
     pub firehose_url: Option<Url>,
     /// Which background work this process does (`SKYMEET_ROLE`, or `--role`).
     pub role: Role,
@@ -452,7 +453,8 @@ fn parse_firehose_url(value: &str) -> Result<Url, String> {
     url.set_scheme(scheme)
         .map_err(|()| "cannot use that scheme".to_owned())?;
     const METHOD: &str = "/xrpc/com.atproto.sync.subscribeRepos";
-    if !url.path().ends_with(METHOD) {
+    // Jetstream's `/subscribe` is taken as it is.
+    if !url.path().ends_with(METHOD) && !url.path().ends_with("/subscribe") {
         let path = format!("{}{METHOD}", url.path().trim_end_matches('/'));
         url.set_path(&path);
     }

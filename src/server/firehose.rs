@@ -71,14 +71,38 @@ pub enum FirehoseError {
     Silent,
     #[error("the server closed the connection")]
     Closed,
+    #[error("the endpoint is not a URL: {0}")]
+    Endpoint(String),
     #[error("the store failed")]
     Store(#[from] StoreError),
     #[error("the cursor belongs to another endpoint ({0}); set FIREHOSE_RESET_CURSOR=true to start over")]
     OtherEndpoint(String),
 }
 
+/// What the endpoint speaks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Source {
+    /// `com.atproto.sync.subscribeRepos`: DAG-CBOR frames with consecutive sequence numbers.
+    SubscribeRepos,
+    /// Jetstream (F16): JSON events, filtered by collection at the server; the cursor is `time_us`.
+    Jetstream,
+}
+
+impl Source {
+    /// Jetstream serves `/subscribe`; anything else is taken as subscribeRepos.
+    pub fn of(endpoint: &str) -> Self {
+        let path = endpoint.split('?').next().unwrap_or(endpoint);
+        if path.ends_with("/subscribe") {
+            Self::Jetstream
+        } else {
+            Self::SubscribeRepos
+        }
+    }
+}
+
 /// Applies frames (and backfills) to the cache.
 pub struct Ingest {
+    source: Source,
     store: Store,
     auth: Arc<BlueskyAuth>,
     /// The subscribeRepos URL, which also names the cursor.
@@ -97,6 +121,7 @@ pub struct Ingest {
 impl Ingest {
     pub fn new(store: Store, auth: Arc<BlueskyAuth>, endpoint: String) -> Self {
         Self {
+            source: Source::of(&endpoint),
             store,
             auth,
             endpoint,
@@ -131,7 +156,11 @@ impl Ingest {
     /// acknowledged by the cursor and comes again after a reconnect).
     pub async fn handle(self: &Arc<Self>, bytes: &[u8]) -> Result<(), StoreError> {
         ::metrics::counter!(metrics::FIREHOSE_FRAMES_TOTAL).increment(1);
-        let frame = match frame::decode(bytes, is_calendar) {
+        let decoded = match self.source {
+            Source::SubscribeRepos => frame::decode(bytes, is_calendar),
+            Source::Jetstream => frame::decode_jetstream(bytes, is_calendar),
+        };
+        let frame = match decoded {
             Ok(frame) => frame,
             Err(e) => {
                 tracing::warn!(error = %e, "a frame does not decode; dead-lettered");
@@ -142,7 +171,8 @@ impl Ingest {
                     .await;
             }
         };
-        if let Some(seq) = frame.seq() {
+        // Jetstream's cursor is a time, not a sequence: it has no gaps to notice.
+        if let (Some(seq), Source::SubscribeRepos) = (frame.seq(), self.source) {
             self.notice_gap(seq);
         }
         match frame {
@@ -560,9 +590,14 @@ async fn check_endpoint(ingest: &Ingest, reset: bool) -> Result<(), FirehoseErro
 
 /// One connection: a reader task feeding a bounded channel, and this task applying frames.
 async fn connection(ingest: &Arc<Ingest>, shutdown: &CancellationToken) -> Result<(), FirehoseError> {
-    let mut url = ingest.endpoint().to_owned();
+    let mut url = url::Url::parse(ingest.endpoint()).map_err(|e| FirehoseError::Endpoint(e.to_string()))?;
+    if ingest.source == Source::Jetstream {
+        for collection in [EVENT_COLLECTION, RSVP_COLLECTION] {
+            url.query_pairs_mut().append_pair("wantedCollections", collection);
+        }
+    }
     if let Some(cursor) = ingest.store.firehose_cursor(ingest.endpoint()).await? {
-        url = format!("{url}?cursor={cursor}");
+        url.query_pairs_mut().append_pair("cursor", &cursor.to_string());
     }
     let (socket, _) = tokio_tungstenite::connect_async(url.as_str())
         .await
@@ -587,6 +622,12 @@ async fn connection(ingest: &Arc<Ingest>, shutdown: &CancellationToken) -> Resul
                     Ok(Some(Err(e))) => return Err(FirehoseError::Read(e)),
                     Ok(Some(Ok(Message::Binary(bytes)))) => {
                         if frames.send(bytes.to_vec()).await.is_err() {
+                            return Ok(());
+                        }
+                    }
+                    // Jetstream speaks JSON text.
+                    Ok(Some(Ok(Message::Text(text)))) => {
+                        if frames.send(text.as_bytes().to_vec()).await.is_err() {
                             return Ok(());
                         }
                     }

@@ -427,3 +427,72 @@ async fn an_rsvp_that_arrives_before_its_event_is_kept_and_counts_once() {
     }
     panic!("the changed answer never arrived");
 }
+
+/// Stands in for a Jetstream server (a Go service the local network does not run): serves the
+/// given JSON events to each connection and reports the URL each connection asked for.
+async fn stand_in_jetstream(events: Vec<String>) -> (String, tokio::sync::mpsc::UnboundedReceiver<String>) {
+    use futures_util::SinkExt;
+    use tokio_tungstenite::tungstenite::{handshake::server, Message};
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("port");
+    let address = listener.local_addr().expect("address");
+    let (asked, requests) = tokio::sync::mpsc::unbounded_channel();
+    tokio::spawn(async move {
+        while let Ok((stream, _)) = listener.accept().await {
+            let (asked, events) = (asked.clone(), events.clone());
+            tokio::spawn(async move {
+                // The error type is tungstenite's, which this test cannot make smaller.
+                #[allow(clippy::result_large_err)]
+                let callback = |request: &server::Request, response: server::Response| {
+                    let _ = asked.send(request.uri().to_string());
+                    Ok(response)
+                };
+                let Ok(mut socket) = tokio_tungstenite::accept_hdr_async(stream, callback).await else {
+                    return;
+                };
+                for event in events {
+                    if socket.send(Message::Text(event.into())).await.is_err() {
+                        return;
+                    }
+                }
+                // Stay open, like a quiet stream.
+                tokio::time::sleep(Duration::from_secs(30)).await;
+            });
+        }
+    });
+    (format!("ws://{address}/subscribe"), requests)
+}
+
+#[tokio::test]
+async fn jetstream_is_a_second_source_behind_the_same_applier() {
+    let account = create_account().await;
+    let rkey = "3mjetjetjet22";
+    let time_us: i64 = 1_732_440_000_000_000;
+    let event = json!({
+        "did": account.did,
+        "time_us": time_us,
+        "kind": "commit",
+        "commit": {
+            "rev": "3mjetjetjet22",
+            "operation": "create",
+            "collection": COLLECTION,
+            "rkey": rkey,
+            "record": {"$type": COLLECTION, "name": "Via Jetstream", "createdAt": "2026-11-24T00:00:00Z"},
+            "cid": "bafyreidjetstreamcidfortestsonly"
+        }
+    });
+    let (url, mut requests) = stand_in_jetstream(vec![event.to_string()]).await;
+    let app = spawn_local_network_app(AppOptions::embedded().with("FIREHOSE_URL", url.clone())).await;
+    let events = eventually(&app, &account.did, |events| events.len() == 1).await;
+    assert_eq!(events[0].name, "Via Jetstream");
+    let first = requests.recv().await.expect("a connection");
+    assert!(
+        first.contains("wantedCollections=community.lexicon.calendar.event")
+            && first.contains("wantedCollections=community.lexicon.calendar.rsvp"),
+        "filtered at the server: {first}"
+    );
+    assert_eq!(
+        app.state.store.firehose_cursor(&url).await.expect("query"),
+        Some(time_us),
+        "the cursor is the event's time"
+    );
+}

@@ -312,3 +312,128 @@ pub fn to_json(ipld: Ipld) -> Value {
         }
     }
 }
+
+/// A Jetstream event (JSON; F16), reduced to the same [`Frame`]s. Its cursor is `time_us`, which
+/// takes the place of the sequence number.
+pub fn decode_jetstream(text: &[u8], keep: impl Fn(&str) -> bool) -> Result<Frame, FrameError> {
+    #[derive(Deserialize)]
+    struct Event {
+        did: String,
+        time_us: i64,
+        kind: String,
+        #[serde(default)]
+        commit: Option<JetCommit>,
+        #[serde(default)]
+        identity: Option<JetIdentity>,
+        #[serde(default)]
+        account: Option<JetAccount>,
+    }
+    #[derive(Deserialize)]
+    struct JetCommit {
+        rev: String,
+        operation: String,
+        collection: String,
+        rkey: String,
+        #[serde(default)]
+        record: Option<Value>,
+        #[serde(default)]
+        cid: Option<String>,
+    }
+    #[derive(Deserialize)]
+    struct JetIdentity {
+        #[serde(default)]
+        handle: Option<String>,
+    }
+    #[derive(Deserialize)]
+    struct JetAccount {
+        active: bool,
+        #[serde(default)]
+        status: Option<String>,
+    }
+    let event: Event = serde_json::from_slice(text).map_err(|e| FrameError::Body(e.to_string()))?;
+    let time = chrono::DateTime::from_timestamp_micros(event.time_us)
+        .map(|t| t.to_rfc3339())
+        .unwrap_or_default();
+    Ok(
+        match (event.kind.as_str(), event.commit, event.identity, event.account) {
+            ("commit", Some(commit), _, _) => {
+                let action = match commit.operation.as_str() {
+                    "create" => Action::Create,
+                    "update" => Action::Update,
+                    "delete" => Action::Delete,
+                    other => return Err(FrameError::Body(format!("unknown operation {other:?}"))),
+                };
+                let ops = if keep(&commit.collection) {
+                    vec![RecordOp {
+                        action,
+                        collection: commit.collection,
+                        rkey: commit.rkey,
+                        cid: commit.cid,
+                        record: commit.record,
+                    }]
+                } else {
+                    Vec::new()
+                };
+                Frame::Commit {
+                    seq: event.time_us,
+                    repo: event.did,
+                    rev: commit.rev,
+                    time,
+                    ops,
+                    too_big: false,
+                }
+            }
+            ("identity", _, Some(identity), _) => Frame::Identity {
+                seq: event.time_us,
+                did: event.did,
+                handle: identity.handle,
+            },
+            ("account", _, _, Some(account)) => Frame::Account {
+                seq: event.time_us,
+                did: event.did,
+                active: account.active,
+                status: account.status,
+            },
+            (kind, ..) => Frame::Other { kind: kind.to_owned() },
+        },
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn calendar(collection: &str) -> bool {
+        collection.starts_with("community.lexicon.calendar.")
+    }
+
+    #[test]
+    fn jetstream_events_become_frames() {
+        let create = br#"{"did":"did:plc:abc","time_us":1732440000000000,"kind":"commit","commit":{"rev":"3lbq2aaaaaaa2","operation":"create","collection":"community.lexicon.calendar.event","rkey":"3lbq2aaaaaaa2","record":{"$type":"community.lexicon.calendar.event","name":"Jet"},"cid":"bafyreiabc"}}"#;
+        let Frame::Commit { seq, repo, ops, .. } = decode_jetstream(create, calendar).expect("decodes") else {
+            panic!("a commit");
+        };
+        assert_eq!((seq, repo.as_str()), (1_732_440_000_000_000, "did:plc:abc"));
+        assert_eq!(ops.len(), 1);
+        assert_eq!(ops[0].action, Action::Create);
+        assert_eq!(
+            ops[0].record.as_ref().map(|r| r["name"].clone()),
+            Some(Value::from("Jet"))
+        );
+
+        let other = br#"{"did":"did:plc:abc","time_us":1,"kind":"commit","commit":{"rev":"r","operation":"create","collection":"app.bsky.feed.like","rkey":"k","record":{},"cid":"c"}}"#;
+        assert!(matches!(decode_jetstream(other, calendar), Ok(Frame::Commit { ops, .. }) if ops.is_empty()));
+
+        let account = br#"{"did":"did:plc:abc","time_us":2,"kind":"account","account":{"active":false,"did":"did:plc:abc","seq":9,"status":"deleted","time":"2026-11-24T00:00:00Z"}}"#;
+        assert_eq!(
+            decode_jetstream(account, calendar).expect("decodes"),
+            Frame::Account {
+                seq: 2,
+                did: "did:plc:abc".to_owned(),
+                active: false,
+                status: Some("deleted".to_owned())
+            }
+        );
+        assert!(decode_jetstream(b"{not json", calendar).is_err());
+    }
+}
