@@ -126,6 +126,42 @@ async fn main() {
     }
     let decode = started.elapsed();
 
+    // The same over a local websocket, as the JS consumer gets it.
+    let over_socket = {
+        use futures_util::SinkExt;
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("port");
+        let address = listener.local_addr().expect("address");
+        let sent = frames.clone();
+        tokio::spawn(async move {
+            let (stream, _) = listener.accept().await.expect("connection");
+            let mut socket = tokio_tungstenite::accept_async(stream).await.expect("handshake");
+            for frame in sent {
+                socket
+                    .send(tokio_tungstenite::tungstenite::Message::Binary(frame.into()))
+                    .await
+                    .expect("send");
+            }
+            tokio::time::sleep(Duration::from_secs(5)).await;
+        });
+        let (socket, _) = tokio_tungstenite::connect_async(format!("ws://{address}/"))
+            .await
+            .expect("connect");
+        let (_, mut read) = socket.split();
+        let started = Instant::now();
+        let mut received = 0;
+        while received < frames.len() {
+            match read.next().await {
+                Some(Ok(tokio_tungstenite::tungstenite::Message::Binary(bytes))) => {
+                    let _ = frame::decode(&bytes, is_calendar);
+                    received += 1;
+                }
+                Some(Ok(_)) => {}
+                _ => break,
+            }
+        }
+        started.elapsed()
+    };
+
     let app = spawn_local_network_app(AppOptions::embedded()).await;
     let ingest = Arc::new(Ingest::new(
         app.state.store.clone(),
@@ -145,6 +181,10 @@ async fn main() {
         bytes as f64 / 1e6
     );
     println!("  decode + filter (one core):          {:>10.0} frames/s", rate(decode));
+    println!(
+        "  websocket + decode + filter:         {:>10.0} frames/s",
+        rate(over_socket)
+    );
     println!("  decode + filter + apply (SQLite):    {:>10.0} frames/s", rate(apply));
     app.shutdown.cancel();
 }
