@@ -51,6 +51,8 @@ const IDLE_CURSOR_INTERVAL: Duration = Duration::from_secs(1);
 const REPAIR_MAX_REPOS: u32 = 1_000;
 /// How many repos' owner and PDS are remembered.
 const REPO_CACHE: usize = 10_000;
+/// How often the consumer checks that it still holds the lock.
+const LOCK_CHECK: Duration = Duration::from_secs(1);
 /// How often an instance without the consumer lock asks for it again.
 const LOCK_RETRY: Duration = Duration::from_secs(2);
 /// The most records one backfill reads from a repo.
@@ -116,6 +118,8 @@ pub struct Ingest {
     /// The last sequence number handled, to notice gaps, and how many there were.
     last_seq: Mutex<Option<i64>>,
     gaps: std::sync::atomic::AtomicU64,
+    /// How often this consumer stopped because its lock was lost.
+    lock_losses: std::sync::atomic::AtomicU64,
 }
 
 impl Ingest {
@@ -130,7 +134,13 @@ impl Ingest {
             repos: Mutex::default(),
             last_seq: Mutex::default(),
             gaps: Default::default(),
+            lock_losses: Default::default(),
         }
+    }
+
+    /// How often this consumer stopped because its lock was lost.
+    pub fn lock_losses(&self) -> u64 {
+        self.lock_losses.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// How many sequence gaps this consumer has seen.
@@ -536,22 +546,50 @@ pub async fn run(ingest: Arc<Ingest>, reset_cursor: bool, shutdown: Cancellation
         shutdown.cancelled().await;
         return;
     }
-    // One consumer per database: wait for the lock (another instance may hold it until it dies).
-    let _lock = loop {
+    loop {
+        // One consumer per database: wait for the lock (another instance may hold it until it dies).
+        let Some(mut lock) = take_lock(&ingest, &shutdown).await else {
+            return;
+        };
+        // If the lock's connection dies, another instance may take over: stop consuming then (a
+        // dropped consumer is safe at any point: each frame commits whole or not at all).
+        let watch = async {
+            loop {
+                tokio::time::sleep(LOCK_CHECK).await;
+                if !lock.alive().await {
+                    return;
+                }
+            }
+        };
+        tokio::select! {
+            () = consume(&ingest, &shutdown) => return,
+            () = watch => tracing::warn!("lost the consumer lock; consuming again once it is retaken"),
+        }
+        ingest.set_connected(false);
+        ingest.lock_losses.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+    }
+}
+
+async fn take_lock(ingest: &Ingest, shutdown: &CancellationToken) -> Option<crate::server::store::ConsumerLock> {
+    loop {
         match ingest.store.try_consumer_lock().await {
-            Ok(Some(lock)) => break lock,
+            Ok(Some(lock)) => return Some(lock),
             Ok(None) => tracing::debug!("another instance runs the firehose consumer"),
             Err(e) => tracing::warn!(error = %Chain(&e), "taking the consumer lock failed"),
         }
         tokio::select! {
-            () = shutdown.cancelled() => return,
+            () = shutdown.cancelled() => return None,
             () = tokio::time::sleep(LOCK_RETRY) => {}
         }
-    };
+    }
+}
+
+/// Connects, applies, reconnects with backoff; returns at shutdown.
+async fn consume(ingest: &Arc<Ingest>, shutdown: &CancellationToken) {
     let mut backoff = MIN_BACKOFF;
     loop {
         let started = Instant::now();
-        let result = connection(&ingest, &shutdown).await;
+        let result = connection(ingest, shutdown).await;
         if let Err(e) = ingest.flush_cursor().await {
             tracing::warn!(error = %Chain(&e), "persisting the cursor failed");
         }

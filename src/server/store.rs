@@ -49,7 +49,22 @@ macro_rules! with_pool {
 use with_pool;
 
 /// Held while this process runs the firehose consumer (see [`Store::try_consumer_lock`]).
-pub struct ConsumerLock(#[allow(dead_code)] Option<sqlx::PgConnection>);
+pub struct ConsumerLock(Option<sqlx::PgConnection>);
+
+impl ConsumerLock {
+    /// Whether the lock still holds: its connection answers (if it died, PostgreSQL released the
+    /// lock and another instance may hold it now).
+    pub async fn alive(&mut self) -> bool {
+        match &mut self.0 {
+            // A connection cut without a goodbye may never answer: a timeout counts as dead.
+            Some(connection) => matches!(
+                tokio::time::timeout(Duration::from_secs(2), sqlx::query("select 1").execute(connection)).await,
+                Ok(Ok(_))
+            ),
+            None => true,
+        }
+    }
+}
 
 #[derive(Debug, thiserror::Error)]
 pub enum StoreError {
