@@ -104,6 +104,11 @@ fn outbound(config: &AtprotoConfig) -> Outbound {
     Outbound::new(policy, config.circuit_cooldown)
 }
 
+/// Our DID as atrium's type. Both check the same syntax, so this fails only if they disagree.
+fn at_did(did: &Did) -> Result<atrium_api::types::string::Did, PdsError> {
+    did.as_str().parse().map_err(|e: &str| PdsError::Rejected(e.to_owned()))
+}
+
 /// Whether an error's message, or that of any error under it, contains `needle`. (atrium-oauth
 /// keeps an authorization server's error response only as text.)
 fn mentions(error: &(dyn std::error::Error + 'static), needle: &str) -> bool {
@@ -261,10 +266,7 @@ impl BlueskyAuth {
 
     /// The signed-in account's own repo, written through its OAuth session.
     pub async fn repo(&self, did: &Did) -> Result<Repo<Session>, PdsError> {
-        let at_did: atrium_api::types::string::Did = did
-            .as_str()
-            .parse()
-            .map_err(|e: &str| PdsError::Rejected(e.to_owned()))?;
+        let at_did = at_did(did)?;
         // No stored credentials: only signing in again helps. (atrium-oauth's own "session does
         // not exist" error is of a private type, so it is checked here first.)
         let stored = AtriumStore::get(&self.credentials, &at_did)
@@ -290,37 +292,29 @@ impl BlueskyAuth {
 
     /// The PDS a DID document names.
     pub async fn pds_endpoint(&self, did: &Did) -> Result<String, PdsError> {
-        let at_did: atrium_api::types::string::Did = did
-            .as_str()
-            .parse()
-            .map_err(|e: &str| PdsError::Rejected(e.to_owned()))?;
-        let document = self
-            .did_resolver
-            .resolve(&at_did)
-            .await
-            .map_err(|e| PdsError::Unreachable(format!("resolving {did} failed: {e}")))?;
-        document
+        self.did_document(did)
+            .await?
             .get_pds_endpoint()
             .ok_or_else(|| PdsError::Rejected(format!("{did} names no PDS")))
     }
 
     /// The handle a DID document claims (`alsoKnownAs: at://{handle}`), if it claims one.
     pub async fn handle_of(&self, did: &Did) -> Result<Option<Handle>, PdsError> {
-        let at_did: atrium_api::types::string::Did = did
-            .as_str()
-            .parse()
-            .map_err(|e: &str| PdsError::Rejected(e.to_owned()))?;
-        let document = self
-            .did_resolver
-            .resolve(&at_did)
-            .await
-            .map_err(|e| PdsError::Unreachable(format!("resolving {did} failed: {e}")))?;
-        Ok(document
+        Ok(self
+            .did_document(did)
+            .await?
             .also_known_as
             .iter()
             .flatten()
             .find_map(|aka| aka.strip_prefix("at://"))
             .and_then(|handle| Handle::parse(handle).ok()))
+    }
+
+    async fn did_document(&self, did: &Did) -> Result<atrium_api::did_doc::DidDocument, PdsError> {
+        self.did_resolver
+            .resolve(&at_did(did)?)
+            .await
+            .map_err(|e| PdsError::Unreachable(format!("resolving {did} failed: {e}")))
     }
 
     /// The DID a handle points at; `None` when it points nowhere.
