@@ -1,6 +1,7 @@
 //! `#[server]` functions: the browser's (and the no-JS form's) way into the server. They stay
 //! thin: parse input into domain types, call the server's services, map errors to [`ApiError`].
 
+pub mod attendance;
 pub mod auth;
 mod error;
 pub mod events;

@@ -23,7 +23,6 @@ use axum::{
 };
 use helpers::AppOptions;
 use network::{create_account, list_records, sign_in_headless, spawn_local_network_app, TEST_KEYS};
-use serde_json::Value;
 use skymeet::domain::Did;
 use skymeet::server::store::WriteState;
 use std::{net::SocketAddr, time::Duration};
@@ -113,19 +112,6 @@ async fn forward(State(client): State<reqwest::Client>, request: Request) -> Res
     (status, headers, Body::from(bytes)).into_response()
 }
 
-async fn call(app: &helpers::TestApp, function: &str, body: &[(&str, &str)]) -> (StatusCode, Value) {
-    let response = app
-        .client
-        .post(format!("{}/api/{function}", app.address))
-        .form(body)
-        .send()
-        .await
-        .expect("sent");
-    let status = response.status();
-    let text = response.text().await.expect("body");
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
-}
-
 #[tokio::test]
 async fn a_write_made_while_the_pds_is_unreachable_is_published_once_when_it_is_back() {
     let mut proxy = Proxy::start().await;
@@ -153,7 +139,9 @@ async fn a_write_made_while_the_pds_is_unreachable_is_published_once_when_it_is_
     .await;
     let account = create_account().await;
     sign_in_headless(&app, &account).await;
-    let (status, body) = call(&app, "create_event", &[("input[name]", "Published before the outage")]).await;
+    let (status, body) = app
+        .call("create_event", &[("input[name]", "Published before the outage")])
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let user = app
         .state
@@ -164,7 +152,9 @@ async fn a_write_made_while_the_pds_is_unreachable_is_published_once_when_it_is_
         .expect("user");
 
     proxy.cut().await;
-    let (status, body) = call(&app, "create_event", &[("input[name]", "Made during the outage")]).await;
+    let (status, body) = app
+        .call("create_event", &[("input[name]", "Made during the outage")])
+        .await;
     assert_eq!(status, StatusCode::SERVICE_UNAVAILABLE, "{body}");
     assert_eq!(body["code"], "error-pds-1");
     assert!(

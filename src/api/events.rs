@@ -1,6 +1,6 @@
 //! Events: reading them for pages, and creating, editing and deleting them PDS first (F8-F14).
 
-use super::ApiError;
+use super::{attendance::AttendanceView, ApiError};
 use crate::domain::{EventDraft, EventInput, SyncStatus, TimeZoneName};
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
@@ -66,6 +66,9 @@ pub struct PendingWriteView {
     pub operation: String,
     /// `pending` (retried automatically), `failed` or `conflict`.
     pub state: String,
+    /// An answer (RSVP) to the event, rather than the event itself.
+    pub rsvp: bool,
+    /// The event's name.
     pub name: Option<String>,
     pub attempts: i32,
     pub last_error: Option<String>,
@@ -74,14 +77,19 @@ pub struct PendingWriteView {
 
 impl PendingWriteView {
     pub fn describe(&self) -> String {
-        let what = match self.operation.as_str() {
-            "create" => "Publishing",
-            "update" => "Saving changes to",
-            _ => "Deleting",
+        let what = match (self.rsvp, self.operation.as_str()) {
+            (true, "delete") => "Withdrawing your answer to",
+            (true, _) => "Answering",
+            (false, "create") => "Publishing",
+            (false, "update") => "Saving changes to",
+            (false, _) => "Deleting",
         };
         let name = self.name.as_deref().unwrap_or("an event");
         match self.state.as_str() {
             "pending" => format!("{what} “{name}”: waiting for your Bluesky server, retried automatically"),
+            "conflict" if self.rsvp => {
+                format!("{what} “{name}”: your answer was changed in another app, so this was not applied")
+            }
             "conflict" => format!("{what} “{name}”: the event was changed elsewhere, so this was not applied"),
             _ => format!("{what} “{name}” failed: your Bluesky server refused it"),
         }
@@ -92,6 +100,9 @@ impl PendingWriteView {
 pub struct EventPage {
     pub event: EventView,
     pub pending: Option<PendingWriteView>,
+    pub attendance: AttendanceView,
+    /// The viewer's answer while it waits for (or was refused by) their PDS.
+    pub answer_pending: Option<PendingWriteView>,
     /// When the page was made, so "synced 3 minutes ago" reads the same after hydration.
     pub now: DateTime<Utc>,
 }
@@ -104,6 +115,8 @@ pub struct UserPage {
     pub avatar_url: Option<String>,
     pub is_owner: bool,
     pub events: Vec<EventView>,
+    /// Events this person answered "going" (from Skymeet's copy).
+    pub going: Vec<EventSummary>,
     /// The PDS could not be reached: these are Skymeet's copies (F13).
     pub cached: bool,
     pub pending: Vec<PendingWriteView>,
@@ -132,17 +145,7 @@ pub async fn upcoming_events() -> Result<Vec<EventSummary>, ApiError> {
         .upcoming_events(Utc::now(), UPCOMING_LIMIT)
         .await
         .map_err(ServerError::from)?;
-    Ok(events
-        .into_iter()
-        .map(|event| EventSummary {
-            id: event.id,
-            name: event.name,
-            starts_at: event.starts_at,
-            time_zone: event.time_zone,
-            sync_status: event.source.sync_status,
-            at_uri: event.source.at_uri,
-        })
-        .collect())
+    Ok(events.into_iter().map(ssr::summary).collect())
 }
 
 /// `/events/{id}`: one event; `None` when there is none.
@@ -164,13 +167,16 @@ pub async fn event_details(id: i64) -> Result<Option<EventPage>, ApiError> {
                 .pending_write_for_record(viewer.id, crate::server::pds::calendar_event::COLLECTION, &rkey)
                 .await
                 .map_err(ServerError::from)?
-                .map(|write| ssr::pending_view(&write))
+                .map(|write| ssr::pending_view(&write, None))
         }
         _ => None,
     };
+    let (attendance, answer_pending) = super::attendance::ssr::attendance(&state, &event, viewer.as_ref()).await?;
     Ok(Some(EventPage {
         event: view,
         pending,
+        attendance,
+        answer_pending,
         now: Utc::now(),
     }))
 }
@@ -270,7 +276,7 @@ pub async fn discard_write(id: i64) -> Result<(), ApiError> {
 }
 
 #[cfg(feature = "ssr")]
-mod ssr {
+pub(super) mod ssr {
     use super::*;
     use crate::domain::{AtUri, Did, Handle, Provider};
     use crate::server::{
@@ -331,6 +337,10 @@ mod ssr {
                     "Events are published to Bluesky: sign in with Bluesky first.",
                 )
             }
+            PublishError::NotPublished => {
+                set_status(StatusCode::CONFLICT);
+                ApiError::new("error-event-4", "This event is not on Bluesky.")
+            }
             PublishError::Queued { cause, .. } => {
                 set_status(StatusCode::SERVICE_UNAVAILABLE);
                 let reason = match cause {
@@ -388,6 +398,17 @@ mod ssr {
             let user = state.store.user_by_id(id).await.map_err(ServerError::from)?;
             self.0.insert(id, user.clone());
             Ok(user)
+        }
+    }
+
+    pub fn summary(event: Event) -> EventSummary {
+        EventSummary {
+            id: event.id,
+            name: event.name,
+            starts_at: event.starts_at,
+            time_zone: event.time_zone,
+            sync_status: event.source.sync_status,
+            at_uri: event.source.at_uri,
         }
     }
 
@@ -452,18 +473,22 @@ mod ssr {
         })
     }
 
-    pub fn pending_view(write: &PendingWrite) -> PendingWriteView {
+    /// A pending write as its owner sees it; `event_name` names the event an answer is for.
+    pub fn pending_view(write: &PendingWrite, event_name: Option<&str>) -> PendingWriteView {
+        let rsvp = write.collection == crate::server::pds::calendar_rsvp::COLLECTION;
+        let own_name = write
+            .record
+            .as_ref()
+            .filter(|_| !rsvp)
+            .and_then(|r| r.get("name"))
+            .and_then(|n| n.as_str());
         PendingWriteView {
             id: write.id,
             event_id: write.event_id,
             operation: write.operation.to_string(),
             state: write.state.to_string(),
-            name: write
-                .record
-                .as_ref()
-                .and_then(|r| r.get("name"))
-                .and_then(|n| n.as_str())
-                .map(str::to_owned),
+            rsvp,
+            name: own_name.or(event_name).map(str::to_owned),
             attempts: write.attempts,
             last_error: write.last_error.clone(),
             next_attempt_at: write.next_attempt_at,
@@ -555,16 +580,34 @@ mod ssr {
                 (views, true)
             }
         };
-        let pending = match (&user, is_owner) {
-            (Some(user), true) => state
+        let mut pending = Vec::new();
+        if let (Some(user), true) = (&user, is_owner) {
+            let writes = state
                 .store
                 .pending_writes_for_owner(user.id)
                 .await
+                .map_err(ServerError::from)?;
+            for write in &writes {
+                // An answer names the event it answers.
+                let answered = match write.event_id {
+                    Some(id) if write.collection != COLLECTION => {
+                        state.store.event_by_id(id).await.map_err(ServerError::from)?
+                    }
+                    _ => None,
+                };
+                pending.push(pending_view(write, answered.as_ref().map(|e| e.name.as_str())));
+            }
+        }
+        let going = match &user {
+            Some(user) => state
+                .store
+                .events_answered(user.id, crate::domain::RsvpStatus::Going)
+                .await
                 .map_err(ServerError::from)?
-                .iter()
-                .map(pending_view)
+                .into_iter()
+                .map(summary)
                 .collect(),
-            _ => Vec::new(),
+            None => Vec::new(),
         };
         Ok(Some(UserPage {
             handle: handle.to_string(),
@@ -573,6 +616,7 @@ mod ssr {
             avatar_url: user.as_ref().and_then(|u| u.avatar_url.clone()),
             is_owner,
             events,
+            going,
             cached,
             pending,
             now: Utc::now(),

@@ -1,3 +1,4 @@
+pub mod attendance;
 pub mod error_page;
 pub mod event_card;
 pub mod event_form;

@@ -108,11 +108,22 @@ pub enum RsvpStatus {
     #[default]
     Going,
     Interested,
+    /// Serialised as the lexicon's token name, so a form's value and the record agree.
+    #[serde(rename = "notgoing")]
     NotGoing,
 }
 
 impl RsvpStatus {
     pub const ALL: [Self; 3] = [Self::Going, Self::Interested, Self::NotGoing];
+
+    /// How a page names it.
+    pub fn label(self) -> &'static str {
+        match self {
+            Self::Going => "Going",
+            Self::Interested => "Interested",
+            Self::NotGoing => "Not going",
+        }
+    }
 
     pub fn name(self) -> &'static str {
         match self {

@@ -1,7 +1,11 @@
 //! Events, PDS first (F8, F9, F11, F14): every create, update and delete goes to the owner's PDS;
 //! the cache changes only once the PDS has accepted. A write the PDS could not take yet waits as a
 //! pending write, under the record key chosen before the first attempt, and a background worker
-//! retries it with backoff, so a retry can never make a second record.
+//! retries it with backoff, so a retry can never make a second record. RSVPs go the same way
+//! (see [`attendance`]).
+
+mod attendance;
+pub use attendance::cached_rsvp;
 
 use crate::domain::{AtUri, Did, EventDraft, Rkey, SyncStatus};
 use crate::server::{
@@ -9,10 +13,11 @@ use crate::server::{
     metrics,
     pds::{
         calendar_event::{CalendarEvent, COLLECTION},
+        calendar_rsvp::COLLECTION as RSVP_COLLECTION,
         record_url, PdsError, StrongRef,
     },
     store::{
-        Event, NewEvent, NewPendingWrite, PendingWrite, SourceTracking, SourceType, Store, StoreError, User,
+        Event, NewEvent, NewPendingWrite, PendingWrite, Rsvp, SourceTracking, SourceType, Store, StoreError, User,
         WriteOperation, WriteState,
     },
 };
@@ -40,6 +45,8 @@ pub enum PublishError {
     Forbidden,
     #[error("the account is not a Bluesky account")]
     NotBluesky,
+    #[error("the event is not on Bluesky, so it cannot be answered")]
+    NotPublished,
     #[error("the PDS has not accepted the write yet; it is queued for retry")]
     Queued { write: Box<PendingWrite>, cause: PdsError },
     #[error("the record changed on the PDS since it was read")]
@@ -56,6 +63,7 @@ pub enum PublishError {
 #[derive(Debug)]
 pub enum Published {
     Saved(Box<Event>),
+    Answered(Box<Rsvp>),
     Deleted,
 }
 
@@ -102,7 +110,7 @@ impl Calendar {
         let write = self.store.save_pending_write(&write, Utc::now()).await?;
         match self.attempt(owner, write).await? {
             Published::Saved(event) => Ok(*event),
-            Published::Deleted => unreachable_outcome(),
+            _ => unexpected_outcome(),
         }
     }
 
@@ -130,7 +138,7 @@ impl Calendar {
         let write = self.store.save_pending_write(&write, Utc::now()).await?;
         match self.attempt(owner, write).await? {
             Published::Saved(event) => Ok(*event),
-            Published::Deleted => unreachable_outcome(),
+            _ => unexpected_outcome(),
         }
     }
 
@@ -173,6 +181,9 @@ impl Calendar {
             .filter(|write| write.owner_id == owner.id)
             .ok_or(PublishError::Forbidden)?;
         self.store.delete_pending_write(write.id).await?;
+        if write.collection == RSVP_COLLECTION {
+            return self.refresh_rsvp(owner, &write.rkey).await;
+        }
         if let Some(event) = self.event_of(&write).await? {
             self.refresh(owner, &event).await?;
         }
@@ -250,14 +261,19 @@ impl Calendar {
     async fn attempt(&self, owner: &User, write: PendingWrite) -> Result<Published, PublishError> {
         let did = owner.did.as_ref().ok_or(PublishError::NotBluesky)?;
         let started = Instant::now();
+        let write_collection = write.collection.clone();
         let outcome = self.send(did, &write).await;
         let result = match outcome {
             Ok((strong_ref, pds)) => self.settle(did, &write, strong_ref, &pds).await,
             Err(cause) => Err(self.failed(write, cause).await?),
         };
         let status = if result.is_ok() { "ok" } else { "error" };
-        ::metrics::counter!(metrics::EVENTS_PUBLISHED_TOTAL, "status" => status).increment(1);
-        ::metrics::histogram!(metrics::PUBLISH_DURATION_SECONDS).record(started.elapsed().as_secs_f64());
+        if write_collection == RSVP_COLLECTION {
+            ::metrics::counter!(metrics::RSVPS_PUBLISHED_TOTAL, "status" => status).increment(1);
+        } else {
+            ::metrics::counter!(metrics::EVENTS_PUBLISHED_TOTAL, "status" => status).increment(1);
+            ::metrics::histogram!(metrics::PUBLISH_DURATION_SECONDS).record(started.elapsed().as_secs_f64());
+        }
         result
     }
 
@@ -291,6 +307,9 @@ impl Calendar {
         strong_ref: Option<StrongRef>,
         pds: &str,
     ) -> Result<Published, PublishError> {
+        if write.collection == RSVP_COLLECTION {
+            return self.settle_rsvp(did, write, strong_ref).await;
+        }
         let Some(strong_ref) = strong_ref else {
             if let Some(id) = write.event_id {
                 self.store.delete_event(id).await?;
@@ -354,7 +373,12 @@ impl Calendar {
         let message = cause.to_string();
         tracing::warn!(write = write.id, operation = %write.operation, error = %message, ?state, "PDS write failed");
         self.store.pending_write_failed(write.id, state, &message, next).await?;
-        if let Some(event) = self.event_of(&write).await? {
+        // An RSVP write's event is the one it answers, whose own status is not at stake.
+        let event = match write.collection.as_str() {
+            COLLECTION => self.event_of(&write).await?,
+            _ => None,
+        };
+        if let Some(event) = event {
             self.store
                 .set_event_sync_status(event.id, status, &source_data(&event.source, Some(&message)))
                 .await?;
@@ -474,9 +498,10 @@ fn random_clock_id() -> u16 {
     (OsRng.next_u32() & 0x3ff) as u16
 }
 
-fn unreachable_outcome<T>() -> Result<T, PublishError> {
+/// A write settled as something else than it asked for (an event write as a delete, say).
+fn unexpected_outcome<T>() -> Result<T, PublishError> {
     Err(PublishError::Store(StoreError::Corrupt(
-        "a create or update settled as a delete".to_owned(),
+        "a pending write settled as something else than it asked for".to_owned(),
     )))
 }
 

@@ -16,14 +16,14 @@
 
 pub mod frame;
 
-use crate::domain::{AtUri, Did, Handle, Rkey, RsvpStatus, TimeZoneName};
+use crate::domain::{AtUri, Did, Handle, Rkey, TimeZoneName};
 use crate::server::{
     auth::oauth::BlueskyAuth,
-    calendar::cached_event,
+    calendar::{cached_event, cached_rsvp},
     error::Chain,
     metrics,
-    pds::{calendar_event::COLLECTION as EVENT_COLLECTION, PdsError},
-    store::{Applied, NewRsvp, RecordChange, Store, StoreError},
+    pds::{calendar_event::COLLECTION as EVENT_COLLECTION, calendar_rsvp::COLLECTION as RSVP_COLLECTION, PdsError},
+    store::{Applied, RecordChange, Store, StoreError},
 };
 use frame::{Action, Frame};
 use futures_util::StreamExt;
@@ -35,7 +35,6 @@ use tokio::sync::mpsc;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_util::sync::CancellationToken;
 
-pub const RSVP_COLLECTION: &str = "community.lexicon.calendar.rsvp";
 /// Frames waiting between the socket reader and the applier.
 const CHANNEL_CAPACITY: usize = 1024;
 /// A connection that says nothing for this long is dropped (the PDS and relays send frames or
@@ -351,7 +350,11 @@ impl Ingest {
             }
         }
         let applied = self.store.apply_firehose_changes(&self.endpoint, seq, &changes).await?;
-        for outcome in applied {
+        for (change, outcome) in changes.iter().zip(applied) {
+            let collection = match change {
+                RecordChange::Upsert { .. } | RecordChange::Delete { .. } => "event",
+                RecordChange::UpsertRsvp { .. } | RecordChange::DeleteRsvp { .. } => "rsvp",
+            };
             let label = match outcome {
                 Applied::Inserted => "inserted",
                 Applied::Updated => "updated",
@@ -359,7 +362,8 @@ impl Ingest {
                 Applied::Deleted => "deleted",
                 Applied::Absent => "absent",
             };
-            ::metrics::counter!(metrics::FIREHOSE_RECORDS_TOTAL, "outcome" => label).increment(1);
+            ::metrics::counter!(metrics::FIREHOSE_RECORDS_TOTAL, "collection" => collection, "outcome" => label)
+                .increment(1);
         }
         ::metrics::gauge!(metrics::FIREHOSE_CURSOR).set(seq as f64);
         Ok(())
@@ -418,8 +422,8 @@ impl Ingest {
         }
     }
 
-    /// Makes the cache hold exactly the calendar events in `did`'s repo (F22): reads them with
-    /// `listRecords`, upserts each, removes the cached ones the repo no longer has.
+    /// Makes the cache hold exactly the calendar events and RSVPs in `did`'s repo (F22): reads them
+    /// with `listRecords`, upserts each, removes the cached ones the repo no longer has.
     #[tracing::instrument(skip_all, fields(did = %did), err)]
     pub async fn backfill(&self, did: &Did, seq: Option<i64>) -> Result<usize, BackfillError> {
         let (repo, pds) = self.auth.public_repo(did).await.map_err(BackfillError::Pds)?;
@@ -460,6 +464,31 @@ impl Ingest {
                 changes.push(RecordChange::Delete { at_uri: uri });
             }
         }
+        // The answers too: RSVPs count wherever they were made.
+        let answers = repo
+            .list_all_records(RSVP_COLLECTION, BACKFILL_MAX_RECORDS)
+            .await
+            .map_err(BackfillError::Pds)?;
+        for entry in answers {
+            let Some(cid) = entry.cid else { continue };
+            kept.insert(entry.uri.clone());
+            match cached_rsvp(owner, entry.uri, entry.value.clone(), cid) {
+                Ok(rsvp) => changes.push(RecordChange::UpsertRsvp {
+                    rsvp: Box::new(rsvp),
+                    rev: String::new(),
+                }),
+                Err(e) => self
+                    .store
+                    .add_dead_letter(&self.endpoint, seq, &e.to_string(), None, Some(&entry.value))
+                    .await
+                    .map_err(BackfillError::Store)?,
+            }
+        }
+        for at_uri in self.store.rsvp_uris_of(owner).await.map_err(BackfillError::Store)? {
+            if !kept.contains(&at_uri) {
+                changes.push(RecordChange::DeleteRsvp { at_uri });
+            }
+        }
         let cursor = match seq {
             Some(seq) => seq,
             None => self
@@ -495,33 +524,13 @@ fn rsvp_change(
         (_, Some(record), Some(cid)) => (record, cid),
         (_, record, _) => return Err(("a create or update without a record".to_owned(), record)),
     };
-    // Some apps write a subject without a CID; the uri is what links it.
-    let subject_uri = record.pointer("/subject/uri").and_then(serde_json::Value::as_str);
-    let Some(subject_uri) = subject_uri.filter(|uri| AtUri::parse(uri).is_ok()) else {
-        return Err(("an RSVP without a valid subject uri".to_owned(), Some(record)));
-    };
-    let status = match record.get("status").and_then(serde_json::Value::as_str) {
-        None => RsvpStatus::default(),
-        Some(token) => match RsvpStatus::from_token(token) {
-            Some(status) => status,
-            None => return Err((format!("unknown RSVP status {token:?}"), Some(record))),
-        },
-    };
-    Ok(RecordChange::UpsertRsvp {
-        rsvp: Box::new(NewRsvp {
-            owner_id: owner,
-            at_uri,
-            subject_uri: subject_uri.to_owned(),
-            subject_cid: record
-                .pointer("/subject/cid")
-                .and_then(serde_json::Value::as_str)
-                .map(str::to_owned),
-            status,
-            cid,
-            record,
+    match cached_rsvp(owner, at_uri, record.clone(), cid) {
+        Ok(rsvp) => Ok(RecordChange::UpsertRsvp {
+            rsvp: Box::new(rsvp),
+            rev: rev.to_owned(),
         }),
-        rev: rev.to_owned(),
-    })
+        Err(e) => Err((e.to_string(), Some(record))),
+    }
 }
 
 #[derive(Debug, thiserror::Error)]

@@ -15,7 +15,8 @@ pub const HTTP_REQUEST_DURATION_SECONDS: &str = "skymeet_http_request_duration_s
 pub const KV_EXPIRED_PURGED_TOTAL: &str = "skymeet_kv_expired_purged_total";
 /// Firehose frames received.
 pub const FIREHOSE_FRAMES_TOTAL: &str = "skymeet_firehose_frames_total";
-/// Calendar records from the firehose by `outcome`: inserted | updated | unchanged | deleted | absent | skipped.
+/// Calendar records from the firehose by `collection` (event | rsvp) and `outcome` (inserted |
+/// updated | unchanged | deleted | absent).
 pub const FIREHOSE_RECORDS_TOTAL: &str = "skymeet_firehose_records_total";
 /// Frames and records that went to the dead-letter table.
 pub const FIREHOSE_DEAD_LETTERS_TOTAL: &str = "skymeet_firehose_dead_letters_total";
@@ -32,6 +33,8 @@ pub const FIREHOSE_CURSOR: &str = "skymeet_firehose_cursor";
 pub const FIREHOSE_LAG_SECONDS: &str = "skymeet_firehose_lag_seconds";
 /// PDS writes of events (create, update, delete) by outcome: `status` = ok | error.
 pub const EVENTS_PUBLISHED_TOTAL: &str = "skymeet_events_published_total";
+/// PDS writes of RSVPs (answer, change, withdraw) by outcome: `status` = ok | error.
+pub const RSVPS_PUBLISHED_TOTAL: &str = "skymeet_rsvps_published_total";
 /// How long one PDS write of an event took, including settling it here.
 pub const PUBLISH_DURATION_SECONDS: &str = "skymeet_publish_duration_seconds";
 

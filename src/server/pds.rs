@@ -7,6 +7,7 @@
 //! round trip unchanged. (The ATProto data model has no floats; the PDS refuses records with them.)
 
 pub mod calendar_event;
+pub mod calendar_rsvp;
 
 use crate::domain::{AtUri, Did, Rkey};
 use atrium_api::xrpc::{

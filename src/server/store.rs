@@ -8,12 +8,14 @@
 mod events;
 mod firehose;
 mod pending_writes;
+mod rsvps;
 mod users;
 
 pub use events::{Event, NewEvent, SourceTracking, SourceType};
 use events::{EventRow, EVENT_COLUMNS};
-pub use firehose::{Applied, NewRsvp, RecordChange, Rsvp};
+pub use firehose::{Applied, RecordChange};
 pub use pending_writes::{NewPendingWrite, PendingWrite, WriteOperation, WriteState};
+pub use rsvps::{Attendee, NewRsvp, Rsvp};
 pub use users::{NewBlueskyUser, Profile, User};
 
 use crate::server::config::DatabaseConfig;

@@ -8,7 +8,7 @@ use crate::network::{
     spawn_local_network_app, Account, TEST_KEYS,
 };
 use reqwest::StatusCode;
-use serde_json::{json, Value};
+use serde_json::json;
 use skymeet::domain::SyncStatus;
 use skymeet::server::store::{Event, NewEvent, SourceTracking, SourceType, WriteState};
 
@@ -26,21 +26,6 @@ fn form(fields: &[(&str, &str)]) -> Vec<(String, String)> {
             (name, (*value).to_owned())
         })
         .collect()
-}
-
-/// Posts a server function the way a script does (no `Accept: text/html`): errors keep their HTTP
-/// status and come back as JSON.
-async fn call(app: &TestApp, function: &str, body: &[(String, String)]) -> (StatusCode, Value) {
-    let response = app
-        .client
-        .post(format!("{}/api/{function}", app.address))
-        .form(body)
-        .send()
-        .await
-        .expect("sent");
-    let status = response.status();
-    let text = response.text().await.expect("body");
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
 }
 
 async fn signed_in_app() -> (TestApp, Account) {
@@ -66,24 +51,24 @@ async fn only_event(app: &TestApp, account: &Account) -> Event {
 #[tokio::test]
 async fn an_event_goes_to_the_pds_first_then_the_cache_and_edits_and_deletes_follow() {
     let (app, account) = signed_in_app().await;
-    let (status, body) = call(
-        &app,
-        "create_event",
-        &form(&[
-            ("name", "Rust & ATProto night"),
-            ("description", "Talks and pizza."),
-            ("starts_at", "2026-12-10T18:30"),
-            ("ends_at", "2026-12-10T21:00"),
-            ("time_zone", "Europe/Berlin"),
-            ("mode", "hybrid"),
-            ("venue", "c-base"),
-            ("locality", "Berlin"),
-            ("country", "DE"),
-            ("online_url", "https://meet.example/rust"),
-            ("links", "https://example.com/tickets Tickets"),
-        ]),
-    )
-    .await;
+    let (status, body) = app
+        .call(
+            "create_event",
+            &form(&[
+                ("name", "Rust & ATProto night"),
+                ("description", "Talks and pizza."),
+                ("starts_at", "2026-12-10T18:30"),
+                ("ends_at", "2026-12-10T21:00"),
+                ("time_zone", "Europe/Berlin"),
+                ("mode", "hybrid"),
+                ("venue", "c-base"),
+                ("locality", "Berlin"),
+                ("country", "DE"),
+                ("online_url", "https://meet.example/rust"),
+                ("links", "https://example.com/tickets Tickets"),
+            ]),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let event = only_event(&app, &account).await;
     let rkey = event.source.rkey.clone().expect("rkey");
@@ -140,18 +125,18 @@ async fn an_event_goes_to_the_pds_first_then_the_cache_and_edits_and_deletes_fol
 
     // Our edit keeps the other app's field and replaces exactly the version we hold.
     let id = event.id.to_string();
-    let (status, body) = call(
-        &app,
-        "update_event",
-        &form(&[
-            ("id", &id),
-            ("name", "Rust & ATProto night (moved)"),
-            ("starts_at", "2026-12-11T18:30"),
-            ("time_zone", "Europe/Berlin"),
-            ("online_url", "https://meet.example/rust"),
-        ]),
-    )
-    .await;
+    let (status, body) = app
+        .call(
+            "update_event",
+            &form(&[
+                ("id", &id),
+                ("name", "Rust & ATProto night (moved)"),
+                ("starts_at", "2026-12-11T18:30"),
+                ("time_zone", "Europe/Berlin"),
+                ("online_url", "https://meet.example/rust"),
+            ]),
+        )
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let (edited_cid, edited) = get_record(&account.did, COLLECTION, &rkey).await.expect("on the PDS");
     assert_ne!(edited_cid, foreign_cid);
@@ -163,7 +148,7 @@ async fn an_event_goes_to_the_pds_first_then_the_cache_and_edits_and_deletes_fol
     assert_eq!(cached.source.cid.as_deref(), Some(edited_cid.as_str()));
     assert_eq!(cached.name, "Rust & ATProto night (moved)");
 
-    let (status, body) = call(&app, "delete_event", &[("id".to_owned(), id)]).await;
+    let (status, body) = app.call("delete_event", &[("id".to_owned(), id)]).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(
         get_record(&account.did, COLLECTION, &rkey).await,
@@ -190,7 +175,7 @@ fn new_event(event: &Event) -> NewEvent {
 #[tokio::test]
 async fn an_edit_over_a_version_changed_elsewhere_is_a_conflict_not_an_overwrite() {
     let (app, account) = signed_in_app().await;
-    let (status, body) = call(&app, "create_event", &form(&[("name", "Book club")])).await;
+    let (status, body) = app.call("create_event", &form(&[("name", "Book club")])).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let event = only_event(&app, &account).await;
     let rkey = event.source.rkey.clone().expect("rkey");
@@ -201,12 +186,12 @@ async fn an_edit_over_a_version_changed_elsewhere_is_a_conflict_not_an_overwrite
     elsewhere["name"] = json!("Book club (edited elsewhere)");
     let elsewhere_cid = put_record_directly(&account, COLLECTION, &rkey, elsewhere.clone()).await;
 
-    let (status, body) = call(
-        &app,
-        "update_event",
-        &form(&[("id", &event.id.to_string()), ("name", "Book club (ours)")]),
-    )
-    .await;
+    let (status, body) = app
+        .call(
+            "update_event",
+            &form(&[("id", &event.id.to_string()), ("name", "Book club (ours)")]),
+        )
+        .await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert_eq!(body["code"], "error-pds-2");
     assert_eq!(
@@ -235,7 +220,9 @@ async fn an_edit_over_a_version_changed_elsewhere_is_a_conflict_not_an_overwrite
     assert!(page.contains(r#"data-state="conflict""#));
 
     // Discarding our version takes the PDS's: the cache follows it and is in sync again.
-    let (status, body) = call(&app, "discard_write", &[("id".to_owned(), writes[0].id.to_string())]).await;
+    let (status, body) = app
+        .call("discard_write", &[("id".to_owned(), writes[0].id.to_string())])
+        .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let cached = only_event(&app, &account).await;
     assert_eq!(cached.name, "Book club (edited elsewhere)");
@@ -253,7 +240,7 @@ async fn an_edit_over_a_version_changed_elsewhere_is_a_conflict_not_an_overwrite
 #[tokio::test]
 async fn only_the_owner_may_edit_or_delete() {
     let (app, owner) = signed_in_app().await;
-    let (status, body) = call(&app, "create_event", &form(&[("name", "Owner's party")])).await;
+    let (status, body) = app.call("create_event", &form(&[("name", "Owner's party")])).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let event = only_event(&app, &owner).await;
     let id = event.id.to_string();
@@ -276,12 +263,14 @@ async fn only_the_owner_may_edit_or_delete() {
         .await
         .expect("signed out");
     sign_in_headless(&app, &intruder).await;
-    let (status, body) = call(&app, "update_event", &form(&[("id", &id), ("name", "Taken over")])).await;
+    let (status, body) = app
+        .call("update_event", &form(&[("id", &id), ("name", "Taken over")]))
+        .await;
     assert_eq!(
         (status, body["code"].clone()),
         (StatusCode::FORBIDDEN, json!("error-event-1"))
     );
-    let (status, body) = call(&app, "delete_event", &[("id".to_owned(), id)]).await;
+    let (status, body) = app.call("delete_event", &[("id".to_owned(), id)]).await;
     assert_eq!(
         (status, body["code"].clone()),
         (StatusCode::FORBIDDEN, json!("error-event-1"))
@@ -295,17 +284,17 @@ async fn only_the_owner_may_edit_or_delete() {
 #[tokio::test]
 async fn bad_input_gets_a_message_per_field_and_nothing_is_published() {
     let (app, account) = signed_in_app().await;
-    let (status, body) = call(
-        &app,
-        "create_event",
-        &form(&[
-            ("name", " "),
-            ("starts_at", "2026-12-10T18:30"),
-            ("ends_at", "2026-12-10T17:00"),
-            ("online_url", "javascript:alert(1)"),
-        ]),
-    )
-    .await;
+    let (status, body) = app
+        .call(
+            "create_event",
+            &form(&[
+                ("name", " "),
+                ("starts_at", "2026-12-10T18:30"),
+                ("ends_at", "2026-12-10T17:00"),
+                ("online_url", "javascript:alert(1)"),
+            ]),
+        )
+        .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert_eq!(body["code"], "error-input-1");
     let fields: Vec<&str> = body["fields"]
@@ -321,7 +310,7 @@ async fn bad_input_gets_a_message_per_field_and_nothing_is_published() {
 #[tokio::test]
 async fn the_user_page_lists_what_the_pds_holds_including_other_apps_events() {
     let (app, account) = signed_in_app().await;
-    let (status, body) = call(&app, "create_event", &form(&[("name", "Made here")])).await;
+    let (status, body) = app.call("create_event", &form(&[("name", "Made here")])).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     put_record_directly(
         &account,
@@ -343,7 +332,7 @@ async fn an_account_that_granted_fewer_scopes_is_told_to_allow_writing() {
     let app = spawn_local_network_app(AppOptions::production().with("CREDENTIALS_KEYS", TEST_KEYS)).await;
     let account = create_account().await;
     sign_in_granting(&app, &account, "atproto").await;
-    let (status, body) = call(&app, "create_event", &form(&[("name", "Not allowed")])).await;
+    let (status, body) = app.call("create_event", &form(&[("name", "Not allowed")])).await;
     assert_eq!(body["code"], "error-pds-6", "{status} {body}");
     assert!(list_records(&account.did, COLLECTION).await.is_empty());
 }

@@ -13,7 +13,7 @@ use std::time::Duration;
 
 const COLLECTION: &str = "community.lexicon.calendar.event";
 
-async fn consuming_app() -> TestApp {
+pub async fn consuming_app() -> TestApp {
     let app = spawn_local_network_app(
         AppOptions::production()
             .with("CREDENTIALS_KEYS", TEST_KEYS)
@@ -398,14 +398,14 @@ async fn an_rsvp_that_arrives_before_its_event_is_kept_and_counts_once() {
     let store = app.state.store.clone();
     let mut kept = Vec::new();
     for _ in 0..200 {
-        kept = store.rsvps_for_event(&event_uri).await.expect("query");
+        kept = store.attendees(&event_uri).await.expect("query");
         if !kept.is_empty() {
             break;
         }
         tokio::time::sleep(Duration::from_millis(50)).await;
     }
     assert_eq!(kept.len(), 1, "kept although its event is unknown");
-    assert_eq!(kept[0].status, skymeet::domain::RsvpStatus::Going);
+    assert_eq!(kept[0].rsvp.status, skymeet::domain::RsvpStatus::Going);
 
     // The event arrives; the RSVP is linked by its uri. Changing the answer updates the same RSVP.
     let event = json!({"$type": COLLECTION, "name": "Later", "createdAt": "2026-11-24T00:00:00Z"});
@@ -415,10 +415,10 @@ async fn an_rsvp_that_arrives_before_its_event_is_kept_and_counts_once() {
     changed["status"] = json!("community.lexicon.calendar.rsvp#interested");
     put_record_directly(&guest, "community.lexicon.calendar.rsvp", "answer", changed).await;
     for _ in 0..200 {
-        let rsvps = store.rsvps_for_event(&event_uri).await.expect("query");
+        let rsvps = store.attendees(&event_uri).await.expect("query");
         if rsvps
             .first()
-            .is_some_and(|r| r.status == skymeet::domain::RsvpStatus::Interested)
+            .is_some_and(|r| r.rsvp.status == skymeet::domain::RsvpStatus::Interested)
         {
             assert_eq!(rsvps.len(), 1, "one RSVP per record");
             return;

@@ -133,6 +133,15 @@ pub struct TestApp {
     _database: TestDatabase,
 }
 
+/// A browser of its own: its own cookies (session), redirects not followed.
+pub fn visitor() -> reqwest::Client {
+    reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .build()
+        .expect("HTTP client")
+}
+
 pub async fn spawn_app(options: AppOptions) -> TestApp {
     let database = TestDatabase::new(options.engine).await;
     let mut vars: HashMap<&str, String> = HashMap::new();
@@ -157,11 +166,7 @@ pub async fn spawn_app(options: AppOptions) -> TestApp {
     let state = app.state().clone();
     let shutdown = app.shutdown_token();
     let server = tokio::spawn(app.run_until_stopped());
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .cookie_store(true)
-        .build()
-        .expect("HTTP client");
+    let client = visitor();
     TestApp {
         address,
         client,
@@ -186,6 +191,28 @@ impl TestApp {
     /// The database this app runs on, for a second instance to share.
     pub fn database_url(&self) -> Option<String> {
         self._database.database_url.clone()
+    }
+
+    /// Posts a server function the way a script does (no `Accept: text/html`): errors keep their
+    /// HTTP status and come back as JSON.
+    pub async fn call<T: serde::Serialize + ?Sized>(
+        &self,
+        function: &str,
+        body: &T,
+    ) -> (reqwest::StatusCode, serde_json::Value) {
+        let response = self
+            .client
+            .post(format!("{}/api/{function}", self.address))
+            .form(body)
+            .send()
+            .await
+            .expect("sent");
+        let status = response.status();
+        let text = response.text().await.expect("body");
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+        )
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {

@@ -1,8 +1,10 @@
 use crate::api::{
+    attendance::{AnswerEvent, WithdrawAnswer},
     events::{event_details, DeleteEvent, DiscardWrite, EventPage, RetryWrite},
     ApiError,
 };
 use crate::app::components::{
+    attendance::Attendance,
     error_page::ErrorPage,
     event_card::{place, when},
     pending_writes::PendingWrites,
@@ -29,9 +31,24 @@ pub fn EventDetailPage() -> impl IntoView {
     let delete = ServerAction::<DeleteEvent>::new();
     let retry = ServerAction::<RetryWrite>::new();
     let discard = ServerAction::<DiscardWrite>::new();
+    let actions = Actions {
+        delete,
+        retry,
+        discard,
+        answer: ServerAction::<AnswerEvent>::new(),
+        withdraw: ServerAction::<WithdrawAnswer>::new(),
+    };
     let page = Resource::new_blocking(
-        move || (id.get(), retry.version().get(), discard.version().get()),
-        |(id, _, _)| async move {
+        move || {
+            let versions = [
+                retry.version().get(),
+                discard.version().get(),
+                actions.answer.version().get(),
+                actions.withdraw.version().get(),
+            ];
+            (id.get(), versions)
+        },
+        |(id, ..)| async move {
             match id {
                 Some(id) => event_details(id).await,
                 None => Ok(None),
@@ -44,7 +61,7 @@ pub fn EventDetailPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     let zone = zone.await?;
                     let view = match page.await? {
-                        Some(page) => view! { <EventDetail page zone delete retry discard /> }.into_any(),
+                        Some(page) => view! { <EventDetail page zone actions /> }.into_any(),
                         None => view! { <NotFound /> }.into_any(),
                     };
                     Ok::<_, ApiError>(view)
@@ -54,15 +71,32 @@ pub fn EventDetailPage() -> impl IntoView {
     }
 }
 
-#[component]
-fn EventDetail(
-    page: EventPage,
-    zone: TimeZoneName,
+/// What can be done on the page; each action's completion reloads it.
+#[derive(Clone, Copy)]
+struct Actions {
     delete: ServerAction<DeleteEvent>,
     retry: ServerAction<RetryWrite>,
     discard: ServerAction<DiscardWrite>,
-) -> impl IntoView {
-    let EventPage { event, pending, now } = page;
+    answer: ServerAction<AnswerEvent>,
+    withdraw: ServerAction<WithdrawAnswer>,
+}
+
+#[component]
+fn EventDetail(page: EventPage, zone: TimeZoneName, actions: Actions) -> impl IntoView {
+    let Actions {
+        delete,
+        retry,
+        discard,
+        answer,
+        withdraw,
+    } = actions;
+    let EventPage {
+        event,
+        pending,
+        attendance,
+        answer_pending,
+        now,
+    } = page;
     let when = when(&event, &zone);
     let place = place(&event);
     let draft = event.draft.clone();
@@ -129,6 +163,7 @@ fn EventDetail(
             </div>
             {owner_actions}
         </article>
-        <PendingWrites writes=pending.into_iter().collect() retry discard now />
+        {event.id.map(|event_id| view! { <Attendance attendance event_id answer withdraw now /> })}
+        <PendingWrites writes=pending.into_iter().chain(answer_pending).collect() retry discard now />
     }
 }

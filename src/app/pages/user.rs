@@ -52,6 +52,7 @@ fn UserEvents(
         avatar_url,
         is_owner,
         events,
+        going,
         cached,
         pending,
         now,
@@ -89,6 +90,21 @@ fn UserEvents(
             <h2 id="events" class="text-lg font-semibold">"Events"</h2>
             {empty.then(|| view! { <p class="mt-2 text-slate-600">"No events yet."</p> })}
             <ul class="mt-3 space-y-3">{cards}</ul>
+        </section>
+        <section aria-labelledby="going" class="mt-8">
+            <h2 id="going" class="text-lg font-semibold">"Going to"</h2>
+            {going.is_empty().then(|| view! { <p class="mt-2 text-slate-600">"Not going to any event yet."</p> })}
+            <ul class="mt-3 space-y-2" data-testid="going">
+                {going.into_iter().map(|event| {
+                    let when = event.starts_at.map(|at| zone.format(at)).unwrap_or_else(|| "Date to be announced".to_owned());
+                    view! {
+                        <li class="rounded-lg border border-slate-200 bg-white p-3">
+                            <a href=format!("/events/{}", event.id) class="font-medium hover:text-sky-700">{event.name}</a>
+                            <p class="text-sm text-slate-600">{when}</p>
+                        </li>
+                    }
+                }).collect_view()}
+            </ul>
         </section>
     }
 }

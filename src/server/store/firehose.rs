@@ -1,8 +1,9 @@
 //! What the firehose consumer writes: calendar records from anyone, shadow users, its cursor and
 //! its dead letters. Each frame's changes and the cursor that covers them commit together (F17).
 
+use super::NewRsvp;
 use super::{with_pool, Event, EventRow, NewEvent, Store, StoreError, EVENT_COLUMNS};
-use crate::domain::{Did, Handle, RsvpStatus, SyncStatus};
+use crate::domain::{Did, Handle, SyncStatus};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::types::Json;
@@ -28,31 +29,6 @@ pub enum RecordChange {
     },
 }
 
-/// An RSVP as the firehose brings it.
-#[derive(Debug, Clone, PartialEq)]
-pub struct NewRsvp {
-    pub owner_id: i64,
-    pub at_uri: String,
-    /// The event it answers; linked by at-uri, so it counts once that event arrives.
-    pub subject_uri: String,
-    pub subject_cid: Option<String>,
-    pub status: RsvpStatus,
-    pub cid: String,
-    pub record: Value,
-}
-
-/// A stored RSVP.
-#[derive(Debug, Clone, PartialEq)]
-pub struct Rsvp {
-    pub id: i64,
-    pub owner_id: i64,
-    pub at_uri: String,
-    pub subject_uri: String,
-    pub subject_cid: Option<String>,
-    pub status: RsvpStatus,
-    pub cid: String,
-}
-
 /// What applying a change did.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Applied {
@@ -63,17 +39,6 @@ pub enum Applied {
     Deleted,
     /// A delete of a record we never had.
     Absent,
-}
-
-#[derive(sqlx::FromRow)]
-struct RsvpRow {
-    id: i64,
-    owner_id: i64,
-    at_uri: String,
-    subject_uri: String,
-    subject_cid: Option<String>,
-    status: String,
-    cid: String,
 }
 
 #[derive(sqlx::FromRow)]
@@ -295,33 +260,6 @@ impl Store {
         }
         .await)
         .map_err(StoreError::from)
-    }
-
-    /// The RSVPs that answer an event (by its at-uri), whenever they arrived.
-    pub async fn rsvps_for_event(&self, subject_uri: &str) -> Result<Vec<Rsvp>, StoreError> {
-        let rows: Vec<RsvpRow> = with_pool!(self, |pool| {
-            sqlx::query_as(
-                "select id, owner_id, at_uri, subject_uri, subject_cid, status, cid from rsvp
-                 where subject_uri = $1 order by id",
-            )
-            .bind(subject_uri)
-            .fetch_all(pool)
-            .await
-        })?;
-        rows.into_iter()
-            .map(|row| {
-                Ok(Rsvp {
-                    status: RsvpStatus::from_token(&row.status)
-                        .ok_or_else(|| StoreError::Corrupt(format!("rsvp {}: status {:?}", row.id, row.status)))?,
-                    id: row.id,
-                    owner_id: row.owner_id,
-                    at_uri: row.at_uri,
-                    subject_uri: row.subject_uri,
-                    subject_cid: row.subject_cid,
-                    cid: row.cid,
-                })
-            })
-            .collect()
     }
 
     /// Keeps what could not be decoded or applied (F19).

@@ -194,6 +194,29 @@ impl Store {
         row.map(PendingWrite::try_from).transpose()
     }
 
+    /// The newest queued write of one collection about one event (an owner's answer to it).
+    pub async fn pending_write_for_event(
+        &self,
+        owner_id: i64,
+        collection: &str,
+        event_id: i64,
+    ) -> Result<Option<PendingWrite>, StoreError> {
+        let sql = format!(
+            "select {PENDING_WRITE_COLUMNS} from pending_write
+             where owner_id = $1 and collection = $2 and event_id = $3
+             order by id desc limit 1"
+        );
+        let row: Option<PendingWriteRow> = with_pool!(self, |pool| {
+            sqlx::query_as(&sql)
+                .bind(owner_id)
+                .bind(collection)
+                .bind(event_id)
+                .fetch_optional(pool)
+                .await
+        })?;
+        row.map(PendingWrite::try_from).transpose()
+    }
+
     /// An owner's queued writes, oldest first.
     pub async fn pending_writes_for_owner(&self, owner_id: i64) -> Result<Vec<PendingWrite>, StoreError> {
         let sql = format!("select {PENDING_WRITE_COLUMNS} from pending_write where owner_id = $1 order by id");

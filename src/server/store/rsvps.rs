@@ -1,0 +1,234 @@
+//! RSVPs (`community.lexicon.calendar.rsvp`): from the firehose and from our own writes. They link
+//! to their event by its at-uri only, so an answer that arrives before its event counts once the
+//! event is there (F21).
+
+use super::{with_pool, Event, EventRow, Store, StoreError, EVENT_COLUMNS};
+use crate::domain::{Did, Handle, RsvpStatus};
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use sqlx::types::Json;
+
+/// An RSVP as its owner's PDS holds it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewRsvp {
+    pub owner_id: i64,
+    pub at_uri: String,
+    /// The event it answers; linked by at-uri, so it counts once that event arrives.
+    pub subject_uri: String,
+    /// The version of the event it answered; older than the event's CID after an edit.
+    pub subject_cid: Option<String>,
+    pub status: RsvpStatus,
+    pub cid: String,
+    pub record: Value,
+}
+
+/// A stored RSVP.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Rsvp {
+    pub id: i64,
+    pub owner_id: i64,
+    pub at_uri: String,
+    pub subject_uri: String,
+    pub subject_cid: Option<String>,
+    pub status: RsvpStatus,
+    pub cid: String,
+    /// The whole record, fields of other apps included, so an update writes them back.
+    pub record: Value,
+    /// When it last changed here: accepted by its PDS or seen on the firehose.
+    pub updated_at: DateTime<Utc>,
+}
+
+/// An RSVP with who gave it, for attendee lists.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Attendee {
+    pub rsvp: Rsvp,
+    pub did: Option<Did>,
+    pub handle: Option<Handle>,
+    pub display_name: Option<String>,
+    pub avatar_url: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct RsvpRow {
+    id: i64,
+    owner_id: i64,
+    at_uri: String,
+    subject_uri: String,
+    subject_cid: Option<String>,
+    status: String,
+    cid: String,
+    record: Json<Value>,
+    updated_at: DateTime<Utc>,
+}
+
+#[derive(sqlx::FromRow)]
+struct AttendeeRow {
+    #[sqlx(flatten)]
+    rsvp: RsvpRow,
+    did: Option<String>,
+    handle: Option<String>,
+    display_name: Option<String>,
+    avatar_url: Option<String>,
+}
+
+impl TryFrom<RsvpRow> for Rsvp {
+    type Error = StoreError;
+    fn try_from(row: RsvpRow) -> Result<Self, Self::Error> {
+        Ok(Self {
+            status: RsvpStatus::from_token(&row.status)
+                .ok_or_else(|| StoreError::Corrupt(format!("rsvp {}: status {:?}", row.id, row.status)))?,
+            id: row.id,
+            owner_id: row.owner_id,
+            at_uri: row.at_uri,
+            subject_uri: row.subject_uri,
+            subject_cid: row.subject_cid,
+            cid: row.cid,
+            record: row.record.0,
+            updated_at: row.updated_at,
+        })
+    }
+}
+
+impl TryFrom<AttendeeRow> for Attendee {
+    type Error = StoreError;
+    fn try_from(row: AttendeeRow) -> Result<Self, Self::Error> {
+        // A handle or DID that no longer parses hides the name, not the answer.
+        Ok(Self {
+            did: row.did.as_deref().and_then(|did| Did::parse(did).ok()),
+            handle: row.handle.as_deref().and_then(|handle| Handle::parse(handle).ok()),
+            display_name: row.display_name,
+            avatar_url: row.avatar_url,
+            rsvp: row.rsvp.try_into()?,
+        })
+    }
+}
+
+const RSVP_COLUMNS: &str = "rsvp.id, rsvp.owner_id, rsvp.at_uri, rsvp.subject_uri, rsvp.subject_cid, rsvp.status, \
+     rsvp.cid, rsvp.record, rsvp.updated_at";
+
+impl Store {
+    /// Everyone's answers to an event (by its at-uri), whenever they arrived: one per person, the
+    /// latest, should another app have written two records for one person.
+    pub async fn attendees(&self, subject_uri: &str) -> Result<Vec<Attendee>, StoreError> {
+        let sql = format!(
+            "select {RSVP_COLUMNS}, app_user.did, app_user.handle, app_user.display_name, app_user.avatar_url
+             from rsvp join app_user on app_user.id = rsvp.owner_id
+             where rsvp.subject_uri = $1
+             order by rsvp.updated_at desc, rsvp.id desc"
+        );
+        let rows: Vec<AttendeeRow> = with_pool!(self, |pool| sqlx::query_as(&sql)
+            .bind(subject_uri)
+            .fetch_all(pool)
+            .await)?;
+        let mut seen = std::collections::HashSet::new();
+        let mut attendees = Vec::with_capacity(rows.len());
+        for row in rows {
+            if seen.insert(row.rsvp.owner_id) {
+                attendees.push(Attendee::try_from(row)?);
+            }
+        }
+        // Earliest answer first, as people arrive.
+        attendees.reverse();
+        Ok(attendees)
+    }
+
+    /// One person's answer to an event: the latest, if there are several.
+    pub async fn rsvp_of(&self, owner_id: i64, subject_uri: &str) -> Result<Option<Rsvp>, StoreError> {
+        let sql = format!(
+            "select {RSVP_COLUMNS} from rsvp where owner_id = $1 and subject_uri = $2
+             order by updated_at desc, id desc limit 1"
+        );
+        let row: Option<RsvpRow> = with_pool!(self, |pool| sqlx::query_as(&sql)
+            .bind(owner_id)
+            .bind(subject_uri)
+            .fetch_optional(pool)
+            .await)?;
+        row.map(Rsvp::try_from).transpose()
+    }
+
+    /// Stores an answer its owner's PDS accepted and, in the same transaction, deletes the pending
+    /// write that settles (if any). Wins over what the firehose brought before: it is newer.
+    #[tracing::instrument(skip_all, fields(at_uri = rsvp.at_uri), err)]
+    pub async fn save_rsvp(&self, rsvp: &NewRsvp, settles: Option<i64>) -> Result<Rsvp, StoreError> {
+        // An empty revision: the echo of this write on the firehose (with its revision) applies
+        // over it, and changes nothing that matters.
+        let sql = format!(
+            "insert into rsvp (owner_id, at_uri, subject_uri, subject_cid, status, cid, rev, record)
+             values ($1, $2, $3, $4, $5, $6, '', $7)
+             on conflict (at_uri) do update set subject_uri = excluded.subject_uri,
+                 subject_cid = excluded.subject_cid, status = excluded.status, cid = excluded.cid,
+                 rev = excluded.rev, record = excluded.record
+             returning {}",
+            RSVP_COLUMNS.replace("rsvp.", "")
+        );
+        let row: RsvpRow = with_pool!(self, |pool| async {
+            let mut tx = pool.begin().await?;
+            let row = sqlx::query_as(&sql)
+                .bind(rsvp.owner_id)
+                .bind(&rsvp.at_uri)
+                .bind(&rsvp.subject_uri)
+                .bind(&rsvp.subject_cid)
+                .bind(rsvp.status.name())
+                .bind(&rsvp.cid)
+                .bind(Json(&rsvp.record))
+                .fetch_one(&mut *tx)
+                .await?;
+            if let Some(id) = settles {
+                sqlx::query("delete from pending_write where id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await.map(|()| row)
+        }
+        .await)?;
+        row.try_into()
+    }
+
+    /// Removes an answer its owner's PDS deleted, and the pending write that settles, together.
+    pub async fn delete_rsvp(&self, at_uri: &str, settles: Option<i64>) -> Result<bool, StoreError> {
+        let deleted = with_pool!(self, |pool| async {
+            let mut tx = pool.begin().await?;
+            let deleted = sqlx::query("delete from rsvp where at_uri = $1")
+                .bind(at_uri)
+                .execute(&mut *tx)
+                .await?
+                .rows_affected();
+            if let Some(id) = settles {
+                sqlx::query("delete from pending_write where id = $1")
+                    .bind(id)
+                    .execute(&mut *tx)
+                    .await?;
+            }
+            tx.commit().await.map(|()| deleted)
+        }
+        .await)?;
+        Ok(deleted > 0)
+    }
+
+    /// The events a person answered with `status`, soonest first (undated last).
+    pub async fn events_answered(&self, owner_id: i64, status: RsvpStatus) -> Result<Vec<Event>, StoreError> {
+        let sql = format!(
+            "select {EVENT_COLUMNS} from event
+             where at_uri in (select subject_uri from rsvp where owner_id = $1 and status = $2)
+             order by starts_at is null, starts_at, id"
+        );
+        let rows: Vec<EventRow> = with_pool!(self, |pool| sqlx::query_as(&sql)
+            .bind(owner_id)
+            .bind(status.name())
+            .fetch_all(pool)
+            .await)?;
+        rows.into_iter().map(Event::try_from).collect()
+    }
+
+    /// The at-uris of one person's stored answers: for comparing with their repo.
+    pub async fn rsvp_uris_of(&self, owner_id: i64) -> Result<Vec<String>, StoreError> {
+        let rows: Vec<(String,)> = with_pool!(self, |pool| sqlx::query_as(
+            "select at_uri from rsvp where owner_id = $1 order by id"
+        )
+        .bind(owner_id)
+        .fetch_all(pool)
+        .await)?;
+        Ok(rows.into_iter().map(|(uri,)| uri).collect())
+    }
+}
