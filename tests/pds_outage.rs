@@ -1,6 +1,6 @@
-//! F9 against the real PDS: while the PDS cannot be reached, creating an event shows an error,
-//! stores no event and keeps a pending write; once it can be reached again, the worker publishes
-//! exactly one record and the event appears. Reads fall back to the cached copy meanwhile (F13).
+//! F9 against the real PDS: while the PDS cannot be reached, creating an event (or answering one)
+//! shows an error, stores no event (or answer) and keeps a pending write; once it can be reached
+//! again, the worker publishes exactly one record each and they appear. Reads fall back to the cached copy meanwhile (F13).
 //!
 //! The app's outgoing HTTP goes through a forward proxy this test runs and cuts (`HTTP_PROXY`, which
 //! reqwest reads once per process: hence a test binary of its own). A forward proxy keeps each
@@ -170,6 +170,21 @@ async fn a_write_made_while_the_pds_is_unreachable_is_published_once_when_it_is_
     assert_eq!(writes.len(), 1);
     assert_eq!(writes[0].state, WriteState::Pending);
     let rkey = writes[0].rkey.to_string();
+
+    // An answer (RSVP) fails the same way: a clear message, and a pending write, not an answer.
+    let first = &events[0];
+    let (status, body) = app
+        .call(
+            "answer_event",
+            &[("id", first.id.to_string().as_str()), ("status", "going")],
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].clone()),
+        (StatusCode::SERVICE_UNAVAILABLE, "error-pds-1".into())
+    );
+    let subject = first.source.at_uri.clone().expect("published");
+    assert!(app.state.store.attendees(&subject).await.expect("query").is_empty());
     assert_eq!(
         list_records(&account.did, COLLECTION).await.len(),
         1,
@@ -186,6 +201,15 @@ async fn a_write_made_while_the_pds_is_unreachable_is_published_once_when_it_is_
     // A few retries fail while it is down...
     tokio::time::sleep(Duration::from_secs(2)).await;
     let attempts = app.state.store.pending_writes_for_owner(user.id).await.expect("query")[0].attempts;
+    assert_eq!(
+        app.state
+            .store
+            .pending_writes_for_owner(user.id)
+            .await
+            .expect("query")
+            .len(),
+        2
+    );
     assert!(attempts >= 2, "retried with backoff: {attempts} attempts");
 
     // ...and once it is back, the worker publishes the write under its pre-chosen key, once.
@@ -209,6 +233,18 @@ async fn a_write_made_while_the_pds_is_unreachable_is_published_once_when_it_is_
         .find(|r| r["uri"].as_str().is_some_and(|uri| uri.ends_with(&rkey)))
         .expect("the record under the pre-chosen key");
     assert_eq!(ours["cid"].as_str(), published.source.cid.as_deref());
+    // The answer went out once too, and counts.
+    for _ in 0..100 {
+        if !app.state.store.attendees(&subject).await.expect("query").is_empty() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let answers = app.state.store.attendees(&subject).await.expect("query");
+    assert_eq!(answers.len(), 1, "the worker published the answer");
+    let rsvps = list_records(&account.did, "community.lexicon.calendar.rsvp").await;
+    assert_eq!(rsvps.len(), 1, "{rsvps:?}");
+    assert_eq!(rsvps[0]["uri"].as_str(), Some(answers[0].rsvp.at_uri.as_str()));
     assert!(app
         .state
         .store
