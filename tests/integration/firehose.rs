@@ -228,45 +228,77 @@ async fn cached(app: &TestApp, did: &str) -> std::collections::BTreeMap<String, 
         .collect()
 }
 
+/// A consumer process, killed (SIGKILL, as by a crash or the OOM killer) when dropped.
+struct Consumer(std::process::Child);
+
+impl Consumer {
+    fn kill(mut self) {
+        self.0.kill().expect("killed");
+        self.0.wait().expect("reaped");
+    }
+}
+
+impl Drop for Consumer {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The consumer as a process of its own (`skymeet --role ingest`) on `app`'s databases.
+fn consumer_process(app: &TestApp) -> Consumer {
+    let child = std::process::Command::new(env!("CARGO_BIN_EXE_skymeet"))
+        .args(["--role", "ingest"])
+        .env("LEPTOS_SITE_ADDR", "127.0.0.1:0")
+        .env("DATABASE_URL", app.database_url().expect("PostgreSQL"))
+        .env("REDIS_URL", crate::helpers::redis_url())
+        .env("REDIS_KEY_PREFIX", app.redis_prefix())
+        .env("CREDENTIALS_KEYS", TEST_KEYS)
+        .env("FIREHOSE_URL", firehose_url())
+        .env("ATPROTO_PLC_URL", crate::network::plc_url())
+        .env("ATPROTO_HANDLE_RESOLVER", crate::network::pds_url())
+        .env("RUST_LOG", "error")
+        .stdout(std::process::Stdio::null())
+        .spawn()
+        .expect("the consumer process starts");
+    Consumer(child)
+}
+
 #[tokio::test]
-async fn the_cache_equals_the_pds_after_the_consumer_is_killed_again_and_again() {
-    use skymeet::server::firehose::{self, Ingest};
+async fn the_cache_equals_the_pds_after_the_consumer_process_is_killed_again_and_again() {
     use std::sync::Arc;
-    use tokio_util::sync::CancellationToken;
 
     const ACCOUNTS: usize = 4;
     const RECORDS_PER_ACCOUNT: usize = 500;
-    // No FIREHOSE_URL: this test runs (and kills) the consumer itself.
+    // No FIREHOSE_URL: the consumer runs in processes this test starts and kills (SIGKILL).
     let app = spawn_local_network_app(AppOptions::production().with("CREDENTIALS_KEYS", TEST_KEYS)).await;
-    let auth = app.state.auth.clone().expect("auth");
     let mut accounts = Vec::new();
     for _ in 0..ACCOUNTS {
         accounts.push(Arc::new(create_account().await));
     }
 
     // A first consumer takes its cursor (from a first record), so restarts have a place to resume.
+    let consumer = consumer_process(&app);
+    let mut tries = 0;
+    while app
+        .state
+        .store
+        .firehose_cursor(&firehose_url())
+        .await
+        .expect("cursor")
+        .is_none()
     {
-        let ingest = Arc::new(Ingest::new(app.state.store.clone(), Arc::clone(&auth), firehose_url()));
-        let stop = CancellationToken::new();
-        let consumer = tokio::spawn(firehose::run(Arc::clone(&ingest), false, stop.clone()));
-        while !ingest.connected() {
-            tokio::time::sleep(Duration::from_millis(20)).await;
+        // Changed until the consumer, once connected, sees a change (an unchanged record makes no commit).
+        if tries % 25 == 0 {
+            let first =
+                json!({"$type": COLLECTION, "name": format!("First {tries}"), "createdAt": "2026-11-24T00:00:00Z"});
+            put_record_directly(&accounts[0], COLLECTION, "first", first).await;
         }
-        let first = json!({"$type": COLLECTION, "name": "First", "createdAt": "2026-11-24T00:00:00Z"});
-        put_record_directly(&accounts[0], COLLECTION, "first", first).await;
-        while app
-            .state
-            .store
-            .firehose_cursor(&firehose_url())
-            .await
-            .expect("cursor")
-            .is_none()
-        {
-            tokio::time::sleep(Duration::from_millis(20)).await;
-        }
-        consumer.abort();
-        let _ = consumer.await;
+        tries += 1;
+        assert!(tries < 1500, "the consumer process never took a cursor");
+        tokio::time::sleep(Duration::from_millis(20)).await;
     }
+    consumer.kill();
 
     // The writer: 2,000 records, every tenth deleted again, eight writes in flight.
     let writer = {
@@ -290,25 +322,21 @@ async fn the_cache_equals_the_pds_after_the_consumer_is_killed_again_and_again()
         })
     };
 
-    // Meanwhile the consumer is started and killed (aborted mid-whatever, like a crashed process:
-    // a fresh Ingest each time, so nothing survives in memory) six times.
+    // Meanwhile the consumer process is started and killed with SIGKILL, mid-whatever, again and
+    // again (at least six times).
     let mut kills = 0;
     while !writer.is_finished() || kills < 6 {
-        let ingest = Arc::new(Ingest::new(app.state.store.clone(), Arc::clone(&auth), firehose_url()));
-        let consumer = tokio::spawn(firehose::run(ingest, false, CancellationToken::new()));
-        tokio::time::sleep(Duration::from_millis(300 + 250 * (kills % 4))).await;
-        consumer.abort();
-        let _ = consumer.await;
+        let consumer = consumer_process(&app);
+        tokio::time::sleep(Duration::from_millis(700 + 300 * (kills % 4))).await;
+        consumer.kill();
         kills += 1;
     }
     writer.await.expect("writer");
 
-    // Then it runs to the end of the stream; the cache must equal the PDS, record for record.
-    let ingest = Arc::new(Ingest::new(app.state.store.clone(), Arc::clone(&auth), firehose_url()));
-    let stop = CancellationToken::new();
-    let consumer = tokio::spawn(firehose::run(ingest, false, stop.clone()));
+    // Then one runs to the end of the stream; the cache must equal the PDS, record for record.
+    let consumer = consumer_process(&app);
     let mut last = (0, 0);
-    for _ in 0..120 {
+    for _ in 0..150 {
         let mut equal = true;
         let (mut on_pds, mut in_cache) = (0, 0);
         for account in &accounts {
@@ -321,14 +349,13 @@ async fn the_cache_equals_the_pds_after_the_consumer_is_killed_again_and_again()
         if equal {
             assert_eq!(on_pds, ACCOUNTS * RECORDS_PER_ACCOUNT * 9 / 10 + 1);
             assert!(kills >= 6);
-            stop.cancel();
-            let _ = consumer.await;
+            consumer.kill();
             return;
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
     panic!(
-        "the cache never matched the PDS: {} on the PDS, {} cached",
+        "the cache never matched the PDS after {kills} kills: {} on the PDS, {} cached",
         last.0, last.1
     );
 }
