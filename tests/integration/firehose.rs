@@ -360,6 +360,56 @@ async fn the_cache_equals_the_pds_after_the_consumer_process_is_killed_again_and
     );
 }
 
+#[tokio::test]
+async fn a_consumer_whose_lock_connection_dies_stops_and_consumes_again_once_it_retakes_the_lock() {
+    use sqlx::Connection;
+    let app = consuming_app().await;
+    let ingest = app.state.ingest.clone().expect("a consumer");
+    let mut admin = sqlx::PgConnection::connect(&app.database_url().expect("PostgreSQL"))
+        .await
+        .expect("connected");
+    // The backend holding this database's advisory lock: the consumer's lock connection.
+    let holder: (i32,) = sqlx::query_as(
+        "select pid from pg_locks
+         where locktype = 'advisory' and granted
+           and database = (select oid from pg_database where datname = current_database())",
+    )
+    .fetch_one(&mut admin)
+    .await
+    .expect("the consumer holds the lock");
+    let (terminated,): (bool,) = sqlx::query_as("select pg_terminate_backend($1)")
+        .bind(holder.0)
+        .fetch_one(&mut admin)
+        .await
+        .expect("terminated");
+    assert!(terminated);
+
+    // It notices (the lock is checked every second), stops, and takes the lock again.
+    for _ in 0..200 {
+        if ingest.lock_losses() == 1 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(ingest.lock_losses(), 1, "the lost lock was noticed");
+    for _ in 0..200 {
+        if ingest.connected() {
+            let (holders,): (i64,) = sqlx::query_as(
+                "select count(*) from pg_locks
+                 where locktype = 'advisory' and granted
+                   and database = (select oid from pg_database where datname = current_database())",
+            )
+            .fetch_one(&mut admin)
+            .await
+            .expect("query");
+            assert_eq!(holders, 1, "consuming again, under the lock");
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the consumer did not come back");
+}
+
 /// An `#identity` frame, as a PDS sends it.
 fn identity_frame(seq: i64, did: &str) -> Vec<u8> {
     #[derive(serde::Serialize)]
