@@ -1,4 +1,5 @@
 import { defineConfig, devices } from "@playwright/test";
+import { execFileSync } from "node:child_process";
 import * as os from "node:os";
 import * as path from "node:path";
 
@@ -10,6 +11,24 @@ const root = path.resolve(__dirname, "..");
 const targetDir = process.env.CARGO_TARGET_DIR ?? path.join(root, "target");
 const server = process.env.SKYMEET_BIN ?? path.join(targetDir, "debug", "skymeet");
 const dataDir = process.env.E2E_DATA_DIR ?? path.join(os.tmpdir(), `skymeet-e2e-${process.pid}`);
+const pdsUrl = process.env.LOCAL_PDS_URL ?? "http://localhost:2583";
+
+// The admin account (ADMIN_DIDS) must exist before the server starts, so it is made here, once:
+// this file is read again by every worker, which inherits the account through the environment.
+if (!process.env.E2E_ADMIN) {
+  const create = `
+    const handle = "a" + require("node:crypto").randomBytes(5).toString("hex") + ".test";
+    const password = require("node:crypto").randomBytes(12).toString("base64url");
+    fetch(${JSON.stringify(pdsUrl)} + "/xrpc/com.atproto.server.createAccount", {
+      method: "POST",
+      headers: { "content-type": "application/json" },
+      body: JSON.stringify({ handle, password, email: handle + "@example.com" }),
+    })
+      .then(async (r) => { const b = await r.json(); if (!r.ok) throw new Error(JSON.stringify(b)); return b; })
+      .then((b) => process.stdout.write(JSON.stringify({ handle: b.handle, did: b.did, password })));`;
+  process.env.E2E_ADMIN = execFileSync(process.execPath, ["-e", create], { encoding: "utf8" });
+}
+const admin = JSON.parse(process.env.E2E_ADMIN);
 
 // Debian's Chromium; a browser download by Playwright is neither possible nor wanted here.
 const chromium = {
@@ -28,6 +47,34 @@ const chromium = {
   },
 };
 
+const offlinePort = port + 1;
+process.env.E2E_OFFLINE_URL = `http://127.0.0.1:${offlinePort}`;
+
+/** The server under test on `port`, with its own embedded database file. */
+function serverOn(port: number, database: string) {
+  return {
+    command: server,
+    url: `http://127.0.0.1:${port}/healthz`,
+    timeout: 60_000,
+    reuseExistingServer: false,
+    stdout: "ignore" as const,
+    stderr: "pipe" as const,
+    env: {
+      LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
+      LEPTOS_SITE_ROOT: path.join(root, "target", "site"),
+      SQLITE_PATH: path.join(dataDir, database),
+      DATABASE_URL: "",
+      REDIS_URL: "",
+      RUST_LOG: "warn",
+      // Identities resolve on the local ATProto network when it runs (scripts/local-pds.sh).
+      ATPROTO_PLC_URL: process.env.LOCAL_PLC_URL ?? "http://localhost:2582",
+      ATPROTO_HANDLE_RESOLVER: pdsUrl,
+      ADMIN_DIDS: admin.did,
+      RECONCILE_INTERVAL_SECONDS: "0",
+    } as Record<string, string>,
+  };
+}
+
 export default defineConfig({
   testDir: "./tests",
   timeout: 30_000,
@@ -42,25 +89,14 @@ export default defineConfig({
     { name: "js", use: { ...chromium, javaScriptEnabled: true } },
     { name: "no-js", use: { ...chromium, javaScriptEnabled: false } },
   ],
-  webServer: {
-    command: server,
-    url: `${baseURL}/healthz`,
-    timeout: 60_000,
-    reuseExistingServer: false,
-    stdout: "ignore",
-    stderr: "pipe",
-    env: {
-      LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
-      LEPTOS_SITE_ROOT: path.join(root, "target", "site"),
-      SQLITE_PATH: path.join(dataDir, "skymeet.db"),
-      DATABASE_URL: "",
-      REDIS_URL: "",
-      RUST_LOG: "warn",
-      // Identities resolve on the local ATProto network when it runs (scripts/local-pds.sh).
-      ATPROTO_PLC_URL: process.env.LOCAL_PLC_URL ?? "http://localhost:2582",
-      ATPROTO_HANDLE_RESOLVER: process.env.LOCAL_PDS_URL ?? "http://localhost:2583",
+  webServer: [
+    {
+      ...serverOn(port, "skymeet.db"),
       // The PDS's own firehose stands in for a relay.
-      FIREHOSE_URL: (process.env.LOCAL_PDS_URL ?? "http://localhost:2583").replace(/^http/, "ws"),
+      env: { ...serverOn(port, "skymeet.db").env, FIREHOSE_URL: pdsUrl.replace(/^http/, "ws") },
     },
-  },
+    // A second instance without a firehose consumer, for what happens while nobody listens
+    // (reconciliation): `offlineURL` in the specs.
+    serverOn(offlinePort, "offline.db"),
+  ],
 });

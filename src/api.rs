@@ -1,6 +1,7 @@
 //! `#[server]` functions: the browser's (and the no-JS form's) way into the server. They stay
 //! thin: parse input into domain types, call the server's services, map errors to [`ApiError`].
 
+pub mod admin;
 pub mod attendance;
 pub mod auth;
 mod error;
@@ -51,14 +52,32 @@ mod ssr {
         Ok((state, user))
     }
 
-    /// Sets the HTTP status of a server function's answer to a script. A plain form post (which
-    /// accepts HTML) keeps the redirect back to its page that carries the error instead.
+    /// Whether `user` may open `/admin`: their DID is in `ADMIN_DIDS`.
+    pub fn is_admin(state: &AppState, user: &User) -> bool {
+        user.did
+            .as_ref()
+            .is_some_and(|did| state.config.admin_dids.contains(did))
+    }
+
+    /// The signed-in admin, or 401 (not signed in) / 403 (not an admin).
+    pub async fn admin() -> Result<(AppState, User), ApiError> {
+        let (state, user) = signed_in_user().await?;
+        if !is_admin(&state, &user) {
+            set_status(StatusCode::FORBIDDEN);
+            return Err(ApiError::new("error-admin-1", "Only Skymeet's admins may open this."));
+        }
+        Ok((state, user))
+    }
+
+    /// Sets the HTTP status of a server function's answer to a script, or of the page whose
+    /// rendering called it. A plain form post (which accepts HTML) keeps the redirect back to its
+    /// page that carries the error instead.
     pub fn set_status(status: StatusCode) {
         let Some(response) = use_context::<leptos_axum::ResponseOptions>() else {
             return;
         };
         let form_post = use_context::<axum::http::request::Parts>()
-            .map(|parts| accepts_html(&parts.headers))
+            .map(|parts| parts.method == axum::http::Method::POST && accepts_html(&parts.headers))
             .unwrap_or(false);
         if !form_post {
             response.set_status(status);

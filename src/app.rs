@@ -14,8 +14,8 @@ use leptos_router::{
     path, SsrMode,
 };
 use pages::{
-    event::EventDetailPage, event_edit::EditEventPage, event_new::NewEventPage, events::EventsPage, home::HomePage,
-    login::LoginPage, me::MePage, not_found::NotFound, user::UserEventsPage,
+    admin::AdminPage, event::EventDetailPage, event_edit::EditEventPage, event_new::NewEventPage, events::EventsPage,
+    home::HomePage, login::LoginPage, me::MePage, not_found::NotFound, user::UserEventsPage,
 };
 
 /// The HTML document around the app (server only).
@@ -61,6 +61,7 @@ pub fn App() -> impl IntoView {
                         // Async: each page is sent whole once its data is there, so it is complete without
                         // JavaScript and an error can still set the HTTP status.
                         <Route path=path!("/") view=HomePage ssr=SsrMode::Async />
+                        <Route path=path!("/admin") view=AdminPage ssr=SsrMode::Async />
                         <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
                         <Route path=path!("/me") view=MePage ssr=SsrMode::Async />
                         <Route path=path!("/events") view=EventsPage ssr=SsrMode::Async />

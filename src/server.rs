@@ -12,6 +12,7 @@ pub mod kv;
 pub mod metrics;
 pub mod outbound;
 pub mod pds;
+pub mod reconcile;
 pub mod session;
 pub mod startup;
 pub mod state;

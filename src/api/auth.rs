@@ -18,6 +18,8 @@ pub struct Viewer {
     /// From the AppView, when one is configured.
     pub followers_count: Option<i64>,
     pub follows_count: Option<i64>,
+    /// May open `/admin` (the DID is in `ADMIN_DIDS`).
+    pub is_admin: bool,
 }
 
 impl Viewer {
@@ -58,6 +60,7 @@ pub async fn current_user() -> Result<Option<Viewer>, ApiError> {
     };
     let key = crate::server::auth::credentials::credentials_key(user.id);
     let connected = state.kv.ttl(&key).await.map_err(ServerError::from)?.is_some();
+    let is_admin = super::ssr::is_admin(&state, &user);
     Ok(Some(Viewer {
         user_id: user.id,
         handle: user.handle.map(String::from),
@@ -68,6 +71,7 @@ pub async fn current_user() -> Result<Option<Viewer>, ApiError> {
         connected,
         followers_count: user.followers_count,
         follows_count: user.follows_count,
+        is_admin,
     }))
 }
 

@@ -1,3 +1,4 @@
+pub mod admin;
 pub mod event;
 pub mod event_edit;
 pub mod event_new;

@@ -36,6 +36,11 @@ pub struct Config {
     /// The first wait before a failed PDS write is retried (`PENDING_WRITE_BACKOFF_SECONDS`,
     /// default 5); each further failure doubles it, up to an hour.
     pub pending_write_backoff: std::time::Duration,
+    /// The DIDs of the people who may open `/admin` (`ADMIN_DIDS`, separated by commas or spaces).
+    pub admin_dids: Vec<crate::domain::Did>,
+    /// How often reconciliation compares every known repo with the cache
+    /// (`RECONCILE_INTERVAL_SECONDS`, default 3600; 0 turns the periodic run off).
+    pub reconcile_interval: Option<std::time::Duration>,
 }
 
 /// Where identities are resolved (F1).
@@ -383,6 +388,18 @@ impl Config {
                 .map(std::time::Duration::from_secs_f64)
                 .ok_or("expected a number of seconds from 0 to 3600")
         })?;
+        let admin_dids = source
+            .get("ADMIN_DIDS")
+            .unwrap_or_default()
+            .split([',', ' ', '\n'])
+            .filter(|did| !did.is_empty())
+            .map(|did| crate::domain::Did::parse(did).map_err(|e| ConfigError::invalid("ADMIN_DIDS", e)))
+            .collect::<Result<Vec<_>, _>>()?;
+        let reconcile_interval = parse_or(source, "RECONCILE_INTERVAL_SECONDS", "3600", |v| {
+            v.parse::<u64>()
+                .map(|seconds| (seconds > 0).then(|| std::time::Duration::from_secs(seconds)))
+                .map_err(|_| "expected a whole number of seconds (0: off)")
+        })?;
 
         Ok(Self {
             listen_addr,
@@ -404,6 +421,8 @@ impl Config {
             role,
             firehose_reset_cursor,
             pending_write_backoff,
+            admin_dids,
+            reconcile_interval,
         })
     }
 

@@ -28,6 +28,7 @@ use crate::server::{
 use frame::{Action, Frame};
 use futures_util::StreamExt;
 use std::{
+    collections::HashMap,
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
@@ -176,7 +177,7 @@ impl Ingest {
                 ::metrics::counter!(metrics::FIREHOSE_DEAD_LETTERS_TOTAL).increment(1);
                 return self
                     .store
-                    .add_dead_letter(&self.endpoint, None, &e.to_string(), Some(bytes), None)
+                    .add_dead_letter(&self.endpoint, None, &e.to_string(), Some(bytes), None, None)
                     .await;
             }
         };
@@ -313,22 +314,31 @@ impl Ingest {
         let Ok(did) = Did::parse(repo) else {
             return self
                 .store
-                .add_dead_letter(&self.endpoint, Some(seq), &format!("{repo:?} is not a DID"), None, None)
+                .add_dead_letter(
+                    &self.endpoint,
+                    Some(seq),
+                    &format!("{repo:?} is not a DID"),
+                    None,
+                    None,
+                    None,
+                )
                 .await;
         };
         let (owner, pds) = self.repo(&did).await?;
         let mut changes = Vec::with_capacity(ops.len());
         for op in ops {
+            // Where the record lives, for a replay to read it again.
+            let uri = format!("at://{did}/{}/{}", op.collection, op.rkey);
             if op.collection == RSVP_COLLECTION {
                 match rsvp_change(&did, owner, rev, op) {
                     Ok(change) => changes.push(change),
-                    Err((error, record)) => self.dead_letter(seq, &error, record.as_ref()).await?,
+                    Err((error, record)) => self.dead_letter(seq, &error, record.as_ref(), &uri).await?,
                 }
                 continue;
             }
             let Ok(rkey) = Rkey::parse(&op.rkey) else {
-                self.dead_letter(seq, &format!("invalid record key {:?}", op.rkey), op.record.as_ref())
-                    .await?;
+                let error = format!("invalid record key {:?}", op.rkey);
+                self.dead_letter(seq, &error, op.record.as_ref(), &uri).await?;
                 continue;
             };
             let at_uri = AtUri::new(did.clone(), EVENT_COLLECTION, rkey.clone()).to_string();
@@ -340,16 +350,19 @@ impl Ingest {
                             event: Box::new(event),
                             rev: rev.to_owned(),
                         }),
-                        Err(e) => self.dead_letter(seq, &e.to_string(), Some(&record)).await?,
+                        Err(e) => self.dead_letter(seq, &e.to_string(), Some(&record), &uri).await?,
                     }
                 }
                 _ => {
-                    self.dead_letter(seq, "a create or update without a record", None)
+                    self.dead_letter(seq, "a create or update without a record", None, &uri)
                         .await?
                 }
             }
         }
-        let applied = self.store.apply_firehose_changes(&self.endpoint, seq, &changes).await?;
+        let applied = self
+            .store
+            .apply_firehose_changes(Some((&self.endpoint, seq)), &changes)
+            .await?;
         for (change, outcome) in changes.iter().zip(applied) {
             let collection = match change {
                 RecordChange::Upsert { .. } | RecordChange::Delete { .. } => "event",
@@ -369,11 +382,17 @@ impl Ingest {
         Ok(())
     }
 
-    async fn dead_letter(&self, seq: i64, error: &str, record: Option<&serde_json::Value>) -> Result<(), StoreError> {
-        tracing::warn!(seq, error, "a record does not apply; dead-lettered");
+    async fn dead_letter(
+        &self,
+        seq: i64,
+        error: &str,
+        record: Option<&serde_json::Value>,
+        uri: &str,
+    ) -> Result<(), StoreError> {
+        tracing::warn!(seq, error, uri, "a record does not apply; dead-lettered");
         ::metrics::counter!(metrics::FIREHOSE_DEAD_LETTERS_TOTAL).increment(1);
         self.store
-            .add_dead_letter(&self.endpoint, Some(seq), error, None, record)
+            .add_dead_letter(&self.endpoint, Some(seq), error, None, record, Some(uri))
             .await
     }
 
@@ -423,88 +442,169 @@ impl Ingest {
     }
 
     /// Makes the cache hold exactly the calendar events and RSVPs in `did`'s repo (F22): reads them
-    /// with `listRecords`, upserts each, removes the cached ones the repo no longer has.
+    /// with `listRecords`, upserts each, removes the cached ones the repo no longer has. Says what
+    /// differed (for reconciliation).
     #[tracing::instrument(skip_all, fields(did = %did), err)]
-    pub async fn backfill(&self, did: &Did, seq: Option<i64>) -> Result<usize, BackfillError> {
+    pub async fn backfill(&self, did: &Did, seq: Option<i64>) -> Result<Differences, BackfillError> {
         let (repo, pds) = self.auth.public_repo(did).await.map_err(BackfillError::Pds)?;
-        let records = repo
+        let events = repo
             .list_all_records(EVENT_COLLECTION, BACKFILL_MAX_RECORDS)
             .await
             .map_err(BackfillError::Pds)?;
-        let owner = self.owner(did).await.map_err(BackfillError::Store)?;
-        let mut changes = Vec::with_capacity(records.len());
-        let mut kept = std::collections::HashSet::new();
-        for entry in records {
-            let (Ok(uri), Some(cid)) = (AtUri::parse(&entry.uri), entry.cid) else {
-                continue;
-            };
-            kept.insert(entry.uri.clone());
-            match cached_event(
-                did,
-                owner,
-                uri.rkey(),
-                entry.value.clone(),
-                &cid,
-                TimeZoneName::utc(),
-                &pds,
-            ) {
-                Ok(event) => changes.push(RecordChange::Upsert {
-                    event: Box::new(event),
-                    rev: String::new(),
-                }),
-                Err(e) => self
-                    .store
-                    .add_dead_letter(&self.endpoint, seq, &e.to_string(), None, Some(&entry.value))
-                    .await
-                    .map_err(BackfillError::Store)?,
-            }
-        }
-        for event in self.store.events_of(did).await.map_err(BackfillError::Store)? {
-            if let Some(uri) = event.source.at_uri.filter(|uri| !kept.contains(uri)) {
-                changes.push(RecordChange::Delete { at_uri: uri });
-            }
-        }
-        // The answers too: RSVPs count wherever they were made.
         let answers = repo
             .list_all_records(RSVP_COLLECTION, BACKFILL_MAX_RECORDS)
             .await
             .map_err(BackfillError::Pds)?;
-        for entry in answers {
-            let Some(cid) = entry.cid else { continue };
-            kept.insert(entry.uri.clone());
-            match cached_rsvp(owner, entry.uri, entry.value.clone(), cid) {
-                Ok(rsvp) => changes.push(RecordChange::UpsertRsvp {
-                    rsvp: Box::new(rsvp),
+        let owner = self.owner(did).await.map_err(BackfillError::Store)?;
+        // What the cache holds now, at-uri -> CID.
+        let mut cached: HashMap<String, Option<String>> = self
+            .store
+            .events_of(did)
+            .await
+            .map_err(BackfillError::Store)?
+            .into_iter()
+            .filter_map(|event| event.source.at_uri.map(|uri| (uri, event.source.cid)))
+            .collect();
+        let cached_answers = self.store.rsvp_records_of(owner).await.map_err(BackfillError::Store)?;
+        cached.extend(cached_answers.into_iter().map(|(uri, cid)| (uri, Some(cid))));
+
+        let mut differences = Differences::default();
+        let mut changes = Vec::with_capacity(events.len() + answers.len());
+        for entry in events.into_iter().chain(answers) {
+            let (Ok(uri), Some(cid)) = (AtUri::parse(&entry.uri), entry.cid) else {
+                continue;
+            };
+            match cached.remove(&entry.uri) {
+                None => differences.missing += 1,
+                Some(held) if held.as_deref() != Some(cid.as_str()) => differences.stale += 1,
+                Some(_) => {}
+            }
+            let change = if uri.collection() == RSVP_COLLECTION {
+                cached_rsvp(owner, entry.uri.clone(), entry.value.clone(), cid)
+                    .map(|rsvp| RecordChange::UpsertRsvp {
+                        rsvp: Box::new(rsvp),
+                        rev: String::new(),
+                    })
+                    .map_err(|e| e.to_string())
+            } else {
+                cached_event(
+                    did,
+                    owner,
+                    uri.rkey(),
+                    entry.value.clone(),
+                    &cid,
+                    TimeZoneName::utc(),
+                    &pds,
+                )
+                .map(|event| RecordChange::Upsert {
+                    event: Box::new(event),
                     rev: String::new(),
-                }),
-                Err(e) => self
+                })
+                .map_err(|e| e.to_string())
+            };
+            match change {
+                Ok(change) => changes.push(change),
+                Err(error) => self
                     .store
-                    .add_dead_letter(&self.endpoint, seq, &e.to_string(), None, Some(&entry.value))
+                    .add_dead_letter(&self.endpoint, seq, &error, None, Some(&entry.value), Some(&entry.uri))
                     .await
                     .map_err(BackfillError::Store)?,
             }
         }
-        for at_uri in self.store.rsvp_uris_of(owner).await.map_err(BackfillError::Store)? {
-            if !kept.contains(&at_uri) {
-                changes.push(RecordChange::DeleteRsvp { at_uri });
-            }
+        // Whatever is left is cached but gone from the repo.
+        for at_uri in cached.into_keys() {
+            differences.deleted += 1;
+            changes.push(match AtUri::parse(&at_uri) {
+                Ok(uri) if uri.collection() == RSVP_COLLECTION => RecordChange::DeleteRsvp { at_uri },
+                _ => RecordChange::Delete { at_uri },
+            });
         }
-        let cursor = match seq {
-            Some(seq) => seq,
-            None => self
-                .store
-                .firehose_cursor(&self.endpoint)
-                .await
-                .map_err(BackfillError::Store)?
-                .unwrap_or(0),
-        };
-        let count = changes.len();
+        // A backfill of its own (sign-in, repair, reconcile) leaves the cursor alone: moving it
+        // could only move it back.
+        let cursor = seq.map(|seq| (self.endpoint.as_str(), seq));
         self.store
-            .apply_firehose_changes(&self.endpoint, cursor, &changes)
+            .apply_firehose_changes(cursor, &changes)
             .await
             .map_err(BackfillError::Store)?;
-        Ok(count)
+        Ok(differences)
     }
+}
+
+/// Why a dead letter could not be replayed.
+#[derive(Debug, thiserror::Error)]
+pub enum ReplayError {
+    #[error("it names no record that can be read again (a frame that did not decode, or an invalid record key); discard it: reconciliation re-reads the repos")]
+    NoRecord,
+    #[error("its record's PDS could not be read: {0}")]
+    Pds(#[source] PdsError),
+    #[error("the record still does not apply: {0}")]
+    StillBad(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl Ingest {
+    /// Replays a dead letter once its cause is fixed: reads its record again from its owner's PDS
+    /// (the source of truth) and applies it, or its deletion when it is gone. The dead letter is
+    /// removed when that worked; otherwise it stays, and the error says why.
+    pub async fn replay(&self, letter: &crate::server::store::DeadLetter) -> Result<(), ReplayError> {
+        let uri = letter
+            .uri
+            .as_deref()
+            .and_then(|uri| AtUri::parse(uri).ok())
+            .ok_or(ReplayError::NoRecord)?;
+        let did = uri.did().clone();
+        let (repo, pds) = self.auth.public_repo(&did).await.map_err(ReplayError::Pds)?;
+        let entry = repo
+            .get_record(uri.collection(), uri.rkey())
+            .await
+            .map_err(ReplayError::Pds)?;
+        let owner = self.owner(&did).await?;
+        let at_uri = uri.to_string();
+        let change = match entry {
+            None if uri.collection() == RSVP_COLLECTION => RecordChange::DeleteRsvp { at_uri },
+            None => RecordChange::Delete { at_uri },
+            Some(entry) => {
+                let cid = entry
+                    .cid
+                    .ok_or_else(|| ReplayError::StillBad("the PDS sent no CID".to_owned()))?;
+                if uri.collection() == RSVP_COLLECTION {
+                    let rsvp = cached_rsvp(owner, at_uri, entry.value, cid)
+                        .map_err(|e| ReplayError::StillBad(e.to_string()))?;
+                    RecordChange::UpsertRsvp {
+                        rsvp: Box::new(rsvp),
+                        rev: String::new(),
+                    }
+                } else if uri.collection() == EVENT_COLLECTION {
+                    let event = cached_event(&did, owner, uri.rkey(), entry.value, &cid, TimeZoneName::utc(), &pds)
+                        .map_err(|e| ReplayError::StillBad(e.to_string()))?;
+                    RecordChange::Upsert {
+                        event: Box::new(event),
+                        rev: String::new(),
+                    }
+                } else {
+                    return Err(ReplayError::StillBad(format!(
+                        "{} is no calendar collection",
+                        uri.collection()
+                    )));
+                }
+            }
+        };
+        self.store.apply_firehose_changes(None, &[change]).await?;
+        self.store.delete_dead_letter(letter.id).await?;
+        Ok(())
+    }
+}
+
+/// How a repo differed from the cache before a backfill made them equal.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct Differences {
+    /// Records the cache did not have.
+    pub missing: usize,
+    /// Records the cache had in another version.
+    pub stale: usize,
+    /// Records the cache had and the repo no longer has.
+    pub deleted: usize,
 }
 
 /// An RSVP operation as a change to the cache; `Err` with the reason (and the record) when the

@@ -35,6 +35,10 @@ pub const FIREHOSE_LAG_SECONDS: &str = "skymeet_firehose_lag_seconds";
 pub const EVENTS_PUBLISHED_TOTAL: &str = "skymeet_events_published_total";
 /// PDS writes of RSVPs (answer, change, withdraw) by outcome: `status` = ok | error.
 pub const RSVPS_PUBLISHED_TOTAL: &str = "skymeet_rsvps_published_total";
+/// Repos a reconciliation could not compare (their PDS failed).
+pub const RECONCILIATION_ERRORS_TOTAL: &str = "skymeet_reconciliation_errors_total";
+/// Records reconciliation repaired (added, updated or removed).
+pub const RECONCILIATION_REPAIRS_TOTAL: &str = "skymeet_reconciliation_repairs_total";
 /// How long one PDS write of an event took, including settling it here.
 pub const PUBLISH_DURATION_SECONDS: &str = "skymeet_publish_duration_seconds";
 

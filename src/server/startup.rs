@@ -9,11 +9,12 @@ use crate::server::{
     },
     calendar::Calendar,
     config::Config,
-    error::Chain,
+    error::{self, Chain},
     firehose::{self, Ingest},
     health,
     kv::KvStore,
     metrics,
+    reconcile::Reconciler,
     session::{self, SessionBackend},
     state::AppState,
     store::{Store, StoreError},
@@ -111,6 +112,14 @@ impl Application {
             (Some(auth), Some(url)) => Some(Arc::new(Ingest::new(store.clone(), Arc::clone(auth), url.to_string()))),
             _ => None,
         };
+        // Reconciliation backfills like the consumer does (without moving its cursor), so it shares
+        // the consumer's Ingest when there is one.
+        let reconciler = auth.as_ref().map(|auth| {
+            let ingest = ingest
+                .clone()
+                .unwrap_or_else(|| Arc::new(Ingest::new(store.clone(), Arc::clone(auth), "reconcile".to_owned())));
+            Arc::new(Reconciler::new(store.clone(), ingest))
+        });
         let state = AppState {
             config: Arc::new(config),
             store,
@@ -120,6 +129,7 @@ impl Application {
             auth,
             calendar,
             ingest,
+            reconciler,
         };
         let router = router(state.clone()).layer(session_layer);
         Ok(Self {
@@ -179,6 +189,18 @@ impl Application {
             let (ingest, stop) = (Arc::clone(ingest), shutdown.clone());
             let reset = state.config.firehose_reset_cursor;
             spawn_supervised(&tasks, &shutdown, "firehose", firehose::run(ingest, reset, stop));
+        }
+
+        if let (Some(reconciler), Some(interval)) = (state.reconciler.as_ref(), state.config.reconcile_interval) {
+            if state.config.role.ingests() {
+                let (reconciler, stop) = (Arc::clone(reconciler), shutdown.clone());
+                spawn_supervised(
+                    &tasks,
+                    &shutdown,
+                    "reconcile",
+                    reconciler.run_periodically(interval, stop),
+                );
+            }
         }
 
         let served = axum::serve(listener, router.into_make_service())
@@ -242,6 +264,7 @@ fn router(state: AppState) -> Router {
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
             context, shell,
         ))
+        .layer(axum::middleware::from_fn(error::unreadable_arguments_are_bad_requests))
         .layer(axum::middleware::from_fn(metrics::track_http))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -1,7 +1,8 @@
 //! What every handler and server function can reach.
 
 use crate::server::{
-    auth::oauth::BlueskyAuth, calendar::Calendar, config::Config, firehose::Ingest, kv::KvStore, store::Store,
+    auth::oauth::BlueskyAuth, calendar::Calendar, config::Config, firehose::Ingest, kv::KvStore, reconcile::Reconciler,
+    store::Store,
 };
 use axum::extract::FromRef;
 use leptos::config::LeptosOptions;
@@ -21,4 +22,6 @@ pub struct AppState {
     pub calendar: Option<Arc<Calendar>>,
     /// Applies firehose frames and backfills; there when `FIREHOSE_URL` is set (and sign-in is).
     pub ingest: Option<Arc<Ingest>>,
+    /// Compares repos with the cache (F25); there whenever Bluesky sign-in is.
+    pub reconciler: Option<Arc<Reconciler>>,
 }

@@ -5,12 +5,14 @@
 //! `on conflict`), and [`with_pool!`] compiles each query body once per engine. Where the SQL must
 //! differ, the migrations do: `migrations/postgres` and `migrations/sqlite`.
 
+mod admin;
 mod events;
 mod firehose;
 mod pending_writes;
 mod rsvps;
 mod users;
 
+pub use admin::{DeadLetter, ReconcileCounts, ReconcileReport, ReconcileTrigger};
 pub use events::{Event, NewEvent, SourceTracking, SourceType};
 use events::{EventRow, EVENT_COLUMNS};
 pub use firehose::{Applied, RecordChange};

@@ -4,13 +4,13 @@
 
 use crate::helpers::{visitor, AppOptions, TestApp};
 use crate::network::{
-    create_account, firehose_url, list_records, put_record_directly, sign_in_headless, spawn_local_network_app,
-    Account, TEST_KEYS,
+    create_account, firehose_url, frame_carrying, list_records, put_record_directly, sign_in_headless,
+    spawn_local_network_app, Account, TEST_KEYS,
 };
 use reqwest::StatusCode;
 use serde_json::{json, Value};
 use skymeet::domain::{Did, RsvpStatus};
-use skymeet::server::firehose::{frame, is_calendar, Ingest};
+use skymeet::server::firehose::Ingest;
 use skymeet::server::store::{Attendee, Event, WriteState};
 use std::{sync::Arc, time::Duration};
 
@@ -229,31 +229,6 @@ async fn the_event_page_shows_counts_attendees_and_the_viewers_own_answer() {
     let (_, html) = app.get_html(&format!("/u/{}", guest.handle)).await;
     let going = html.split(r#"data-testid="going""#).nth(1).expect("the going list");
     assert!(going.contains("Board games"), "{going}");
-}
-
-/// The frame of the local PDS's firehose that carries `uri`, read from the start of the stream.
-async fn frame_carrying(uri: &str) -> Vec<u8> {
-    use futures_util::StreamExt;
-    let (mut socket, _) = tokio_tungstenite::connect_async(format!("{}?cursor=0", firehose_url()))
-        .await
-        .expect("firehose");
-    let (_, collection_rkey) = uri.split_once("/community.").expect("calendar uri");
-    let path = format!("community.{collection_rkey}");
-    loop {
-        let message = tokio::time::timeout(Duration::from_secs(10), socket.next())
-            .await
-            .expect("the frame comes")
-            .expect("stream open")
-            .expect("frame");
-        let tokio_tungstenite::tungstenite::Message::Binary(bytes) = message else {
-            continue;
-        };
-        if let Ok(frame::Frame::Commit { ops, repo, .. }) = frame::decode(&bytes, is_calendar) {
-            if uri.contains(&repo) && ops.iter().any(|op| format!("{}/{}", op.collection, op.rkey) == path) {
-                return bytes.to_vec();
-            }
-        }
-    }
 }
 
 #[tokio::test]

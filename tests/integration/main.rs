@@ -5,6 +5,7 @@
 //! `TEST_DATABASE_URL` and `TEST_REDIS_URL`) and, for `local_pds`, `LOCAL_PDS_URL`. The README's
 //! test command starts all of them.
 
+mod admin;
 mod attendance;
 mod auth;
 mod events;

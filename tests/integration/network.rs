@@ -233,3 +233,30 @@ pub fn firehose_url() -> String {
         pds_url().replacen("http", "ws", 1)
     )
 }
+
+/// The frame of the local PDS's firehose that carries `uri`, read from the start of the stream.
+pub async fn frame_carrying(uri: &str) -> Vec<u8> {
+    use futures_util::StreamExt;
+    let (mut socket, _) = tokio_tungstenite::connect_async(format!("{}?cursor=0", firehose_url()))
+        .await
+        .expect("firehose");
+    let (_, collection_rkey) = uri.split_once("/community.").expect("calendar uri");
+    let path = format!("community.{collection_rkey}");
+    loop {
+        let message = tokio::time::timeout(std::time::Duration::from_secs(10), socket.next())
+            .await
+            .expect("the frame comes")
+            .expect("stream open")
+            .expect("frame");
+        let tokio_tungstenite::tungstenite::Message::Binary(bytes) = message else {
+            continue;
+        };
+        if let Ok(skymeet::server::firehose::frame::Frame::Commit { ops, repo, .. }) =
+            skymeet::server::firehose::frame::decode(&bytes, skymeet::server::firehose::is_calendar)
+        {
+            if uri.contains(&repo) && ops.iter().any(|op| format!("{}/{}", op.collection, op.rkey) == path) {
+                return bytes.to_vec();
+            }
+        }
+    }
+}

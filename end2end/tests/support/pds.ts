@@ -70,3 +70,26 @@ export async function listRecords(did: string, collection: string): Promise<any[
   if (!response.ok) throw new Error(`listRecords: ${response.status}`);
   return (await response.json()).records;
 }
+
+/** The admin account the test server was started with (ADMIN_DIDS; see playwright.config.ts). */
+export function adminAccount(): Account {
+  return JSON.parse(process.env.E2E_ADMIN ?? "null") as Account;
+}
+
+/** Writes a record straight to the account's repo, as another app would. */
+export async function putRecord(account: Account, collection: string, rkey: string, record: unknown) {
+  const session = await xrpc("com.atproto.server.createSession", {
+    identifier: account.handle,
+    password: account.password,
+  });
+  return xrpc("com.atproto.repo.putRecord", { repo: account.did, collection, rkey, record }, session.accessJwt);
+}
+
+/** Deletes a record straight from the account's repo, as another app would. */
+export async function deleteRecord(account: Account, collection: string, rkey: string) {
+  const session = await xrpc("com.atproto.server.createSession", {
+    identifier: account.handle,
+    password: account.password,
+  });
+  return xrpc("com.atproto.repo.deleteRecord", { repo: account.did, collection, rkey }, session.accessJwt);
+}

@@ -2,14 +2,19 @@ use crate::api::ApiError;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-/// Shown when a page cannot load its data; sets HTTP status 500 on the server. Only the safe
+/// Shown when a page cannot load its data; sets HTTP status 500 on the server unless the failing
+/// server function set one. Only the safe
 /// message and the stable code of an [`ApiError`] are shown; anything else gets a generic text.
 #[component]
 pub fn ErrorPage(errors: ArcRwSignal<Errors>) -> impl IntoView {
     #[cfg(feature = "ssr")]
     {
+        // A server function may have set a more telling status already (401, 403, 404).
         if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-            response.set_status(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+            let unset = response.0.read().map(|parts| parts.status.is_none()).unwrap_or(true);
+            if unset {
+                response.set_status(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
+            }
         }
     }
     let messages = move || {

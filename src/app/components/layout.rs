@@ -45,9 +45,13 @@ fn SignInArea() -> impl IntoView {
                                     "My events"
                                 </a>
                             });
+                            let admin = viewer.is_admin.then(|| view! {
+                                <a href="/admin" class="font-medium text-slate-700 hover:text-sky-700">"Admin"</a>
+                            });
                             let name = viewer.handle.map(|h| format!("@{h}")).unwrap_or_else(|| "Your profile".to_owned());
                             view! {
                                 {my_events}
+                                {admin}
                                 <span class=format!("h-2 w-2 rounded-full {dot}") title=status></span>
                                 {viewer.avatar_url.map(|src| view! { <img src=src alt="" class="h-7 w-7 rounded-full" /> })}
                                 <a href="/me" class="font-medium text-slate-800 hover:text-sky-700">

@@ -100,16 +100,18 @@ impl Store {
 
     /// Moves the cursor alone (frames with nothing to apply).
     pub async fn set_firehose_cursor(&self, endpoint: &str, seq: i64) -> Result<(), StoreError> {
-        self.apply_firehose_changes(endpoint, seq, &[]).await.map(|_| ())
+        self.apply_firehose_changes(Some((endpoint, seq)), &[])
+            .await
+            .map(|_| ())
     }
 
-    /// Applies one frame's changes and moves the cursor to `seq`, all in one transaction: after a
-    /// crash either both happened or neither, and replaying the frame changes nothing.
-    #[tracing::instrument(skip_all, fields(endpoint, seq), err)]
+    /// Applies one frame's changes and moves the `(endpoint, seq)` cursor (if given), all in one
+    /// transaction: after a crash either both happened or neither, and replaying the frame
+    /// changes nothing. A backfill passes no cursor.
+    #[tracing::instrument(skip_all, fields(cursor = ?cursor), err)]
     pub async fn apply_firehose_changes(
         &self,
-        endpoint: &str,
-        seq: i64,
+        cursor: Option<(&str, i64)>,
         changes: &[RecordChange],
     ) -> Result<Vec<Applied>, StoreError> {
         let now = Utc::now();
@@ -247,15 +249,17 @@ impl Store {
                     }
                 }
             }
-            sqlx::query(
-                "insert into firehose_cursor (endpoint, seq, updated_at) values ($1, $2, $3)
-                 on conflict (endpoint) do update set seq = excluded.seq, updated_at = excluded.updated_at",
-            )
-            .bind(endpoint)
-            .bind(seq)
-            .bind(now)
-            .execute(&mut *tx)
-            .await?;
+            if let Some((endpoint, seq)) = cursor {
+                sqlx::query(
+                    "insert into firehose_cursor (endpoint, seq, updated_at) values ($1, $2, $3)
+                     on conflict (endpoint) do update set seq = excluded.seq, updated_at = excluded.updated_at",
+                )
+                .bind(endpoint)
+                .bind(seq)
+                .bind(now)
+                .execute(&mut *tx)
+                .await?;
+            }
             tx.commit().await.map(|()| applied)
         }
         .await)
@@ -270,15 +274,17 @@ impl Store {
         error: &str,
         raw: Option<&[u8]>,
         record: Option<&Value>,
+        uri: Option<&str>,
     ) -> Result<(), StoreError> {
         with_pool!(self, |pool| sqlx::query(
-            "insert into dead_letter (endpoint, seq, error, raw, record) values ($1, $2, $3, $4, $5)"
+            "insert into dead_letter (endpoint, seq, error, raw, record, uri) values ($1, $2, $3, $4, $5, $6)"
         )
         .bind(endpoint)
         .bind(seq)
         .bind(error)
         .bind(raw)
         .bind(record.map(Json))
+        .bind(uri)
         .execute(pool)
         .await
         .map(|_| ()))?;

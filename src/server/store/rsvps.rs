@@ -221,14 +221,13 @@ impl Store {
         rows.into_iter().map(Event::try_from).collect()
     }
 
-    /// The at-uris of one person's stored answers: for comparing with their repo.
-    pub async fn rsvp_uris_of(&self, owner_id: i64) -> Result<Vec<String>, StoreError> {
-        let rows: Vec<(String,)> = with_pool!(self, |pool| sqlx::query_as(
-            "select at_uri from rsvp where owner_id = $1 order by id"
+    /// One person's stored answers, at-uri and CID: for comparing with their repo.
+    pub async fn rsvp_records_of(&self, owner_id: i64) -> Result<Vec<(String, String)>, StoreError> {
+        Ok(with_pool!(self, |pool| sqlx::query_as(
+            "select at_uri, cid from rsvp where owner_id = $1 order by id"
         )
         .bind(owner_id)
         .fetch_all(pool)
-        .await)?;
-        Ok(rows.into_iter().map(|(uri,)| uri).collect())
+        .await)?)
     }
 }

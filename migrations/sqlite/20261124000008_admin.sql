@@ -1,0 +1,22 @@
+-- A dead letter that carries a record names it, so a replay can read it again from its PDS.
+alter table dead_letter add column uri text;
+
+-- Reconciliation runs (F25): what each found and repaired, for the admin dashboard.
+create table reconcile_report (
+    id             integer primary key autoincrement,
+    trigger        text    not null check (trigger in ('periodic', 'admin')),
+    started_at     text    not null,
+    finished_at    text,
+    repos          integer not null default 0,
+    -- On a PDS and not cached: added.
+    missing        integer not null default 0,
+    -- Cached with another CID than the PDS holds: updated (the PDS wins).
+    stale          integer not null default 0,
+    -- Cached but gone from the PDS: removed.
+    deleted        integer not null default 0,
+    -- Written here, not accepted by the PDS yet: left to the pending-write worker.
+    unpublished    integer not null default 0,
+    errors         text    not null default '[]'
+);
+
+create index reconcile_report_started_at_idx on reconcile_report (started_at);

@@ -1,0 +1,260 @@
+//! The admin dashboard's data and actions (F30, F25, F19), for admins only (`ADMIN_DIDS`):
+//! everyone else gets 403, and a guest 401. The sync report and reconciliation also answer as
+//! JSON at the plan's paths, `GET /api/admin/bluesky/sync-status` and
+//! `POST /api/admin/bluesky/reconcile`.
+
+use super::ApiError;
+use chrono::{DateTime, Utc};
+use leptos::prelude::*;
+use leptos::server_fn::codec::GetUrl;
+use serde::{Deserialize, Serialize};
+
+/// How many dead letters and reports the dashboard lists.
+pub const LISTED: u32 = 20;
+
+/// Everything `/admin` shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SyncReport {
+    /// Events per sync status (`in_sync`, `pending`, `conflict`, `failed`, `local`).
+    pub events: Vec<Count>,
+    pub events_total: i64,
+    /// Share of events in sync, 0-100; 100 with no events.
+    pub in_sync_percent: f64,
+    pub rsvps: i64,
+    /// Pending writes per state (`pending`, `failed`, `conflict`).
+    pub pending_writes: Vec<Count>,
+    /// `None` when this instance runs no firehose consumer.
+    pub consumer: Option<ConsumerView>,
+    pub dead_letters: Vec<DeadLetterView>,
+    pub dead_letters_total: i64,
+    /// Newest first.
+    pub reconciliations: Vec<ReconcileView>,
+    pub reconciling: bool,
+    pub now: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Count {
+    pub name: String,
+    pub count: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConsumerView {
+    pub endpoint: String,
+    pub connected: bool,
+    pub cursor: Option<i64>,
+    /// When the cursor last moved.
+    pub cursor_moved_at: Option<DateTime<Utc>>,
+    /// Sequence gaps seen (each repaired by re-reading repos).
+    pub gaps: u64,
+    /// Times the consumer lost its lock and stopped (another instance may have taken over).
+    pub lock_losses: u64,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeadLetterView {
+    pub id: i64,
+    pub error: String,
+    pub uri: Option<String>,
+    pub seq: Option<i64>,
+    /// The record, pretty-printed.
+    pub record: Option<String>,
+    /// The size of an undecodable frame.
+    pub raw_bytes: Option<usize>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReconcileView {
+    pub id: i64,
+    pub trigger: String,
+    pub started_at: DateTime<Utc>,
+    /// `None` while it runs.
+    pub finished_at: Option<DateTime<Utc>>,
+    pub repos: i64,
+    pub missing: i64,
+    pub stale: i64,
+    pub deleted: i64,
+    pub unpublished: i64,
+    pub errors: Vec<String>,
+}
+
+/// The sync report (the dashboard's data).
+#[server(endpoint = "admin/bluesky/sync-status", input = GetUrl)]
+pub async fn sync_status() -> Result<SyncReport, ApiError> {
+    let (state, _) = super::ssr::admin().await?;
+    ssr::report(&state).await
+}
+
+/// Starts a reconciliation; answers with its report's id at once (the run goes on in the
+/// background, and the report fills in when it ends).
+#[server(endpoint = "admin/bluesky/reconcile")]
+pub async fn reconcile() -> Result<i64, ApiError> {
+    use crate::server::{reconcile::ReconcileError, store::ReconcileTrigger};
+    let (state, _) = super::ssr::admin().await?;
+    let reconciler = state.reconciler.as_ref().ok_or_else(|| {
+        ApiError::new(
+            "error-admin-2",
+            "Reconciliation needs Bluesky sign-in, which is off here.",
+        )
+    })?;
+    match reconciler.start(ReconcileTrigger::Admin).await {
+        Ok(id) => Ok(id),
+        Err(ReconcileError::AlreadyRunning) => {
+            super::ssr::set_status(axum::http::StatusCode::CONFLICT);
+            Err(ApiError::new("error-admin-3", "A reconciliation is already running."))
+        }
+        Err(ReconcileError::Store(e)) => Err(crate::server::error::ServerError::from(e).into()),
+    }
+}
+
+/// Reads a dead letter's record again from its PDS and applies it (after its cause was fixed).
+#[server(endpoint = "replay_dead_letter")]
+pub async fn replay_dead_letter(id: i64) -> Result<(), ApiError> {
+    use crate::server::{error::ServerError, firehose::ReplayError};
+    let (state, _) = super::ssr::admin().await?;
+    let letter = ssr::dead_letter(&state, id).await?;
+    let ingest = state
+        .reconciler
+        .as_ref()
+        .map(|reconciler| reconciler.ingest())
+        .ok_or_else(|| ApiError::new("error-admin-2", "Replaying needs Bluesky sign-in, which is off here."))?;
+    match ingest.replay(&letter).await {
+        Ok(()) => Ok(()),
+        Err(ReplayError::Store(e)) => Err(ServerError::from(e).into()),
+        Err(e) => {
+            super::ssr::set_status(axum::http::StatusCode::UNPROCESSABLE_ENTITY);
+            Err(ApiError::new("error-admin-4", format!("Not replayed: {e}.")))
+        }
+    }
+}
+
+/// Forgets a dead letter.
+#[server(endpoint = "discard_dead_letter")]
+pub async fn discard_dead_letter(id: i64) -> Result<(), ApiError> {
+    use crate::server::error::ServerError;
+    let (state, _) = super::ssr::admin().await?;
+    let letter = ssr::dead_letter(&state, id).await?;
+    state
+        .store
+        .delete_dead_letter(letter.id)
+        .await
+        .map_err(ServerError::from)?;
+    Ok(())
+}
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use super::*;
+    use crate::domain::SyncStatus;
+    use crate::server::{
+        error::ServerError,
+        state::AppState,
+        store::{DeadLetter, ReconcileReport},
+    };
+    use axum::http::StatusCode;
+
+    pub async fn dead_letter(state: &AppState, id: i64) -> Result<DeadLetter, ApiError> {
+        state
+            .store
+            .dead_letter_by_id(id)
+            .await
+            .map_err(ServerError::from)?
+            .ok_or_else(|| {
+                super::super::ssr::set_status(StatusCode::NOT_FOUND);
+                ApiError::new("error-admin-5", "That dead letter is gone (replayed or discarded).")
+            })
+    }
+
+    fn counts(rows: Vec<(String, i64)>) -> Vec<Count> {
+        rows.into_iter().map(|(name, count)| Count { name, count }).collect()
+    }
+
+    fn report_view(report: ReconcileReport) -> ReconcileView {
+        ReconcileView {
+            id: report.id,
+            trigger: report.trigger,
+            started_at: report.started_at,
+            finished_at: report.finished_at,
+            repos: report.counts.repos,
+            missing: report.counts.missing,
+            stale: report.counts.stale,
+            deleted: report.counts.deleted,
+            unpublished: report.counts.unpublished,
+            errors: report.counts.errors,
+        }
+    }
+
+    fn dead_letter_view(letter: DeadLetter) -> DeadLetterView {
+        DeadLetterView {
+            id: letter.id,
+            error: letter.error,
+            uri: letter.uri,
+            seq: letter.seq,
+            record: letter
+                .record
+                .map(|record| serde_json::to_string_pretty(&record).unwrap_or_else(|_| record.to_string())),
+            raw_bytes: letter.raw.map(|raw| raw.len()),
+            created_at: letter.created_at,
+        }
+    }
+
+    pub async fn report(state: &AppState) -> Result<SyncReport, ApiError> {
+        let store = &state.store;
+        let events = counts(store.events_by_sync_status().await.map_err(ServerError::from)?);
+        let events_total = events.iter().map(|c| c.count).sum::<i64>();
+        let in_sync = events
+            .iter()
+            .filter(|c| c.name == SyncStatus::InSync.as_str())
+            .map(|c| c.count)
+            .sum::<i64>();
+        let in_sync_percent = if events_total == 0 {
+            100.0
+        } else {
+            (in_sync as f64 * 1000.0 / events_total as f64).round() / 10.0
+        };
+        let consumer = match &state.ingest {
+            Some(ingest) => Some(ConsumerView {
+                endpoint: ingest.endpoint().to_owned(),
+                connected: ingest.connected(),
+                cursor: store
+                    .firehose_cursor(ingest.endpoint())
+                    .await
+                    .map_err(ServerError::from)?,
+                cursor_moved_at: store
+                    .firehose_cursor_updated_at(ingest.endpoint())
+                    .await
+                    .map_err(ServerError::from)?,
+                gaps: ingest.gaps(),
+                lock_losses: ingest.lock_losses(),
+            }),
+            None => None,
+        };
+        Ok(SyncReport {
+            events,
+            events_total,
+            in_sync_percent,
+            rsvps: store.rsvp_count().await.map_err(ServerError::from)?,
+            pending_writes: counts(store.pending_writes_by_state().await.map_err(ServerError::from)?),
+            consumer,
+            dead_letters: store
+                .dead_letters(LISTED)
+                .await
+                .map_err(ServerError::from)?
+                .into_iter()
+                .map(dead_letter_view)
+                .collect(),
+            dead_letters_total: store.dead_letter_count().await.map_err(ServerError::from)?,
+            reconciliations: store
+                .reconcile_reports(LISTED)
+                .await
+                .map_err(ServerError::from)?
+                .into_iter()
+                .map(report_view)
+                .collect(),
+            reconciling: state.reconciler.as_ref().is_some_and(|r| r.is_running()),
+            now: Utc::now(),
+        })
+    }
+}

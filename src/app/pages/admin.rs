@@ -1,0 +1,306 @@
+use crate::api::{
+    admin::{
+        sync_status, ConsumerView, Count, DeadLetterView, DiscardDeadLetter, Reconcile, ReconcileView,
+        ReplayDeadLetter, SyncReport,
+    },
+    ApiError,
+};
+use crate::app::components::{error_page::ErrorPage, sync_badge::ago};
+use chrono::{DateTime, Utc};
+use leptos::prelude::*;
+use leptos_meta::{Meta, Title};
+
+/// `/admin`: how the cache stands against the network (F30), for admins only.
+#[component]
+pub fn AdminPage() -> impl IntoView {
+    let reconcile = ServerAction::<Reconcile>::new();
+    let replay = ServerAction::<ReplayDeadLetter>::new();
+    let discard = ServerAction::<DiscardDeadLetter>::new();
+    let report = Resource::new_blocking(
+        move || {
+            [
+                reconcile.version().get(),
+                replay.version().get(),
+                discard.version().get(),
+            ]
+        },
+        |_| sync_status(),
+    );
+    view! {
+        <Title text="Admin" />
+        <Transition fallback=|| view! { <p class="text-slate-500">"Loading the sync report…"</p> }>
+            <ErrorBoundary fallback=|errors| view! { <ErrorPage errors /> }>
+                {move || Suspend::new(async move {
+                    let report = report.await?;
+                    Ok::<_, ApiError>(view! { <Dashboard report reconcile replay discard /> })
+                })}
+            </ErrorBoundary>
+        </Transition>
+    }
+}
+
+#[component]
+fn Dashboard(
+    report: SyncReport,
+    reconcile: ServerAction<Reconcile>,
+    replay: ServerAction<ReplayDeadLetter>,
+    discard: ServerAction<DiscardDeadLetter>,
+) -> impl IntoView {
+    let SyncReport {
+        events,
+        events_total,
+        in_sync_percent,
+        rsvps,
+        pending_writes,
+        consumer,
+        dead_letters,
+        dead_letters_total,
+        reconciliations,
+        reconciling,
+        now,
+    } = report;
+    let pending_total: i64 = pending_writes.iter().map(|c| c.count).sum();
+    view! {
+        // While a reconciliation runs, the page reloads itself (with or without JavaScript).
+        {reconciling.then(|| view! { <Meta http_equiv="refresh" content="2" /> })}
+        <h1 class="text-2xl font-bold">"Admin"</h1>
+        <section aria-labelledby="sync" class="mt-6 grid gap-4 sm:grid-cols-3" data-testid="sync-report">
+            <h2 id="sync" class="sr-only">"Sync status"</h2>
+            <Stat label="Events" value=events_total.to_string() testid="events-total" />
+            <Stat label="In sync" value=format!("{in_sync_percent}%") testid="in-sync-percent" />
+            <Stat label="RSVPs" value=rsvps.to_string() testid="rsvps-total" />
+        </section>
+        <div class="mt-4 grid gap-6 sm:grid-cols-2">
+            <Counts title="Events by sync status" counts=events.clone() testid="events-by-status" />
+            <Counts title="Pending writes" counts=pending_writes testid="pending-writes" />
+        </div>
+        <SyncChart counts=events total=events_total />
+        <Consumer consumer now />
+        <Reconciliations reports=reconciliations reconciling reconcile now />
+        <DeadLetters letters=dead_letters total=dead_letters_total replay discard now />
+        <p class="mt-8 text-xs text-slate-500">
+            {format!("{pending_total} pending writes in all. ")}
+            "Metrics for Prometheus: " <a href="/metrics" class="underline">"/metrics"</a>
+        </p>
+    }
+}
+
+#[component]
+fn Stat(label: &'static str, value: String, testid: &'static str) -> impl IntoView {
+    view! {
+        <div class="rounded-xl border border-slate-200 bg-white p-4 shadow-sm">
+            <p class="text-sm text-slate-600">{label}</p>
+            <p class="text-3xl font-bold" data-testid=testid>{value}</p>
+        </div>
+    }
+}
+
+#[component]
+fn Counts(title: &'static str, counts: Vec<Count>, testid: &'static str) -> impl IntoView {
+    let empty = counts.is_empty();
+    view! {
+        <div class="rounded-xl border border-slate-200 bg-white p-4 shadow-sm">
+            <h2 class="font-semibold">{title}</h2>
+            {empty.then(|| view! { <p class="mt-2 text-sm text-slate-500">"None."</p> })}
+            <dl class="mt-2 space-y-1 text-sm" data-testid=testid>
+                {counts.into_iter().map(|c| view! {
+                    <div class="flex justify-between" data-name=c.name.clone()>
+                        <dt>{c.name.replace('_', " ")}</dt>
+                        <dd class="font-mono">{c.count}</dd>
+                    </div>
+                }).collect_view()}
+            </dl>
+        </div>
+    }
+}
+
+/// One horizontal bar split by sync status, drawn on the server as SVG (works without JavaScript).
+#[component]
+fn SyncChart(counts: Vec<Count>, total: i64) -> impl IntoView {
+    if total == 0 {
+        return ().into_any();
+    }
+    let colour = |name: &str| match name {
+        "in_sync" => "#10b981",
+        "pending" => "#f59e0b",
+        "conflict" => "#f97316",
+        "failed" => "#e11d48",
+        _ => "#94a3b8",
+    };
+    let mut x = 0.0;
+    let bars = counts
+        .into_iter()
+        .map(|c| {
+            let width = 100.0 * c.count as f64 / total as f64;
+            let bar = view! {
+                <rect x=format!("{x:.2}") y="0" width=format!("{width:.2}") height="10" fill=colour(&c.name)>
+                    <title>{format!("{}: {}", c.name.replace('_', " "), c.count)}</title>
+                </rect>
+            };
+            x += width;
+            bar
+        })
+        .collect_view();
+    view! {
+        <figure class="mt-6 rounded-xl border border-slate-200 bg-white p-4 shadow-sm">
+            <figcaption class="mb-2 text-sm font-semibold">"Events by sync status"</figcaption>
+            <svg viewBox="0 0 100 10" preserveAspectRatio="none" class="h-6 w-full rounded" role="img"
+                aria-label="Events by sync status" data-testid="sync-chart">
+                {bars}
+            </svg>
+        </figure>
+    }
+    .into_any()
+}
+
+#[component]
+fn Consumer(consumer: Option<ConsumerView>, now: DateTime<Utc>) -> impl IntoView {
+    let body = match consumer {
+        None => {
+            view! { <p class="mt-2 text-sm text-slate-600">"No firehose consumer here (FIREHOSE_URL is not set)."</p> }
+                .into_any()
+        }
+        Some(c) => {
+            let moved = c
+                .cursor_moved_at
+                .map(|at| ago(now, at))
+                .unwrap_or_else(|| "never".to_owned());
+            view! {
+                <dl class="mt-2 grid grid-cols-2 gap-x-4 gap-y-1 text-sm" data-testid="consumer">
+                    <dt>"Endpoint"</dt><dd class="break-all font-mono text-xs">{c.endpoint}</dd>
+                    <dt>"Connected"</dt><dd data-testid="consumer-connected">{if c.connected { "yes" } else { "no" }}</dd>
+                    <dt>"Cursor"</dt><dd class="font-mono" data-testid="consumer-cursor">{c.cursor.map(|s| s.to_string()).unwrap_or_else(|| "none".to_owned())}</dd>
+                    <dt>"Cursor moved"</dt><dd>{moved}</dd>
+                    <dt>"Sequence gaps repaired"</dt><dd>{c.gaps}</dd>
+                    <dt>"Lock losses"</dt><dd>{c.lock_losses}</dd>
+                </dl>
+            }
+            .into_any()
+        }
+    };
+    view! {
+        <section aria-labelledby="consumer" class="mt-6 rounded-xl border border-slate-200 bg-white p-4 shadow-sm">
+            <h2 id="consumer" class="font-semibold">"Firehose consumer"</h2>
+            {body}
+        </section>
+    }
+}
+
+#[component]
+fn Reconciliations(
+    reports: Vec<ReconcileView>,
+    reconciling: bool,
+    reconcile: ServerAction<Reconcile>,
+    now: DateTime<Utc>,
+) -> impl IntoView {
+    let error = move || reconcile.value().get().and_then(Result::err).map(|e| e.message);
+    let rows = reports
+        .into_iter()
+        .map(|r| {
+            let took = r
+                .finished_at
+                .map(|end| format!("{:.1} s", (end - r.started_at).num_milliseconds() as f64 / 1000.0))
+                .unwrap_or_else(|| "running…".to_owned());
+            let errors = r.errors.len();
+            let detail = r.errors.join("\n");
+            view! {
+                <tr data-testid="reconcile-report" data-finished=r.finished_at.is_some().to_string()>
+                    <td class="py-1">{ago(now, r.started_at)}</td>
+                    <td>{r.trigger}</td>
+                    <td>{r.repos}</td>
+                    <td data-testid="report-missing">{r.missing}</td>
+                    <td data-testid="report-stale">{r.stale}</td>
+                    <td data-testid="report-deleted">{r.deleted}</td>
+                    <td>{r.unpublished}</td>
+                    <td title=detail>{errors}</td>
+                    <td>{took}</td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <section aria-labelledby="reconcile" class="mt-6 rounded-xl border border-slate-200 bg-white p-4 shadow-sm">
+            <div class="flex items-center justify-between">
+                <h2 id="reconcile" class="font-semibold">"Reconciliation"</h2>
+                <ActionForm action=reconcile>
+                    <button type="submit" disabled=reconciling
+                        class="rounded-md bg-sky-600 px-3 py-1.5 text-sm font-medium text-white hover:bg-sky-700 disabled:opacity-50">
+                        {if reconciling { "Reconciling…" } else { "Reconcile now" }}
+                    </button>
+                </ActionForm>
+            </div>
+            <p class="mt-1 text-sm text-slate-600">
+                "Compares every known repo with Skymeet's copy and repairs what differs: the PDS wins."
+            </p>
+            {move || error().map(|message| view! { <p role="alert" class="mt-2 text-sm text-rose-700">{message}</p> })}
+            <table class="mt-3 w-full text-left text-sm">
+                <thead class="text-slate-500">
+                    <tr><th>"Started"</th><th>"Why"</th><th>"Repos"</th><th>"Missing"</th><th>"Stale"</th>
+                        <th>"Deleted"</th><th>"Unpublished"</th><th>"Errors"</th><th>"Took"</th></tr>
+                </thead>
+                <tbody>{rows}</tbody>
+            </table>
+        </section>
+    }
+}
+
+#[component]
+fn DeadLetters(
+    letters: Vec<DeadLetterView>,
+    total: i64,
+    replay: ServerAction<ReplayDeadLetter>,
+    discard: ServerAction<DiscardDeadLetter>,
+    now: DateTime<Utc>,
+) -> impl IntoView {
+    let errors = move || {
+        [replay.value().get(), discard.value().get()]
+            .into_iter()
+            .flatten()
+            .filter_map(Result::err)
+            .map(|error| view! { <p role="alert" class="mt-2 text-sm text-rose-700">{error.message}</p> })
+            .collect_view()
+    };
+    let items = letters
+        .into_iter()
+        .map(|letter| {
+            view! {
+                <li class="rounded-lg border border-rose-200 bg-rose-50 p-3 text-sm" data-testid="dead-letter">
+                    <p class="font-medium text-rose-900">{letter.error}</p>
+                    <p class="text-xs text-slate-600">
+                        {ago(now, letter.created_at)}
+                        {letter.seq.map(|seq| format!(" · seq {seq}"))}
+                        {letter.raw_bytes.map(|n| format!(" · an undecodable frame of {n} bytes"))}
+                    </p>
+                    {letter.uri.map(|uri| view! { <p class="break-all font-mono text-xs">{uri}</p> })}
+                    {letter.record.map(|record| view! {
+                        <pre class="mt-2 max-h-40 overflow-auto rounded bg-white p-2 text-xs">{record}</pre>
+                    })}
+                    <div class="mt-2 flex gap-2">
+                        <ActionForm action=replay>
+                            <input type="hidden" name="id" value=letter.id />
+                            <button type="submit" class="rounded-md border border-slate-300 bg-white px-3 py-1 font-medium hover:bg-slate-100">
+                                "Replay"
+                            </button>
+                        </ActionForm>
+                        <ActionForm action=discard>
+                            <input type="hidden" name="id" value=letter.id />
+                            <button type="submit" class="rounded-md border border-slate-300 bg-white px-3 py-1 font-medium hover:bg-slate-100">
+                                "Discard"
+                            </button>
+                        </ActionForm>
+                    </div>
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
+        <section aria-labelledby="dead-letters" class="mt-6 rounded-xl border border-slate-200 bg-white p-4 shadow-sm">
+            <h2 id="dead-letters" class="font-semibold">"Dead letters " <span data-testid="dead-letters-total">{total}</span></h2>
+            <p class="mt-1 text-sm text-slate-600">
+                "Frames and records the consumer could not apply. Replay reads the record again from its PDS once the cause is fixed."
+            </p>
+            {errors}
+            <ul class="mt-3 space-y-3">{items}</ul>
+        </section>
+    }
+}

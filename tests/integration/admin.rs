@@ -1,0 +1,240 @@
+//! The admin dashboard's data and actions against the real local PDS: who may use them,
+//! reconciliation repairing what the cache missed, and dead letters replayed once fixed.
+
+use crate::helpers::{visitor, AppOptions, TestApp};
+use crate::network::{
+    create_account, delete_record_directly, frame_carrying, put_record_directly, sign_in_headless,
+    spawn_local_network_app, Account, TEST_KEYS,
+};
+use reqwest::StatusCode;
+use serde_json::{json, Value};
+use skymeet::domain::Did;
+use std::time::Duration;
+
+const EVENTS: &str = "community.lexicon.calendar.event";
+const NO_ARGUMENTS: [(&str, &str); 0] = [];
+
+/// An app whose only admin is a fresh account, signed in as the app's client.
+async fn admin_app(options: AppOptions) -> (TestApp, Account) {
+    let admin = create_account().await;
+    let app = spawn_local_network_app(
+        options
+            .with("CREDENTIALS_KEYS", TEST_KEYS)
+            .with("ADMIN_DIDS", admin.did.clone())
+            .with("RECONCILE_INTERVAL_SECONDS", "0"),
+    )
+    .await;
+    sign_in_headless(&app, &admin).await;
+    (app, admin)
+}
+
+async fn sync_status(app: &TestApp) -> (StatusCode, Value) {
+    let response = app
+        .client
+        .get(format!("{}/api/admin/bluesky/sync-status", app.address))
+        .send()
+        .await
+        .expect("sent");
+    let status = response.status();
+    (status, response.json().await.unwrap_or(Value::Null))
+}
+
+#[tokio::test]
+async fn only_admins_get_the_sync_report_and_its_actions() {
+    let (mut app, _admin) = admin_app(AppOptions::production()).await;
+    let (status, report) = sync_status(&app).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["events_total"], 0);
+    assert_eq!(report["in_sync_percent"], 100.0);
+    let (status, html) = app.get_html("/admin").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains("data-testid=\"sync-report\""));
+
+    // Someone else, signed in: 403, as JSON and as a page.
+    app.client = visitor();
+    sign_in_headless(&app, &create_account().await).await;
+    let (status, body) = sync_status(&app).await;
+    assert_eq!(
+        (status, body["code"].clone()),
+        (StatusCode::FORBIDDEN, json!("error-admin-1"))
+    );
+    let (status, body) = app.call("admin/bluesky/reconcile", &NO_ARGUMENTS).await;
+    assert_eq!(
+        (status, body["code"].clone()),
+        (StatusCode::FORBIDDEN, json!("error-admin-1"))
+    );
+    let (status, _) = app.call("discard_dead_letter", &[("id", "1")]).await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    let (status, html) = app.get_html("/admin").await;
+    assert_eq!(status, StatusCode::FORBIDDEN);
+    assert!(html.contains("error-admin-1"));
+
+    // A guest: 401.
+    app.client = visitor();
+    let (status, body) = sync_status(&app).await;
+    assert_eq!(
+        (status, body["code"].clone()),
+        (StatusCode::UNAUTHORIZED, json!("error-auth-6"))
+    );
+    let (status, _) = app.call("replay_dead_letter", &[("id", "1")]).await;
+    assert_eq!(status, StatusCode::UNAUTHORIZED);
+}
+
+#[tokio::test]
+async fn bad_input_to_an_admin_action_is_a_400_and_an_unknown_dead_letter_a_404() {
+    let (app, _admin) = admin_app(AppOptions::embedded()).await;
+    let (status, body) = app.call("replay_dead_letter", &[("id", "not a number")]).await;
+    assert_eq!(
+        (status, body["code"].clone()),
+        (StatusCode::BAD_REQUEST, json!("error-request-1"))
+    );
+    let (status, body) = app.call("discard_dead_letter", &[("id", "424242")]).await;
+    assert_eq!(
+        (status, body["code"].clone()),
+        (StatusCode::NOT_FOUND, json!("error-admin-5"))
+    );
+}
+
+/// Starts a reconciliation and waits for its report.
+async fn reconcile(app: &TestApp) -> Value {
+    let (status, body) = app.call("admin/bluesky/reconcile", &NO_ARGUMENTS).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let id = body.as_i64().expect("the report's id");
+    for _ in 0..200 {
+        let (_, report) = sync_status(app).await;
+        let run = report["reconciliations"]
+            .as_array()
+            .and_then(|runs| runs.iter().find(|run| run["id"] == id).cloned())
+            .expect("the report is listed");
+        if !run["finished_at"].is_null() {
+            return run;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the reconciliation did not finish");
+}
+
+#[tokio::test]
+async fn reconciliation_repairs_records_added_changed_and_deleted_while_nobody_listened() {
+    // No firehose: whatever happens on the PDS goes unnoticed until reconciliation.
+    let (app, admin) = admin_app(AppOptions::production()).await;
+    let event = json!({"$type": EVENTS, "name": "Kept", "createdAt": "2026-11-24T00:00:00.000Z"});
+    for rkey in ["kept", "changed", "gone"] {
+        put_record_directly(&admin, EVENTS, rkey, event.clone()).await;
+    }
+    let first = reconcile(&app).await;
+    assert_eq!(
+        (first["missing"].clone(), first["stale"].clone()),
+        (json!(3), json!(0)),
+        "{first}"
+    );
+    let did = Did::parse(&admin.did).expect("DID");
+    assert_eq!(app.state.store.events_of(&did).await.expect("query").len(), 3);
+
+    let mut changed = event.clone();
+    changed["name"] = json!("Changed elsewhere");
+    put_record_directly(&admin, EVENTS, "changed", changed).await;
+    delete_record_directly(&admin, EVENTS, "gone").await;
+    let second = reconcile(&app).await;
+    assert_eq!(
+        (
+            second["missing"].clone(),
+            second["stale"].clone(),
+            second["deleted"].clone()
+        ),
+        (json!(0), json!(1), json!(1)),
+        "{second}"
+    );
+    let names: Vec<String> = app
+        .state
+        .store
+        .events_of(&did)
+        .await
+        .expect("query")
+        .into_iter()
+        .map(|event| event.name)
+        .collect();
+    assert_eq!(names.len(), 2);
+    assert!(names.contains(&"Changed elsewhere".to_owned()), "{names:?}");
+
+    // A run with nothing to repair finds nothing; the dashboard lists the runs.
+    let third = reconcile(&app).await;
+    assert_eq!(
+        (
+            third["missing"].clone(),
+            third["stale"].clone(),
+            third["deleted"].clone()
+        ),
+        (json!(0), json!(0), json!(0))
+    );
+    let (_, report) = sync_status(&app).await;
+    assert_eq!(report["reconciliations"].as_array().map(Vec::len), Some(3));
+    assert_eq!(report["events_total"], 2);
+}
+
+#[tokio::test]
+async fn a_dead_letter_is_replayed_once_its_record_is_fixed_and_others_are_discarded() {
+    use skymeet::server::firehose::Ingest;
+    let (app, admin) = admin_app(AppOptions::embedded()).await;
+    let ingest = app.state.reconciler.as_ref().expect("reconciler").ingest().clone();
+
+    // An event without a name does not apply: it goes to the dead letters with its address.
+    let broken = json!({"$type": EVENTS, "createdAt": "2026-11-24T00:00:00.000Z"});
+    put_record_directly(&admin, EVENTS, "nameless", broken).await;
+    let uri = format!("at://{}/{EVENTS}/nameless", admin.did);
+    Ingest::handle(&ingest, &frame_carrying(&uri).await)
+        .await
+        .expect("handled");
+    ingest.handle(b"garbage, not a frame").await.expect("handled");
+    let (_, report) = sync_status(&app).await;
+    assert_eq!(report["dead_letters_total"], 2, "{report}");
+    let letters = report["dead_letters"].as_array().cloned().unwrap_or_default();
+    let record_letter = letters
+        .iter()
+        .find(|l| l["uri"] == json!(uri))
+        .expect("the record's dead letter");
+    let frame_letter = letters
+        .iter()
+        .find(|l| l["uri"].is_null())
+        .expect("the frame's dead letter");
+    let (record_id, frame_id) = (record_letter["id"].to_string(), frame_letter["id"].to_string());
+
+    // Replaying before the cause is fixed changes nothing and says why.
+    let (status, body) = app.call("replay_dead_letter", &[("id", record_id.as_str())]).await;
+    assert_eq!(
+        (status, body["code"].clone()),
+        (StatusCode::UNPROCESSABLE_ENTITY, json!("error-admin-4"))
+    );
+    assert!(
+        body["message"]
+            .as_str()
+            .unwrap_or_default()
+            .contains("still does not apply"),
+        "{body}"
+    );
+
+    // Once the record is fixed on its PDS, the replay applies it and the dead letter is gone.
+    let fixed = json!({"$type": EVENTS, "name": "Named now", "createdAt": "2026-11-24T00:00:00.000Z"});
+    put_record_directly(&admin, EVENTS, "nameless", fixed).await;
+    let (status, body) = app.call("replay_dead_letter", &[("id", record_id.as_str())]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let event = app
+        .state
+        .store
+        .event_by_at_uri(&uri)
+        .await
+        .expect("query")
+        .expect("applied");
+    assert_eq!(event.name, "Named now");
+
+    // A frame that never decoded cannot be replayed; it can be discarded.
+    let (status, body) = app.call("replay_dead_letter", &[("id", frame_id.as_str())]).await;
+    assert_eq!(
+        (status, body["code"].clone()),
+        (StatusCode::UNPROCESSABLE_ENTITY, json!("error-admin-4"))
+    );
+    let (status, body) = app.call("discard_dead_letter", &[("id", frame_id.as_str())]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, report) = sync_status(&app).await;
+    assert_eq!(report["dead_letters_total"], 0, "{report}");
+}
