@@ -1,5 +1,7 @@
--- A dead letter that carries a record names it, so a replay can read it again from its PDS.
+-- A dead letter that carries a record names it, so a replay can read it again from its PDS; one
+-- dead letter per record (the latest failure), however often it failed.
 alter table dead_letter add column uri text;
+create unique index dead_letter_uri_key on dead_letter (uri) where uri is not null;
 
 -- Reconciliation runs (F25): what each found and repaired, for the admin dashboard.
 create table reconcile_report (

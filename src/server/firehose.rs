@@ -350,7 +350,10 @@ impl Ingest {
                             event: Box::new(event),
                             rev: rev.to_owned(),
                         }),
-                        Err(e) => self.dead_letter(seq, &e.to_string(), Some(&record), &uri).await?,
+                        Err(e) => {
+                            let error = Chain(&e).to_string();
+                            self.dead_letter(seq, &error, Some(&record), &uri).await?
+                        }
                     }
                 }
                 _ => {
@@ -500,7 +503,7 @@ impl Ingest {
                     event: Box::new(event),
                     rev: String::new(),
                 })
-                .map_err(|e| e.to_string())
+                .map_err(|e| Chain(&e).to_string())
             };
             match change {
                 Ok(change) => changes.push(change),
@@ -577,7 +580,7 @@ impl Ingest {
                     }
                 } else if uri.collection() == EVENT_COLLECTION {
                     let event = cached_event(&did, owner, uri.rkey(), entry.value, &cid, TimeZoneName::utc(), &pds)
-                        .map_err(|e| ReplayError::StillBad(e.to_string()))?;
+                        .map_err(|e| ReplayError::StillBad(Chain(&e).to_string()))?;
                     RecordChange::Upsert {
                         event: Box::new(event),
                         rev: String::new(),

@@ -266,7 +266,7 @@ impl Store {
         .map_err(StoreError::from)
     }
 
-    /// Keeps what could not be decoded or applied (F19).
+    /// Keeps what could not be decoded or applied (F19): one dead letter per record, the latest.
     pub async fn add_dead_letter(
         &self,
         endpoint: &str,
@@ -276,8 +276,11 @@ impl Store {
         record: Option<&Value>,
         uri: Option<&str>,
     ) -> Result<(), StoreError> {
-        with_pool!(self, |pool| sqlx::query(
-            "insert into dead_letter (endpoint, seq, error, raw, record, uri) values ($1, $2, $3, $4, $5, $6)"
+        with_pool!(self, |pool| {
+            sqlx::query(
+            "insert into dead_letter (endpoint, seq, error, raw, record, uri) values ($1, $2, $3, $4, $5, $6)
+             on conflict (uri) where uri is not null do update set endpoint = excluded.endpoint,
+                 seq = excluded.seq, error = excluded.error, record = excluded.record, created_at = excluded.created_at"
         )
         .bind(endpoint)
         .bind(seq)
@@ -287,7 +290,8 @@ impl Store {
         .bind(uri)
         .execute(pool)
         .await
-        .map(|_| ()))?;
+        .map(|_| ())
+        })?;
         Ok(())
     }
 
