@@ -370,6 +370,9 @@ impl Calendar {
             ),
             _ => (WriteState::Failed, far_future(now), SyncStatus::Failed),
         };
+        if state == WriteState::Conflict {
+            ::metrics::counter!(metrics::SYNC_CONFLICTS_TOTAL).increment(1);
+        }
         let message = cause.to_string();
         tracing::warn!(write = write.id, operation = %write.operation, error = %message, ?state, "PDS write failed");
         self.store.pending_write_failed(write.id, state, &message, next).await?;

@@ -201,7 +201,11 @@ impl Ingest {
                 if ops.is_empty() {
                     return self.idle(seq).await;
                 }
-                self.apply_commit(seq, &repo, &rev, ops).await
+                self.apply_commit(seq, &repo, &rev, ops).await?;
+                if let Some(latency) = since(&time) {
+                    ::metrics::histogram!(metrics::SYNC_LATENCY_SECONDS).record(latency);
+                }
+                Ok(())
             }
             Frame::Identity { seq, did, handle } => {
                 if let (Ok(did), Some(Ok(handle))) = (Did::parse(&did), handle.as_deref().map(Handle::parse)) {
@@ -645,10 +649,15 @@ pub enum BackfillError {
 }
 
 fn record_lag(time: &str) {
-    if let Ok(at) = chrono::DateTime::parse_from_rfc3339(time) {
-        let lag = (chrono::Utc::now() - at.to_utc()).num_milliseconds() as f64 / 1000.0;
-        ::metrics::gauge!(metrics::FIREHOSE_LAG_SECONDS).set(lag.max(0.0));
+    if let Some(lag) = since(time) {
+        ::metrics::gauge!(metrics::FIREHOSE_LAG_SECONDS).set(lag);
     }
+}
+
+/// Seconds from an RFC 3339 time until now (0 for a time ahead of our clock).
+fn since(time: &str) -> Option<f64> {
+    let at = chrono::DateTime::parse_from_rfc3339(time).ok()?;
+    Some(((chrono::Utc::now() - at.to_utc()).num_milliseconds() as f64 / 1000.0).max(0.0))
 }
 
 /// Reads the firehose until shutdown, reconnecting as needed (see the module docs).

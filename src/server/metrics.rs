@@ -33,6 +33,10 @@ pub const FIREHOSE_CURSOR: &str = "skymeet_firehose_cursor";
 pub const FIREHOSE_LAG_SECONDS: &str = "skymeet_firehose_lag_seconds";
 /// PDS writes of events (create, update, delete) by outcome: `status` = ok | error.
 pub const EVENTS_PUBLISHED_TOTAL: &str = "skymeet_events_published_total";
+/// Writes the PDS refused because the record changed there since we read it (swapRecord).
+pub const SYNC_CONFLICTS_TOTAL: &str = "skymeet_sync_conflicts_total";
+/// From a calendar record's commit on its PDS to applying it here (firehose commits that carry one).
+pub const SYNC_LATENCY_SECONDS: &str = "skymeet_sync_latency_seconds";
 /// PDS writes of RSVPs (answer, change, withdraw) by outcome: `status` = ok | error.
 pub const RSVPS_PUBLISHED_TOTAL: &str = "skymeet_rsvps_published_total";
 /// Repos a reconciliation could not compare (their PDS failed).
@@ -49,6 +53,9 @@ const LATENCY_BUCKETS: &[f64] = &[
     0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
 ];
 
+/// Sync latency spans network delays and catch-up after downtime: milliseconds to hours.
+const SYNC_LATENCY_BUCKETS: &[f64] = &[0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0, 30.0, 60.0, 300.0, 3600.0];
+
 /// Installs the process-wide recorder on first call and returns its handle. A process has one
 /// recorder, so apps started side by side in tests share it.
 pub fn recorder() -> PrometheusHandle {
@@ -59,6 +66,9 @@ pub fn recorder() -> PrometheusHandle {
                 .set_buckets_for_metric(Matcher::Full(HTTP_REQUEST_DURATION_SECONDS.to_owned()), LATENCY_BUCKETS)
                 .and_then(|builder| {
                     builder.set_buckets_for_metric(Matcher::Full(PUBLISH_DURATION_SECONDS.to_owned()), LATENCY_BUCKETS)
+                })
+                .and_then(|builder| {
+                    builder.set_buckets_for_metric(Matcher::Full(SYNC_LATENCY_SECONDS.to_owned()), SYNC_LATENCY_BUCKETS)
                 })
                 .unwrap_or_else(|e| {
                     tracing::warn!(error = %e, "latency buckets rejected; histograms render as summaries");
