@@ -27,6 +27,8 @@ pub struct SyncReport {
     pub consumer: Option<ConsumerView>,
     pub dead_letters: Vec<DeadLetterView>,
     pub dead_letters_total: i64,
+    /// The newest conflicts (F24); their owners settle them on the event's page.
+    pub conflicts: Vec<super::events::ConflictView>,
     /// Newest first.
     pub reconciliations: Vec<ReconcileView>,
     pub reconciling: bool,
@@ -246,6 +248,13 @@ mod ssr {
                 .map(dead_letter_view)
                 .collect(),
             dead_letters_total: store.dead_letter_count().await.map_err(ServerError::from)?,
+            conflicts: store
+                .recent_conflicts(LISTED)
+                .await
+                .map_err(ServerError::from)?
+                .into_iter()
+                .map(crate::api::events::ssr::conflict_view)
+                .collect(),
             reconciliations: store
                 .reconcile_reports(LISTED)
                 .await

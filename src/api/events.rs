@@ -96,6 +96,20 @@ impl PendingWriteView {
     }
 }
 
+/// A write of ours that met another version on the PDS, and how it was settled (F24).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConflictView {
+    pub id: i64,
+    /// The name in the version Skymeet tried to write (none for a delete).
+    pub ours: Option<String>,
+    /// The name in the version the PDS held (none when it was gone or could not be read).
+    pub theirs: Option<String>,
+    /// `kept_theirs`, `reapplied_ours`, or none while open.
+    pub decision: Option<String>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EventPage {
     pub event: EventView,
@@ -103,6 +117,8 @@ pub struct EventPage {
     pub attendance: AttendanceView,
     /// The viewer's answer while it waits for (or was refused by) their PDS.
     pub answer_pending: Option<PendingWriteView>,
+    /// For the organiser: this event's conflicts, newest first.
+    pub conflicts: Vec<ConflictView>,
     /// When the page was made, so "synced 3 minutes ago" reads the same after hydration.
     pub now: DateTime<Utc>,
 }
@@ -172,11 +188,23 @@ pub async fn event_details(id: i64) -> Result<Option<EventPage>, ApiError> {
         _ => None,
     };
     let (attendance, answer_pending) = super::attendance::ssr::attendance(&state, &event, viewer.as_ref()).await?;
+    let conflicts = match view.can_edit {
+        true => state
+            .store
+            .conflicts_of_event(event.id)
+            .await
+            .map_err(ServerError::from)?
+            .into_iter()
+            .map(ssr::conflict_view)
+            .collect(),
+        false => Vec::new(),
+    };
     Ok(Some(EventPage {
         event: view,
         pending,
         attendance,
         answer_pending,
+        conflicts,
         now: Utc::now(),
     }))
 }
@@ -266,6 +294,32 @@ pub async fn retry_write(id: i64) -> Result<(), ApiError> {
     Ok(())
 }
 
+/// Settles a conflict by writing the queued version over the one on the PDS ("re-apply mine").
+#[server(endpoint = "reapply_write")]
+pub async fn reapply_write(id: i64) -> Result<(), ApiError> {
+    let (state, user) = super::ssr::signed_in_user().await?;
+    let calendar = ssr::calendar(&state)?;
+    calendar.reapply(&user, id).await.map_err(ssr::publish_error)?;
+    Ok(())
+}
+
+/// An event's conflicts, newest first, for its owner (F24).
+#[server(endpoint = "event_conflicts", input = leptos::server_fn::codec::GetUrl)]
+pub async fn event_conflicts(id: i64) -> Result<Vec<ConflictView>, ApiError> {
+    use crate::server::error::ServerError;
+    let (state, user) = super::ssr::signed_in_user().await?;
+    let event = ssr::event(&state, id).await?;
+    if event.owner_id != Some(user.id) {
+        super::ssr::set_status(axum::http::StatusCode::FORBIDDEN);
+        return Err(ApiError::new(
+            "error-event-1",
+            "Only the event's organiser can see its conflicts.",
+        ));
+    }
+    let conflicts = state.store.conflicts_of_event(id).await.map_err(ServerError::from)?;
+    Ok(conflicts.into_iter().map(ssr::conflict_view).collect())
+}
+
 /// Forgets a pending write without sending it.
 #[server(endpoint = "discard_write")]
 pub async fn discard_write(id: i64) -> Result<(), ApiError> {
@@ -276,7 +330,7 @@ pub async fn discard_write(id: i64) -> Result<(), ApiError> {
 }
 
 #[cfg(feature = "ssr")]
-pub(super) mod ssr {
+pub(crate) mod ssr {
     use super::*;
     use crate::domain::{AtUri, Did, Handle, Provider};
     use crate::server::{
@@ -398,6 +452,24 @@ pub(super) mod ssr {
             let user = state.store.user_by_id(id).await.map_err(ServerError::from)?;
             self.0.insert(id, user.clone());
             Ok(user)
+        }
+    }
+
+    pub fn conflict_view(conflict: crate::server::store::Conflict) -> ConflictView {
+        let name = |value: &Option<serde_json::Value>| {
+            value
+                .as_ref()
+                .and_then(|v| v.get("name"))
+                .and_then(|n| n.as_str())
+                .map(str::to_owned)
+        };
+        ConflictView {
+            id: conflict.id,
+            ours: name(&conflict.ours),
+            theirs: name(&conflict.theirs),
+            decision: conflict.decision,
+            decided_at: conflict.decided_at,
+            created_at: conflict.created_at,
         }
     }
 

@@ -17,8 +17,8 @@ use crate::server::{
         record_url, PdsError, StrongRef,
     },
     store::{
-        Event, NewEvent, NewPendingWrite, PendingWrite, Rsvp, SourceTracking, SourceType, Store, StoreError, User,
-        WriteOperation, WriteState,
+        Decision, Event, NewEvent, NewPendingWrite, PendingWrite, Rsvp, SourceTracking, SourceType, Store, StoreError,
+        User, WriteOperation, WriteState,
     },
 };
 use chrono::{DateTime, Utc};
@@ -171,6 +171,47 @@ impl Calendar {
         self.attempt(owner, write).await
     }
 
+    /// Settles a conflict by writing our version over the one the PDS holds now ("re-apply mine"):
+    /// the write's swapRecord moves to the PDS's current CID, and it is sent again.
+    pub async fn reapply(&self, owner: &User, write_id: i64) -> Result<Published, PublishError> {
+        let write = self
+            .store
+            .pending_write_by_id(write_id)
+            .await?
+            .filter(|write| write.owner_id == owner.id)
+            .ok_or(PublishError::Forbidden)?;
+        if write.state != WriteState::Conflict {
+            return self.attempt(owner, write).await;
+        }
+        let did = owner.did.as_ref().ok_or(PublishError::NotBluesky)?;
+        let current = match self.auth.public_repo(did).await {
+            Ok((repo, _)) => repo.get_record(&write.collection, &write.rkey).await,
+            Err(e) => Err(e),
+        };
+        let current = match current {
+            Ok(current) => current,
+            Err(cause) => {
+                return Err(PublishError::Queued {
+                    write: Box::new(write),
+                    cause,
+                })
+            }
+        };
+        // Gone from the PDS: an update writes it again, a delete has nothing left to do.
+        let swap = current.and_then(|entry| entry.cid);
+        self.store.set_pending_write_swap(write.id, swap.as_deref()).await?;
+        let write = self
+            .store
+            .pending_write_by_id(write.id)
+            .await?
+            .ok_or(StoreError::Corrupt(format!("pending_write {write_id} vanished")))?;
+        let published = self.attempt(owner, write.clone()).await?;
+        self.store
+            .decide_conflicts(&write, Decision::ReappliedOurs, Utc::now())
+            .await?;
+        Ok(published)
+    }
+
     /// Forgets a pending write without sending it ("discard"). The event, if any, shows what the
     /// PDS holds again.
     pub async fn discard(&self, owner: &User, write_id: i64) -> Result<(), PublishError> {
@@ -181,6 +222,11 @@ impl Calendar {
             .filter(|write| write.owner_id == owner.id)
             .ok_or(PublishError::Forbidden)?;
         self.store.delete_pending_write(write.id).await?;
+        if write.state == WriteState::Conflict {
+            self.store
+                .decide_conflicts(&write, Decision::KeptTheirs, Utc::now())
+                .await?;
+        }
         if write.collection == RSVP_COLLECTION {
             return self.refresh_rsvp(owner, &write.rkey).await;
         }
@@ -265,7 +311,7 @@ impl Calendar {
         let outcome = self.send(did, &write).await;
         let result = match outcome {
             Ok((strong_ref, pds)) => self.settle(did, &write, strong_ref, &pds).await,
-            Err(cause) => Err(self.failed(write, cause).await?),
+            Err(cause) => Err(self.failed(did, write, cause).await?),
         };
         let status = if result.is_ok() { "ok" } else { "error" };
         if write_collection == RSVP_COLLECTION {
@@ -359,7 +405,7 @@ impl Calendar {
     }
 
     /// Records a failed attempt and returns the error to show.
-    async fn failed(&self, write: PendingWrite, cause: PdsError) -> Result<PublishError, StoreError> {
+    async fn failed(&self, did: &Did, write: PendingWrite, cause: PdsError) -> Result<PublishError, StoreError> {
         let now = Utc::now();
         let (state, next, status) = match &cause {
             PdsError::Conflict => (WriteState::Conflict, far_future(now), SyncStatus::Conflict),
@@ -372,6 +418,15 @@ impl Calendar {
         };
         if state == WriteState::Conflict {
             ::metrics::counter!(metrics::SYNC_CONFLICTS_TOTAL).increment(1);
+            // Both versions are kept (F24); theirs only when the PDS can be read just now.
+            let theirs = match self.auth.public_repo(did).await {
+                Ok((repo, _)) => repo.get_record(&write.collection, &write.rkey).await.ok().flatten(),
+                Err(_) => None,
+            };
+            let (value, cid) = theirs.map(|entry| (entry.value, entry.cid)).unzip();
+            self.store
+                .add_conflict(&write, value.as_ref(), cid.flatten().as_deref())
+                .await?;
         }
         let message = cause.to_string();
         tracing::warn!(write = write.id, operation = %write.operation, error = %message, ?state, "PDS write failed");

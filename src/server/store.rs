@@ -6,6 +6,7 @@
 //! differ, the migrations do: `migrations/postgres` and `migrations/sqlite`.
 
 mod admin;
+mod conflicts;
 mod events;
 mod firehose;
 mod pending_writes;
@@ -13,6 +14,7 @@ mod rsvps;
 mod users;
 
 pub use admin::{DeadLetter, ReconcileCounts, ReconcileReport, ReconcileTrigger};
+pub use conflicts::{Conflict, Decision};
 pub use events::{Event, NewEvent, SourceTracking, SourceType};
 use events::{EventRow, EVENT_COLUMNS};
 pub use firehose::{Applied, RecordChange};

@@ -235,6 +235,80 @@ async fn an_edit_over_a_version_changed_elsewhere_is_a_conflict_not_an_overwrite
         .await
         .expect("query")
         .is_empty());
+
+    // The conflict is on record: both versions and the decision (F24).
+    let response = app.get(&format!("/api/event_conflicts?id={}", event.id)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    let conflicts: serde_json::Value = response.json().await.expect("JSON");
+    assert_eq!(conflicts.as_array().map(Vec::len), Some(1), "{conflicts}");
+    assert_eq!(conflicts[0]["ours"], "Book club (ours)");
+    assert_eq!(conflicts[0]["theirs"], "Book club (edited elsewhere)");
+    assert_eq!(conflicts[0]["decision"], "kept_theirs");
+    assert!(!conflicts[0]["decided_at"].is_null());
+}
+
+#[tokio::test]
+async fn re_applying_our_version_writes_it_over_the_one_changed_elsewhere() {
+    let (app, account) = signed_in_app().await;
+    let (status, body) = app.call("create_event", &form(&[("name", "Chess")])).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let event = only_event(&app, &account).await;
+    let rkey = event.source.rkey.clone().expect("rkey");
+    let (_, record) = get_record(&account.did, COLLECTION, &rkey).await.expect("on the PDS");
+    let mut elsewhere = record.clone();
+    elsewhere["name"] = json!("Chess (edited elsewhere)");
+    put_record_directly(&account, COLLECTION, &rkey, elsewhere).await;
+    let id = event.id.to_string();
+    let (status, _) = app
+        .call("update_event", &form(&[("id", &id), ("name", "Chess (ours)")]))
+        .await;
+    assert_eq!(status, StatusCode::CONFLICT);
+    let owner = event.owner_id.expect("owner");
+    let writes = app.state.store.pending_writes_for_owner(owner).await.expect("query");
+
+    // "Re-apply mine": ours goes over theirs, on purpose, and the cache follows.
+    let (status, body) = app.call("reapply_write", &[("id", writes[0].id.to_string())]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (cid, record) = get_record(&account.did, COLLECTION, &rkey).await.expect("on the PDS");
+    assert_eq!(record["name"], "Chess (ours)");
+    let cached = only_event(&app, &account).await;
+    assert_eq!(
+        (cached.name.as_str(), cached.source.sync_status),
+        ("Chess (ours)", SyncStatus::InSync)
+    );
+    assert_eq!(cached.source.cid, Some(cid));
+    assert!(app
+        .state
+        .store
+        .pending_writes_for_owner(owner)
+        .await
+        .expect("query")
+        .is_empty());
+    let conflicts: serde_json::Value = app
+        .get(&format!("/api/event_conflicts?id={id}"))
+        .await
+        .json()
+        .await
+        .expect("JSON");
+    assert_eq!(conflicts[0]["decision"], "reapplied_ours", "{conflicts}");
+    assert_eq!(conflicts[0]["theirs"], "Chess (edited elsewhere)");
+
+    // Someone else may not see them.
+    let other = app.state.store.conflicts_of_event(event.id).await.expect("query");
+    assert_eq!(other.len(), 1);
+    app.client
+        .post(format!("{}/api/logout", app.address))
+        .send()
+        .await
+        .expect("signed out");
+    sign_in_headless(&app, &create_account().await).await;
+    let response = app
+        .client
+        .get(format!("{}/api/event_conflicts?id={id}", app.address))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
 }
 
 #[tokio::test]

@@ -1,21 +1,55 @@
 use super::sync_badge::ago;
-use crate::api::events::{DiscardWrite, PendingWriteView, RetryWrite};
+use crate::api::events::{DiscardWrite, PendingWriteView, ReapplyWrite, RetryWrite};
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 
-/// Writes the PDS has not accepted yet, each with "Retry now" and "Discard" (F9).
+/// The actions a pending write offers.
+#[derive(Clone, Copy)]
+pub struct WriteActions {
+    pub retry: ServerAction<RetryWrite>,
+    pub discard: ServerAction<DiscardWrite>,
+    pub reapply: ServerAction<ReapplyWrite>,
+}
+
+impl WriteActions {
+    pub fn new() -> Self {
+        Self {
+            retry: ServerAction::new(),
+            discard: ServerAction::new(),
+            reapply: ServerAction::new(),
+        }
+    }
+
+    /// Changes whenever one of them completes: pages reload their data on it.
+    pub fn version(&self) -> [usize; 3] {
+        [
+            self.retry.version().get(),
+            self.discard.version().get(),
+            self.reapply.version().get(),
+        ]
+    }
+}
+
+impl Default for WriteActions {
+    fn default() -> Self {
+        Self::new()
+    }
+}
+
+/// Writes the PDS has not accepted yet, each with "Retry now" and "Discard" (F9); a conflict
+/// (F24) with "Re-apply mine" and "Keep Bluesky's".
 #[component]
-pub fn PendingWrites(
-    writes: Vec<PendingWriteView>,
-    retry: ServerAction<RetryWrite>,
-    discard: ServerAction<DiscardWrite>,
-    now: DateTime<Utc>,
-) -> impl IntoView {
+pub fn PendingWrites(writes: Vec<PendingWriteView>, actions: WriteActions, now: DateTime<Utc>) -> impl IntoView {
+    let WriteActions {
+        retry,
+        discard,
+        reapply,
+    } = actions;
     if writes.is_empty() {
         return ().into_any();
     }
     let errors = move || {
-        [retry.value().get(), discard.value().get()]
+        [retry.value().get(), discard.value().get(), reapply.value().get()]
             .into_iter()
             .flatten()
             .filter_map(Result::err)
@@ -34,6 +68,7 @@ pub fn PendingWrites(
             } else {
                 String::new()
             };
+            let conflict = write.state == "conflict";
             let attempts = format!("{} attempt{}", write.attempts, if write.attempts == 1 { "" } else { "s" });
             view! {
                 <li data-testid="pending-write" data-state=write.state.clone()
@@ -42,16 +77,31 @@ pub fn PendingWrites(
                     <p class="text-amber-800">{attempts} " · " {next}</p>
                     {write.last_error.clone().map(|e| view! { <p class="text-xs text-amber-700">"Last error: " {e}</p> })}
                     <div class="mt-2 flex gap-2">
-                        <ActionForm action=retry>
-                            <input type="hidden" name="id" value=write.id />
-                            <button type="submit" class="rounded-md border border-amber-300 bg-white px-3 py-1 font-medium hover:bg-amber-100">
-                                "Retry now"
-                            </button>
-                        </ActionForm>
+                        {if conflict {
+                            view! {
+                                <ActionForm action=reapply>
+                                    <input type="hidden" name="id" value=write.id />
+                                    <button type="submit" class="rounded-md border border-amber-300 bg-white px-3 py-1 font-medium hover:bg-amber-100">
+                                        "Re-apply mine"
+                                    </button>
+                                </ActionForm>
+                            }
+                            .into_any()
+                        } else {
+                            view! {
+                                <ActionForm action=retry>
+                                    <input type="hidden" name="id" value=write.id />
+                                    <button type="submit" class="rounded-md border border-amber-300 bg-white px-3 py-1 font-medium hover:bg-amber-100">
+                                        "Retry now"
+                                    </button>
+                                </ActionForm>
+                            }
+                            .into_any()
+                        }}
                         <ActionForm action=discard>
                             <input type="hidden" name="id" value=write.id />
                             <button type="submit" class="rounded-md border border-slate-300 bg-white px-3 py-1 font-medium hover:bg-slate-100">
-                                "Discard"
+                                {if conflict { "Keep Bluesky's" } else { "Discard" }}
                             </button>
                         </ActionForm>
                     </div>

@@ -55,6 +55,7 @@ fn Dashboard(
         consumer,
         dead_letters,
         dead_letters_total,
+        conflicts,
         reconciliations,
         reconciling,
         now,
@@ -78,6 +79,22 @@ fn Dashboard(
         <Consumer consumer now />
         <Reconciliations reports=reconciliations reconciling reconcile now />
         <DeadLetters letters=dead_letters total=dead_letters_total replay discard now />
+        <section aria-labelledby="conflicts" class="mt-6 rounded-xl border border-slate-200 bg-white p-4 shadow-sm">
+            <h2 id="conflicts" class="font-semibold">"Conflicts"</h2>
+            <p class="mt-1 text-sm text-slate-600">
+                "Writes a PDS refused because the record changed there first. Organisers settle them on the event's page."
+            </p>
+            {conflicts.is_empty().then(|| view! { <p class="mt-2 text-sm text-slate-500">"None."</p> })}
+            <ul class="mt-2 space-y-1 text-sm" data-testid="conflicts">
+                {conflicts.into_iter().map(|c| view! {
+                    <li>
+                        {ago(now, c.created_at)} " · " {c.decision.unwrap_or_else(|| "open".to_owned()).replace('_', " ")}
+                        " · ours: " {c.ours.unwrap_or_else(|| "(deleted)".to_owned())}
+                        " · theirs: " {c.theirs.unwrap_or_else(|| "(gone)".to_owned())}
+                    </li>
+                }).collect_view()}
+            </ul>
+        </section>
         <p class="mt-8 text-xs text-slate-500">
             {format!("{pending_total} pending writes in all. ")}
             "Metrics for Prometheus: " <a href="/metrics" class="underline">"/metrics"</a>

@@ -1,13 +1,13 @@
 use crate::api::{
     attendance::{AnswerEvent, WithdrawAnswer},
-    events::{event_details, DeleteEvent, DiscardWrite, EventPage, RetryWrite},
+    events::{event_details, ConflictView, DeleteEvent, EventPage},
     ApiError,
 };
 use crate::app::components::{
     attendance::Attendance,
     error_page::ErrorPage,
     event_card::{place, when},
-    pending_writes::PendingWrites,
+    pending_writes::{PendingWrites, WriteActions},
     sync_badge::SyncDetails,
     time_zone_form::ViewerTimeZone,
 };
@@ -29,24 +29,16 @@ pub fn EventDetailPage() -> impl IntoView {
     let id = event_id();
     let ViewerTimeZone { zone, .. } = expect_context();
     let delete = ServerAction::<DeleteEvent>::new();
-    let retry = ServerAction::<RetryWrite>::new();
-    let discard = ServerAction::<DiscardWrite>::new();
     let actions = Actions {
         delete,
-        retry,
-        discard,
+        writes: WriteActions::new(),
         answer: ServerAction::<AnswerEvent>::new(),
         withdraw: ServerAction::<WithdrawAnswer>::new(),
     };
     let page = Resource::new_blocking(
         move || {
-            let versions = [
-                retry.version().get(),
-                discard.version().get(),
-                actions.answer.version().get(),
-                actions.withdraw.version().get(),
-            ];
-            (id.get(), versions)
+            let versions = [actions.answer.version().get(), actions.withdraw.version().get()];
+            (id.get(), actions.writes.version(), versions)
         },
         |(id, ..)| async move {
             match id {
@@ -75,8 +67,7 @@ pub fn EventDetailPage() -> impl IntoView {
 #[derive(Clone, Copy)]
 struct Actions {
     delete: ServerAction<DeleteEvent>,
-    retry: ServerAction<RetryWrite>,
-    discard: ServerAction<DiscardWrite>,
+    writes: WriteActions,
     answer: ServerAction<AnswerEvent>,
     withdraw: ServerAction<WithdrawAnswer>,
 }
@@ -85,8 +76,7 @@ struct Actions {
 fn EventDetail(page: EventPage, zone: TimeZoneName, actions: Actions) -> impl IntoView {
     let Actions {
         delete,
-        retry,
-        discard,
+        writes,
         answer,
         withdraw,
     } = actions;
@@ -95,6 +85,7 @@ fn EventDetail(page: EventPage, zone: TimeZoneName, actions: Actions) -> impl In
         pending,
         attendance,
         answer_pending,
+        conflicts,
         now,
     } = page;
     let when = when(&event, &zone);
@@ -164,6 +155,43 @@ fn EventDetail(page: EventPage, zone: TimeZoneName, actions: Actions) -> impl In
             {owner_actions}
         </article>
         {event.id.map(|event_id| view! { <Attendance attendance event_id answer withdraw now /> })}
-        <PendingWrites writes=pending.into_iter().chain(answer_pending).collect() retry discard now />
+        <PendingWrites writes=pending.into_iter().chain(answer_pending).collect() actions=writes now />
+        <Conflicts conflicts />
     }
+}
+
+/// The organiser's record of this event's conflicts (F24): both versions and the decision.
+#[component]
+fn Conflicts(conflicts: Vec<ConflictView>) -> impl IntoView {
+    if conflicts.is_empty() {
+        return ().into_any();
+    }
+    let items = conflicts
+        .into_iter()
+        .map(|c| {
+            let decision = match c.decision.as_deref() {
+                Some("kept_theirs") => "Kept Bluesky's version",
+                Some("reapplied_ours") => "Re-applied Skymeet's version",
+                _ => "Open",
+            };
+            let when = c.created_at.format("%Y-%m-%d %H:%M UTC").to_string();
+            let ours = c.ours.unwrap_or_else(|| "(deleted)".to_owned());
+            let theirs = c.theirs.unwrap_or_else(|| "(gone, or unreadable)".to_owned());
+            view! {
+                <li data-testid="conflict" data-decision=c.decision.clone().unwrap_or_default()
+                    class="rounded-lg border border-orange-200 bg-orange-50 p-3 text-sm">
+                    <p class="font-medium text-orange-900">{decision} " · " {when}</p>
+                    <p>"Skymeet's: " {ours}</p>
+                    <p>"On Bluesky: " {theirs}</p>
+                </li>
+            }
+        })
+        .collect_view();
+    view! {
+        <section aria-labelledby="conflicts" class="mt-6">
+            <h2 id="conflicts" class="text-lg font-semibold">"Conflicts"</h2>
+            <ul class="mt-3 space-y-2">{items}</ul>
+        </section>
+    }
+    .into_any()
 }

@@ -1,10 +1,13 @@
 use super::not_found::NotFound;
 use crate::api::{
-    events::{user_events, DiscardWrite, RetryWrite, UserPage},
+    events::{user_events, UserPage},
     ApiError,
 };
 use crate::app::components::{
-    error_page::ErrorPage, event_card::EventCard, pending_writes::PendingWrites, time_zone_form::ViewerTimeZone,
+    error_page::ErrorPage,
+    event_card::EventCard,
+    pending_writes::{PendingWrites, WriteActions},
+    time_zone_form::ViewerTimeZone,
 };
 use crate::domain::TimeZoneName;
 use leptos::prelude::*;
@@ -17,11 +20,10 @@ pub fn UserEventsPage() -> impl IntoView {
     let params = use_params_map();
     let handle = Memo::new(move |_| params.read().get("handle").unwrap_or_default());
     let ViewerTimeZone { zone, .. } = expect_context();
-    let retry = ServerAction::<RetryWrite>::new();
-    let discard = ServerAction::<DiscardWrite>::new();
+    let actions = WriteActions::new();
     let page = Resource::new_blocking(
-        move || (handle.get(), retry.version().get(), discard.version().get()),
-        |(handle, _, _)| user_events(handle),
+        move || (handle.get(), actions.version()),
+        |(handle, _)| user_events(handle),
     );
     view! {
         <Transition fallback=|| view! { <p class="text-slate-500">"Loading events…"</p> }>
@@ -29,7 +31,7 @@ pub fn UserEventsPage() -> impl IntoView {
                 {move || Suspend::new(async move {
                     let zone = zone.await?;
                     let view = match page.await? {
-                        Some(page) => view! { <UserEvents page zone retry discard /> }.into_any(),
+                        Some(page) => view! { <UserEvents page zone actions /> }.into_any(),
                         None => view! { <NotFound /> }.into_any(),
                     };
                     Ok::<_, ApiError>(view)
@@ -40,12 +42,7 @@ pub fn UserEventsPage() -> impl IntoView {
 }
 
 #[component]
-fn UserEvents(
-    page: UserPage,
-    zone: TimeZoneName,
-    retry: ServerAction<RetryWrite>,
-    discard: ServerAction<DiscardWrite>,
-) -> impl IntoView {
+fn UserEvents(page: UserPage, zone: TimeZoneName, actions: WriteActions) -> impl IntoView {
     let UserPage {
         handle,
         display_name,
@@ -85,7 +82,7 @@ fn UserEvents(
                 "Showing cached data: this account's Bluesky server could not be reached just now."
             </p>
         })}
-        <PendingWrites writes=pending retry discard now />
+        <PendingWrites writes=pending actions now />
         <section aria-labelledby="events" class="mt-6">
             <h2 id="events" class="text-lg font-semibold">"Events"</h2>
             {empty.then(|| view! { <p class="mt-2 text-slate-600">"No events yet."</p> })}
