@@ -107,7 +107,7 @@ impl Calendar {
             swap_cid: None,
             time_zone: draft.time_zone.clone(),
         };
-        let write = self.store.save_pending_write(&write, Utc::now()).await?;
+        let write = self.store.save_pending_write(&write, claimed_now()).await?;
         match self.attempt(owner, write).await? {
             Published::Saved(event) => Ok(*event),
             _ => unexpected_outcome(),
@@ -135,7 +135,7 @@ impl Calendar {
             swap_cid: event.source.cid.clone(),
             time_zone: draft.time_zone.clone(),
         };
-        let write = self.store.save_pending_write(&write, Utc::now()).await?;
+        let write = self.store.save_pending_write(&write, claimed_now()).await?;
         match self.attempt(owner, write).await? {
             Published::Saved(event) => Ok(*event),
             _ => unexpected_outcome(),
@@ -156,7 +156,7 @@ impl Calendar {
             swap_cid: event.source.cid.clone(),
             time_zone: event.time_zone.clone(),
         };
-        let write = self.store.save_pending_write(&write, Utc::now()).await?;
+        let write = self.store.save_pending_write(&write, claimed_now()).await?;
         self.attempt(owner, write).await.map(|_| ())
     }
 
@@ -545,6 +545,12 @@ fn backoff(base: Duration, attempts: i32) -> chrono::Duration {
     let wait = base.saturating_mul(2u32.saturating_pow(exponent)).min(MAX_BACKOFF);
     let jitter = 0.8 + 0.4 * (f64::from(random_clock_id()) / 1023.0);
     chrono::Duration::from_std(wait.mul_f64(jitter)).unwrap_or(chrono::Duration::hours(1))
+}
+
+/// When a write queued for an attempt made right away falls due for the worker: only once that
+/// attempt's lease ran out without settling it (the process died), so the two never send it both.
+fn claimed_now() -> DateTime<Utc> {
+    Utc::now() + CLAIM_LEASE
 }
 
 fn far_future(now: DateTime<Utc>) -> DateTime<Utc> {

@@ -21,7 +21,8 @@ pub async fn consuming_app() -> TestApp {
     )
     .await;
     let ingest = app.state.ingest.clone().expect("a consumer");
-    for _ in 0..600 {
+    // Up to a minute: under the whole suite's load (the kill test keeps the PDS busy) connecting can be slow.
+    for _ in 0..1200 {
         if ingest.connected() {
             return app;
         }

@@ -4,7 +4,7 @@
 //! could not take yet waits as a pending write of the RSVP collection, whose `event_id` is the
 //! event answered, and is retried under its record key like an event's.
 
-use super::{Calendar, PublishError, Published};
+use super::{claimed_now, Calendar, PublishError, Published};
 use crate::domain::{AtUri, RsvpStatus};
 use crate::server::{
     pds::{
@@ -61,7 +61,7 @@ impl Calendar {
             swap_cid,
             time_zone: event.time_zone.clone(),
         };
-        let write = self.store.save_pending_write(&write, Utc::now()).await?;
+        let write = self.store.save_pending_write(&write, claimed_now()).await?;
         match self.attempt(user, write).await? {
             Published::Answered(rsvp) => Ok(*rsvp),
             _ => super::unexpected_outcome(),
@@ -95,7 +95,7 @@ impl Calendar {
             swap_cid,
             time_zone: event.time_zone.clone(),
         };
-        let write = self.store.save_pending_write(&write, Utc::now()).await?;
+        let write = self.store.save_pending_write(&write, claimed_now()).await?;
         self.attempt(user, write).await.map(|_| ())
     }
 

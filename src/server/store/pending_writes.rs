@@ -130,13 +130,13 @@ const PENDING_WRITE_COLUMNS: &str = "id, owner_id, event_id, operation, collecti
      time_zone, state, attempts, last_error, next_attempt_at, created_at, updated_at";
 
 impl Store {
-    /// Queues a write, due now. A write already queued for the same record is replaced (the newest
-    /// intent wins) and its attempts start over.
+    /// Queues a write, due at `due`. A write already queued for the same record is replaced (the
+    /// newest intent wins) and its attempts start over.
     #[tracing::instrument(skip_all, fields(rkey = %write.rkey, operation = %write.operation), err)]
     pub async fn save_pending_write(
         &self,
         write: &NewPendingWrite,
-        now: DateTime<Utc>,
+        due: DateTime<Utc>,
     ) -> Result<PendingWrite, StoreError> {
         let sql = format!(
             "insert into pending_write (owner_id, event_id, operation, collection, rkey, record, swap_cid, time_zone,
@@ -158,7 +158,7 @@ impl Store {
                 .bind(write.record.as_ref().map(Json))
                 .bind(&write.swap_cid)
                 .bind(write.time_zone.as_str())
-                .bind(now)
+                .bind(due)
                 .fetch_one(pool)
                 .await
         })?;
