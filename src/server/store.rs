@@ -54,6 +54,9 @@ macro_rules! with_pool {
 }
 use with_pool;
 
+/// The firehose consumer's advisory lock key, as SQL: one per database schema.
+pub const CONSUMER_LOCK_KEY: &str = "hashtextextended('skymeet firehose ' || current_schema(), 0)";
+
 /// Held while this process runs the firehose consumer (see [`Store::try_consumer_lock`]).
 pub struct ConsumerLock(Option<sqlx::PgConnection>);
 
@@ -185,13 +188,12 @@ impl Store {
     /// when the lock is dropped or that connection dies, so another instance takes over. The
     /// embedded database belongs to one process: always granted.
     pub async fn try_consumer_lock(&self) -> Result<Option<ConsumerLock>, StoreError> {
-        /// "skymeet firehose" as a number, the advisory lock's key.
-        const KEY: i64 = 0x736b_796d_6565_7431;
         match &self.pool {
             Pool::Postgres(pool) => {
                 let mut connection = pool.acquire().await?.detach();
-                let (taken,): (bool,) = sqlx::query_as("select pg_try_advisory_lock($1)")
-                    .bind(KEY)
+                // Advisory locks belong to the whole database: the key names the schema too, so
+                // deployments (and tests) in schemas of one database each have their own consumer.
+                let (taken,): (bool,) = sqlx::query_as(&format!("select pg_try_advisory_lock({CONSUMER_LOCK_KEY})"))
                     .fetch_one(&mut connection)
                     .await?;
                 Ok(taken.then_some(ConsumerLock(Some(connection))))

@@ -363,21 +363,26 @@ async fn the_cache_equals_the_pds_after_the_consumer_process_is_killed_again_and
 
 #[tokio::test]
 async fn a_consumer_whose_lock_connection_dies_stops_and_consumes_again_once_it_retakes_the_lock() {
+    use skymeet::server::store::CONSUMER_LOCK_KEY;
     use sqlx::Connection;
     let app = consuming_app().await;
     let ingest = app.state.ingest.clone().expect("a consumer");
     let mut admin = sqlx::PgConnection::connect(&app.database_url().expect("PostgreSQL"))
         .await
         .expect("connected");
-    // The backend holding this database's advisory lock: the consumer's lock connection.
-    let holder: (i32,) = sqlx::query_as(
-        "select pid from pg_locks
+    // The backend holding this schema's consumer lock: the consumer's lock connection. (Other
+    // tests' consumers hold theirs, in their own schemas of the same database.)
+    let holder_sql = format!(
+        "with key as (select {CONSUMER_LOCK_KEY} as k)
+         select pid from pg_locks, key
          where locktype = 'advisory' and granted
-           and database = (select oid from pg_database where datname = current_database())",
-    )
-    .fetch_one(&mut admin)
-    .await
-    .expect("the consumer holds the lock");
+           and database = (select oid from pg_database where datname = current_database())
+           and classid::bigint = ((k >> 32) & 4294967295) and objid::bigint = (k & 4294967295)"
+    );
+    let holder: (i32,) = sqlx::query_as(&holder_sql)
+        .fetch_one(&mut admin)
+        .await
+        .expect("the consumer holds the lock");
     let (terminated,): (bool,) = sqlx::query_as("select pg_terminate_backend($1)")
         .bind(holder.0)
         .fetch_one(&mut admin)
@@ -395,14 +400,8 @@ async fn a_consumer_whose_lock_connection_dies_stops_and_consumes_again_once_it_
     assert_eq!(ingest.lock_losses(), 1, "the lost lock was noticed");
     for _ in 0..200 {
         if ingest.connected() {
-            let (holders,): (i64,) = sqlx::query_as(
-                "select count(*) from pg_locks
-                 where locktype = 'advisory' and granted
-                   and database = (select oid from pg_database where datname = current_database())",
-            )
-            .fetch_one(&mut admin)
-            .await
-            .expect("query");
+            let holders: Vec<(i32,)> = sqlx::query_as(&holder_sql).fetch_all(&mut admin).await.expect("query");
+            let holders = holders.len();
             assert_eq!(holders, 1, "consuming again, under the lock");
             return;
         }
