@@ -111,6 +111,61 @@ pub async fn reconcile() -> Result<i64, ApiError> {
     }
 }
 
+/// What a backfill of one repo found and repaired.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackfillView {
+    pub did: String,
+    pub missing: usize,
+    pub stale: usize,
+    pub deleted: usize,
+}
+
+/// Imports one repo's calendar records now (F22), for a DID or a handle: anyone's, signed in or not.
+#[server(endpoint = "admin/bluesky/backfill")]
+pub async fn backfill_repo(identifier: String) -> Result<BackfillView, ApiError> {
+    use crate::domain::{Did, Handle};
+    use crate::server::firehose::BackfillError;
+    let (state, _) = super::ssr::admin().await?;
+    let (Some(auth), Some(reconciler)) = (state.auth.as_ref(), state.reconciler.as_ref()) else {
+        return Err(ApiError::new(
+            "error-admin-2",
+            "Backfilling needs Bluesky sign-in, which is off here.",
+        ));
+    };
+    let identifier = identifier.trim().trim_start_matches('@');
+    let did = match (Did::parse(identifier), Handle::parse(identifier)) {
+        (Ok(did), _) => Some(did),
+        (_, Ok(handle)) => auth.resolve_handle(&handle).await.ok().flatten(),
+        _ => {
+            super::ssr::set_status(axum::http::StatusCode::BAD_REQUEST);
+            return Err(ApiError::invalid("identifier", "Enter a DID (did:plc:…) or a handle."));
+        }
+    };
+    let Some(did) = did else {
+        super::ssr::set_status(axum::http::StatusCode::NOT_FOUND);
+        return Err(ApiError::new(
+            "error-admin-6",
+            format!("No Bluesky account answers to {identifier}."),
+        ));
+    };
+    match reconciler.ingest().backfill(&did, None).await {
+        Ok(found) => Ok(BackfillView {
+            did: did.to_string(),
+            missing: found.missing,
+            stale: found.stale,
+            deleted: found.deleted,
+        }),
+        Err(BackfillError::Store(e)) => Err(crate::server::error::ServerError::from(e).into()),
+        Err(BackfillError::Pds(e)) => {
+            super::ssr::set_status(axum::http::StatusCode::BAD_GATEWAY);
+            Err(ApiError::new(
+                "error-admin-7",
+                format!("That account's repo could not be read: {e}."),
+            ))
+        }
+    }
+}
+
 /// Reads a dead letter's record again from its PDS and applies it (after its cause was fixed).
 #[server(endpoint = "replay_dead_letter")]
 pub async fn replay_dead_letter(id: i64) -> Result<(), ApiError> {

@@ -239,3 +239,46 @@ async fn a_dead_letter_is_replayed_once_its_record_is_fixed_and_others_are_disca
     let (_, report) = sync_status(&app).await;
     assert_eq!(report["dead_letters_total"], 0, "{report}");
 }
+
+#[tokio::test]
+async fn an_admin_backfills_any_account_by_handle_or_did() {
+    let (app, _admin) = admin_app(AppOptions::embedded()).await;
+    let stranger = create_account().await;
+    let event = json!({"$type": EVENTS, "name": "Never seen here", "createdAt": "2026-11-24T00:00:00.000Z"});
+    put_record_directly(&stranger, EVENTS, "unseen", event).await;
+
+    let (status, body) = app
+        .call(
+            "admin/bluesky/backfill",
+            &[("identifier", format!("@{}", stranger.handle))],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(
+        (body["did"].clone(), body["missing"].clone()),
+        (json!(stranger.did), json!(1))
+    );
+    let did = Did::parse(&stranger.did).expect("DID");
+    let user = app
+        .state
+        .store
+        .user_by_did(&did)
+        .await
+        .expect("query")
+        .expect("a shadow user");
+    assert!(user.shadow);
+    assert_eq!(app.state.store.events_of(&did).await.expect("query").len(), 1);
+
+    // Again, by DID: nothing left to repair.
+    let (status, body) = app
+        .call("admin/bluesky/backfill", &[("identifier", stranger.did.clone())])
+        .await;
+    assert_eq!((status, body["missing"].clone()), (StatusCode::OK, json!(0)), "{body}");
+    let (status, body) = app
+        .call("admin/bluesky/backfill", &[("identifier", "not an account".to_owned())])
+        .await;
+    assert_eq!(
+        (status, body["code"].clone()),
+        (StatusCode::BAD_REQUEST, json!("error-input-1"))
+    );
+}

@@ -1,6 +1,6 @@
 use crate::api::{
     admin::{
-        sync_status, ConsumerView, Count, DeadLetterView, DiscardDeadLetter, Reconcile, ReconcileView,
+        sync_status, BackfillRepo, ConsumerView, Count, DeadLetterView, DiscardDeadLetter, Reconcile, ReconcileView,
         ReplayDeadLetter, SyncReport,
     },
     ApiError,
@@ -250,6 +250,7 @@ fn Reconciliations(
                 "Compares every known repo with Skymeet's copy and repairs what differs: the PDS wins."
             </p>
             {move || error().map(|message| view! { <p role="alert" class="mt-2 text-sm text-rose-700">{message}</p> })}
+            <Backfill />
             <table class="mt-3 w-full text-left text-sm">
                 <thead class="text-slate-500">
                     <tr><th>"Started"</th><th>"Why"</th><th>"Repos"</th><th>"Missing"</th><th>"Stale"</th>
@@ -319,5 +320,37 @@ fn DeadLetters(
             {errors}
             <ul class="mt-3 space-y-3">{items}</ul>
         </section>
+    }
+}
+
+/// Backfills one repo by DID or handle (F22), and says what it repaired.
+#[component]
+fn Backfill() -> impl IntoView {
+    let backfill = ServerAction::<BackfillRepo>::new();
+    let outcome = move || {
+        backfill.value().get().map(|result| match result {
+            Ok(done) => view! {
+                <p role="status" class="mt-2 text-sm text-emerald-800" data-testid="backfill-done">
+                    {format!(
+                        "Backfilled {}: {} missing, {} stale, {} deleted.",
+                        done.did, done.missing, done.stale, done.deleted
+                    )}
+                </p>
+            }
+            .into_any(),
+            Err(error) => view! { <p role="alert" class="mt-2 text-sm text-rose-700">{error.message}</p> }.into_any(),
+        })
+    };
+    view! {
+        <ActionForm action=backfill attr:class="mt-3 flex flex-wrap items-end gap-2">
+            <label class="text-sm">
+                <span class="block text-slate-600">"Backfill one account (DID or handle)"</span>
+                <input type="text" name="identifier" required class="mt-1 w-72 rounded-md border border-slate-300 px-2 py-1" />
+            </label>
+            <button type="submit" class="rounded-md border border-slate-300 bg-white px-3 py-1.5 text-sm font-medium hover:bg-slate-100">
+                "Backfill"
+            </button>
+        </ActionForm>
+        {outcome}
     }
 }
