@@ -246,6 +246,15 @@ async fn connect_redis(url: &str) -> Result<Pool, StartupError> {
     Ok(pool)
 }
 
+/// The JSON API's OpenAPI document (kept next to the code; a test checks every path it names
+/// exists).
+async fn openapi() -> impl axum::response::IntoResponse {
+    (
+        [(axum::http::header::CONTENT_TYPE, "application/json")],
+        include_str!("openapi.json"),
+    )
+}
+
 fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let context = {
@@ -257,6 +266,7 @@ fn router(state: AppState) -> Router {
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
         .route("/metrics", get(metrics::render))
+        .route("/api/openapi.json", get(openapi))
         .route(CALLBACK_PATH, get(callback::callback))
         .route(CLIENT_METADATA_PATH, get(metadata::client_metadata))
         .route(JWKS_PATH, get(metadata::jwks))

@@ -280,3 +280,33 @@ async fn cookies_are_secure_behind_https() {
     );
     assert!(keys[0].get("d").is_none(), "never the private part: {jwks}");
 }
+
+#[tokio::test]
+async fn the_openapi_document_names_only_endpoints_that_exist() {
+    let app = spawn_app(AppOptions::embedded()).await;
+    let response = app.get("/api/openapi.json").await;
+    assert_eq!(response.status(), reqwest::StatusCode::OK);
+    let document: serde_json::Value = response.json().await.expect("JSON");
+    assert_eq!(document["openapi"], "3.1.0");
+    let paths = document["paths"].as_object().expect("paths");
+    assert!(paths.len() >= 14, "{paths:?}");
+    // What a path that does not exist answers, so the check below can tell.
+    let missing = app
+        .client
+        .post(format!("{}/api/no_such_endpoint", app.address))
+        .send()
+        .await
+        .expect("sent");
+    assert!(![401, 400].contains(&missing.status().as_u16()), "{}", missing.status());
+    for (path, operations) in paths {
+        for method in operations.as_object().expect("operations").keys() {
+            let request = match method.as_str() {
+                "get" => app.client.get(format!("{}{path}", app.address)),
+                _ => app.client.post(format!("{}{path}", app.address)),
+            };
+            let status = request.send().await.expect("sent").status();
+            // A guest is turned away (or the arguments are missing), but the endpoint is there.
+            assert!([401, 400].contains(&status.as_u16()), "{method} {path}: {status}");
+        }
+    }
+}
