@@ -166,6 +166,80 @@ pub async fn backfill_repo(identifier: String) -> Result<BackfillView, ApiError>
     }
 }
 
+/// A person's Bluesky session as Skymeet holds it (seed 001 section 10).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionView {
+    pub user_id: i64,
+    pub handle: Option<String>,
+    pub did: String,
+    /// Skymeet holds credentials for the account.
+    pub connected: bool,
+    /// When the stored credentials expire (and are cleaned up) unless refreshed.
+    pub expires_in_seconds: Option<u64>,
+}
+
+/// What a batch refresh did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefreshOutcome {
+    pub refreshed: usize,
+    /// `handle-or-did: why`, one per session that could not be refreshed.
+    pub failed: Vec<String>,
+}
+
+/// Who is connected (admins).
+#[server(endpoint = "admin/sessions", input = GetUrl)]
+pub async fn admin_sessions() -> Result<Vec<SessionView>, ApiError> {
+    let (state, _) = super::ssr::admin().await?;
+    ssr::sessions(&state).await
+}
+
+/// Refreshes every connected session's tokens now (admins); answers when all are done.
+#[server(endpoint = "admin/sessions/refresh")]
+pub async fn refresh_sessions() -> Result<RefreshOutcome, ApiError> {
+    let (state, _) = super::ssr::admin().await?;
+    let auth = state
+        .auth
+        .as_ref()
+        .ok_or_else(|| ApiError::new("error-admin-2", "Bluesky sign-in is off here."))?;
+    let mut outcome = RefreshOutcome {
+        refreshed: 0,
+        failed: Vec::new(),
+    };
+    for session in ssr::sessions(&state).await?.into_iter().filter(|s| s.connected) {
+        let Ok(did) = crate::domain::Did::parse(&session.did) else {
+            continue;
+        };
+        match auth.force_refresh(&did).await {
+            Ok(()) => outcome.refreshed += 1,
+            Err(e) => outcome
+                .failed
+                .push(format!("{}: {e}", session.handle.unwrap_or(session.did))),
+        }
+    }
+    Ok(outcome)
+}
+
+/// Ends one person's session (admins): their tokens are revoked and forgotten; they sign in again.
+#[server(endpoint = "admin/sessions/reset")]
+pub async fn reset_session(user_id: i64) -> Result<(), ApiError> {
+    use crate::server::error::ServerError;
+    let (state, _) = super::ssr::admin().await?;
+    let auth = state
+        .auth
+        .as_ref()
+        .ok_or_else(|| ApiError::new("error-admin-2", "Bluesky sign-in is off here."))?;
+    let user = state.store.user_by_id(user_id).await.map_err(ServerError::from)?;
+    let Some((user, did)) = user.and_then(|u| u.did.clone().map(|did| (u, did))) else {
+        super::ssr::set_status(axum::http::StatusCode::NOT_FOUND);
+        return Err(ApiError::new("error-admin-8", "No such Bluesky user."));
+    };
+    auth.disconnect(user.id, &did).await.map_err(|e| {
+        tracing::warn!(error = %crate::server::error::Chain(&e), "resetting a session failed");
+        ApiError::new("error-admin-9", "The session could not be reset. Please try again.")
+    })?;
+    Ok(())
+}
+
 /// Reads a dead letter's record again from its PDS and applies it (after its cause was fixed).
 #[server(endpoint = "replay_dead_letter")]
 pub async fn replay_dead_letter(id: i64) -> Result<(), ApiError> {
@@ -222,6 +296,31 @@ mod ssr {
                 super::super::ssr::set_status(StatusCode::NOT_FOUND);
                 ApiError::new("error-admin-5", "That dead letter is gone (replayed or discarded).")
             })
+    }
+
+    /// The most sessions listed.
+    const SESSIONS_LISTED: u32 = 200;
+
+    pub async fn sessions(state: &AppState) -> Result<Vec<SessionView>, ApiError> {
+        let users = state
+            .store
+            .signed_in_users(SESSIONS_LISTED)
+            .await
+            .map_err(ServerError::from)?;
+        let mut sessions = Vec::with_capacity(users.len());
+        for user in users {
+            let Some(did) = user.did.as_ref() else { continue };
+            let key = crate::server::auth::credentials::credentials_key(user.id);
+            let ttl = state.kv.ttl(&key).await.map_err(ServerError::from)?;
+            sessions.push(SessionView {
+                user_id: user.id,
+                handle: user.handle.as_ref().map(ToString::to_string),
+                did: did.to_string(),
+                connected: ttl.is_some(),
+                expires_in_seconds: ttl.map(|ttl| ttl.as_secs()),
+            });
+        }
+        Ok(sessions)
     }
 
     fn counts(rows: Vec<(String, i64)>) -> Vec<Count> {

@@ -282,3 +282,45 @@ async fn an_admin_backfills_any_account_by_handle_or_did() {
         (StatusCode::BAD_REQUEST, json!("error-input-1"))
     );
 }
+
+#[tokio::test]
+async fn an_admin_sees_who_is_connected_refreshes_everyone_and_resets_one() {
+    let (mut app, admin) = admin_app(AppOptions::production()).await;
+    let admin_client = app.client.clone();
+    app.client = visitor();
+    let member = create_account().await;
+    sign_in_headless(&app, &member).await;
+    let member_client = std::mem::replace(&mut app.client, admin_client);
+
+    let sessions: Value = app.get("/api/admin/sessions").await.json().await.expect("JSON");
+    let of = |sessions: &Value, did: &str| {
+        sessions
+            .as_array()
+            .and_then(|all| all.iter().find(|s| s["did"] == did).cloned())
+            .expect("listed")
+    };
+    let member_session = of(&sessions, &member.did);
+    assert_eq!(member_session["connected"], true, "{sessions}");
+    assert!(member_session["expires_in_seconds"].as_u64().is_some_and(|s| s > 0));
+    assert_eq!(of(&sessions, &admin.did)["connected"], true);
+
+    let (status, outcome) = app.call("admin/sessions/refresh", &NO_ARGUMENTS).await;
+    assert_eq!(status, StatusCode::OK, "{outcome}");
+    assert_eq!(
+        (outcome["refreshed"].clone(), outcome["failed"].clone()),
+        (json!(2), json!([]))
+    );
+
+    let user_id = member_session["user_id"].to_string();
+    let (status, body) = app.call("admin/sessions/reset", &[("user_id", user_id.as_str())]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let sessions: Value = app.get("/api/admin/sessions").await.json().await.expect("JSON");
+    assert_eq!(of(&sessions, &member.did)["connected"], false);
+
+    // The member has to sign in again; and may not use these.
+    app.client = member_client;
+    let (status, body) = app.call("create_event", &[("input[name]", "After the reset")]).await;
+    assert_ne!(status, StatusCode::OK, "{body}");
+    let response = app.get("/api/admin/sessions").await;
+    assert_eq!(response.status(), StatusCode::FORBIDDEN);
+}

@@ -1,7 +1,7 @@
 use crate::api::{
     admin::{
-        sync_status, BackfillRepo, ConsumerView, Count, DeadLetterView, DiscardDeadLetter, Reconcile, ReconcileView,
-        ReplayDeadLetter, SyncReport,
+        admin_sessions, sync_status, BackfillRepo, ConsumerView, Count, DeadLetterView, DiscardDeadLetter, Reconcile,
+        ReconcileView, RefreshSessions, ReplayDeadLetter, ResetSession, SessionView, SyncReport,
     },
     ApiError,
 };
@@ -32,7 +32,7 @@ pub fn AdminPage() -> impl IntoView {
             <ErrorBoundary fallback=|errors| view! { <ErrorPage errors /> }>
                 {move || Suspend::new(async move {
                     let report = report.await?;
-                    Ok::<_, ApiError>(view! { <Dashboard report reconcile replay discard /> })
+                    Ok::<_, ApiError>(view! { <Dashboard report reconcile replay discard /> <Sessions /> })
                 })}
             </ErrorBoundary>
         </Transition>
@@ -352,5 +352,83 @@ fn Backfill() -> impl IntoView {
             </button>
         </ActionForm>
         {outcome}
+    }
+}
+
+/// Who is connected, with a per-person reset and a batch refresh (seed 001 section 10).
+#[component]
+fn Sessions() -> impl IntoView {
+    let refresh = ServerAction::<RefreshSessions>::new();
+    let reset = ServerAction::<ResetSession>::new();
+    let sessions = Resource::new_blocking(
+        move || (refresh.version().get(), reset.version().get()),
+        |_| admin_sessions(),
+    );
+    let outcome = move || {
+        refresh.value().get().map(|result| match result {
+            Ok(done) => view! {
+                <p role="status" class="mt-2 text-sm text-emerald-800" data-testid="refresh-done">
+                    {format!("Refreshed {} sessions.", done.refreshed)}
+                    {(!done.failed.is_empty()).then(|| format!(" Not refreshed: {}.", done.failed.join("; ")))}
+                </p>
+            }
+            .into_any(),
+            Err(error) => view! { <p role="alert" class="mt-2 text-sm text-rose-700">{error.message}</p> }.into_any(),
+        })
+    };
+    view! {
+        <section aria-labelledby="sessions" class="mt-6 rounded-xl border border-slate-200 bg-white p-4 shadow-sm">
+            <div class="flex items-center justify-between">
+                <h2 id="sessions" class="font-semibold">"Sessions"</h2>
+                <ActionForm action=refresh>
+                    <button type="submit" disabled=move || refresh.pending().get()
+                        class="rounded-md border border-slate-300 bg-white px-3 py-1.5 text-sm font-medium hover:bg-slate-100 disabled:opacity-50">
+                        {move || if refresh.pending().get() { "Refreshing…" } else { "Refresh all sessions" }}
+                    </button>
+                </ActionForm>
+            </div>
+            {outcome}
+            <Transition fallback=|| view! { <p class="text-sm text-slate-500">"Loading sessions…"</p> }>
+                {move || Suspend::new(async move {
+                    let sessions = sessions.await?;
+                    Ok::<_, ApiError>(view! { <SessionList sessions reset /> })
+                })}
+            </Transition>
+        </section>
+    }
+}
+
+#[component]
+fn SessionList(sessions: Vec<SessionView>, reset: ServerAction<ResetSession>) -> impl IntoView {
+    let rows = sessions
+        .into_iter()
+        .map(|s| {
+            let expires = s
+                .expires_in_seconds
+                .map(|secs| format!("in {} h {} min", secs / 3600, secs % 3600 / 60))
+                .unwrap_or_else(|| "—".to_owned());
+            let name = s.handle.map(|h| format!("@{h}")).unwrap_or_else(|| s.did.clone());
+            view! {
+                <tr data-testid="session" data-connected=s.connected.to_string()>
+                    <td class="py-1">{name}</td>
+                    <td>{if s.connected { "connected" } else { "signed out" }}</td>
+                    <td>{expires}</td>
+                    <td>
+                        {s.connected.then(|| view! {
+                            <ActionForm action=reset>
+                                <input type="hidden" name="user_id" value=s.user_id />
+                                <button type="submit" class="text-rose-700 underline">"Reset"</button>
+                            </ActionForm>
+                        })}
+                    </td>
+                </tr>
+            }
+        })
+        .collect_view();
+    view! {
+        <table class="mt-3 w-full text-left text-sm">
+            <thead class="text-slate-500"><tr><th>"Who"</th><th>"State"</th><th>"Credentials expire"</th><th></th></tr></thead>
+            <tbody>{rows}</tbody>
+        </table>
     }
 }

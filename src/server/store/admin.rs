@@ -274,4 +274,21 @@ impl Store {
             .filter_map(|(did,)| crate::domain::Did::parse(&did).ok())
             .collect())
     }
+
+    /// People who signed in with Bluesky (not shadow users), newest first.
+    pub async fn signed_in_users(&self, limit: u32) -> Result<Vec<super::User>, StoreError> {
+        let ids: Vec<(i64,)> = with_pool!(self, |pool| sqlx::query_as(
+            "select id from app_user where provider = 'bluesky' and not shadow order by id desc limit $1"
+        )
+        .bind(i64::from(limit))
+        .fetch_all(pool)
+        .await)?;
+        let mut users = Vec::with_capacity(ids.len());
+        for (id,) in ids {
+            if let Some(user) = self.user_by_id(id).await? {
+                users.push(user);
+            }
+        }
+        Ok(users)
+    }
 }
