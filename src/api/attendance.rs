@@ -39,10 +39,7 @@ pub struct AttendeeView {
 
 impl AttendeeView {
     pub fn name(&self) -> String {
-        self.display_name
-            .clone()
-            .or_else(|| self.handle.as_ref().map(|h| format!("@{h}")))
-            .unwrap_or_else(|| "Someone".to_owned())
+        super::events::shown_name(self.display_name.as_deref(), self.handle.as_deref())
     }
 }
 

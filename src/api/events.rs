@@ -39,11 +39,16 @@ pub struct OwnerView {
 
 impl OwnerView {
     pub fn name(&self) -> String {
-        self.display_name
-            .clone()
-            .or_else(|| self.handle.as_ref().map(|h| format!("@{h}")))
-            .unwrap_or_else(|| "Someone".to_owned())
+        shown_name(self.display_name.as_deref(), self.handle.as_deref())
     }
+}
+
+/// How a page names a person: their display name, else `@handle`, else "Someone".
+pub fn shown_name(display_name: Option<&str>, handle: Option<&str>) -> String {
+    display_name
+        .map(str::to_owned)
+        .or_else(|| handle.map(|h| format!("@{h}")))
+        .unwrap_or_else(|| "Someone".to_owned())
 }
 
 /// How the event stands against its record (F12).

@@ -162,24 +162,14 @@ impl Calendar {
 
     /// Tries a pending write again now ("retry now").
     pub async fn retry(&self, owner: &User, write_id: i64) -> Result<Published, PublishError> {
-        let write = self
-            .store
-            .pending_write_by_id(write_id)
-            .await?
-            .filter(|write| write.owner_id == owner.id)
-            .ok_or(PublishError::Forbidden)?;
+        let write = self.owned_write(owner, write_id).await?;
         self.attempt(owner, write).await
     }
 
     /// Settles a conflict by writing our version over the one the PDS holds now ("re-apply mine"):
     /// the write's swapRecord moves to the PDS's current CID, and it is sent again.
     pub async fn reapply(&self, owner: &User, write_id: i64) -> Result<Published, PublishError> {
-        let write = self
-            .store
-            .pending_write_by_id(write_id)
-            .await?
-            .filter(|write| write.owner_id == owner.id)
-            .ok_or(PublishError::Forbidden)?;
+        let write = self.owned_write(owner, write_id).await?;
         if write.state != WriteState::Conflict {
             return self.attempt(owner, write).await;
         }
@@ -215,12 +205,7 @@ impl Calendar {
     /// Forgets a pending write without sending it ("discard"). The event, if any, shows what the
     /// PDS holds again.
     pub async fn discard(&self, owner: &User, write_id: i64) -> Result<(), PublishError> {
-        let write = self
-            .store
-            .pending_write_by_id(write_id)
-            .await?
-            .filter(|write| write.owner_id == owner.id)
-            .ok_or(PublishError::Forbidden)?;
+        let write = self.owned_write(owner, write_id).await?;
         self.store.delete_pending_write(write.id).await?;
         if write.state == WriteState::Conflict {
             self.store
@@ -271,6 +256,15 @@ impl Calendar {
             }
         }
         Ok(())
+    }
+
+    /// One of `owner`'s pending writes; someone else's is forbidden.
+    async fn owned_write(&self, owner: &User, write_id: i64) -> Result<PendingWrite, PublishError> {
+        self.store
+            .pending_write_by_id(write_id)
+            .await?
+            .filter(|write| write.owner_id == owner.id)
+            .ok_or(PublishError::Forbidden)
     }
 
     fn owned_rkey(&self, owner: &User, event: &Event) -> Result<Rkey, PublishError> {
