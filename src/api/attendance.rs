@@ -214,10 +214,7 @@ pub(super) mod ssr {
             }
             PublishError::Queued { cause, .. } => {
                 set_status(StatusCode::SERVICE_UNAVAILABLE);
-                let reason = match cause {
-                    PdsError::SessionEnded => "your Bluesky session has ended; sign in again and it will go out",
-                    _ => "your Bluesky server could not be reached",
-                };
+                let reason = crate::api::events::ssr::why_not_sent(&cause);
                 ApiError::new(
                     "error-pds-1",
                     format!("Your answer is not on Bluesky yet: {reason}. Skymeet keeps it as pending and retries automatically."),

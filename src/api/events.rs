@@ -381,6 +381,14 @@ pub(crate) mod ssr {
             })
     }
 
+    /// Why a queued write has not reached the PDS yet, in words.
+    pub fn why_not_sent(cause: &PdsError) -> &'static str {
+        match cause {
+            PdsError::SessionEnded => "your Bluesky session has ended; sign in again and it will go out",
+            _ => "your Bluesky server could not be reached",
+        }
+    }
+
     pub fn publish_error(error: PublishError) -> ApiError {
         use super::super::ssr::set_status;
         tracing::warn!(error = %Chain(&error), "publishing an event failed");
@@ -402,10 +410,7 @@ pub(crate) mod ssr {
             }
             PublishError::Queued { cause, .. } => {
                 set_status(StatusCode::SERVICE_UNAVAILABLE);
-                let reason = match cause {
-                    PdsError::SessionEnded => "your Bluesky session has ended; sign in again and it will go out",
-                    _ => "your Bluesky server could not be reached",
-                };
+                let reason = why_not_sent(&cause);
                 ApiError::new(
                     "error-pds-1",
                     format!(

@@ -54,6 +54,20 @@ macro_rules! with_pool {
 }
 use with_pool;
 
+/// Inside a change's transaction, deletes the pending write that change settles (if any): a write
+/// the PDS accepted disappears exactly when its result is stored.
+macro_rules! settle_pending_write {
+    ($tx:ident, $settles:expr) => {
+        if let Some(id) = $settles {
+            sqlx::query("delete from pending_write where id = $1")
+                .bind(id)
+                .execute(&mut *$tx)
+                .await?;
+        }
+    };
+}
+use settle_pending_write;
+
 /// The firehose consumer's advisory lock key, as SQL: one per database schema.
 pub const CONSUMER_LOCK_KEY: &str = "hashtextextended('skymeet firehose ' || current_schema(), 0)";
 

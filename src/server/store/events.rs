@@ -1,4 +1,4 @@
-use super::{with_pool, ResultExt, Store, StoreError};
+use super::{settle_pending_write, with_pool, ResultExt, Store, StoreError};
 use crate::domain::{SyncStatus, TimeZoneName};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -195,12 +195,7 @@ impl Store {
                 .bind(event.record.as_ref().map(Json))
                 .fetch_one(&mut *tx)
                 .await?;
-            if let Some(id) = settles {
-                sqlx::query("delete from pending_write where id = $1")
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
+            settle_pending_write!(tx, settles);
             tx.commit().await.map(|()| row)
         }
         .await)
@@ -241,12 +236,7 @@ impl Store {
                 .bind(event.record.as_ref().map(Json))
                 .fetch_optional(&mut *tx)
                 .await?;
-            if let Some(id) = settles {
-                sqlx::query("delete from pending_write where id = $1")
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
+            settle_pending_write!(tx, settles);
             tx.commit().await.map(|()| row)
         }
         .await)?;

@@ -2,7 +2,7 @@
 //! to their event by its at-uri only, so an answer that arrives before its event counts once the
 //! event is there (F21).
 
-use super::{with_pool, Event, EventRow, Store, StoreError, EVENT_COLUMNS};
+use super::{settle_pending_write, with_pool, Event, EventRow, Store, StoreError, EVENT_COLUMNS};
 use crate::domain::{Did, Handle, RsvpStatus};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -173,12 +173,7 @@ impl Store {
                 .bind(Json(&rsvp.record))
                 .fetch_one(&mut *tx)
                 .await?;
-            if let Some(id) = settles {
-                sqlx::query("delete from pending_write where id = $1")
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
+            settle_pending_write!(tx, settles);
             tx.commit().await.map(|()| row)
         }
         .await)?;
@@ -194,12 +189,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
-            if let Some(id) = settles {
-                sqlx::query("delete from pending_write where id = $1")
-                    .bind(id)
-                    .execute(&mut *tx)
-                    .await?;
-            }
+            settle_pending_write!(tx, settles);
             tx.commit().await.map(|()| deleted)
         }
         .await)?;
