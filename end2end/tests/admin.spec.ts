@@ -85,18 +85,15 @@ test("reconciliation repairs a record deleted on the PDS while no consumer liste
   await admin.goto(eventUrl);
   await expect(admin.getByRole("heading", { level: 1 })).toHaveText(name);
 
-  await admin.goto("/admin");
-  const before = await admin.getByTestId("reconcile-report").count();
-  await admin.getByRole("button", { name: "Reconcile now" }).click();
+  // Both projects share this instance and one run goes at a time: ask until a run has repaired it.
   await expect(async () => {
     await admin.goto("/admin");
-    await expect(admin.getByTestId("reconcile-report")).toHaveCount(before + 1, { timeout: 1000 });
-    await expect(admin.getByTestId("reconcile-report").first()).toHaveAttribute("data-finished", "true", {
-      timeout: 1000,
-    });
-  }).toPass();
-  const deleted = Number(await admin.getByTestId("reconcile-report").first().getByTestId("report-deleted").textContent());
-  expect(deleted).toBeGreaterThanOrEqual(1);
-  const response = await admin.goto(eventUrl);
-  expect(response?.status()).toBe(404);
+    const reconcile = admin.getByRole("button", { name: "Reconcile now" });
+    if (await reconcile.isEnabled()) await reconcile.click();
+    const response = await admin.goto(eventUrl);
+    expect(response?.status()).toBe(404);
+  }).toPass({ timeout: 30_000 });
+  await admin.goto("/admin");
+  const deleted = (await admin.getByTestId("report-deleted").allTextContents()).map(Number);
+  expect(deleted.some((n) => n >= 1)).toBe(true);
 });
