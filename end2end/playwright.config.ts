@@ -71,6 +71,8 @@ function serverOn(port: number, database: string) {
       ATPROTO_HANDLE_RESOLVER: pdsUrl,
       ADMIN_DIDS: admin.did,
       RECONCILE_INTERVAL_SECONDS: "0",
+      // Samples for the dashboard's charts every second, so a test sees them move.
+      METRICS_SAMPLE_SECONDS: "1",
     } as Record<string, string>,
   };
 }

@@ -11,7 +11,7 @@ pub mod preferences;
 pub use error::ApiError;
 
 #[cfg(feature = "ssr")]
-mod ssr {
+pub(crate) mod ssr {
     use super::ApiError;
     use crate::server::{error::ServerError, session::keys, state::AppState, store::User};
     use axum::http::{header::ACCEPT, HeaderMap, StatusCode};

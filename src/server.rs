@@ -4,6 +4,7 @@
 
 pub mod auth;
 pub mod calendar;
+pub mod charts;
 pub mod config;
 pub mod error;
 pub mod firehose;
@@ -13,6 +14,7 @@ pub mod metrics;
 pub mod outbound;
 pub mod pds;
 pub mod reconcile;
+pub mod rest;
 pub mod session;
 pub mod startup;
 pub mod state;

@@ -54,7 +54,7 @@ fn observations(scrape: &Scrape, name: &str) -> f64 {
 #[tokio::test]
 async fn metrics_parse_and_count_publishing_answering_and_reconciling() {
     let admin = create_account().await;
-    let app = spawn_local_network_app(
+    let mut app = spawn_local_network_app(
         AppOptions::embedded()
             .with("CREDENTIALS_KEYS", TEST_KEYS)
             .with("ADMIN_DIDS", admin.did.clone())
@@ -64,6 +64,15 @@ async fn metrics_parse_and_count_publishing_answering_and_reconciling() {
     sign_in_headless(&app, &admin).await;
     let before = scrape(&app).await;
     assert!(!before.samples.is_empty());
+
+    // Someone signs in, and the admin resets their session.
+    let member = create_account().await;
+    app.client = network::switch_to(&mut app, &member).await;
+    let member_id = network::user_of(&app, &member).await.id.to_string();
+    let (status, body) = app
+        .call("admin/sessions/reset", &[("user_id", member_id.as_str())])
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
 
     let (status, body) = app.call("create_event", &[("input[name]", "Counted")]).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -92,4 +101,10 @@ async fn metrics_parse_and_count_publishing_answering_and_reconciling() {
         1.0
     );
     assert!(moved(metrics::HTTP_REQUESTS_TOTAL, &[("method", "POST")]) >= 2.0);
+    assert_eq!(moved(metrics::SIGN_INS_TOTAL, &[("outcome", "ok")]), 1.0);
+    assert_eq!(moved(metrics::SESSION_RESETS_TOTAL, &[]), 1.0);
+    assert!(
+        moved(metrics::CREDENTIAL_WRITES_TOTAL, &[]) >= 1.0,
+        "the member's tokens were stored"
+    );
 }

@@ -23,7 +23,6 @@ use axum::{
 };
 use helpers::AppOptions;
 use network::{create_account, list_records, sign_in_headless, spawn_local_network_app, TEST_KEYS};
-use skymeet::domain::Did;
 use skymeet::server::store::WriteState;
 use std::{net::SocketAddr, time::Duration};
 use tokio::{net::TcpListener, sync::oneshot, task::JoinHandle};
@@ -143,13 +142,7 @@ async fn a_write_made_while_the_pds_is_unreachable_is_published_once_when_it_is_
         .call("create_event", &[("input[name]", "Published before the outage")])
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let user = app
-        .state
-        .store
-        .user_by_did(&Did::parse(&account.did).expect("DID"))
-        .await
-        .expect("query")
-        .expect("user");
+    let user = network::user_of(&app, &account).await;
 
     proxy.cut().await;
     let (status, body) = app

@@ -1,5 +1,5 @@
 import { Browser, expect, Page, test, TestInfo } from "@playwright/test";
-import { adminAccount, createAccount, deleteRecord, putRecord } from "./support/pds";
+import { adminAccount, createAccount, deleteRecord, getRecord, putRecord } from "./support/pds";
 import { signIn } from "./support/sign-in";
 
 const EVENTS = "community.lexicon.calendar.event";
@@ -29,6 +29,16 @@ test("the admin sees real numbers; anyone else gets 403", async ({ page, browser
   await expect(admin.getByTestId("events-by-status").locator('[data-name="in_sync"]')).toBeVisible();
   await expect(admin.getByTestId("consumer-connected")).toHaveText("yes");
   await expect(admin.getByTestId("sync-chart")).toBeVisible();
+  // The charts over time, drawn on the server: the publish above shows once two samples span it.
+  const chart = (title: string) => admin.locator(`[data-testid="chart"][data-title="${title}"]`);
+  await expect(admin.getByTestId("chart")).toHaveCount(4);
+  await expect(async () => {
+    await admin.goto("/admin");
+    await expect(chart("Publish duration").getByTestId("chart-latest")).toHaveText(/ ms$/, { timeout: 1000 });
+    await expect(chart("In sync").getByTestId("chart-latest")).toHaveText(/ %$/, { timeout: 1000 });
+  }).toPass();
+  // Drawn: a line (or a dot) in the SVG. (A flat line has no height, so it is "attached", not "visible".)
+  await expect(chart("In sync").locator("svg polyline, svg circle").first()).toBeAttached();
 
   const someone = await createAccount();
   await signIn(page, browser, someone, testInfo.project.name === "js");
@@ -96,4 +106,51 @@ test("reconciliation repairs a record deleted on the PDS while no consumer liste
   await admin.goto("/admin");
   const deleted = (await admin.getByTestId("report-deleted").allTextContents()).map(Number);
   expect(deleted.some((n) => n >= 1)).toBe(true);
+});
+
+test("an organiser syncs an event changed elsewhere; an admin keeps Bluesky's version of a conflict", async ({
+  browser,
+}, testInfo) => {
+  // The instance without a consumer: changes made elsewhere stay unknown until someone syncs.
+  const offline = process.env.E2E_OFFLINE_URL as string;
+  const js = testInfo.project.name === "js";
+  const page = await (await browser.newContext({ baseURL: offline, javaScriptEnabled: js })).newPage();
+  const organiser = await createAccount();
+  // Both projects use this instance and its one conflict list: names of this project's own.
+  const ours = `Our version (${testInfo.project.name})`;
+  await signIn(page, browser, organiser, js);
+  await page.goto("/events/new");
+  await page.getByLabel("Name").fill("Sync me");
+  await page.getByRole("button", { name: "Publish event" }).click();
+  await expect(page).toHaveURL(/\/events\/\d+$/);
+  const eventUrl = new URL(page.url()).pathname;
+  const heading = page.getByRole("heading", { level: 1 });
+  const rkey = ((await page.getByTestId("at-uri").textContent()) ?? "").split("/").pop() as string;
+  const record = (await getRecord(organiser.did, EVENTS, rkey)).value;
+
+  // Changed in another app: "Sync now" reads it again.
+  await putRecord(organiser, EVENTS, rkey, { ...record, name: "Renamed on Bluesky" });
+  await page.goto(eventUrl);
+  await expect(heading).toHaveText("Sync me");
+  await page.getByRole("button", { name: "Sync now" }).click();
+  await expect(heading).toHaveText("Renamed on Bluesky");
+
+  // Changed elsewhere again, then edited here over the version Skymeet knew: a conflict.
+  await putRecord(organiser, EVENTS, rkey, { ...record, name: "Bluesky's version" });
+  await page.getByRole("link", { name: "Edit" }).click();
+  await page.getByLabel("Name").fill(ours);
+  await page.getByRole("button", { name: "Save changes" }).click();
+  await expect(page.getByText("was changed on Bluesky since you opened it")).toBeVisible();
+
+  // The admin keeps Bluesky's version from the dashboard; the event follows the PDS.
+  const admin = await adminPage(browser, testInfo, offline);
+  await admin.goto("/admin");
+  const conflict = admin.getByTestId("conflicts").locator("li").filter({ hasText: `ours: ${ours}` });
+  await conflict.getByRole("button", { name: "Keep Bluesky's" }).click();
+  await expect(conflict).toContainText("kept theirs");
+  await expect(conflict.getByRole("button", { name: "Keep Bluesky's" })).toHaveCount(0);
+  await page.goto(eventUrl);
+  await expect(heading).toHaveText("Bluesky's version");
+  await expect(page.getByTestId("sync-details").locator("[data-sync-status]")).toHaveText("In sync");
+  expect((await getRecord(organiser.did, EVENTS, rkey)).value.name).toBe("Bluesky's version");
 });

@@ -1,5 +1,5 @@
 import { expect, test } from "@playwright/test";
-import { createAccount, setProfile } from "./support/pds";
+import { createAccount, putRecord, setProfile } from "./support/pds";
 import { signIn } from "./support/sign-in";
 
 test("a signed-in person sees their Bluesky profile and can disconnect", async ({ page, browser }, testInfo) => {
@@ -29,4 +29,28 @@ test("a signed-in person sees their Bluesky profile and can disconnect", async (
   await expect(page.getByTestId("sign-in-area").getByRole("link", { name: "Sign in with Bluesky" })).toBeVisible();
   await page.goto("/me");
   await expect(page.getByText("Sign in to see your profile.")).toBeVisible();
+});
+
+test("signing in claims the events the firehose saw before, and /me says so", async ({ page, browser }, testInfo) => {
+  const account = await createAccount();
+  const name = `Seen before sign-in ${testInfo.project.name} ${Date.now()}`;
+  const alphabet = "234567abcdefghijklmnopqrstuvwxyz";
+  const rkey = "3m" + Array.from({ length: 11 }, () => alphabet[Math.floor(Math.random() * 32)]).join("");
+  await putRecord(account, "community.lexicon.calendar.event", rkey, {
+    $type: "community.lexicon.calendar.event",
+    name,
+    startsAt: "2031-01-01T10:00:00.000Z",
+    createdAt: "2026-11-24T00:00:00.000Z",
+  });
+  // The firehose brings it, for someone who has never signed in.
+  await expect(async () => {
+    await page.goto("/events");
+    await expect(page.getByText(name)).toBeVisible({ timeout: 1000 });
+  }).toPass();
+
+  await signIn(page, browser, account, testInfo.project.name === "js");
+  await page.goto("/me");
+  await expect(page.getByTestId("claimed")).toContainText("became yours on");
+  await page.goto(`/u/${account.handle}`);
+  await expect(page.getByTestId("event-card").filter({ hasText: name })).toBeVisible();
 });

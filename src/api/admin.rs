@@ -32,7 +32,29 @@ pub struct SyncReport {
     /// Newest first.
     pub reconciliations: Vec<ReconcileView>,
     pub reconciling: bool,
+    /// While a run goes on on this instance: repos compared so far, and how many it compares.
+    pub reconcile_progress: Option<(u64, u64)>,
+    pub charts: Charts,
     pub now: DateTime<Utc>,
+}
+
+/// The charts over time (F32), over the last hours that have samples.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Charts {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    /// How often samples are taken; `None` when sampling is off.
+    pub sample_seconds: Option<u64>,
+    pub charts: Vec<ChartView>,
+}
+
+/// One chart: a value per time bucket from `start` to `end` (`None`: nothing happened there).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChartView {
+    pub title: String,
+    /// What the values are in: `frames/s`, `s`, `ms` or `%`.
+    pub unit: String,
+    pub points: Vec<Option<f64>>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -41,7 +63,7 @@ pub struct Count {
     pub count: i64,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct ConsumerView {
     pub endpoint: String,
     pub connected: bool,
@@ -52,6 +74,10 @@ pub struct ConsumerView {
     pub gaps: u64,
     /// Times the consumer lost its lock and stopped (another instance may have taken over).
     pub lock_losses: u64,
+    /// Times a connection ended and the consumer connected again.
+    pub reconnects: u64,
+    /// How far behind the network the last applied commit was, in seconds.
+    pub lag_seconds: Option<f64>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -176,6 +202,12 @@ pub struct SessionView {
     pub connected: bool,
     /// When the stored credentials expire (and are cleaned up) unless refreshed.
     pub expires_in_seconds: Option<u64>,
+    /// How long ago the credentials were last written: at sign-in or a token refresh (each write
+    /// renews their lifetime, so this is that lifetime minus what is left of it).
+    pub refreshed_seconds_ago: Option<u64>,
+    /// When the access token expires, from now (negative: it has); the next use after that
+    /// refreshes it.
+    pub access_token_expires_in_seconds: Option<i64>,
 }
 
 /// What a batch refresh did.
@@ -280,7 +312,7 @@ mod ssr {
     use super::*;
     use crate::domain::SyncStatus;
     use crate::server::{
-        error::ServerError,
+        error::{Chain, ServerError},
         state::AppState,
         store::{DeadLetter, ReconcileReport},
     };
@@ -302,6 +334,7 @@ mod ssr {
     const SESSIONS_LISTED: u32 = 200;
 
     pub async fn sessions(state: &AppState) -> Result<Vec<SessionView>, ApiError> {
+        use crate::server::auth::credentials::{credentials_key, CREDENTIALS_TTL};
         let users = state
             .store
             .signed_in_users(SESSIONS_LISTED)
@@ -310,14 +343,26 @@ mod ssr {
         let mut sessions = Vec::with_capacity(users.len());
         for user in users {
             let Some(did) = user.did.as_ref() else { continue };
-            let key = crate::server::auth::credentials::credentials_key(user.id);
+            let key = credentials_key(user.id);
             let ttl = state.kv.ttl(&key).await.map_err(ServerError::from)?;
+            let access_token_expires_at = match (&state.auth, ttl) {
+                (Some(auth), Some(_)) => match auth.credentials().access_token_expiry(user.id).await {
+                    Ok(expiry) => expiry,
+                    Err(e) => {
+                        tracing::warn!(error = %Chain(&e), user_id = user.id, "stored credentials do not open");
+                        None
+                    }
+                },
+                _ => None,
+            };
             sessions.push(SessionView {
                 user_id: user.id,
                 handle: user.handle.as_ref().map(ToString::to_string),
                 did: did.to_string(),
                 connected: ttl.is_some(),
                 expires_in_seconds: ttl.map(|ttl| ttl.as_secs()),
+                refreshed_seconds_ago: ttl.map(|ttl| CREDENTIALS_TTL.saturating_sub(ttl).as_secs()),
+                access_token_expires_in_seconds: access_token_expires_at.map(|at| (at - Utc::now()).num_seconds()),
             });
         }
         Ok(sessions)
@@ -384,6 +429,8 @@ mod ssr {
                     .map_err(ServerError::from)?,
                 gaps: ingest.gaps(),
                 lock_losses: ingest.lock_losses(),
+                reconnects: ingest.reconnects(),
+                lag_seconds: ingest.lag_seconds(),
             }),
             None => None,
         };
@@ -417,7 +464,43 @@ mod ssr {
                 .map(report_view)
                 .collect(),
             reconciling: state.reconciler.as_ref().is_some_and(|r| r.is_running()),
+            reconcile_progress: state.reconciler.as_ref().and_then(|r| r.progress()),
+            charts: charts(state).await?,
             now: Utc::now(),
+        })
+    }
+
+    /// How far back the charts look, at most.
+    const CHART_HOURS: i64 = 6;
+    /// Points per chart.
+    const CHART_BUCKETS: usize = 60;
+
+    async fn charts(state: &AppState) -> Result<Charts, ApiError> {
+        use crate::server::charts::series;
+        let end = Utc::now();
+        let samples = state
+            .store
+            .metric_samples_since(end - chrono::Duration::hours(CHART_HOURS))
+            .await
+            .map_err(ServerError::from)?;
+        // From the oldest sample, so a young deployment's charts are not squeezed to the right.
+        let start = samples.iter().map(|s| s.taken_at).min().unwrap_or(end);
+        let series = series(&samples, start, end, CHART_BUCKETS);
+        let chart = |title: &str, unit: &str, points: Vec<Option<f64>>| ChartView {
+            title: title.to_owned(),
+            unit: unit.to_owned(),
+            points,
+        };
+        Ok(Charts {
+            start,
+            end,
+            sample_seconds: state.config.metrics_sample_interval.map(|interval| interval.as_secs()),
+            charts: vec![
+                chart("Firehose rate", "frames/s", series.firehose_frames_per_second),
+                chart("Sync latency", "s", series.sync_latency_seconds),
+                chart("Publish duration", "ms", series.publish_milliseconds),
+                chart("In sync", "%", series.in_sync_percent),
+            ],
         })
     }
 }

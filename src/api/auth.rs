@@ -1,6 +1,7 @@
 //! Signing in with Bluesky, signing out, and who is signed in.
 
 use super::ApiError;
+use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use serde::{Deserialize, Serialize};
 
@@ -20,6 +21,22 @@ pub struct Viewer {
     pub follows_count: Option<i64>,
     /// May open `/admin` (the DID is in `ADMIN_DIDS`).
     pub is_admin: bool,
+    /// When this account took over what the firehose had already brought for its DID (F7).
+    pub claimed_at: Option<DateTime<Utc>>,
+}
+
+/// The signed-in account and what it holds, as `POST /api/auth/bluesky/claim-account` reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimedAccount {
+    pub user_id: i64,
+    pub did: String,
+    pub handle: Option<String>,
+    /// When the account took over the shadow user the firehose had made for its DID; `None` when
+    /// there was none (the person signed in before the firehose saw them).
+    pub claimed_at: Option<DateTime<Utc>>,
+    /// Events and RSVPs the account owns here, including those the firehose brought before.
+    pub events: i64,
+    pub rsvps: i64,
 }
 
 impl Viewer {
@@ -72,7 +89,49 @@ pub async fn current_user() -> Result<Option<Viewer>, ApiError> {
         followers_count: user.followers_count,
         follows_count: user.follows_count,
         is_admin,
+        claimed_at: user.claimed_at,
     }))
+}
+
+/// Claims the shadow account the firehose made for the signed-in person's DID (F7). There is one
+/// user per DID, so signing in already made it theirs, with every event and RSVP it held; this
+/// confirms it and reports what the account holds. `did`, when given, must be the signed-in one.
+#[server(endpoint = "auth/bluesky/claim-account")]
+pub async fn claim_account(did: Option<String>) -> Result<ClaimedAccount, ApiError> {
+    use crate::domain::Did;
+    use crate::server::error::ServerError;
+    use axum::http::StatusCode;
+    let claimed = match did.as_deref().map(str::trim).filter(|did| !did.is_empty()) {
+        Some(did) => Some(Did::parse(did).map_err(|e| {
+            super::ssr::set_status(StatusCode::BAD_REQUEST);
+            ApiError::invalid("did", format!("That is not a DID: {e}."))
+        })?),
+        None => None,
+    };
+    let (state, user) = super::ssr::signed_in_user().await?;
+    let Some(own) = user.did.clone() else {
+        super::ssr::set_status(StatusCode::FORBIDDEN);
+        return Err(ApiError::new(
+            "error-auth-10",
+            "Only a Bluesky account can claim what the firehose saw.",
+        ));
+    };
+    if claimed.is_some_and(|did| did != own) {
+        super::ssr::set_status(StatusCode::FORBIDDEN);
+        return Err(ApiError::new(
+            "error-auth-10",
+            "You can only claim the account of the DID you signed in with.",
+        ));
+    }
+    let holdings = state.store.holdings(user.id).await.map_err(ServerError::from)?;
+    Ok(ClaimedAccount {
+        user_id: user.id,
+        did: own.to_string(),
+        handle: user.handle.map(String::from),
+        claimed_at: user.claimed_at,
+        events: holdings.events,
+        rsvps: holdings.rsvps,
+    })
 }
 
 /// Reads the signed-in person's profile from their PDS again.

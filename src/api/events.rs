@@ -105,6 +105,8 @@ impl PendingWriteView {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct ConflictView {
     pub id: i64,
+    /// The event it is about (none when that event is gone).
+    pub event_id: Option<i64>,
     /// The name in the version Skymeet tried to write (none for a delete).
     pub ours: Option<String>,
     /// The name in the version the PDS held (none when it was gone or could not be read).
@@ -325,6 +327,103 @@ pub async fn event_conflicts(id: i64) -> Result<Vec<ConflictView>, ApiError> {
     Ok(conflicts.into_iter().map(ssr::conflict_view).collect())
 }
 
+/// What syncing one event did (`POST /api/events/{id}/sync`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SyncResult {
+    pub outcome: SyncOutcome,
+    /// The event as it is now; `None` once it is gone.
+    pub sync: Option<SyncView>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncOutcome {
+    /// A queued write reached the PDS.
+    Sent,
+    /// A queued delete reached the PDS; the event is gone.
+    Deleted,
+    /// Nothing was queued; the event was read again from the PDS.
+    Refreshed,
+    /// Nothing was queued, and the record is gone from the PDS; so is the event.
+    Gone,
+}
+
+/// Brings one event and its owner's PDS together now, for its owner ("Sync now"): a queued write
+/// is sent, otherwise the event is read again from the PDS.
+#[server(endpoint = "sync_event")]
+pub async fn sync_event(id: i64) -> Result<SyncResult, ApiError> {
+    let (state, user) = super::ssr::signed_in_user().await?;
+    let calendar = ssr::calendar(&state)?;
+    let event = ssr::event(&state, id).await?;
+    use crate::server::calendar::Synced;
+    let synced = calendar.sync(&user, &event).await.map_err(ssr::publish_error)?;
+    let now = state
+        .store
+        .event_by_id(id)
+        .await
+        .map_err(crate::server::error::ServerError::from)?;
+    Ok(SyncResult {
+        outcome: match synced {
+            Synced::Sent => SyncOutcome::Sent,
+            Synced::Deleted => SyncOutcome::Deleted,
+            Synced::Refreshed => SyncOutcome::Refreshed,
+            Synced::Gone => SyncOutcome::Gone,
+        },
+        sync: now.as_ref().map(ssr::sync_view),
+    })
+}
+
+/// How an owner settles a conflict (F24).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Resolution {
+    /// The version on Bluesky stays; ours is dropped.
+    KeepBluesky,
+    /// Our version is written over the one on Bluesky.
+    ReapplyMine,
+}
+
+/// Settles an event's open conflict (`POST /api/events/{id}/resolve`): the owner's queued write
+/// that met another version is dropped or written over it. An admin may keep Bluesky's version
+/// (it needs no one's credentials); only the owner may re-apply theirs.
+#[server(endpoint = "resolve_conflict")]
+pub async fn resolve_conflict(id: i64, resolution: Resolution) -> Result<(), ApiError> {
+    use crate::server::{
+        error::ServerError,
+        pds::calendar_event::COLLECTION,
+        store::{StoreError, WriteState},
+    };
+    use axum::http::StatusCode;
+    let (state, user) = super::ssr::signed_in_user().await?;
+    let calendar = ssr::calendar(&state)?;
+    let event = ssr::event(&state, id).await?;
+    let owner = match event.owner_id {
+        Some(owner_id) if owner_id == user.id => user,
+        Some(owner_id) if resolution == Resolution::KeepBluesky && super::ssr::is_admin(&state, &user) => state
+            .store
+            .user_by_id(owner_id)
+            .await
+            .map_err(ServerError::from)?
+            .ok_or_else(|| ServerError::from(StoreError::Corrupt(format!("event {id} has no owner row"))))?,
+        _ => return Err(ssr::publish_error(crate::server::calendar::PublishError::Forbidden)),
+    };
+    let write = state
+        .store
+        .pending_write_for_event(owner.id, COLLECTION, id)
+        .await
+        .map_err(ServerError::from)?
+        .filter(|write| write.state == WriteState::Conflict)
+        .ok_or_else(|| {
+            super::ssr::set_status(StatusCode::CONFLICT);
+            ApiError::new("error-event-5", "This event has no open conflict to resolve.")
+        })?;
+    match resolution {
+        Resolution::KeepBluesky => calendar.discard(&owner, write.id).await,
+        Resolution::ReapplyMine => calendar.reapply(&owner, write.id).await.map(|_| ()),
+    }
+    .map_err(ssr::publish_error)
+}
+
 /// Forgets a pending write without sending it.
 #[server(endpoint = "discard_write")]
 pub async fn discard_write(id: i64) -> Result<(), ApiError> {
@@ -442,6 +541,13 @@ pub(crate) mod ssr {
                     format!("Your Bluesky server refused the event ({detail}). It is kept under Pending on your page, where you can retry or discard it."),
                 )
             }
+            PublishError::Unreachable(_) => {
+                set_status(StatusCode::SERVICE_UNAVAILABLE);
+                ApiError::new(
+                    "error-pds-7",
+                    "Your Bluesky server could not be reached, so the event keeps its last copy. Please try again in a moment.",
+                )
+            }
             PublishError::BadRecord(_) => ApiError::new(
                 "error-pds-4",
                 "The stored copy of this event cannot be read; it will be refreshed from Bluesky.",
@@ -475,6 +581,7 @@ pub(crate) mod ssr {
         };
         ConflictView {
             id: conflict.id,
+            event_id: conflict.event_id,
             ours: name(&conflict.ours),
             theirs: name(&conflict.theirs),
             decision: conflict.decision,
@@ -499,6 +606,21 @@ pub(crate) mod ssr {
             handle: user.handle.as_ref().map(ToString::to_string),
             display_name: user.display_name.clone(),
             avatar_url: user.avatar_url.clone(),
+        }
+    }
+
+    pub fn sync_view(event: &Event) -> SyncView {
+        SyncView {
+            status: event.source.sync_status,
+            at_uri: event.source.at_uri.clone(),
+            record_url: event.source.source_url.clone(),
+            last_synced_at: event.source.last_synced_at,
+            last_error: event
+                .source
+                .source_data
+                .get("lastSyncError")
+                .and_then(|e| e.as_str())
+                .map(str::to_owned),
         }
     }
 
@@ -534,23 +656,11 @@ pub(crate) mod ssr {
             Some(id) => owners.get(state, id).await?,
             None => None,
         };
-        let last_error = event
-            .source
-            .source_data
-            .get("lastSyncError")
-            .and_then(|e| e.as_str())
-            .map(str::to_owned);
         Ok(EventView {
             id: Some(event.id),
             draft: draft(event),
             owner: owner.as_ref().map(owner_view),
-            sync: SyncView {
-                status: event.source.sync_status,
-                at_uri: event.source.at_uri.clone(),
-                record_url: event.source.source_url.clone(),
-                last_synced_at: event.source.last_synced_at,
-                last_error,
-            },
+            sync: sync_view(event),
             can_edit: viewer.is_some_and(|v| event.owner_id == Some(v.id)),
         })
     }

@@ -53,10 +53,36 @@ pub enum PublishError {
     Conflict { write: Box<PendingWrite> },
     #[error("the PDS refused the write")]
     Rejected { write: Box<PendingWrite>, cause: PdsError },
+    #[error("the PDS could not be read")]
+    Unreachable(#[source] PdsError),
     #[error("the stored record cannot be read")]
     BadRecord(#[source] crate::server::pds::calendar_event::RecordError),
     #[error(transparent)]
     Store(#[from] StoreError),
+}
+
+/// What reading a cached event again from its owner's PDS found.
+#[derive(Debug)]
+pub enum Refreshed {
+    /// The cache now holds the PDS's version.
+    Current,
+    /// The record is gone from the PDS, so the event is gone here too.
+    Gone,
+    /// The PDS could not be read; the event keeps its copy and says why.
+    Unreachable(PdsError),
+}
+
+/// What syncing one event did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Synced {
+    /// A queued write reached the PDS.
+    Sent,
+    /// A queued delete reached the PDS; the event is gone.
+    Deleted,
+    /// Nothing was queued; the event was read again from the PDS.
+    Refreshed,
+    /// Nothing was queued, and the record is gone from the PDS; so is the event.
+    Gone,
 }
 
 /// What a write that reached the PDS did here.
@@ -224,7 +250,7 @@ impl Calendar {
     /// Makes the cached event what its owner's PDS holds now (the PDS wins): the new version, or
     /// no event when the record is gone. When the PDS cannot be reached, the event keeps its status
     /// and says why.
-    pub async fn refresh(&self, owner: &User, event: &Event) -> Result<(), PublishError> {
+    pub async fn refresh(&self, owner: &User, event: &Event) -> Result<Refreshed, PublishError> {
         let rkey = self.owned_rkey(owner, event)?;
         let did = owner.did.as_ref().ok_or(PublishError::NotBluesky)?;
         let fetched = match self.auth.public_repo(did).await {
@@ -240,12 +266,14 @@ impl Calendar {
                 };
                 let new = cached_event(did, owner.id, &rkey, entry.value, &cid, event.time_zone.clone(), &pds)?;
                 self.store.update_event_record(event.id, &new, None).await?;
+                Ok(Refreshed::Current)
             }
             Ok((None, _)) => {
                 self.store.delete_event(event.id).await?;
+                Ok(Refreshed::Gone)
             }
-            Err(e) => {
-                let message = format!("could not refresh from the PDS: {e}");
+            Err(cause) => {
+                let message = format!("could not refresh from the PDS: {cause}");
                 self.store
                     .set_event_sync_status(
                         event.id,
@@ -253,9 +281,34 @@ impl Calendar {
                         &source_data(&event.source, Some(&message)),
                     )
                     .await?;
+                Ok(Refreshed::Unreachable(cause))
             }
         }
-        Ok(())
+    }
+
+    /// Brings one event and its owner's PDS together now ("sync now", `POST /api/events/{id}/sync`):
+    /// a write still queued for it is sent, and otherwise the event is read again from the PDS,
+    /// which wins. A write in conflict is not sent: that needs the owner's decision.
+    pub async fn sync(&self, owner: &User, event: &Event) -> Result<Synced, PublishError> {
+        self.owned_rkey(owner, event)?;
+        let queued = self
+            .store
+            .pending_write_for_event(owner.id, COLLECTION, event.id)
+            .await?;
+        match queued {
+            Some(write) if write.state == WriteState::Conflict => {
+                Err(PublishError::Conflict { write: Box::new(write) })
+            }
+            Some(write) => match self.attempt(owner, write).await? {
+                Published::Deleted => Ok(Synced::Deleted),
+                Published::Saved(_) | Published::Answered(_) => Ok(Synced::Sent),
+            },
+            None => match self.refresh(owner, event).await? {
+                Refreshed::Current => Ok(Synced::Refreshed),
+                Refreshed::Gone => Ok(Synced::Gone),
+                Refreshed::Unreachable(cause) => Err(PublishError::Unreachable(cause)),
+            },
+        }
     }
 
     /// One of `owner`'s pending writes; someone else's is forbidden.

@@ -41,6 +41,9 @@ pub struct Config {
     /// How often reconciliation compares every known repo with the cache
     /// (`RECONCILE_INTERVAL_SECONDS`, default 3600; 0 turns the periodic run off).
     pub reconcile_interval: Option<std::time::Duration>,
+    /// How often each instance samples its counters for the dashboard's charts
+    /// (`METRICS_SAMPLE_SECONDS`, default 60; 0 turns sampling off).
+    pub metrics_sample_interval: Option<std::time::Duration>,
 }
 
 /// Where identities are resolved (F1).
@@ -395,11 +398,13 @@ impl Config {
             .filter(|did| !did.is_empty())
             .map(|did| crate::domain::Did::parse(did).map_err(|e| ConfigError::invalid("ADMIN_DIDS", e)))
             .collect::<Result<Vec<_>, _>>()?;
-        let reconcile_interval = parse_or(source, "RECONCILE_INTERVAL_SECONDS", "3600", |v| {
+        let seconds_or_off = |v: &str| {
             v.parse::<u64>()
                 .map(|seconds| (seconds > 0).then(|| std::time::Duration::from_secs(seconds)))
                 .map_err(|_| "expected a whole number of seconds (0: off)")
-        })?;
+        };
+        let reconcile_interval = parse_or(source, "RECONCILE_INTERVAL_SECONDS", "3600", seconds_or_off)?;
+        let metrics_sample_interval = parse_or(source, "METRICS_SAMPLE_SECONDS", "60", seconds_or_off)?;
 
         Ok(Self {
             listen_addr,
@@ -423,6 +428,7 @@ impl Config {
             pending_write_backoff,
             admin_dids,
             reconcile_interval,
+            metrics_sample_interval,
         })
     }
 

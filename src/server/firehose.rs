@@ -120,6 +120,10 @@ pub struct Ingest {
     gaps: std::sync::atomic::AtomicU64,
     /// How often this consumer stopped because its lock was lost.
     lock_losses: std::sync::atomic::AtomicU64,
+    /// How often a connection ended and the consumer connected again.
+    reconnects: std::sync::atomic::AtomicU64,
+    /// Now minus the last commit's time when it was applied, in milliseconds; `u64::MAX` before one.
+    lag_millis: std::sync::atomic::AtomicU64,
 }
 
 impl Ingest {
@@ -135,12 +139,34 @@ impl Ingest {
             last_seq: Mutex::default(),
             gaps: Default::default(),
             lock_losses: Default::default(),
+            reconnects: Default::default(),
+            lag_millis: std::sync::atomic::AtomicU64::new(u64::MAX),
         }
     }
 
     /// How often this consumer stopped because its lock was lost.
     pub fn lock_losses(&self) -> u64 {
         self.lock_losses.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// How often a connection ended and the consumer connected again.
+    pub fn reconnects(&self) -> u64 {
+        self.reconnects.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    /// How far behind the network the last applied commit was, in seconds.
+    pub fn lag_seconds(&self) -> Option<f64> {
+        let millis = self.lag_millis.load(std::sync::atomic::Ordering::Relaxed);
+        (millis != u64::MAX).then(|| millis as f64 / 1000.0)
+    }
+
+    fn record_lag(&self, time: &str) {
+        if let Some(lag) = since(time) {
+            ::metrics::gauge!(metrics::FIREHOSE_LAG_SECONDS).set(lag);
+            let millis = (lag * 1000.0) as u64;
+            self.lag_millis
+                .store(millis.min(u64::MAX - 1), std::sync::atomic::Ordering::Relaxed);
+        }
     }
 
     /// How many sequence gaps this consumer has seen.
@@ -194,7 +220,7 @@ impl Ingest {
                 ops,
                 too_big,
             } => {
-                record_lag(&time);
+                self.record_lag(&time);
                 if too_big {
                     self.backfill_logged(&repo, seq).await?;
                 }
@@ -648,12 +674,6 @@ pub enum BackfillError {
     Store(#[source] StoreError),
 }
 
-fn record_lag(time: &str) {
-    if let Some(lag) = since(time) {
-        ::metrics::gauge!(metrics::FIREHOSE_LAG_SECONDS).set(lag);
-    }
-}
-
 /// Seconds from an RFC 3339 time until now (0 for a time ahead of our clock).
 fn since(time: &str) -> Option<f64> {
     let at = chrono::DateTime::parse_from_rfc3339(time).ok()?;
@@ -724,6 +744,7 @@ async fn consume(ingest: &Arc<Ingest>, shutdown: &CancellationToken) {
             backoff = MIN_BACKOFF;
         }
         ::metrics::counter!(metrics::FIREHOSE_RECONNECTS_TOTAL).increment(1);
+        ingest.reconnects.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
         let wait = jitter(backoff);
         tokio::select! {
             () = shutdown.cancelled() => return,

@@ -45,6 +45,12 @@ pub const RECONCILIATION_ERRORS_TOTAL: &str = "skymeet_reconciliation_errors_tot
 pub const RECONCILIATION_REPAIRS_TOTAL: &str = "skymeet_reconciliation_repairs_total";
 /// How long one PDS write of an event took, including settling it here.
 pub const PUBLISH_DURATION_SECONDS: &str = "skymeet_publish_duration_seconds";
+/// Sign-ins with Bluesky that came back to us, by `outcome` (ok | denied | failed | unreachable).
+pub const SIGN_INS_TOTAL: &str = "skymeet_sign_ins_total";
+/// OAuth token sets stored: one per sign-in and per token refresh.
+pub const CREDENTIAL_WRITES_TOTAL: &str = "skymeet_credential_writes_total";
+/// Sessions ended by their owner ("Disconnect") or an admin ("Reset"): tokens revoked and forgotten.
+pub const SESSION_RESETS_TOTAL: &str = "skymeet_session_resets_total";
 
 /// Route label for requests that matched no route, so unknown paths cannot blow up cardinality.
 const UNMATCHED_ROUTE: &str = "unmatched";

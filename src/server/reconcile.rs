@@ -13,7 +13,7 @@ use crate::server::{
 use chrono::Utc;
 use std::{
     sync::{
-        atomic::{AtomicBool, Ordering},
+        atomic::{AtomicBool, AtomicU64, Ordering},
         Arc,
     },
     time::{Duration, Instant},
@@ -27,6 +27,9 @@ pub struct Reconciler {
     store: Store,
     ingest: Arc<Ingest>,
     running: AtomicBool,
+    /// The running run's repos compared so far, and how many it compares.
+    checked: AtomicU64,
+    total: AtomicU64,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -43,6 +46,8 @@ impl Reconciler {
             store,
             ingest,
             running: AtomicBool::new(false),
+            checked: AtomicU64::new(0),
+            total: AtomicU64::new(0),
         }
     }
 
@@ -53,6 +58,12 @@ impl Reconciler {
 
     pub fn is_running(&self) -> bool {
         self.running.load(Ordering::Acquire)
+    }
+
+    /// While a run goes on here: the repos it has compared, and how many it compares.
+    pub fn progress(&self) -> Option<(u64, u64)> {
+        self.is_running()
+            .then(|| (self.checked.load(Ordering::Relaxed), self.total.load(Ordering::Relaxed)))
     }
 
     /// Starts a run in the background and returns its report's id at once; the report fills in
@@ -92,9 +103,14 @@ impl Reconciler {
             unpublished: self.store.unpublished_count().await?,
             ..Default::default()
         };
-        for did in self.store.known_calendar_dids(MAX_REPOS).await? {
+        let dids = self.store.known_calendar_dids(MAX_REPOS).await?;
+        self.checked.store(0, Ordering::Relaxed);
+        self.total.store(dids.len() as u64, Ordering::Relaxed);
+        for did in dids {
             counts.repos += 1;
-            match self.ingest.backfill(&did, None).await {
+            let compared = self.ingest.backfill(&did, None).await;
+            self.checked.fetch_add(1, Ordering::Relaxed);
+            match compared {
                 Ok(found) => {
                     counts.missing += found.missing as i64;
                     counts.stale += found.stale as i64;

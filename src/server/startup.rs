@@ -8,6 +8,7 @@ use crate::server::{
         oauth::{BlueskyAuth, OAuthError, CALLBACK_PATH, CLIENT_METADATA_PATH, JWKS_PATH},
     },
     calendar::Calendar,
+    charts::Sampler,
     config::Config,
     error::{self, Chain},
     firehose::{self, Ingest},
@@ -15,6 +16,7 @@ use crate::server::{
     kv::KvStore,
     metrics,
     reconcile::Reconciler,
+    rest,
     session::{self, SessionBackend},
     state::AppState,
     store::{Store, StoreError},
@@ -203,6 +205,16 @@ impl Application {
             }
         }
 
+        if let Some(interval) = state.config.metrics_sample_interval {
+            let sampler = Sampler::new(state.store.clone(), state.metrics.clone());
+            spawn_supervised(
+                &tasks,
+                &shutdown,
+                "metric-samples",
+                sampler.run(interval, shutdown.clone()),
+            );
+        }
+
         let served = axum::serve(listener, router.into_make_service())
             .with_graceful_shutdown(shutdown.clone().cancelled_owned())
             .await;
@@ -231,8 +243,11 @@ where
         tokio::select! {
             () = shutdown.cancelled() => {}
             () = task => {
-                tracing::error!(task = name, "background task ended; shutting down");
-                shutdown.cancel();
+                // A task that stops because shutdown began (it watches the same token) is not news.
+                if !shutdown.is_cancelled() {
+                    tracing::error!(task = name, "background task ended; shutting down");
+                    shutdown.cancel();
+                }
             }
         }
     });
@@ -270,6 +285,7 @@ fn router(state: AppState) -> Router {
         .route(CALLBACK_PATH, get(callback::callback))
         .route(CLIENT_METADATA_PATH, get(metadata::client_metadata))
         .route(JWKS_PATH, get(metadata::jwks))
+        .merge(rest::routes())
         .leptos_routes_with_context(&state, routes, context.clone(), move || shell(leptos_options.clone()))
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
             context, shell,

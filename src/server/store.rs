@@ -11,6 +11,7 @@ mod events;
 mod firehose;
 mod pending_writes;
 mod rsvps;
+mod samples;
 mod users;
 
 pub use admin::{DeadLetter, ReconcileCounts, ReconcileReport, ReconcileTrigger};
@@ -20,7 +21,8 @@ use events::{EventRow, EVENT_COLUMNS};
 pub use firehose::{Applied, RecordChange};
 pub use pending_writes::{NewPendingWrite, PendingWrite, WriteOperation, WriteState};
 pub use rsvps::{Attendee, NewRsvp, Rsvp};
-pub use users::{NewBlueskyUser, Profile, User};
+pub use samples::MetricSample;
+pub use users::{Holdings, NewBlueskyUser, Profile, User};
 
 use crate::server::config::DatabaseConfig;
 use secrecy::ExposeSecret;

@@ -4,7 +4,7 @@
 use crate::helpers::{visitor, AppOptions, TestApp};
 use crate::network::{
     create_account, delete_record_directly, frame_carrying, put_record_directly, sign_in_headless,
-    spawn_local_network_app, Account, TEST_KEYS,
+    spawn_local_network_app, switch_to, user_of, Account, TEST_KEYS,
 };
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -51,8 +51,7 @@ async fn only_admins_get_the_sync_report_and_its_actions() {
     assert!(html.contains("data-testid=\"sync-report\""));
 
     // Someone else, signed in: 403, as JSON and as a page.
-    app.client = visitor();
-    sign_in_headless(&app, &create_account().await).await;
+    switch_to(&mut app, &create_account().await).await;
     let (status, body) = sync_status(&app).await;
     assert_eq!(
         (status, body["code"].clone()),
@@ -258,16 +257,17 @@ async fn an_admin_backfills_any_account_by_handle_or_did() {
         (body["did"].clone(), body["missing"].clone()),
         (json!(stranger.did), json!(1))
     );
-    let did = Did::parse(&stranger.did).expect("DID");
-    let user = app
-        .state
-        .store
-        .user_by_did(&did)
-        .await
-        .expect("query")
-        .expect("a shadow user");
+    let user = user_of(&app, &stranger).await;
     assert!(user.shadow);
-    assert_eq!(app.state.store.events_of(&did).await.expect("query").len(), 1);
+    assert_eq!(
+        app.state
+            .store
+            .events_of(user.did.as_ref().expect("DID"))
+            .await
+            .expect("query")
+            .len(),
+        1
+    );
 
     // Again, by DID: nothing left to repair.
     let (status, body) = app
@@ -286,10 +286,8 @@ async fn an_admin_backfills_any_account_by_handle_or_did() {
 #[tokio::test]
 async fn an_admin_sees_who_is_connected_refreshes_everyone_and_resets_one() {
     let (mut app, admin) = admin_app(AppOptions::production()).await;
-    let admin_client = app.client.clone();
-    app.client = visitor();
     let member = create_account().await;
-    sign_in_headless(&app, &member).await;
+    let admin_client = switch_to(&mut app, &member).await;
     let member_client = std::mem::replace(&mut app.client, admin_client);
 
     let sessions: Value = app.get("/api/admin/sessions").await.json().await.expect("JSON");
@@ -302,10 +300,19 @@ async fn an_admin_sees_who_is_connected_refreshes_everyone_and_resets_one() {
     let member_session = of(&sessions, &member.did);
     assert_eq!(member_session["connected"], true, "{sessions}");
     assert!(member_session["expires_in_seconds"].as_u64().is_some_and(|s| s > 0));
+    // Written at sign-in, moments ago.
+    assert!(
+        member_session["refreshed_seconds_ago"].as_u64().is_some_and(|s| s < 60),
+        "{member_session}"
+    );
     assert_eq!(of(&sessions, &admin.did)["connected"], true);
 
     let (status, outcome) = app.call("admin/sessions/refresh", &NO_ARGUMENTS).await;
     assert_eq!(status, StatusCode::OK, "{outcome}");
+    // The access token the refresh stored is valid, and the panel reads its expiry.
+    let sessions: Value = app.get("/api/admin/sessions").await.json().await.expect("JSON");
+    let access = &of(&sessions, &member.did)["access_token_expires_in_seconds"];
+    assert!(access.as_i64().is_some_and(|seconds| seconds > 0), "{sessions}");
     assert_eq!(
         (outcome["refreshed"].clone(), outcome["failed"].clone()),
         (json!(2), json!([]))
@@ -323,4 +330,60 @@ async fn an_admin_sees_who_is_connected_refreshes_everyone_and_resets_one() {
     assert_ne!(status, StatusCode::OK, "{body}");
     let response = app.get("/api/admin/sessions").await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
+}
+
+/// The chart called `title` in a sync report: its points.
+fn chart(report: &Value, title: &str) -> Vec<Option<f64>> {
+    report["charts"]["charts"]
+        .as_array()
+        .and_then(|charts| charts.iter().find(|chart| chart["title"] == title))
+        .and_then(|chart| chart["points"].as_array())
+        .map(|points| points.iter().map(Value::as_f64).collect())
+        .unwrap_or_else(|| panic!("no chart {title:?}: {report}"))
+}
+
+#[tokio::test]
+async fn the_charts_over_time_follow_what_happened_between_samples() {
+    let (app, _admin) = admin_app(AppOptions::production().with("METRICS_SAMPLE_SECONDS", "1")).await;
+    let (status, body) = app.call("create_event", &[("input[name]", "Charted")]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    // Two more samples at least: one with the publish counted, and one after it.
+    tokio::time::sleep(Duration::from_millis(2_500)).await;
+
+    let (status, report) = sync_status(&app).await;
+    assert_eq!(status, StatusCode::OK, "{report}");
+    assert_eq!(report["charts"]["sample_seconds"], 1);
+    let publish = chart(&report, "Publish duration");
+    assert_eq!(publish.len(), 60);
+    assert!(
+        publish.iter().flatten().any(|ms| *ms > 0.0),
+        "the publish shows between two samples: {publish:?}"
+    );
+    // The one event is in sync: every sample after it says 100 %.
+    let in_sync = chart(&report, "In sync");
+    assert_eq!(in_sync.iter().flatten().last(), Some(&100.0), "{in_sync:?}");
+    // The firehose rate has a point per pair of samples. (Its value is not checked: the recorder is
+    // the test process's, and other tests' consumers run in it.)
+    assert!(chart(&report, "Firehose rate").iter().flatten().count() >= 1);
+
+    // Rendered on the server: the page has the four charts, drawn.
+    let (_, html) = app.get_html("/admin").await;
+    assert_eq!(html.matches(r#"data-testid="chart""#).count(), 4, "{html}");
+    assert!(html.contains("<polyline") || html.contains("<circle"), "{html}");
+
+    // Samples older than the retention go; the rest stay.
+    let samples = app
+        .state
+        .store
+        .metric_samples_since(chrono::Utc::now() - chrono::Duration::hours(1))
+        .await
+        .expect("query");
+    assert!(samples.len() >= 3, "{samples:?}");
+    let gone = app
+        .state
+        .store
+        .delete_metric_samples_before(chrono::Utc::now() - chrono::Duration::hours(48))
+        .await
+        .expect("delete");
+    assert_eq!(gone, 0);
 }

@@ -5,7 +5,7 @@
 use crate::helpers::{visitor, AppOptions, TestApp};
 use crate::network::{
     create_account, firehose_url, frame_carrying, list_records, put_record_directly, sign_in_headless,
-    spawn_local_network_app, Account, TEST_KEYS,
+    spawn_local_network_app, switch_to, user_of, Account, TEST_KEYS,
 };
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -29,19 +29,11 @@ async fn with_event_and_guest(mut app: TestApp) -> (TestApp, Event, Account) {
     sign_in_headless(&app, &organiser).await;
     let (status, body) = app.call("create_event", &[("input[name]", "Board games")]).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let did = Did::parse(&organiser.did).expect("DID");
-    let user = app
-        .state
-        .store
-        .user_by_did(&did)
-        .await
-        .expect("query")
-        .expect("organiser");
+    let user = user_of(&app, &organiser).await;
     let event = app.state.store.events_by_owner(user.id).await.expect("query").remove(0);
 
-    app.client = visitor();
     let guest = create_account().await;
-    sign_in_headless(&app, &guest).await;
+    switch_to(&mut app, &guest).await;
     (app, event, guest)
 }
 

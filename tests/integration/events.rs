@@ -4,7 +4,7 @@
 
 use crate::helpers::{AppOptions, TestApp};
 use crate::network::{
-    create_account, get_record, list_records, put_record_directly, sign_in_granting, sign_in_headless,
+    create_account, get_record, list_records, only_event_of, put_record_directly, sign_in_granting, sign_in_headless,
     spawn_local_network_app, Account, TEST_KEYS,
 };
 use reqwest::StatusCode;
@@ -35,19 +35,6 @@ async fn signed_in_app() -> (TestApp, Account) {
     (app, account)
 }
 
-async fn only_event(app: &TestApp, account: &Account) -> Event {
-    let user = app
-        .state
-        .store
-        .user_by_did(&skymeet::domain::Did::parse(&account.did).expect("DID"))
-        .await
-        .expect("query")
-        .expect("user");
-    let mut events = app.state.store.events_by_owner(user.id).await.expect("query");
-    assert_eq!(events.len(), 1, "{events:?}");
-    events.remove(0)
-}
-
 #[tokio::test]
 async fn an_event_goes_to_the_pds_first_then_the_cache_and_edits_and_deletes_follow() {
     let (app, account) = signed_in_app().await;
@@ -70,7 +57,7 @@ async fn an_event_goes_to_the_pds_first_then_the_cache_and_edits_and_deletes_fol
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let event = only_event(&app, &account).await;
+    let event = only_event_of(&app, &account).await;
     let rkey = event.source.rkey.clone().expect("rkey");
     let (cid, record) = get_record(&account.did, COLLECTION, &rkey).await.expect("on the PDS");
 
@@ -144,7 +131,7 @@ async fn an_event_goes_to_the_pds_first_then_the_cache_and_edits_and_deletes_fol
     assert_eq!(edited["theme"], json!({"accent": "#ff6600", "opacity": 80}));
     assert_eq!(edited["createdAt"], record["createdAt"]);
     assert_eq!(edited.get("description"), None, "cleared in the form, so gone");
-    let cached = only_event(&app, &account).await;
+    let cached = only_event_of(&app, &account).await;
     assert_eq!(cached.source.cid.as_deref(), Some(edited_cid.as_str()));
     assert_eq!(cached.name, "Rust & ATProto night (moved)");
 
@@ -177,7 +164,7 @@ async fn an_edit_over_a_version_changed_elsewhere_is_a_conflict_not_an_overwrite
     let (app, account) = signed_in_app().await;
     let (status, body) = app.call("create_event", &form(&[("name", "Book club")])).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let event = only_event(&app, &account).await;
+    let event = only_event_of(&app, &account).await;
     let rkey = event.source.rkey.clone().expect("rkey");
     let (_, record) = get_record(&account.did, COLLECTION, &rkey).await.expect("on the PDS");
 
@@ -199,7 +186,7 @@ async fn an_edit_over_a_version_changed_elsewhere_is_a_conflict_not_an_overwrite
         Some((elsewhere_cid.clone(), elsewhere)),
         "the other edit stands"
     );
-    let cached = only_event(&app, &account).await;
+    let cached = only_event_of(&app, &account).await;
     assert_eq!(cached.source.sync_status, SyncStatus::Conflict);
     let writes = app
         .state
@@ -224,7 +211,7 @@ async fn an_edit_over_a_version_changed_elsewhere_is_a_conflict_not_an_overwrite
         .call("discard_write", &[("id".to_owned(), writes[0].id.to_string())])
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let cached = only_event(&app, &account).await;
+    let cached = only_event_of(&app, &account).await;
     assert_eq!(cached.name, "Book club (edited elsewhere)");
     assert_eq!(cached.source.sync_status, SyncStatus::InSync);
     assert_eq!(cached.source.cid.as_deref(), Some(elsewhere_cid.as_str()));
@@ -252,7 +239,7 @@ async fn re_applying_our_version_writes_it_over_the_one_changed_elsewhere() {
     let (app, account) = signed_in_app().await;
     let (status, body) = app.call("create_event", &form(&[("name", "Chess")])).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let event = only_event(&app, &account).await;
+    let event = only_event_of(&app, &account).await;
     let rkey = event.source.rkey.clone().expect("rkey");
     let (_, record) = get_record(&account.did, COLLECTION, &rkey).await.expect("on the PDS");
     let mut elsewhere = record.clone();
@@ -271,7 +258,7 @@ async fn re_applying_our_version_writes_it_over_the_one_changed_elsewhere() {
     assert_eq!(status, StatusCode::OK, "{body}");
     let (cid, record) = get_record(&account.did, COLLECTION, &rkey).await.expect("on the PDS");
     assert_eq!(record["name"], "Chess (ours)");
-    let cached = only_event(&app, &account).await;
+    let cached = only_event_of(&app, &account).await;
     assert_eq!(
         (cached.name.as_str(), cached.source.sync_status),
         ("Chess (ours)", SyncStatus::InSync)
@@ -316,7 +303,7 @@ async fn only_the_owner_may_edit_or_delete() {
     let (app, owner) = signed_in_app().await;
     let (status, body) = app.call("create_event", &form(&[("name", "Owner's party")])).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let event = only_event(&app, &owner).await;
+    let event = only_event_of(&app, &owner).await;
     let id = event.id.to_string();
 
     // A guest is asked to sign in.

@@ -98,13 +98,7 @@ async fn records_made_elsewhere_arrive_owned_by_a_shadow_user_who_is_claimed_at_
 
     // Signing in claims the shadow user: the same row, now a full user, the event still theirs.
     sign_in_headless(&app, &account).await;
-    let claimed = app
-        .state
-        .store
-        .user_by_did(&Did::parse(&account.did).expect("DID"))
-        .await
-        .expect("query")
-        .expect("user");
+    let claimed = crate::network::user_of(&app, &account).await;
     assert_eq!(claimed.id, owner.id);
     assert!(!claimed.shadow);
 

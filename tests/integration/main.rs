@@ -6,6 +6,7 @@
 //! test command starts all of them.
 
 mod admin;
+mod api;
 mod attendance;
 mod auth;
 mod events;

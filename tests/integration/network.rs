@@ -80,6 +80,33 @@ pub async fn sign_in_headless(app: &TestApp, account: &Account) {
     .await;
 }
 
+/// Skymeet's user for an account: signed in, or the shadow user the firehose made.
+pub async fn user_of(app: &TestApp, account: &Account) -> skymeet::server::store::User {
+    let did = skymeet::domain::Did::parse(&account.did).expect("DID");
+    app.state
+        .store
+        .user_by_did(&did)
+        .await
+        .expect("query")
+        .expect("a user for the account")
+}
+
+/// The one event an account has here.
+pub async fn only_event_of(app: &TestApp, account: &Account) -> skymeet::server::store::Event {
+    let user = user_of(app, account).await;
+    let mut events = app.state.store.events_by_owner(user.id).await.expect("query");
+    assert_eq!(events.len(), 1, "{events:?}");
+    events.remove(0)
+}
+
+/// Gives `app` a fresh browser, signed in as `account`; returns the browser it had, to switch
+/// back to.
+pub async fn switch_to(app: &mut TestApp, account: &Account) -> reqwest::Client {
+    let previous = std::mem::replace(&mut app.client, crate::helpers::visitor());
+    sign_in_headless(app, account).await;
+    previous
+}
+
 /// As [`sign_in_headless`], the person granting only `scope` at the consent step.
 pub async fn sign_in_granting(app: &TestApp, account: &Account, scope: &str) {
     use reqwest::cookie::CookieStore;

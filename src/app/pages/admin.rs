@@ -1,8 +1,10 @@
 use crate::api::{
     admin::{
-        admin_sessions, sync_status, BackfillRepo, ConsumerView, Count, DeadLetterView, DiscardDeadLetter, Reconcile,
-        ReconcileView, RefreshSessions, ReplayDeadLetter, ResetSession, SessionView, SyncReport,
+        admin_sessions, sync_status, BackfillRepo, ChartView, Charts, ConsumerView, Count, DeadLetterView,
+        DiscardDeadLetter, Reconcile, ReconcileView, RefreshSessions, ReplayDeadLetter, ResetSession, SessionView,
+        SyncReport,
     },
+    events::ResolveConflict,
     ApiError,
 };
 use crate::app::components::{error_page::ErrorPage, sync_badge::ago};
@@ -16,12 +18,14 @@ pub fn AdminPage() -> impl IntoView {
     let reconcile = ServerAction::<Reconcile>::new();
     let replay = ServerAction::<ReplayDeadLetter>::new();
     let discard = ServerAction::<DiscardDeadLetter>::new();
+    let resolve = ServerAction::<ResolveConflict>::new();
     let report = Resource::new_blocking(
         move || {
             [
                 reconcile.version().get(),
                 replay.version().get(),
                 discard.version().get(),
+                resolve.version().get(),
             ]
         },
         |_| sync_status(),
@@ -32,7 +36,7 @@ pub fn AdminPage() -> impl IntoView {
             <ErrorBoundary fallback=|errors| view! { <ErrorPage errors /> }>
                 {move || Suspend::new(async move {
                     let report = report.await?;
-                    Ok::<_, ApiError>(view! { <Dashboard report reconcile replay discard /> <Sessions /> })
+                    Ok::<_, ApiError>(view! { <Dashboard report reconcile replay discard resolve /> <Sessions /> })
                 })}
             </ErrorBoundary>
         </Transition>
@@ -45,6 +49,7 @@ fn Dashboard(
     reconcile: ServerAction<Reconcile>,
     replay: ServerAction<ReplayDeadLetter>,
     discard: ServerAction<DiscardDeadLetter>,
+    resolve: ServerAction<ResolveConflict>,
 ) -> impl IntoView {
     let SyncReport {
         events,
@@ -58,6 +63,8 @@ fn Dashboard(
         conflicts,
         reconciliations,
         reconciling,
+        reconcile_progress,
+        charts,
         now,
     } = report;
     let pending_total: i64 = pending_writes.iter().map(|c| c.count).sum();
@@ -76,24 +83,43 @@ fn Dashboard(
             <Counts title="Pending writes" counts=pending_writes testid="pending-writes" />
         </div>
         <SyncChart counts=events total=events_total />
+        <TimeCharts charts />
         <Consumer consumer now />
-        <Reconciliations reports=reconciliations reconciling reconcile now />
+        <Reconciliations reports=reconciliations reconciling progress=reconcile_progress reconcile now />
         <DeadLetters letters=dead_letters total=dead_letters_total replay discard now />
         <section aria-labelledby="conflicts" class="mt-6 rounded-xl border border-slate-200 bg-white p-4 shadow-sm">
             <h2 id="conflicts" class="font-semibold">"Conflicts"</h2>
             <p class="mt-1 text-sm text-slate-600">
-                "Writes a PDS refused because the record changed there first. Organisers settle them on the event's page."
+                "Writes a PDS refused because the record changed there first. An admin can keep Bluesky's version; only the organiser can re-apply theirs, on the event's page."
             </p>
             {conflicts.is_empty().then(|| view! { <p class="mt-2 text-sm text-slate-500">"None."</p> })}
-            <ul class="mt-2 space-y-1 text-sm" data-testid="conflicts">
-                {conflicts.into_iter().map(|c| view! {
-                    <li>
-                        {ago(now, c.created_at)} " · " {c.decision.unwrap_or_else(|| "open".to_owned()).replace('_', " ")}
-                        " · ours: " {c.ours.unwrap_or_else(|| "(deleted)".to_owned())}
-                        " · theirs: " {c.theirs.unwrap_or_else(|| "(gone)".to_owned())}
-                    </li>
+            <ul class="mt-2 space-y-2 text-sm" data-testid="conflicts">
+                {conflicts.into_iter().map(|c| {
+                    let open_event = c.event_id.filter(|_| c.decision.is_none());
+                    view! {
+                        <li class="flex flex-wrap items-center gap-2">
+                            <span>
+                                {ago(now, c.created_at)} " · " {c.decision.unwrap_or_else(|| "open".to_owned()).replace('_', " ")}
+                                " · ours: " {c.ours.unwrap_or_else(|| "(deleted)".to_owned())}
+                                " · theirs: " {c.theirs.unwrap_or_else(|| "(gone)".to_owned())}
+                            </span>
+                            {c.event_id.map(|id| view! { <a href=format!("/events/{id}") class="underline">"event"</a> })}
+                            {open_event.map(|id| view! {
+                                <ActionForm action=resolve>
+                                    <input type="hidden" name="id" value=id />
+                                    <input type="hidden" name="resolution" value="keep_bluesky" />
+                                    <button type="submit" class="rounded-md border border-slate-300 bg-white px-3 py-1 font-medium hover:bg-slate-100">
+                                        "Keep Bluesky's"
+                                    </button>
+                                </ActionForm>
+                            })}
+                        </li>
+                    }
                 }).collect_view()}
             </ul>
+            {move || resolve.value().get().and_then(Result::err).map(|e| view! {
+                <p role="alert" class="mt-2 text-sm text-rose-700">{e.message}</p>
+            })}
         </section>
         <p class="mt-8 text-xs text-slate-500">
             {format!("{pending_total} pending writes in all. ")}
@@ -170,6 +196,112 @@ fn SyncChart(counts: Vec<Count>, total: i64) -> impl IntoView {
     .into_any()
 }
 
+/// The charts over time (F32), drawn on the server as SVG (work without JavaScript).
+#[component]
+fn TimeCharts(charts: Charts) -> impl IntoView {
+    let Charts {
+        start,
+        end,
+        sample_seconds,
+        charts,
+    } = charts;
+    let from = ago(end, start);
+    let about = match sample_seconds {
+        Some(seconds) => format!("Sampled every {seconds} s on each instance; from {from} until now."),
+        None => "Sampling is off on this instance (METRICS_SAMPLE_SECONDS=0).".to_owned(),
+    };
+    view! {
+        <section aria-labelledby="charts" class="mt-6 rounded-xl border border-slate-200 bg-white p-4 shadow-sm" data-testid="charts">
+            <h2 id="charts" class="font-semibold">"Over time"</h2>
+            <p class="mt-1 text-sm text-slate-600">{about}</p>
+            <div class="mt-3 grid gap-4 sm:grid-cols-2">
+                {charts.into_iter().map(|chart| view! { <LineChart chart from=from.clone() /> }).collect_view()}
+            </div>
+        </section>
+    }
+}
+
+/// A number as a chart shows it: fewer decimals the larger it is.
+fn value(v: f64) -> String {
+    match v.abs() {
+        a if a >= 100.0 => format!("{v:.0}"),
+        a if a >= 10.0 => format!("{v:.1}"),
+        _ => format!("{v:.2}"),
+    }
+}
+
+/// One series as a line; gaps (buckets without data) break it.
+#[component]
+fn LineChart(chart: ChartView, from: String) -> impl IntoView {
+    const WIDTH: f64 = 300.0;
+    const HEIGHT: f64 = 80.0;
+    let ChartView { title, unit, points } = chart;
+    let largest = points.iter().flatten().copied().fold(0.0_f64, f64::max);
+    let top = if unit == "%" {
+        100.0
+    } else if largest > 0.0 {
+        largest * 1.1
+    } else {
+        1.0
+    };
+    let last = points.len().saturating_sub(1).max(1) as f64;
+    // A margin above and below, so a line at the top or the bottom of the scale stays whole.
+    const MARGIN: f64 = 3.0;
+    let at = |i: usize, v: f64| {
+        let y = HEIGHT - MARGIN - (v / top).clamp(0.0, 1.0) * (HEIGHT - 2.0 * MARGIN);
+        (i as f64 * WIDTH / last, y)
+    };
+    let mut runs: Vec<Vec<(f64, f64)>> = Vec::new();
+    let mut open = false;
+    for (i, point) in points.iter().enumerate() {
+        match (point, open) {
+            (Some(v), true) => runs.last_mut().into_iter().for_each(|run| run.push(at(i, *v))),
+            (Some(v), false) => runs.push(vec![at(i, *v)]),
+            (None, _) => {}
+        }
+        open = point.is_some();
+    }
+    let shown = points.iter().flatten().count();
+    let latest = points
+        .iter()
+        .rev()
+        .find_map(|p| *p)
+        .map(|v| format!("{} {unit}", value(v)))
+        .unwrap_or_else(|| "no data yet".to_owned());
+    let lines = runs
+        .into_iter()
+        .map(|run| match run.as_slice() {
+            [(x, y)] => view! { <circle cx=format!("{x:.1}") cy=format!("{y:.1}") r="2" fill="#0284c7" /> }.into_any(),
+            _ => {
+                let path = run
+                    .iter()
+                    .map(|(x, y)| format!("{x:.1},{y:.1}"))
+                    .collect::<Vec<_>>()
+                    .join(" ");
+                view! { <polyline points=path fill="none" stroke="#0284c7" stroke-width="1.5" /> }.into_any()
+            }
+        })
+        .collect_view();
+    view! {
+        <figure class="rounded-lg border border-slate-200 p-3" data-testid="chart" data-title=title.clone() data-points=shown>
+            <figcaption class="flex justify-between text-sm">
+                <span class="font-medium">{title.clone()}</span>
+                <span class="font-mono text-slate-700" data-testid="chart-latest">{latest}</span>
+            </figcaption>
+            <svg viewBox=format!("0 0 {WIDTH} {HEIGHT}") preserveAspectRatio="none" class="mt-2 h-20 w-full overflow-visible"
+                role="img" aria-label=format!("{title} over time")>
+                <line x1="0" y1={HEIGHT - MARGIN} x2=WIDTH y2={HEIGHT - MARGIN} stroke="#cbd5e1" stroke-width="1" />
+                {lines}
+            </svg>
+            <div class="flex justify-between text-xs text-slate-500">
+                <span>{from}</span>
+                <span>{format!("scale: 0–{} {unit}", value(top))}</span>
+                <span>"now"</span>
+            </div>
+        </figure>
+    }
+}
+
 #[component]
 fn Consumer(consumer: Option<ConsumerView>, now: DateTime<Utc>) -> impl IntoView {
     let body = match consumer {
@@ -189,6 +321,8 @@ fn Consumer(consumer: Option<ConsumerView>, now: DateTime<Utc>) -> impl IntoView
                     <dt>"Cursor"</dt><dd class="font-mono" data-testid="consumer-cursor">{c.cursor.map(|s| s.to_string()).unwrap_or_else(|| "none".to_owned())}</dd>
                     <dt>"Cursor moved"</dt><dd>{moved}</dd>
                     <dt>"Sequence gaps repaired"</dt><dd>{c.gaps}</dd>
+                    <dt>"Lag"</dt><dd data-testid="consumer-lag">{c.lag_seconds.map(|lag| format!("{} s", value(lag))).unwrap_or_else(|| "no commit yet".to_owned())}</dd>
+                    <dt>"Reconnects"</dt><dd>{c.reconnects}</dd>
                     <dt>"Lock losses"</dt><dd>{c.lock_losses}</dd>
                 </dl>
             }
@@ -207,21 +341,37 @@ fn Consumer(consumer: Option<ConsumerView>, now: DateTime<Utc>) -> impl IntoView
 fn Reconciliations(
     reports: Vec<ReconcileView>,
     reconciling: bool,
+    progress: Option<(u64, u64)>,
     reconcile: ServerAction<Reconcile>,
     now: DateTime<Utc>,
 ) -> impl IntoView {
-    let error = move || reconcile.value().get().and_then(Result::err).map(|e| e.message);
+    let outcome = move || {
+        reconcile.value().get().map(|result| match result {
+            Ok(id) => view! {
+                <p role="status" class="mt-2 text-sm text-emerald-800">
+                    <a href=format!("#report-{id}") class="underline" data-testid="started-report">
+                        {format!("Run {id} started: its report")}
+                    </a>
+                </p>
+            }
+            .into_any(),
+            Err(e) => view! { <p role="alert" class="mt-2 text-sm text-rose-700">{e.message}</p> }.into_any(),
+        })
+    };
     let rows = reports
         .into_iter()
         .map(|r| {
             let took = r
                 .finished_at
                 .map(|end| format!("{:.1} s", (end - r.started_at).num_milliseconds() as f64 / 1000.0))
-                .unwrap_or_else(|| "running…".to_owned());
+                .unwrap_or_else(|| match progress {
+                    Some((checked, total)) => format!("running: {checked} of {total} repos"),
+                    None => "running…".to_owned(),
+                });
             let errors = r.errors.len();
             let detail = r.errors.join("\n");
             view! {
-                <tr data-testid="reconcile-report" data-finished=r.finished_at.is_some().to_string()>
+                <tr id=format!("report-{}", r.id) data-testid="reconcile-report" data-finished=r.finished_at.is_some().to_string()>
                     <td class="py-1">{ago(now, r.started_at)}</td>
                     <td>{r.trigger}</td>
                     <td>{r.repos}</td>
@@ -249,7 +399,7 @@ fn Reconciliations(
             <p class="mt-1 text-sm text-slate-600">
                 "Compares every known repo with Skymeet's copy and repairs what differs: the PDS wins."
             </p>
-            {move || error().map(|message| view! { <p role="alert" class="mt-2 text-sm text-rose-700">{message}</p> })}
+            {outcome}
             <Backfill />
             <table class="mt-3 w-full text-left text-sm">
                 <thead class="text-slate-500">
@@ -407,11 +557,31 @@ fn SessionList(sessions: Vec<SessionView>, reset: ServerAction<ResetSession>) ->
                 .expires_in_seconds
                 .map(|secs| format!("in {} h {} min", secs / 3600, secs % 3600 / 60))
                 .unwrap_or_else(|| "—".to_owned());
+            let refreshed = s
+                .refreshed_seconds_ago
+                .map(|secs| match secs {
+                    0..60 => "just now".to_owned(),
+                    60..3600 => format!("{} min ago", secs / 60),
+                    _ => format!("{} h {} min ago", secs / 3600, secs % 3600 / 60),
+                })
+                .unwrap_or_else(|| "—".to_owned());
+            let access = s
+                .access_token_expires_in_seconds
+                .map(|seconds| {
+                    if seconds <= 0 {
+                        "expired; refreshed on next use".to_owned()
+                    } else {
+                        format!("in {} min", seconds / 60)
+                    }
+                })
+                .unwrap_or_else(|| "—".to_owned());
             let name = s.handle.map(|h| format!("@{h}")).unwrap_or_else(|| s.did.clone());
             view! {
                 <tr data-testid="session" data-connected=s.connected.to_string()>
                     <td class="py-1">{name}</td>
                     <td>{if s.connected { "connected" } else { "signed out" }}</td>
+                    <td data-testid="refreshed">{refreshed}</td>
+                    <td data-testid="access-token">{access}</td>
                     <td>{expires}</td>
                     <td>
                         {s.connected.then(|| view! {
@@ -427,7 +597,7 @@ fn SessionList(sessions: Vec<SessionView>, reset: ServerAction<ResetSession>) ->
         .collect_view();
     view! {
         <table class="mt-3 w-full text-left text-sm">
-            <thead class="text-slate-500"><tr><th>"Who"</th><th>"State"</th><th>"Credentials expire"</th><th></th></tr></thead>
+            <thead class="text-slate-500"><tr><th>"Who"</th><th>"State"</th><th>"Last refresh"</th><th>"Access token expires"</th><th>"Credentials expire"</th><th></th></tr></thead>
             <tbody>{rows}</tbody>
         </table>
     }

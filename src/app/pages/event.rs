@@ -1,6 +1,6 @@
 use crate::api::{
     attendance::{AnswerEvent, WithdrawAnswer},
-    events::{event_details, ConflictView, DeleteEvent, EventPage},
+    events::{event_details, ConflictView, DeleteEvent, EventPage, SyncEvent, SyncOutcome},
     ApiError,
 };
 use crate::app::components::{
@@ -31,13 +31,18 @@ pub fn EventDetailPage() -> impl IntoView {
     let delete = ServerAction::<DeleteEvent>::new();
     let actions = Actions {
         delete,
+        sync: ServerAction::<SyncEvent>::new(),
         writes: WriteActions::new(),
         answer: ServerAction::<AnswerEvent>::new(),
         withdraw: ServerAction::<WithdrawAnswer>::new(),
     };
     let page = Resource::new_blocking(
         move || {
-            let versions = [actions.answer.version().get(), actions.withdraw.version().get()];
+            let versions = [
+                actions.answer.version().get(),
+                actions.withdraw.version().get(),
+                actions.sync.version().get(),
+            ];
             (id.get(), actions.writes.version(), versions)
         },
         |(id, ..)| async move {
@@ -67,6 +72,7 @@ pub fn EventDetailPage() -> impl IntoView {
 #[derive(Clone, Copy)]
 struct Actions {
     delete: ServerAction<DeleteEvent>,
+    sync: ServerAction<SyncEvent>,
     writes: WriteActions,
     answer: ServerAction<AnswerEvent>,
     withdraw: ServerAction<WithdrawAnswer>,
@@ -76,6 +82,7 @@ struct Actions {
 fn EventDetail(page: EventPage, zone: TimeZoneName, actions: Actions) -> impl IntoView {
     let Actions {
         delete,
+        sync,
         writes,
         answer,
         withdraw,
@@ -94,6 +101,22 @@ fn EventDetail(page: EventPage, zone: TimeZoneName, actions: Actions) -> impl In
     let status = (draft.status != EventStatus::Scheduled).then(|| draft.status.label());
     let mode = (draft.mode != EventMode::InPerson).then(|| draft.mode.label());
     let delete_error = move || delete.value().get().and_then(Result::err).map(|e| e.message);
+    let synced = move || {
+        sync.value().get().map(|result| match result {
+            Ok(done) => {
+                let said = match done.outcome {
+                    SyncOutcome::Sent => "Sent to Bluesky: it has your latest version now.",
+                    SyncOutcome::Refreshed => "Read again from Bluesky: this is the version your data server holds.",
+                    SyncOutcome::Deleted | SyncOutcome::Gone => {
+                        "This event is gone from Bluesky, so it is gone here too."
+                    }
+                };
+                view! { <p role="status" class="mt-2 text-sm text-emerald-800" data-testid="synced">{said}</p> }
+                    .into_any()
+            }
+            Err(e) => view! { <p role="alert" class="mt-2 text-sm text-rose-700">{e.message}</p> }.into_any(),
+        })
+    };
     let owner_actions = event.id.filter(|_| event.can_edit).map(|id| {
         view! {
             <div class="mt-6 flex flex-wrap gap-3">
@@ -108,7 +131,15 @@ fn EventDetail(page: EventPage, zone: TimeZoneName, actions: Actions) -> impl In
                         "Delete"
                     </button>
                 </ActionForm>
+                <ActionForm action=sync>
+                    <input type="hidden" name="id" value=id />
+                    <button type="submit" disabled=move || sync.pending().get()
+                        class="rounded-md border border-slate-300 px-3 py-1.5 text-sm font-medium hover:bg-slate-100 disabled:opacity-50">
+                        {move || if sync.pending().get() { "Syncing…" } else { "Sync now" }}
+                    </button>
+                </ActionForm>
             </div>
+            {synced}
             {move || delete_error().map(|message| view! {
                 <p role="alert" class="mt-2 text-sm text-rose-700">{message}</p>
             })}

@@ -87,6 +87,12 @@ fn Profile(
             <p class="mt-2 text-sm text-slate-600">
                 "While you are connected, the events and RSVPs you create on Skymeet are published to your Bluesky account, in your own data server."
             </p>
+            {viewer.claimed_at.map(|at| view! {
+                <p class="mt-2 text-sm text-slate-600" data-testid="claimed">
+                    "Skymeet had already seen your calendar on Bluesky before you first signed in; those events and RSVPs became yours on "
+                    {at.format("%Y-%m-%d").to_string()} "."
+                </p>
+            })}
             {bluesky_url.map(|url| view! {
                 <a href=url class="mt-2 inline-block text-sm text-sky-700 underline">"View on Bluesky"</a>
             })}

@@ -2,7 +2,7 @@
 //! handler (not a server function) so the session is written before the redirect.
 
 use super::oauth::OAuthError;
-use crate::server::{error::Chain, session::keys, state::AppState, store::NewBlueskyUser};
+use crate::server::{error::Chain, metrics, session::keys, state::AppState, store::NewBlueskyUser};
 use atrium_oauth::CallbackParams;
 use axum::{
     extract::{Query, State},
@@ -20,7 +20,8 @@ pub struct CallbackQuery {
 }
 
 /// Where the login page explains what went wrong; `reason` is one of the codes it knows.
-fn back_to_login(reason: &str) -> Redirect {
+fn back_to_login(reason: &'static str) -> Redirect {
+    ::metrics::counter!(metrics::SIGN_INS_TOTAL, "outcome" => reason).increment(1);
     Redirect::to(&format!("/login?error={reason}"))
 }
 
@@ -95,6 +96,7 @@ pub async fn callback(State(state): State<AppState>, session: Session, Query(que
         return back_to_login("failed");
     }
     tracing::info!(user_id = stored.id, did = %user.did, "signed in");
+    ::metrics::counter!(metrics::SIGN_INS_TOTAL, "outcome" => "ok").increment(1);
     // Their calendar records from before they used Skymeet (F22), in the background.
     if let Some(ingest) = state.ingest.clone() {
         let did = user.did.clone();

@@ -8,6 +8,7 @@ use super::cipher::{Cipher, CipherError};
 use crate::domain::Did;
 use crate::server::{
     kv::{KvError, KvStore},
+    metrics,
     store::{Store, StoreError},
 };
 use atrium_api::types::string::Did as AtDid;
@@ -170,6 +171,18 @@ impl CredentialStore {
         Ok(self.sealed.kv.delete(&credentials_key(user_id)).await?)
     }
 
+    /// When the user's access token expires (atrium refreshes it on the next use after that);
+    /// `None` without stored credentials.
+    pub async fn access_token_expiry(
+        &self,
+        user_id: i64,
+    ) -> Result<Option<chrono::DateTime<chrono::Utc>>, CredentialError> {
+        let session = self.sealed.get::<Session>(&credentials_key(user_id)).await?;
+        Ok(session
+            .and_then(|session| session.token_set.expires_at)
+            .map(|expires_at| expires_at.as_ref().to_utc()))
+    }
+
     /// How many token sets this instance has written (sign-ins and refreshes).
     pub fn writes(&self) -> u64 {
         self.writes.load(Ordering::Relaxed)
@@ -237,6 +250,7 @@ impl AtriumStore<AtDid, Session> for CredentialStore {
             .set(&credentials_key(user_id), &session, CREDENTIALS_TTL)
             .await?;
         self.writes.fetch_add(1, Ordering::Relaxed);
+        ::metrics::counter!(metrics::CREDENTIAL_WRITES_TOTAL).increment(1);
         // Fresh tokens are stored: let the other instances read them. (Read-then-delete is not
         // atomic; at worst another instance's lock taken in between is dropped early, and that
         // instance then reads the fresh tokens anyway.)

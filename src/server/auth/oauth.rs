@@ -545,6 +545,7 @@ impl BlueskyAuth {
             .delete_for_user(user_id)
             .await
             .map_err(|e| OAuthError::Account(format!("deleting credentials failed: {e}")))?;
+        ::metrics::counter!(crate::server::metrics::SESSION_RESETS_TOTAL).increment(1);
         Ok(())
     }
 }

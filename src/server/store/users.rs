@@ -14,6 +14,8 @@ pub struct User {
     pub provider: Provider,
     /// Seen on the firehose, never signed in (F7).
     pub shadow: bool,
+    /// When the person signing in took over the shadow user the firehose had made for their DID.
+    pub claimed_at: Option<DateTime<Utc>>,
     /// When the profile was last read from the user's PDS.
     pub profile_synced_at: Option<DateTime<Utc>>,
     /// From the AppView, when one is configured.
@@ -42,6 +44,7 @@ struct UserRow {
     description: Option<String>,
     provider: String,
     shadow: bool,
+    claimed_at: Option<DateTime<Utc>>,
     profile_synced_at: Option<DateTime<Utc>>,
     followers_count: Option<i64>,
     follows_count: Option<i64>,
@@ -72,6 +75,7 @@ impl TryFrom<UserRow> for User {
             description: row.description,
             provider: row.provider.parse().map_err(|e| corrupt(&e))?,
             shadow: row.shadow,
+            claimed_at: row.claimed_at,
             profile_synced_at: row.profile_synced_at,
             followers_count: row.followers_count,
             follows_count: row.follows_count,
@@ -82,8 +86,15 @@ impl TryFrom<UserRow> for User {
 }
 
 const USER_COLUMNS: &str =
-    "id, did, handle, display_name, avatar_url, description, provider, shadow, profile_synced_at, followers_count, \
+    "id, did, handle, display_name, avatar_url, description, provider, shadow, claimed_at, profile_synced_at, followers_count, \
      follows_count, created_at, updated_at";
+
+/// What an account holds here.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Holdings {
+    pub events: i64,
+    pub rsvps: i64,
+}
 
 /// A profile as read from the user's PDS; `None` fields are absent there.
 #[derive(Debug, Clone, Default, PartialEq)]
@@ -106,6 +117,7 @@ impl Store {
              on conflict (did) do update set
                  handle = excluded.handle,
                  shadow = false,
+                 claimed_at = case when app_user.shadow then $5 else app_user.claimed_at end,
                  display_name = coalesce(excluded.display_name, app_user.display_name),
                  avatar_url = coalesce(excluded.avatar_url, app_user.avatar_url)
              returning {USER_COLUMNS}"
@@ -116,11 +128,22 @@ impl Store {
                 .bind(user.handle.as_str())
                 .bind(&user.display_name)
                 .bind(&user.avatar_url)
+                .bind(Utc::now())
                 .fetch_one(pool)
                 .await
         })
         .on_unique_violation("a user with this DID")?;
         row.try_into()
+    }
+
+    /// What a person's account holds here: their events and their answers (for
+    /// `POST /api/auth/bluesky/claim-account`).
+    pub async fn holdings(&self, user_id: i64) -> Result<Holdings, StoreError> {
+        let sql = "select (select count(*) from event where owner_id = $1),
+                          (select count(*) from rsvp where owner_id = $1)";
+        let (events, rsvps): (i64, i64) =
+            with_pool!(self, |pool| sqlx::query_as(sql).bind(user_id).fetch_one(pool).await)?;
+        Ok(Holdings { events, rsvps })
     }
 
     /// The id of the user with this DID, creating a Bluesky user without a handle if there is none
