@@ -14,7 +14,7 @@ use crate::server::{
     pds::{
         calendar_event::{CalendarEvent, COLLECTION},
         calendar_rsvp::COLLECTION as RSVP_COLLECTION,
-        record_url, PdsError, StrongRef,
+        record_url, CommitMeta, PdsError, StrongRef,
     },
     store::{
         Decision, Event, NewEvent, NewPendingWrite, PendingWrite, Rsvp, SourceTracking, SourceType, Store, StoreError,
@@ -83,6 +83,14 @@ pub enum Synced {
     Refreshed,
     /// Nothing was queued, and the record is gone from the PDS; so is the event.
     Gone,
+}
+
+/// What the PDS did with a pending write.
+enum Sent {
+    /// It holds the record now.
+    Written(StrongRef),
+    /// It deleted the record, in the commit it names (if it says).
+    Deleted(Option<CommitMeta>),
 }
 
 /// What a write that reached the PDS did here.
@@ -269,7 +277,7 @@ impl Calendar {
                 Ok(Refreshed::Current)
             }
             Ok((None, _)) => {
-                self.store.delete_event(event.id).await?;
+                self.store.delete_event(event.id, None).await?;
                 Ok(Refreshed::Gone)
             }
             Err(cause) => {
@@ -357,7 +365,7 @@ impl Calendar {
         let write_collection = write.collection.clone();
         let outcome = self.send(did, &write).await;
         let result = match outcome {
-            Ok((strong_ref, pds)) => self.settle(did, &write, strong_ref, &pds).await,
+            Ok((sent, pds)) => self.settle(did, &write, sent, &pds).await,
             Err(cause) => Err(self.failed(did, write, cause).await?),
         };
         let status = if result.is_ok() { "ok" } else { "error" };
@@ -370,7 +378,7 @@ impl Calendar {
         result
     }
 
-    async fn send(&self, did: &Did, write: &PendingWrite) -> Result<(Option<StrongRef>, String), PdsError> {
+    async fn send(&self, did: &Did, write: &PendingWrite) -> Result<(Sent, String), PdsError> {
         let repo = self.auth.repo(did).await?;
         let pds = repo.base_uri();
         let swap = write.swap_cid.as_deref();
@@ -383,43 +391,45 @@ impl Calendar {
                 // A create is sent without swapRecord: repeating it (after a lost answer) writes
                 // the same record under the same key again, which is harmless.
                 let swap = (write.operation == WriteOperation::Update).then_some(swap).flatten();
-                let strong_ref = repo.put_record(&write.collection, &write.rkey, record, swap).await?;
-                Ok((Some(strong_ref), pds))
+                let written = repo.put_record(&write.collection, &write.rkey, record, swap).await?;
+                Ok((Sent::Written(written), pds))
             }
             WriteOperation::Delete => {
-                repo.delete_record(&write.collection, &write.rkey, swap).await?;
-                Ok((None, pds))
+                let commit = repo.delete_record(&write.collection, &write.rkey, swap).await?;
+                Ok((Sent::Deleted(commit), pds))
             }
         }
     }
 
-    async fn settle(
-        &self,
-        did: &Did,
-        write: &PendingWrite,
-        strong_ref: Option<StrongRef>,
-        pds: &str,
-    ) -> Result<Published, PublishError> {
+    async fn settle(&self, did: &Did, write: &PendingWrite, sent: Sent, pds: &str) -> Result<Published, PublishError> {
         if write.collection == RSVP_COLLECTION {
-            return self.settle_rsvp(did, write, strong_ref).await;
+            return self.settle_rsvp(did, write, sent).await;
         }
-        let Some(strong_ref) = strong_ref else {
-            if let Some(id) = write.event_id {
-                self.store.delete_event(id).await?;
+        let written = match sent {
+            Sent::Written(written) => written,
+            Sent::Deleted(commit) => {
+                if let Some(id) = write.event_id {
+                    let rev = commit.as_ref().map(|commit| commit.rev.as_str());
+                    self.store.delete_event(id, rev).await?;
+                }
+                self.store.delete_pending_write(write.id).await?;
+                return Ok(Published::Deleted);
             }
-            self.store.delete_pending_write(write.id).await?;
-            return Ok(Published::Deleted);
         };
         let value = write.record.clone().unwrap_or(Value::Null);
-        let new = cached_event(
+        let mut new = cached_event(
             did,
             write.owner_id,
             &write.rkey,
             value,
-            &strong_ref.cid,
+            &written.cid,
             write.time_zone.clone(),
             pds,
         )?;
+        // The firehose's later news of changes before this one must not undo it.
+        if let Some(commit) = written.commit {
+            new.source.source_data["rev"] = Value::String(commit.rev);
+        }
         let uri = AtUri::new(did.clone(), &write.collection, write.rkey.clone());
         let existing = match write.event_id {
             Some(id) => Some(id),

@@ -373,7 +373,10 @@ impl Ingest {
             };
             let at_uri = AtUri::new(did.clone(), EVENT_COLLECTION, rkey.clone()).to_string();
             match (op.action, op.record, op.cid) {
-                (Action::Delete, _, _) => changes.push(RecordChange::Delete { at_uri }),
+                (Action::Delete, _, _) => changes.push(RecordChange::Delete {
+                    at_uri,
+                    rev: rev.to_owned(),
+                }),
                 (_, Some(record), Some(cid)) => {
                     match cached_event(&did, owner, &rkey, record.clone(), &cid, TimeZoneName::utc(), &pds) {
                         Ok(event) => changes.push(RecordChange::Upsert {
@@ -548,8 +551,14 @@ impl Ingest {
         for at_uri in cached.into_keys() {
             differences.deleted += 1;
             changes.push(match AtUri::parse(&at_uri) {
-                Ok(uri) if uri.collection() == RSVP_COLLECTION => RecordChange::DeleteRsvp { at_uri },
-                _ => RecordChange::Delete { at_uri },
+                Ok(uri) if uri.collection() == RSVP_COLLECTION => RecordChange::DeleteRsvp {
+                    at_uri,
+                    rev: String::new(),
+                },
+                _ => RecordChange::Delete {
+                    at_uri,
+                    rev: String::new(),
+                },
             });
         }
         // A backfill of its own (sign-in, repair, reconcile) leaves the cursor alone: moving it
@@ -595,8 +604,14 @@ impl Ingest {
         let owner = self.owner(&did).await?;
         let at_uri = uri.to_string();
         let change = match entry {
-            None if uri.collection() == RSVP_COLLECTION => RecordChange::DeleteRsvp { at_uri },
-            None => RecordChange::Delete { at_uri },
+            None if uri.collection() == RSVP_COLLECTION => RecordChange::DeleteRsvp {
+                at_uri,
+                rev: String::new(),
+            },
+            None => RecordChange::Delete {
+                at_uri,
+                rev: String::new(),
+            },
             Some(entry) => {
                 let cid = entry
                     .cid
@@ -653,7 +668,12 @@ fn rsvp_change(
     };
     let at_uri = AtUri::new(did.clone(), RSVP_COLLECTION, rkey).to_string();
     let (record, cid) = match (op.action, op.record, op.cid) {
-        (Action::Delete, _, _) => return Ok(RecordChange::DeleteRsvp { at_uri }),
+        (Action::Delete, _, _) => {
+            return Ok(RecordChange::DeleteRsvp {
+                at_uri,
+                rev: rev.to_owned(),
+            })
+        }
         (_, Some(record), Some(cid)) => (record, cid),
         (_, record, _) => return Err(("a create or update without a record".to_owned(), record)),
     };

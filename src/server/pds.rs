@@ -65,11 +65,22 @@ pub struct RecordPage {
     pub records: Vec<RecordEntry>,
 }
 
-/// What the PDS answers to a write: the record's address and content hash.
+/// What the PDS answers to a write: the record's address and content hash, and the commit that
+/// wrote it.
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct StrongRef {
     pub uri: String,
     pub cid: String,
+    #[serde(default)]
+    pub commit: Option<CommitMeta>,
+}
+
+/// The repo commit a write made (`com.atproto.repo.defs#commitMeta`). Its revision orders this
+/// write among the repo's changes the firehose delivers; PDSs from before 2024 leave it out.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+pub struct CommitMeta {
+    pub cid: String,
+    pub rev: String,
 }
 
 /// One account's repo on its PDS.
@@ -125,9 +136,19 @@ impl<C: XrpcClient + Send + Sync> Repo<C> {
     }
 
     /// Deletes a record; with `swap`, only if its current CID is that one. Deleting a record that
-    /// is already gone succeeds.
+    /// is already gone succeeds. Returns the commit that deleted it, when the PDS says.
     #[tracing::instrument(skip_all, fields(did = %self.did, collection, rkey = %rkey), err)]
-    pub async fn delete_record(&self, collection: &str, rkey: &Rkey, swap: Option<&str>) -> Result<(), PdsError> {
+    pub async fn delete_record(
+        &self,
+        collection: &str,
+        rkey: &Rkey,
+        swap: Option<&str>,
+    ) -> Result<Option<CommitMeta>, PdsError> {
+        #[derive(Deserialize)]
+        struct Output {
+            #[serde(default)]
+            commit: Option<CommitMeta>,
+        }
         #[derive(Serialize)]
         #[serde(rename_all = "camelCase")]
         struct Input<'a> {
@@ -143,9 +164,9 @@ impl<C: XrpcClient + Send + Sync> Repo<C> {
             rkey: rkey.as_str(),
             swap_record: swap,
         };
-        self.call::<_, _, Value>(Method::POST, "com.atproto.repo.deleteRecord", None::<()>, Some(input))
+        self.call::<_, _, Output>(Method::POST, "com.atproto.repo.deleteRecord", None::<()>, Some(input))
             .await
-            .map(|_| ())
+            .map(|output| output.commit)
     }
 
     /// One record; `None` when it does not exist.

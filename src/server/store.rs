@@ -70,6 +70,60 @@ macro_rules! settle_pending_write {
 }
 use settle_pending_write;
 
+/// How long a deleted record's tombstone is kept: far longer than the firehose takes to deliver
+/// the changes that came before the delete.
+const TOMBSTONE_KEPT: chrono::TimeDelta = chrono::TimeDelta::days(7);
+
+/// Inside a delete's transaction, leaves a tombstone for the record as of repo revision `$rev`
+/// (the newer of two stays), and clears tombstones older than [`TOMBSTONE_KEPT`]. Without a
+/// revision (an older PDS, or a delete seen by reading the repo) our clock's TID stands in.
+macro_rules! bury {
+    ($tx:ident, $at_uri:expr, $rev:expr, $now:expr) => {{
+        let now: chrono::DateTime<chrono::Utc> = $now;
+        let rev: Option<&str> = $rev;
+        let rev = match rev.filter(|rev| !rev.is_empty()) {
+            Some(rev) => rev.to_owned(),
+            None => $crate::domain::Rkey::tid(now.timestamp_micros().unsigned_abs(), 0).to_string(),
+        };
+        sqlx::query(
+            "insert into tombstone (at_uri, rev, deleted_at) values ($1, $2, $3)
+             on conflict (at_uri) do update set rev = excluded.rev, deleted_at = excluded.deleted_at
+             where tombstone.rev < excluded.rev",
+        )
+        .bind($at_uri)
+        .bind(rev)
+        .bind(now)
+        .execute(&mut *$tx)
+        .await?;
+        sqlx::query("delete from tombstone where deleted_at < $1")
+            .bind(now - $crate::server::store::TOMBSTONE_KEPT)
+            .execute(&mut *$tx)
+            .await?;
+    }};
+}
+use bury;
+
+/// Inside an upsert's transaction: whether a delete newer than repo revision `$rev` left a
+/// tombstone for the record, so the change is a late one that must not bring it back. A tombstone
+/// older than the change is cleared. An empty revision (the record as the PDS holds it now, read
+/// by a backfill) is never late.
+macro_rules! buried {
+    ($tx:ident, $at_uri:expr, $rev:expr) => {{
+        let rev: &str = $rev;
+        sqlx::query("delete from tombstone where at_uri = $1 and ($2 = '' or rev < $2)")
+            .bind($at_uri)
+            .bind(rev)
+            .execute(&mut *$tx)
+            .await?;
+        let left: Option<(String,)> = sqlx::query_as("select rev from tombstone where at_uri = $1")
+            .bind($at_uri)
+            .fetch_optional(&mut *$tx)
+            .await?;
+        left.is_some()
+    }};
+}
+use buried;
+
 /// The firehose consumer's advisory lock key, as SQL: one per database schema.
 pub const CONSUMER_LOCK_KEY: &str = "hashtextextended('skymeet firehose ' || current_schema(), 0)";
 

@@ -4,7 +4,7 @@
 
 use crate::helpers::{visitor, AppOptions, TestApp};
 use crate::network::{
-    create_account, firehose_url, frame_carrying, list_records, put_record_directly, sign_in_headless,
+    create_account, firehose_url, frame_carrying, frames_carrying, list_records, put_record_directly, sign_in_headless,
     spawn_local_network_app, switch_to, user_of, Account, TEST_KEYS,
 };
 use reqwest::StatusCode;
@@ -279,6 +279,41 @@ async fn answers_made_in_other_apps_count_once_even_when_they_arrive_before_the_
     let (_, html) = app.get_html(&format!("/events/{}", event.id)).await;
     assert_eq!(shown(&html, "count-interested"), Some(1), "{html}");
     assert!(html.contains(&format!("@{}", guest.handle)));
+}
+
+/// The firehose reports our own writes some time after the PDS accepted them; by then the guest
+/// may have answered again or withdrawn. News of an earlier answer changes nothing.
+#[tokio::test]
+async fn late_firehose_news_of_an_earlier_answer_neither_undoes_the_answer_nor_brings_it_back() {
+    let (app, event, _) = event_and_guest(AppOptions::embedded()).await;
+    let auth = app.state.auth.clone().expect("auth");
+    let ingest = Arc::new(Ingest::new(app.state.store.clone(), auth, firehose_url()));
+    for status in ["going", "interested"] {
+        let (code, body) = answer(&app, &event, status).await;
+        assert_eq!(code, StatusCode::OK, "{body}");
+    }
+    let uri = attendees(&app, &event).await.remove(0).rsvp.at_uri;
+    let frames = frames_carrying(&uri, 2).await;
+    let (going, interested) = (&frames[0], &frames[1]);
+
+    ingest.handle(going).await.expect("applied");
+    let cached = attendees(&app, &event).await;
+    assert_eq!(
+        cached.iter().map(|a| a.rsvp.status).collect::<Vec<_>>(),
+        [RsvpStatus::Interested],
+        "the answer \"going\" came before \"interested\""
+    );
+
+    let (code, body) = app.call("withdraw_answer", &[("id", event.id.to_string())]).await;
+    assert_eq!(code, StatusCode::OK, "{body}");
+    for frame in [interested, going] {
+        ingest.handle(frame).await.expect("applied");
+        assert!(attendees(&app, &event).await.is_empty(), "withdrawn after that");
+    }
+    let deleted = frames_carrying(&uri, 3).await.remove(2);
+    ingest.handle(&deleted).await.expect("applied");
+    ingest.handle(interested).await.expect("applied");
+    assert!(attendees(&app, &event).await.is_empty());
 }
 
 #[tokio::test]

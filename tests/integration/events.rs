@@ -4,13 +4,15 @@
 
 use crate::helpers::{AppOptions, TestApp};
 use crate::network::{
-    create_account, get_record, list_records, only_event_of, put_record_directly, sign_in_granting, sign_in_headless,
-    spawn_local_network_app, Account, TEST_KEYS,
+    create_account, firehose_url, frames_carrying, get_record, list_records, only_event_of, put_record_directly,
+    sign_in_granting, sign_in_headless, spawn_local_network_app, Account, TEST_KEYS,
 };
 use reqwest::StatusCode;
 use serde_json::json;
 use skymeet::domain::SyncStatus;
+use skymeet::server::firehose::Ingest;
 use skymeet::server::store::{Event, NewEvent, SourceTracking, SourceType, WriteState};
+use std::sync::Arc;
 
 const COLLECTION: &str = "community.lexicon.calendar.event";
 
@@ -157,6 +159,56 @@ fn new_event(event: &Event) -> NewEvent {
         source: SourceTracking { ..event.source.clone() },
         record: event.record.clone(),
     }
+}
+
+/// The firehose reports our own writes some time after the PDS accepted them. News of an earlier
+/// version neither undoes an edit nor brings back a deleted event; a newer change does apply.
+#[tokio::test]
+async fn late_firehose_news_of_an_earlier_version_neither_undoes_an_edit_nor_brings_an_event_back() {
+    let (app, account) = signed_in_app().await;
+    let auth = app.state.auth.clone().expect("auth");
+    let ingest = Arc::new(Ingest::new(app.state.store.clone(), auth, firehose_url()));
+    let (status, body) = app.call("create_event", &form(&[("name", "First name")])).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let event = only_event_of(&app, &account).await;
+    let id = event.id.to_string();
+    let (status, body) = app
+        .call("update_event", &form(&[("id", &id), ("name", "Second name")]))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let uri = event.source.at_uri.clone().expect("published");
+    let frames = frames_carrying(&uri, 2).await;
+    let (created, edited) = (&frames[0], &frames[1]);
+
+    ingest.handle(created).await.expect("applied");
+    assert_eq!(
+        only_event_of(&app, &account).await.name,
+        "Second name",
+        "the edit stands"
+    );
+
+    let (status, body) = app.call("delete_event", &[("id".to_owned(), id)]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    for frame in [edited, created] {
+        ingest.handle(frame).await.expect("applied");
+        let cached = app.state.store.event_by_at_uri(&uri).await.expect("query");
+        assert!(cached.is_none(), "deleted after that: {cached:?}");
+    }
+
+    // Another app makes the record again under the same key: that is news, and it applies.
+    let rkey = uri.rsplit('/').next().expect("rkey");
+    let again = json!({"$type": COLLECTION, "name": "Made again", "createdAt": "2026-11-24T00:00:00.000Z"});
+    put_record_directly(&account, COLLECTION, rkey, again).await;
+    let made_again = frames_carrying(&uri, 4).await.remove(3);
+    ingest.handle(&made_again).await.expect("applied");
+    let event = app
+        .state
+        .store
+        .event_by_at_uri(&uri)
+        .await
+        .expect("query")
+        .expect("back");
+    assert_eq!(event.name, "Made again");
 }
 
 #[tokio::test]

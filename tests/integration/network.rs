@@ -263,7 +263,14 @@ pub fn firehose_url() -> String {
 
 /// The frame of the local PDS's firehose that carries `uri`, read from the start of the stream.
 pub async fn frame_carrying(uri: &str) -> Vec<u8> {
+    frames_carrying(uri, 1).await.remove(0)
+}
+
+/// The first `count` frames of the local PDS's firehose that carry `uri` (its create, its
+/// updates, its delete), in the order the PDS made them.
+pub async fn frames_carrying(uri: &str, count: usize) -> Vec<Vec<u8>> {
     use futures_util::StreamExt;
+    let mut frames = Vec::with_capacity(count);
     let (mut socket, _) = tokio_tungstenite::connect_async(format!("{}?cursor=0", firehose_url()))
         .await
         .expect("firehose");
@@ -282,7 +289,10 @@ pub async fn frame_carrying(uri: &str) -> Vec<u8> {
             skymeet::server::firehose::frame::decode(&bytes, skymeet::server::firehose::is_calendar)
         {
             if uri.contains(&repo) && ops.iter().any(|op| format!("{}/{}", op.collection, op.rkey) == path) {
-                return bytes.to_vec();
+                frames.push(bytes.to_vec());
+                if frames.len() == count {
+                    return frames;
+                }
             }
         }
     }

@@ -203,9 +203,9 @@ async fn upcoming_events_are_soonest_first_and_skip_the_past(store: Store) {
 async fn deleting_an_event_removes_only_it(store: Store) {
     let keep = store.insert_event(&event("keep", Some(now()))).await.expect("insert");
     let drop = store.insert_event(&event("drop", Some(now()))).await.expect("insert");
-    assert!(store.delete_event(drop.id).await.expect("delete"));
+    assert!(store.delete_event(drop.id, None).await.expect("delete"));
     assert!(
-        !store.delete_event(drop.id).await.expect("delete again"),
+        !store.delete_event(drop.id, None).await.expect("delete again"),
         "nothing left to delete"
     );
     assert_eq!(store.event_by_id(drop.id).await.expect("query"), None);

@@ -4,13 +4,10 @@
 //! could not take yet waits as a pending write of the RSVP collection, whose `event_id` is the
 //! event answered, and is retried under its record key like an event's.
 
-use super::{claimed_now, Calendar, PublishError, Published};
+use super::{claimed_now, Calendar, PublishError, Published, Sent};
 use crate::domain::{AtUri, RsvpStatus};
 use crate::server::{
-    pds::{
-        calendar_rsvp::{CalendarRsvp, COLLECTION},
-        StrongRef,
-    },
+    pds::calendar_rsvp::{CalendarRsvp, COLLECTION},
     store::{Event, NewPendingWrite, NewRsvp, PendingWrite, Rsvp, StoreError, User, WriteOperation},
 };
 use chrono::Utc;
@@ -115,17 +112,22 @@ impl Calendar {
         &self,
         did: &crate::domain::Did,
         write: &PendingWrite,
-        strong_ref: Option<StrongRef>,
+        sent: Sent,
     ) -> Result<Published, PublishError> {
         let at_uri = AtUri::new(did.clone(), COLLECTION, write.rkey.clone()).to_string();
-        let Some(strong_ref) = strong_ref else {
-            self.store.delete_rsvp(&at_uri, Some(write.id)).await?;
-            return Ok(Published::Deleted);
+        let written = match sent {
+            Sent::Written(written) => written,
+            Sent::Deleted(commit) => {
+                let rev = commit.as_ref().map(|commit| commit.rev.as_str());
+                self.store.delete_rsvp(&at_uri, rev, Some(write.id)).await?;
+                return Ok(Published::Deleted);
+            }
         };
         let value = write.record.clone().unwrap_or_default();
-        let rsvp = cached_rsvp(write.owner_id, at_uri, value, strong_ref.cid)
+        let rsvp = cached_rsvp(write.owner_id, at_uri, value, written.cid)
             .map_err(|e| StoreError::Corrupt(format!("pending_write {}: {e}", write.id)))?;
-        let rsvp = self.store.save_rsvp(&rsvp, Some(write.id)).await?;
+        let rev = written.commit.as_ref().map(|commit| commit.rev.as_str());
+        let rsvp = self.store.save_rsvp(&rsvp, rev, Some(write.id)).await?;
         Ok(Published::Answered(Box::new(rsvp)))
     }
 
@@ -144,15 +146,15 @@ impl Calendar {
                 .map(|cid| cached_rsvp(owner.id, at_uri.clone(), entry.value, cid))
             {
                 Some(Ok(rsvp)) => {
-                    self.store.save_rsvp(&rsvp, None).await?;
+                    self.store.save_rsvp(&rsvp, None, None).await?;
                 }
                 // Not an answer we can read (any more): it does not count here.
                 _ => {
-                    self.store.delete_rsvp(&at_uri, None).await?;
+                    self.store.delete_rsvp(&at_uri, None, None).await?;
                 }
             },
             Ok(None) => {
-                self.store.delete_rsvp(&at_uri, None).await?;
+                self.store.delete_rsvp(&at_uri, None, None).await?;
             }
             Err(e) => tracing::warn!(error = %e, at_uri, "could not refresh an RSVP from its PDS"),
         }

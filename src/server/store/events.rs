@@ -1,4 +1,4 @@
-use super::{settle_pending_write, with_pool, ResultExt, Store, StoreError};
+use super::{bury, settle_pending_write, with_pool, ResultExt, Store, StoreError};
 use crate::domain::{SyncStatus, TimeZoneName};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -195,6 +195,11 @@ impl Store {
                 .bind(event.record.as_ref().map(Json))
                 .fetch_one(&mut *tx)
                 .await?;
+            // Our write made the record again after a delete: the delete's tombstone goes.
+            sqlx::query("delete from tombstone where at_uri = $1")
+                .bind(&source.at_uri)
+                .execute(&mut *tx)
+                .await?;
             settle_pending_write!(tx, settles);
             tx.commit().await.map(|()| row)
         }
@@ -324,15 +329,21 @@ impl Store {
         rows.into_iter().map(Event::try_from).collect()
     }
 
-    /// Deletes an event; `false` when there was none.
-    pub async fn delete_event(&self, id: i64) -> Result<bool, StoreError> {
-        let result = with_pool!(self, |pool| {
-            sqlx::query("delete from event where id = $1")
+    /// Deletes an event its PDS no longer holds (deleted in repo revision `rev`, when known),
+    /// leaving a tombstone that keeps late firehose changes out; `false` when there was none.
+    pub async fn delete_event(&self, id: i64, rev: Option<&str>) -> Result<bool, StoreError> {
+        let deleted: Option<(Option<String>,)> = with_pool!(self, |pool| async {
+            let mut tx = pool.begin().await?;
+            let deleted: Option<(Option<String>,)> = sqlx::query_as("delete from event where id = $1 returning at_uri")
                 .bind(id)
-                .execute(pool)
-                .await
-                .map(|r| r.rows_affected())
-        })?;
-        Ok(result > 0)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if let Some((Some(at_uri),)) = &deleted {
+                bury!(tx, at_uri, rev, Utc::now());
+            }
+            tx.commit().await.map(|()| deleted)
+        }
+        .await)?;
+        Ok(deleted.is_some())
     }
 }

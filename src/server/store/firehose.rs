@@ -2,22 +2,24 @@
 //! its dead letters. Each frame's changes and the cursor that covers them commit together (F17).
 
 use super::NewRsvp;
-use super::{with_pool, Event, EventRow, NewEvent, Store, StoreError, EVENT_COLUMNS};
+use super::{buried, bury, with_pool, Event, EventRow, NewEvent, Store, StoreError, EVENT_COLUMNS};
 use crate::domain::{Did, Handle, SyncStatus};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::types::Json;
 
-/// One change a frame makes to the cache.
+/// One change a frame makes to the cache, with the repo revision that made it (empty when a
+/// backfill read the repo as it is now).
 #[derive(Debug, Clone)]
 pub enum RecordChange {
-    /// A created or updated record, with the repo revision that wrote it.
+    /// A created or updated event.
     Upsert {
         event: Box<NewEvent>,
         rev: String,
     },
     Delete {
         at_uri: String,
+        rev: String,
     },
     /// A created or updated RSVP, kept whether or not its event is known (F21).
     UpsertRsvp {
@@ -26,6 +28,7 @@ pub enum RecordChange {
     },
     DeleteRsvp {
         at_uri: String,
+        rev: String,
     },
 }
 
@@ -34,7 +37,8 @@ pub enum RecordChange {
 pub enum Applied {
     Inserted,
     Updated,
-    /// Our own write coming back (same CID), or an older revision: nothing to change.
+    /// Our own write coming back (same CID), or an older revision than the one we hold or than
+    /// the delete that removed the record: nothing to change.
     Unchanged,
     Deleted,
     /// A delete of a record we never had.
@@ -132,6 +136,10 @@ impl Store {
                 match change {
                     RecordChange::Upsert { event, rev } => {
                         let at_uri = event.source.at_uri.as_deref().unwrap_or_default();
+                        if buried!(tx, at_uri, rev) {
+                            applied.push(Applied::Unchanged);
+                            continue;
+                        }
                         let existing: Option<Existing> =
                             sqlx::query_as("select id, cid, source_data from event where at_uri = $1")
                                 .bind(at_uri)
@@ -205,6 +213,10 @@ impl Store {
                         }
                     }
                     RecordChange::UpsertRsvp { rsvp, rev } => {
+                        if buried!(tx, &rsvp.at_uri, rev) {
+                            applied.push(Applied::Unchanged);
+                            continue;
+                        }
                         // Newest revision wins; a replay (same or older revision) changes nothing.
                         let affected = sqlx::query(
                             "insert into rsvp (owner_id, at_uri, subject_uri, subject_cid, status, cid, rev, record)
@@ -231,20 +243,22 @@ impl Store {
                             Applied::Unchanged
                         });
                     }
-                    RecordChange::DeleteRsvp { at_uri } => {
+                    RecordChange::DeleteRsvp { at_uri, rev } => {
                         let deleted = sqlx::query("delete from rsvp where at_uri = $1")
                             .bind(at_uri)
                             .execute(&mut *tx)
                             .await?
                             .rows_affected();
+                        bury!(tx, at_uri, Some(rev.as_str()), now);
                         applied.push(if deleted > 0 { Applied::Deleted } else { Applied::Absent });
                     }
-                    RecordChange::Delete { at_uri } => {
+                    RecordChange::Delete { at_uri, rev } => {
                         let deleted = sqlx::query("delete from event where at_uri = $1")
                             .bind(at_uri)
                             .execute(&mut *tx)
                             .await?
                             .rows_affected();
+                        bury!(tx, at_uri, Some(rev.as_str()), now);
                         applied.push(if deleted > 0 { Applied::Deleted } else { Applied::Absent });
                     }
                 }

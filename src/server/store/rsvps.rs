@@ -2,7 +2,7 @@
 //! to their event by its at-uri only, so an answer that arrives before its event counts once the
 //! event is there (F21).
 
-use super::{settle_pending_write, with_pool, Event, EventRow, Store, StoreError, EVENT_COLUMNS};
+use super::{bury, settle_pending_write, with_pool, Event, EventRow, Store, StoreError, EVENT_COLUMNS};
 use crate::domain::{Did, Handle, RsvpStatus};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
@@ -146,15 +146,15 @@ impl Store {
         row.map(Rsvp::try_from).transpose()
     }
 
-    /// Stores an answer its owner's PDS accepted and, in the same transaction, deletes the pending
-    /// write that settles (if any). Wins over what the firehose brought before: it is newer.
+    /// Stores an answer its owner's PDS accepted as of repo revision `rev` and, in the same
+    /// transaction, deletes the pending write that settles (if any). Wins over what the firehose
+    /// brought before: it is newer. Of the changes the firehose delivers later, only newer ones
+    /// apply; without a revision (read from the PDS, or an older PDS) any one does.
     #[tracing::instrument(skip_all, fields(at_uri = rsvp.at_uri), err)]
-    pub async fn save_rsvp(&self, rsvp: &NewRsvp, settles: Option<i64>) -> Result<Rsvp, StoreError> {
-        // An empty revision: the echo of this write on the firehose (with its revision) applies
-        // over it, and changes nothing that matters.
+    pub async fn save_rsvp(&self, rsvp: &NewRsvp, rev: Option<&str>, settles: Option<i64>) -> Result<Rsvp, StoreError> {
         let sql = format!(
             "insert into rsvp (owner_id, at_uri, subject_uri, subject_cid, status, cid, rev, record)
-             values ($1, $2, $3, $4, $5, $6, '', $7)
+             values ($1, $2, $3, $4, $5, $6, $7, $8)
              on conflict (at_uri) do update set subject_uri = excluded.subject_uri,
                  subject_cid = excluded.subject_cid, status = excluded.status, cid = excluded.cid,
                  rev = excluded.rev, record = excluded.record
@@ -170,8 +170,13 @@ impl Store {
                 .bind(&rsvp.subject_cid)
                 .bind(rsvp.status.name())
                 .bind(&rsvp.cid)
+                .bind(rev.unwrap_or_default())
                 .bind(Json(&rsvp.record))
                 .fetch_one(&mut *tx)
+                .await?;
+            sqlx::query("delete from tombstone where at_uri = $1")
+                .bind(&rsvp.at_uri)
+                .execute(&mut *tx)
                 .await?;
             settle_pending_write!(tx, settles);
             tx.commit().await.map(|()| row)
@@ -180,8 +185,9 @@ impl Store {
         row.try_into()
     }
 
-    /// Removes an answer its owner's PDS deleted, and the pending write that settles, together.
-    pub async fn delete_rsvp(&self, at_uri: &str, settles: Option<i64>) -> Result<bool, StoreError> {
+    /// Removes an answer its owner's PDS deleted (in repo revision `rev`, when known) and the
+    /// pending write that settles, together; a tombstone keeps late firehose changes out.
+    pub async fn delete_rsvp(&self, at_uri: &str, rev: Option<&str>, settles: Option<i64>) -> Result<bool, StoreError> {
         let deleted = with_pool!(self, |pool| async {
             let mut tx = pool.begin().await?;
             let deleted = sqlx::query("delete from rsvp where at_uri = $1")
@@ -189,6 +195,7 @@ impl Store {
                 .execute(&mut *tx)
                 .await?
                 .rows_affected();
+            bury!(tx, at_uri, rev, Utc::now());
             settle_pending_write!(tx, settles);
             tx.commit().await.map(|()| deleted)
         }
