@@ -49,6 +49,8 @@ const chromium = {
 
 const offlinePort = port + 1;
 process.env.E2E_OFFLINE_URL = `http://127.0.0.1:${offlinePort}`;
+const quietPort = port + 2;
+process.env.E2E_QUIET_URL = `http://127.0.0.1:${quietPort}`;
 
 /** The server under test on `port`, with its own embedded database file. */
 function serverOn(port: number, database: string) {
@@ -100,5 +102,8 @@ export default defineConfig({
     // A second instance without a firehose consumer, for what happens while nobody listens
     // (reconciliation): `offlineURL` in the specs.
     serverOn(offlinePort, "offline.db"),
+    // A third one without a consumer where nobody reconciles either (a run on the second instance
+    // re-reads every repo it knows): what changes elsewhere stays unknown until someone syncs.
+    serverOn(quietPort, "quiet.db"),
   ],
 });

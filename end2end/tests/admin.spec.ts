@@ -111,13 +111,14 @@ test("reconciliation repairs a record deleted on the PDS while no consumer liste
 test("an organiser syncs an event changed elsewhere; an admin keeps Bluesky's version of a conflict", async ({
   browser,
 }, testInfo) => {
-  // The instance without a consumer: changes made elsewhere stay unknown until someone syncs.
-  const offline = process.env.E2E_OFFLINE_URL as string;
+  // The instance without a consumer or reconciliation: changes made elsewhere stay unknown until
+  // someone syncs.
+  const quiet = process.env.E2E_QUIET_URL as string;
   const js = testInfo.project.name === "js";
-  const page = await (await browser.newContext({ baseURL: offline, javaScriptEnabled: js })).newPage();
+  const page = await (await browser.newContext({ baseURL: quiet, javaScriptEnabled: js })).newPage();
   const organiser = await createAccount();
-  // Both projects use this instance and its one conflict list: names of this project's own.
-  const ours = `Our version (${testInfo.project.name})`;
+  // Both projects (and repeated runs) use this instance and its one conflict list: a name of our own.
+  const ours = `Our version (${organiser.handle})`;
   await signIn(page, browser, organiser, js);
   await page.goto("/events/new");
   await page.getByLabel("Name").fill("Sync me");
@@ -143,7 +144,7 @@ test("an organiser syncs an event changed elsewhere; an admin keeps Bluesky's ve
   await expect(page.getByText("was changed on Bluesky since you opened it")).toBeVisible();
 
   // The admin keeps Bluesky's version from the dashboard; the event follows the PDS.
-  const admin = await adminPage(browser, testInfo, offline);
+  const admin = await adminPage(browser, testInfo, quiet);
   await admin.goto("/admin");
   const conflict = admin.getByTestId("conflicts").locator("li").filter({ hasText: `ours: ${ours}` });
   await conflict.getByRole("button", { name: "Keep Bluesky's" }).click();
