@@ -110,16 +110,22 @@ use bury;
 macro_rules! buried {
     ($tx:ident, $at_uri:expr, $rev:expr) => {{
         let rev: &str = $rev;
-        sqlx::query("delete from tombstone where at_uri = $1 and ($2 = '' or rev < $2)")
-            .bind($at_uri)
-            .bind(rev)
-            .execute(&mut *$tx)
-            .await?;
-        let left: Option<(String,)> = sqlx::query_as("select rev from tombstone where at_uri = $1")
+        // Most records were never deleted: one lookup, and nothing more, for those.
+        let tombstone: Option<(String,)> = sqlx::query_as("select rev from tombstone where at_uri = $1")
             .bind($at_uri)
             .fetch_optional(&mut *$tx)
             .await?;
-        left.is_some()
+        match tombstone {
+            Some((deleted,)) if !rev.is_empty() && rev <= deleted.as_str() => true,
+            Some(_) => {
+                sqlx::query("delete from tombstone where at_uri = $1")
+                    .bind($at_uri)
+                    .execute(&mut *$tx)
+                    .await?;
+                false
+            }
+            None => false,
+        }
     }};
 }
 use buried;

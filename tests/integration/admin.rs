@@ -3,7 +3,7 @@
 
 use crate::helpers::{visitor, AppOptions, TestApp};
 use crate::network::{
-    create_account, delete_record_directly, frame_carrying, put_record_directly, sign_in_headless,
+    create_account, delete_record_directly, event_at, frame_carrying, put_record_directly, sign_in_headless,
     spawn_local_network_app, switch_to, user_of, Account, TEST_KEYS,
 };
 use reqwest::StatusCode;
@@ -218,13 +218,7 @@ async fn a_dead_letter_is_replayed_once_its_record_is_fixed_and_others_are_disca
     put_record_directly(&admin, EVENTS, "nameless", fixed).await;
     let (status, body) = app.call("replay_dead_letter", &[("id", record_id.as_str())]).await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let event = app
-        .state
-        .store
-        .event_by_at_uri(&uri)
-        .await
-        .expect("query")
-        .expect("applied");
+    let event = event_at(&app, &uri).await.expect("applied");
     assert_eq!(event.name, "Named now");
 
     // A frame that never decoded cannot be replayed; it can be discarded.

@@ -55,6 +55,16 @@ async fn resolve(app: &TestApp, id: &str, body: &str) -> (StatusCode, Value) {
     .await
 }
 
+/// What the three paths of one event answer: sync, its conflicts, and a resolve with `resolution`.
+async fn all_three(app: &TestApp, id: &str, resolution: &str) -> [(StatusCode, Value); 3] {
+    let body = json!({ "resolution": resolution }).to_string();
+    [
+        sync(app, id).await,
+        conflicts(app, id).await,
+        resolve(app, id, &body).await,
+    ]
+}
+
 /// Creates an event through Skymeet, then edits it in another app and, through Skymeet, over the
 /// version it knew: a conflict. Returns the event and the other app's name for it.
 async fn conflicted_event(app: &TestApp, organiser: &Account, name: &str) -> (Event, String) {
@@ -153,22 +163,14 @@ async fn the_organiser_syncs_lists_and_resolves_through_the_event_paths() {
 
     // Someone else: 403 on all three; a guest: 401.
     let organiser_client = switch_to(&mut app, &create_account().await).await;
-    for (status, body) in [
-        sync(&app, &id).await,
-        conflicts(&app, &id).await,
-        resolve(&app, &id, r#"{"resolution": "keep_bluesky"}"#).await,
-    ] {
+    for (status, body) in all_three(&app, &id, "keep_bluesky").await {
         assert_eq!(
             (status, body["code"].clone()),
             (StatusCode::FORBIDDEN, json!("error-event-1"))
         );
     }
     app.client = visitor();
-    for (status, body) in [
-        sync(&app, &id).await,
-        conflicts(&app, &id).await,
-        resolve(&app, &id, r#"{"resolution": "reapply_mine"}"#).await,
-    ] {
+    for (status, body) in all_three(&app, &id, "reapply_mine").await {
         assert_eq!(
             (status, body["code"].clone()),
             (StatusCode::UNAUTHORIZED, json!("error-auth-6"))

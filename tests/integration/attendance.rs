@@ -4,8 +4,8 @@
 
 use crate::helpers::{visitor, AppOptions, TestApp};
 use crate::network::{
-    create_account, firehose_url, frame_carrying, frames_carrying, list_records, put_record_directly, sign_in_headless,
-    spawn_local_network_app, switch_to, user_of, Account, TEST_KEYS,
+    create_account, event_at, firehose_url, frame_carrying, frames_carrying, list_records, put_record_directly,
+    sign_in_headless, spawn_local_network_app, switch_to, user_of, Account, TEST_KEYS,
 };
 use reqwest::StatusCode;
 use serde_json::{json, Value};
@@ -269,13 +269,7 @@ async fn answers_made_in_other_apps_count_once_even_when_they_arrive_before_the_
 
     // Then the event arrives, and its page counts the answer.
     ingest.handle(&frame_carrying(&event_uri).await).await.expect("applied");
-    let event = app
-        .state
-        .store
-        .event_by_at_uri(&event_uri)
-        .await
-        .expect("query")
-        .expect("the event arrived");
+    let event = event_at(&app, &event_uri).await.expect("the event arrived");
     let (_, html) = app.get_html(&format!("/events/{}", event.id)).await;
     assert_eq!(shown(&html, "count-interested"), Some(1), "{html}");
     assert!(html.contains(&format!("@{}", guest.handle)));

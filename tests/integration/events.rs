@@ -4,8 +4,8 @@
 
 use crate::helpers::{AppOptions, TestApp};
 use crate::network::{
-    create_account, firehose_url, frames_carrying, get_record, list_records, only_event_of, put_record_directly,
-    sign_in_granting, sign_in_headless, spawn_local_network_app, Account, TEST_KEYS,
+    create_account, event_at, firehose_url, frames_carrying, get_record, list_records, only_event_of,
+    put_record_directly, sign_in_granting, sign_in_headless, spawn_local_network_app, Account, TEST_KEYS,
 };
 use reqwest::StatusCode;
 use serde_json::json;
@@ -191,7 +191,7 @@ async fn late_firehose_news_of_an_earlier_version_neither_undoes_an_edit_nor_bri
     assert_eq!(status, StatusCode::OK, "{body}");
     for frame in [edited, created] {
         ingest.handle(frame).await.expect("applied");
-        let cached = app.state.store.event_by_at_uri(&uri).await.expect("query");
+        let cached = event_at(&app, &uri).await;
         assert!(cached.is_none(), "deleted after that: {cached:?}");
     }
 
@@ -201,13 +201,7 @@ async fn late_firehose_news_of_an_earlier_version_neither_undoes_an_edit_nor_bri
     put_record_directly(&account, COLLECTION, rkey, again).await;
     let made_again = frames_carrying(&uri, 4).await.remove(3);
     ingest.handle(&made_again).await.expect("applied");
-    let event = app
-        .state
-        .store
-        .event_by_at_uri(&uri)
-        .await
-        .expect("query")
-        .expect("back");
+    let event = event_at(&app, &uri).await.expect("back");
     assert_eq!(event.name, "Made again");
 }
 

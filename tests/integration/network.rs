@@ -99,6 +99,11 @@ pub async fn only_event_of(app: &TestApp, account: &Account) -> skymeet::server:
     events.remove(0)
 }
 
+/// The event the cache holds for the record at `uri`, if any.
+pub async fn event_at(app: &TestApp, uri: &str) -> Option<skymeet::server::store::Event> {
+    app.state.store.event_by_at_uri(uri).await.expect("query")
+}
+
 /// Gives `app` a fresh browser, signed in as `account`; returns the browser it had, to switch
 /// back to.
 pub async fn switch_to(app: &mut TestApp, account: &Account) -> reqwest::Client {
