@@ -18,7 +18,7 @@ use futures_util::StreamExt;
 use helpers::AppOptions;
 use network::{create_account, firehose_url, put_record_directly, spawn_local_network_app, Account};
 use serde_json::json;
-use skymeet::server::firehose::{frame, is_calendar, Ingest};
+use skymeet::server::firehose::{frame, Ingest};
 use std::{
     io::{Read, Write},
     path::PathBuf,
@@ -120,7 +120,7 @@ async fn main() {
     let mut calendar = 0;
     let started = Instant::now();
     for bytes in &frames {
-        if let Ok(frame::Frame::Commit { ops, .. }) = frame::decode(bytes, is_calendar) {
+        if let Ok(frame::Frame::Commit { ops, .. }) = frame::decode(bytes) {
             calendar += usize::from(!ops.is_empty());
         }
     }
@@ -152,7 +152,7 @@ async fn main() {
         while received < frames.len() {
             match read.next().await {
                 Some(Ok(tokio_tungstenite::tungstenite::Message::Binary(bytes))) => {
-                    let _ = frame::decode(&bytes, is_calendar);
+                    let _ = frame::decode(&bytes);
                     received += 1;
                 }
                 Some(Ok(_)) => {}
@@ -165,7 +165,7 @@ async fn main() {
     let app = spawn_local_network_app(AppOptions::embedded()).await;
     let ingest = Arc::new(Ingest::new(
         app.state.store.clone(),
-        app.state.auth.clone().expect("auth"),
+        app.state.identity().expect("identity"),
         firehose_url(),
     ));
     let started = Instant::now();

@@ -1,5 +1,6 @@
-//! `#[server]` functions: the browser's (and the no-JS form's) way into the server. They stay
-//! thin: parse input into domain types, call the server's services, map errors to [`ApiError`].
+//! `#[server]` functions: the browser's (and the no-JS form's) way into the server. Each is a few
+//! lines: parse the input into domain types, call a service, return a view ([`views`]) or an
+//! [`ApiError`] with its stable [`ErrorCode`].
 
 pub mod admin;
 pub mod attendance;
@@ -7,15 +8,26 @@ pub mod auth;
 mod error;
 pub mod events;
 pub mod preferences;
-
-pub use error::ApiError;
+pub mod views;
 
 #[cfg(feature = "ssr")]
+pub(crate) use error::status as error_status;
+pub use error::{ApiError, ErrorCode};
+
+/// What every server function (and the JSON handlers beside them) needs from the request.
+#[cfg(feature = "ssr")]
 pub(crate) mod ssr {
-    use super::ApiError;
-    use crate::server::{error::ServerError, session::keys, state::AppState, store::User};
-    use axum::http::{header::ACCEPT, HeaderMap, StatusCode};
+    use super::{ApiError, ErrorCode};
+    use crate::server::{
+        calendar::Calendar,
+        error::ServerError,
+        session::keys,
+        state::AppState,
+        store::{Event, User},
+    };
     use leptos::prelude::use_context;
+    use std::sync::Arc;
+    use tower_sessions::Session;
 
     /// The application state, provided to every server function by the router.
     pub fn state() -> Result<AppState, ApiError> {
@@ -23,32 +35,45 @@ pub(crate) mod ssr {
     }
 
     /// The visitor's session, put on each request by the session layer.
-    pub async fn session() -> Result<tower_sessions::Session, ApiError> {
-        leptos_axum::extract::<tower_sessions::Session>()
+    pub async fn session() -> Result<Session, ApiError> {
+        leptos_axum::extract::<Session>()
             .await
             .map_err(|e| ServerError::Request(e.to_string()).into())
     }
 
-    pub fn sign_in_again() -> ApiError {
-        ApiError::new("error-auth-6", "Please sign in with Bluesky first.")
-    }
-
-    /// The signed-in user, if any.
-    pub async fn viewer(state: &AppState) -> Result<Option<User>, ApiError> {
-        let session = session().await?;
-        let Some(user_id) = session.get::<i64>(keys::USER_ID).await.map_err(ServerError::from)? else {
+    /// The user signed in on `session`, if any.
+    pub async fn viewer_of(state: &AppState, session: &Session) -> Result<Option<User>, ApiError> {
+        let Some(user_id) = session.get::<i64>(keys::USER_ID).await? else {
             return Ok(None);
         };
-        Ok(state.store.user_by_id(user_id).await.map_err(ServerError::from)?)
+        Ok(state.store.user_by_id(user_id).await?)
     }
 
-    /// The signed-in user, or the "sign in first" error.
+    /// The user signed in on `session`, or "sign in first" (401).
+    pub async fn signed_in_on(state: &AppState, session: &Session) -> Result<User, ApiError> {
+        viewer_of(state, session)
+            .await?
+            .ok_or_else(|| ErrorCode::AuthSignInFirst.into())
+    }
+
+    /// The signed-in user of this request, if any.
+    pub async fn viewer(state: &AppState) -> Result<Option<User>, ApiError> {
+        viewer_of(state, &session().await?).await
+    }
+
+    /// The signed-in user of this request, or "sign in first" (401).
     pub async fn signed_in_user() -> Result<(AppState, User), ApiError> {
         let state = state()?;
-        let user = viewer(&state).await?.ok_or_else(|| {
-            set_status(StatusCode::UNAUTHORIZED);
-            sign_in_again()
-        })?;
+        let user = signed_in_on(&state, &session().await?).await?;
+        Ok((state, user))
+    }
+
+    /// The signed-in admin, or 401 (not signed in) / 403 (not an admin).
+    pub async fn admin() -> Result<(AppState, User), ApiError> {
+        let (state, user) = signed_in_user().await?;
+        if !is_admin(&state, &user) {
+            return Err(ErrorCode::AdminOnly.into());
+        }
         Ok((state, user))
     }
 
@@ -59,35 +84,26 @@ pub(crate) mod ssr {
             .is_some_and(|did| state.config.admin_dids.contains(did))
     }
 
-    /// The signed-in admin, or 401 (not signed in) / 403 (not an admin).
-    pub async fn admin() -> Result<(AppState, User), ApiError> {
-        let (state, user) = signed_in_user().await?;
-        if !is_admin(&state, &user) {
-            set_status(StatusCode::FORBIDDEN);
-            return Err(ApiError::new("error-admin-1", "Only Skymeet's admins may open this."));
-        }
-        Ok((state, user))
+    /// Publishing, where Bluesky is on.
+    pub fn calendar(state: &AppState) -> Result<Arc<Calendar>, ApiError> {
+        state
+            .bluesky
+            .as_ref()
+            .map(|bluesky| Arc::clone(&bluesky.calendar))
+            .ok_or_else(|| {
+                ApiError::with_message(
+                    ErrorCode::AuthUnavailable,
+                    "Publishing to Bluesky is not available on this server yet.",
+                )
+            })
     }
 
-    /// Sets the HTTP status of a server function's answer to a script, or of the page whose
-    /// rendering called it. A plain form post (which accepts HTML) keeps the redirect back to its
-    /// page that carries the error instead.
-    pub fn set_status(status: StatusCode) {
-        let Some(response) = use_context::<leptos_axum::ResponseOptions>() else {
-            return;
-        };
-        let form_post = use_context::<axum::http::request::Parts>()
-            .map(|parts| parts.method == axum::http::Method::POST && accepts_html(&parts.headers))
-            .unwrap_or(false);
-        if !form_post {
-            response.set_status(status);
-        }
-    }
-
-    fn accepts_html(headers: &HeaderMap) -> bool {
-        headers
-            .get(ACCEPT)
-            .and_then(|v| v.to_str().ok())
-            .is_some_and(|v| v.contains("text/html"))
+    /// The event with this id, or 404.
+    pub async fn event(state: &AppState, id: i64) -> Result<Event, ApiError> {
+        state
+            .store
+            .event_by_id(id)
+            .await?
+            .ok_or_else(|| ErrorCode::EventNotFound.into())
     }
 }

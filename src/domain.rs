@@ -4,14 +4,18 @@
 //! other modules of this crate.
 
 mod at_uri;
+mod collection;
 mod did;
 mod event_draft;
 mod handle;
 mod record_key;
+mod rev;
 mod sync_status;
 mod time_zone;
+mod write;
 
 pub use at_uri::{AtUri, AtUriError};
+pub use collection::Collection;
 pub use did::{Did, DidError};
 pub use event_draft::{
     check_url, Address, EventDraft, EventInput, EventMode, EventStatus, FieldError, Geo, Link, RsvpStatus,
@@ -19,8 +23,10 @@ pub use event_draft::{
 };
 pub use handle::{Handle, HandleError};
 pub use record_key::{Rkey, RkeyError};
+pub use rev::{Rev, RevError};
 pub use sync_status::{SyncStatus, UnknownSyncStatus};
 pub use time_zone::{TimeZoneError, TimeZoneName, COMMON_TIME_ZONES};
+pub use write::{Decision, UnknownName, WriteOperation, WriteState};
 
 mod provider;
 pub use provider::{Provider, UnknownProvider};

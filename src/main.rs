@@ -3,7 +3,7 @@
 use skymeet::server::{
     config::{Config, Role},
     error::Chain,
-    startup::Application,
+    http::startup::Application,
     telemetry,
 };
 use std::process::ExitCode;

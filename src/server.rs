@@ -1,6 +1,7 @@
-//! Everything that only runs on the server: configuration, storage, sessions, telemetry and the
-//! HTTP application itself. The UI (`crate::app`) never reaches in here directly; it calls
-//! `#[server]` functions in `crate::api`.
+//! Everything that only runs on the server. [`http`] is its edge (router, handlers, start-up);
+//! below it the services (publishing, reads, the firehose, reconciliation, sign-in), and below
+//! those storage ([`store`]), the PDS client ([`pds`]) and the outgoing HTTP client. Only [`http`]
+//! knows the UI (`crate::app`) and the server functions (`crate::api`).
 
 pub mod auth;
 pub mod calendar;
@@ -8,15 +9,15 @@ pub mod charts;
 pub mod config;
 pub mod error;
 pub mod firehose;
-pub mod health;
+pub mod http;
+pub mod identity;
 pub mod kv;
 pub mod metrics;
 pub mod outbound;
 pub mod pds;
 pub mod reconcile;
-pub mod rest;
+pub mod records;
 pub mod session;
-pub mod startup;
 pub mod state;
 pub mod store;
 pub mod telemetry;

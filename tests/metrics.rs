@@ -86,7 +86,7 @@ async fn metrics_parse_and_count_publishing_answering_and_reconciling() {
     // A record only the PDS has: reconciliation repairs it.
     let record = json!({"$type": "community.lexicon.calendar.event", "name": "Elsewhere", "createdAt": "2026-11-24T00:00:00.000Z"});
     put_record_directly(&admin, "community.lexicon.calendar.event", "elsewhere", record).await;
-    let reconciler = app.state.reconciler.clone().expect("reconciler");
+    let reconciler = app.state.reconciler().expect("reconciler");
     reconciler.run(ReconcileTrigger::Admin).await.expect("reconciled");
 
     let after = scrape(&app).await;

@@ -1,3 +1,14 @@
+//! What a person (or a script) is told when something fails.
+//!
+//! [`ErrorCode`] is the one list of stable codes: each knows its HTTP status and a message safe to
+//! show. [`ApiError`] is what crosses the wire: a code, the message (the code's own, or a more
+//! specific one that is just as safe), and the form fields it is about. A database error's text,
+//! an address or a credential never gets in: those stay in the server log.
+//!
+//! The status is set in one place per way out: [`FromServerFnError::ser`] for a server function
+//! answering over HTTP, the error page for a page whose data failed, and `IntoResponse` for the
+//! JSON handlers of `crate::server::http`.
+
 use crate::domain::FieldError;
 use leptos::server_fn::{
     codec::JsonEncoding,
@@ -5,12 +16,133 @@ use leptos::server_fn::{
 };
 use serde::{Deserialize, Serialize};
 
+/// Declares [`ErrorCode`]: for each variant its code (never reused for another meaning), its HTTP
+/// status and its default message.
+macro_rules! error_codes {
+    ($($(#[$doc:meta])* $variant:ident = $code:literal, $status:literal, $message:literal;)*) => {
+        /// Every stable error code Skymeet answers with.
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize)]
+        pub enum ErrorCode {
+            $($(#[$doc])* #[serde(rename = $code)] $variant,)*
+        }
+
+        impl ErrorCode {
+            /// Every code, in the order declared.
+            pub const ALL: &'static [ErrorCode] = &[$(Self::$variant),*];
+
+            /// The code people quote in a bug report, such as `error-auth-6`.
+            pub fn as_str(self) -> &'static str {
+                match self { $(Self::$variant => $code,)* }
+            }
+
+            /// The HTTP status a script gets with this code.
+            pub fn status(self) -> u16 {
+                match self { $(Self::$variant => $status,)* }
+            }
+
+            /// The message shown when nothing more specific is said.
+            pub fn message(self) -> &'static str {
+                match self { $(Self::$variant => $message,)* }
+            }
+        }
+    };
+}
+
+error_codes! {
+    /// One or more form fields need another look.
+    Input = "error-input-1", 400, "Some fields need another look.";
+    /// The request could not be read (missing or malformed arguments).
+    Request = "error-request-1", 400, "The request was not understood. Reload the page and try again.";
+    /// The browser could not reach Skymeet (made on the client; never sent by the server).
+    Network = "error-network-1", 503, "Could not reach Skymeet. Check your connection and try again.";
+    /// A failure on our side with no more telling code.
+    Internal = "error-internal-1", 500, "Something went wrong on our side. Please try again.";
+    /// The database failed.
+    Store = "error-store-1", 500, "Something went wrong on our side. Please try again in a moment.";
+    /// The key-value store (Redis or the in-process one) failed.
+    Kv = "error-kv-1", 500, "Something went wrong on our side. Please try again in a moment.";
+    /// The session store failed.
+    Session = "error-session-1", 500, "Something went wrong on our side. Please try again in a moment.";
+
+    /// No account answers to the handle or DID given at sign-in.
+    AuthUnknownAccount = "error-auth-1", 404, "No Bluesky account was found. Check the spelling and try again.";
+    /// The account's Bluesky server (or its authorization server) could not be reached.
+    AuthUnreachable = "error-auth-2", 502, "The account's Bluesky server could not be reached. Please try again in a moment.";
+    /// This server has no Bluesky sign-in (and so no publishing).
+    AuthUnavailable = "error-auth-3", 503, "Signing in with Bluesky is not available on this server yet.";
+    /// The profile could not be read from the person's PDS.
+    AuthProfileUnreadable = "error-auth-4", 502, "Your profile could not be read from your Bluesky server. Please try again.";
+    /// Revoking and forgetting the person's tokens failed.
+    AuthDisconnectFailed = "error-auth-5", 502, "Disconnecting failed. Please try again.";
+    /// Nobody is signed in (or not with Bluesky).
+    AuthSignInFirst = "error-auth-6", 401, "Please sign in with Bluesky first.";
+    /// The person's Bluesky session has ended at their server.
+    AuthSessionEnded = "error-auth-7", 401, "Your Bluesky session has ended. Please sign in again.";
+    /// The account's server is on an address Skymeet does not contact.
+    AuthPrivateAddress = "error-auth-9", 400, "That account's server is on a private network address, which Skymeet does not contact.";
+    /// Claiming an account that is not the signed-in Bluesky account.
+    AuthNotYourAccount = "error-auth-10", 403, "You can only claim the account of the DID you signed in with.";
+
+    /// Only the event's organiser may do this.
+    EventNotOrganiser = "error-event-1", 403, "Only the event's organiser can change it.";
+    /// Publishing needs a Bluesky account.
+    EventNotBluesky = "error-event-2", 403, "Events are published to Bluesky: sign in with Bluesky first.";
+    /// No event has this id.
+    EventNotFound = "error-event-3", 404, "That event does not exist (any more).";
+    /// The event has no record on Bluesky.
+    EventNotPublished = "error-event-4", 409, "This event is not on Bluesky.";
+    /// The event has no open conflict to resolve.
+    EventNoConflict = "error-event-5", 409, "This event has no open conflict to resolve.";
+
+    /// The write waits as a pending write: the PDS could not take it now.
+    PdsQueued = "error-pds-1", 503, "Not published yet: your Bluesky server could not be reached. Skymeet keeps it as pending and retries automatically.";
+    /// The record changed on the PDS since it was read: nothing was overwritten.
+    PdsConflict = "error-pds-2", 409, "This was changed on Bluesky since you opened it, so nothing was overwritten.";
+    /// The PDS refused the write.
+    PdsRejected = "error-pds-3", 502, "Your Bluesky server refused it. It is kept under Pending on your page, where you can retry or discard it.";
+    /// The stored copy of a record cannot be read.
+    PdsBadRecord = "error-pds-4", 500, "The stored copy of this event cannot be read; it will be refreshed from Bluesky.";
+    /// The account's PDS could not be found or reached to read it.
+    PdsUnresolved = "error-pds-5", 502, "That account's Bluesky server could not be reached. Please try again.";
+    /// The person did not let Skymeet write calendar records.
+    PdsScopeMissing = "error-pds-6", 502, "Your Bluesky account did not allow Skymeet to write calendar records. Sign out, sign in again and allow it.";
+    /// The PDS could not be reached to read the record again.
+    PdsUnreachable = "error-pds-7", 503, "Your Bluesky server could not be reached, so the event keeps its last copy. Please try again in a moment.";
+
+    /// The event has no record to answer yet.
+    RsvpNotPublished = "error-rsvp-1", 409, "This event is not on Bluesky yet, so it cannot be answered. Try again once it is published.";
+
+    /// Only admins may open the dashboard and use its actions.
+    AdminOnly = "error-admin-1", 403, "Only Skymeet's admins may open this.";
+    /// The admin action needs Bluesky, which this server does not have.
+    AdminBlueskyOff = "error-admin-2", 503, "This needs Bluesky sign-in, which is off here.";
+    /// A reconciliation is running already.
+    AdminReconciling = "error-admin-3", 409, "A reconciliation is already running.";
+    /// A dead letter's record still does not apply.
+    AdminNotReplayed = "error-admin-4", 422, "Not replayed: the record still does not apply.";
+    /// No dead letter has this id.
+    AdminNoDeadLetter = "error-admin-5", 404, "That dead letter is gone (replayed or discarded).";
+    /// No account answers to the DID or handle to backfill.
+    AdminUnknownAccount = "error-admin-6", 404, "No Bluesky account answers to that DID or handle.";
+    /// The repo to backfill could not be read.
+    AdminRepoUnreadable = "error-admin-7", 502, "That account's repo could not be read.";
+    /// No Bluesky user has this id.
+    AdminNoUser = "error-admin-8", 404, "No such Bluesky user.";
+    /// Resetting a session failed.
+    AdminResetFailed = "error-admin-9", 502, "The session could not be reset. Please try again.";
+}
+
+impl std::fmt::Display for ErrorCode {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// What a person is told when something fails: a message safe to show and a stable code to quote.
-/// Never carries a database error's text, an address or a credential; those stay in the server log.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize, thiserror::Error)]
 #[error("{message} ({code})")]
 pub struct ApiError {
-    pub code: String,
+    pub code: ErrorCode,
     pub message: String,
     /// The form field the error is about, when it is about one.
     pub field: Option<String>,
@@ -19,10 +151,17 @@ pub struct ApiError {
     pub fields: Vec<FieldError>,
 }
 
+impl From<ErrorCode> for ApiError {
+    fn from(code: ErrorCode) -> Self {
+        Self::with_message(code, code.message())
+    }
+}
+
 impl ApiError {
-    pub fn new(code: &str, message: impl Into<String>) -> Self {
+    /// The code with a message more specific than its own (just as safe to show).
+    pub fn with_message(code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
-            code: code.to_owned(),
+            code,
             message: message.into(),
             field: None,
             fields: Vec::new(),
@@ -31,22 +170,26 @@ impl ApiError {
 
     /// Bad input in one form field.
     pub fn invalid(field: &str, message: impl Into<String>) -> Self {
-        Self {
-            code: "error-input-1".to_owned(),
-            message: message.into(),
-            field: Some(field.to_owned()),
-            fields: Vec::new(),
-        }
+        Self::with_message(ErrorCode::Input, message).about(field)
+    }
+
+    /// The same error, about one form field.
+    pub fn about(mut self, field: &str) -> Self {
+        self.field = Some(field.to_owned());
+        self
     }
 
     /// A form with one or more bad fields.
     pub fn form(fields: Vec<FieldError>) -> Self {
         Self {
-            code: "error-input-1".to_owned(),
-            message: "Some fields need another look.".to_owned(),
-            field: None,
             fields,
+            ..ErrorCode::Input.into()
         }
+    }
+
+    /// The HTTP status of this error.
+    pub fn status(&self) -> u16 {
+        self.code.status()
     }
 
     /// The message for one form field, if there is one.
@@ -64,33 +207,254 @@ impl FromServerFnError for ApiError {
 
     fn from_server_fn_error(error: ServerFnErrorErr) -> Self {
         match error {
-            ServerFnErrorErr::Request(_) | ServerFnErrorErr::Response(_) => Self::new(
-                "error-network-1",
-                "Could not reach Skymeet. Check your connection and try again.",
-            ),
-            ServerFnErrorErr::Args(_) | ServerFnErrorErr::Deserialization(_) => Self::new(
-                "error-request-1",
-                "The request was not understood. Reload the page and try again.",
-            ),
-            _ => Self::new(
-                "error-internal-1",
-                "Something went wrong on our side. Please try again.",
-            ),
+            ServerFnErrorErr::Request(_) | ServerFnErrorErr::Response(_) => ErrorCode::Network.into(),
+            ServerFnErrorErr::Args(_) | ServerFnErrorErr::Deserialization(_) => ErrorCode::Request.into(),
+            _ => ErrorCode::Internal.into(),
+        }
+    }
+
+    /// Encodes the error for its answer, and (on the server) gives that answer the code's status.
+    /// `server_fn` calls this exactly when a server function's error becomes its HTTP answer.
+    fn ser(&self) -> leptos::server_fn::Bytes {
+        #[cfg(feature = "ssr")]
+        status::set(self.status());
+        // Serializing strings and a unit enum cannot fail; should it, the code alone still goes out.
+        <JsonEncoding as leptos::server_fn::Encodes<Self>>::encode(self).unwrap_or_else(|_| {
+            leptos::server_fn::Bytes::from(format!(r#"{{"code":"{}","message":""}}"#, ErrorCode::Internal))
+        })
+    }
+}
+
+#[cfg(feature = "ssr")]
+pub(crate) mod status {
+    use axum::http::{header::ACCEPT, Method, StatusCode};
+    use leptos::prelude::use_context;
+
+    /// Sets the status of the answer being made (a server function's, or the page whose rendering
+    /// failed). A plain form post (which accepts HTML) keeps the redirect back to its page, which
+    /// carries the error instead.
+    pub fn set(status: u16) {
+        let Some(response) = use_context::<leptos_axum::ResponseOptions>() else {
+            return;
+        };
+        let form_post = use_context::<axum::http::request::Parts>().is_some_and(|parts| {
+            parts.method == Method::POST
+                && parts
+                    .headers
+                    .get(ACCEPT)
+                    .and_then(|v| v.to_str().ok())
+                    .is_some_and(|v| v.contains("text/html"))
+        });
+        if !form_post {
+            response.set_status(StatusCode::from_u16(status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR));
         }
     }
 }
 
 #[cfg(feature = "ssr")]
-impl From<crate::server::error::ServerError> for ApiError {
-    fn from(error: crate::server::error::ServerError) -> Self {
-        use crate::server::error::ServerError;
-        error.log();
-        let message = match &error {
-            ServerError::Store(_) | ServerError::Kv(_) | ServerError::Session(_) | ServerError::MissingState => {
-                "Something went wrong on our side. Please try again in a moment."
+mod from_server {
+    use super::{ApiError, ErrorCode};
+    use crate::server::{
+        calendar::PublishError,
+        error::{Chain, ServerError},
+        kv::KvError,
+        pds::PdsError,
+        store::StoreError,
+    };
+
+    impl From<ServerError> for ApiError {
+        fn from(error: ServerError) -> Self {
+            error.log();
+            let code = match &error {
+                ServerError::Store(_) => ErrorCode::Store,
+                ServerError::Kv(_) => ErrorCode::Kv,
+                ServerError::Session(_) => ErrorCode::Session,
+                ServerError::Request(_) => ErrorCode::Request,
+                ServerError::MissingState => ErrorCode::Internal,
+            };
+            // The same safe words for every failure on our side; the cause is in the log.
+            let message = match code {
+                ErrorCode::Request => ErrorCode::Request.message(),
+                _ => ErrorCode::Store.message(),
+            };
+            Self::with_message(code, message)
+        }
+    }
+
+    impl From<StoreError> for ApiError {
+        fn from(error: StoreError) -> Self {
+            ServerError::from(error).into()
+        }
+    }
+
+    impl From<KvError> for ApiError {
+        fn from(error: KvError) -> Self {
+            ServerError::from(error).into()
+        }
+    }
+
+    impl From<tower_sessions::session::Error> for ApiError {
+        fn from(error: tower_sessions::session::Error) -> Self {
+            ServerError::from(error).into()
+        }
+    }
+
+    /// Why a queued write has not reached the PDS yet, in words.
+    fn why_not_sent(cause: &PdsError) -> &'static str {
+        match cause {
+            PdsError::SessionEnded => "your Bluesky session has ended; sign in again and it will go out",
+            _ => "your Bluesky server could not be reached",
+        }
+    }
+
+    impl ApiError {
+        /// What the organiser is told when writing an event to their PDS failed.
+        pub fn publishing(error: PublishError) -> Self {
+            tracing::warn!(error = %Chain(&error), "publishing an event failed");
+            Self::from_publish_error(error)
+        }
+
+        fn from_publish_error(error: PublishError) -> Self {
+            match error {
+                PublishError::Forbidden => ErrorCode::EventNotOrganiser.into(),
+                PublishError::NotBluesky => ErrorCode::EventNotBluesky.into(),
+                PublishError::NotPublished => ErrorCode::EventNotPublished.into(),
+                PublishError::NoConflict => ErrorCode::EventNoConflict.into(),
+                PublishError::Queued { cause, .. } => Self::with_message(
+                    ErrorCode::PdsQueued,
+                    format!(
+                        "Not published yet: {}. Nothing is lost: Skymeet keeps your event as pending and retries automatically (see Pending on your page).",
+                        why_not_sent(&cause)
+                    ),
+                ),
+                PublishError::Conflict { .. } => Self::with_message(
+                    ErrorCode::PdsConflict,
+                    "This event was changed on Bluesky since you opened it, so your edit was not applied and nothing was overwritten. Your version is kept under Pending on your page.",
+                ),
+                PublishError::Rejected {
+                    cause: PdsError::ScopeMissing,
+                    ..
+                } => Self::with_message(
+                    ErrorCode::PdsScopeMissing,
+                    "Your Bluesky account did not allow Skymeet to write calendar events. Sign out, sign in again and allow it; your event is kept under Pending meanwhile.",
+                ),
+                PublishError::Rejected { cause, .. } => {
+                    let detail = match cause {
+                        PdsError::Rejected(detail) => detail,
+                        other => other.to_string(),
+                    };
+                    Self::with_message(
+                        ErrorCode::PdsRejected,
+                        format!("Your Bluesky server refused the event ({detail}). It is kept under Pending on your page, where you can retry or discard it."),
+                    )
+                }
+                PublishError::Unreachable(_) => ErrorCode::PdsUnreachable.into(),
+                PublishError::BadRecord(_) => ErrorCode::PdsBadRecord.into(),
+                PublishError::Store(e) => e.into(),
             }
-            ServerError::Request(_) => "The request was not understood. Reload the page and try again.",
-        };
-        Self::new(error.code(), message)
+        }
+
+        /// What someone answering an event is told when writing their RSVP failed.
+        pub fn answering(error: PublishError) -> Self {
+            tracing::warn!(error = %Chain(&error), "answering an event failed");
+            match error {
+                PublishError::NotPublished => ErrorCode::RsvpNotPublished.into(),
+                PublishError::Queued { cause, .. } => Self::with_message(
+                    ErrorCode::PdsQueued,
+                    format!(
+                        "Your answer is not on Bluesky yet: {}. Skymeet keeps it as pending and retries automatically.",
+                        why_not_sent(&cause)
+                    ),
+                ),
+                PublishError::Conflict { .. } => Self::with_message(
+                    ErrorCode::PdsConflict,
+                    "Your answer was changed in another app since this page was loaded, so nothing was overwritten. Keep Bluesky's answer (Discard) or try again.",
+                ),
+                PublishError::Rejected {
+                    cause: PdsError::ScopeMissing,
+                    ..
+                } => Self::with_message(
+                    ErrorCode::PdsScopeMissing,
+                    "Your Bluesky account did not allow Skymeet to write RSVPs. Sign out, sign in again and allow it.",
+                ),
+                PublishError::Rejected { cause, .. } => Self::with_message(
+                    ErrorCode::PdsRejected,
+                    format!("Your Bluesky server refused the answer ({cause}). You can retry or discard it below."),
+                ),
+                other => Self::from_publish_error(other),
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::collections::HashSet;
+
+    /// The codes that exist, each with the status it has always had: a code never changes meaning.
+    const KNOWN: &[(&str, u16)] = &[
+        ("error-input-1", 400),
+        ("error-request-1", 400),
+        ("error-network-1", 503),
+        ("error-internal-1", 500),
+        ("error-store-1", 500),
+        ("error-kv-1", 500),
+        ("error-session-1", 500),
+        ("error-auth-1", 404),
+        ("error-auth-2", 502),
+        ("error-auth-3", 503),
+        ("error-auth-4", 502),
+        ("error-auth-5", 502),
+        ("error-auth-6", 401),
+        ("error-auth-7", 401),
+        ("error-auth-9", 400),
+        ("error-auth-10", 403),
+        ("error-event-1", 403),
+        ("error-event-2", 403),
+        ("error-event-3", 404),
+        ("error-event-4", 409),
+        ("error-event-5", 409),
+        ("error-pds-1", 503),
+        ("error-pds-2", 409),
+        ("error-pds-3", 502),
+        ("error-pds-4", 500),
+        ("error-pds-5", 502),
+        ("error-pds-6", 502),
+        ("error-pds-7", 503),
+        ("error-rsvp-1", 409),
+        ("error-admin-1", 403),
+        ("error-admin-2", 503),
+        ("error-admin-3", 409),
+        ("error-admin-4", 422),
+        ("error-admin-5", 404),
+        ("error-admin-6", 404),
+        ("error-admin-7", 502),
+        ("error-admin-8", 404),
+        ("error-admin-9", 502),
+    ];
+
+    #[test]
+    fn every_code_is_listed_once_with_one_status_and_a_message() {
+        let listed: Vec<(&str, u16)> = ErrorCode::ALL.iter().map(|c| (c.as_str(), c.status())).collect();
+        assert_eq!(listed, KNOWN, "a new code is added to KNOWN; an old one never changes");
+        let unique: HashSet<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+        assert_eq!(unique.len(), ErrorCode::ALL.len(), "no code is used twice");
+        for code in ErrorCode::ALL {
+            assert!((400..600).contains(&code.status()), "{code}: an error status");
+            assert!(!code.message().is_empty(), "{code}: a message");
+        }
+    }
+
+    #[test]
+    fn a_code_travels_as_its_stable_string() {
+        for code in ErrorCode::ALL {
+            let error = ApiError::from(*code);
+            let json = serde_json::to_value(&error).expect("serializes");
+            assert_eq!(json["code"], code.as_str());
+            assert_eq!(json["message"], code.message());
+            let back: ApiError = serde_json::from_value(json).expect("deserializes");
+            assert_eq!(back, error);
+        }
     }
 }

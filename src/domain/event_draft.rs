@@ -1,4 +1,4 @@
-//! What an organiser types into the event form, checked field by field (F8, F38).
+//! What an organiser types into the event form, checked field by field.
 
 use super::TimeZoneName;
 use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};

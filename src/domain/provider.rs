@@ -1,7 +1,7 @@
 use serde::{Deserialize, Serialize};
 use std::{fmt, str::FromStr};
 
-/// How a person signs in: with their Bluesky (ATProto) account, or a local account (F39).
+/// How a person signs in: with their Bluesky (ATProto) account, or a local account.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum Provider {

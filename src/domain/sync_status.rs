@@ -1,7 +1,7 @@
 use serde::{Deserialize, Serialize};
 use std::{fmt, str::FromStr};
 
-/// Where a local event stands relative to the record in its owner's PDS (F11, F12).
+/// Where a local event stands relative to the record in its owner's PDS.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
 pub enum SyncStatus {
@@ -39,6 +39,17 @@ impl SyncStatus {
             Self::InSync => "In sync",
             Self::Conflict => "Conflict",
             Self::Failed => "Failed",
+        }
+    }
+}
+
+impl From<super::WriteState> for SyncStatus {
+    /// How a record stands while a write of it waits in `state`.
+    fn from(state: super::WriteState) -> Self {
+        match state {
+            super::WriteState::Pending => Self::Pending,
+            super::WriteState::Failed => Self::Failed,
+            super::WriteState::Conflict => Self::Conflict,
         }
     }
 }

@@ -1,7 +1,7 @@
 use serde::{Deserialize, Serialize};
 use std::{fmt, str::FromStr};
 
-/// An IANA time zone name such as `Europe/Berlin` (F38). Events are stored in UTC together with the
+/// An IANA time zone name such as `Europe/Berlin`. Events are stored in UTC together with the
 /// zone they were entered in; pages show times in the viewer's zone.
 #[derive(Clone, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
 #[serde(try_from = "String", into = "String")]

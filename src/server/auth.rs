@@ -1,9 +1,5 @@
-//! Login with Bluesky (F1-F3): the ATProto OAuth client, its encrypted credential stores and the
-//! identity resolution it needs.
+//! Login with Bluesky: the ATProto OAuth client and its encrypted credential stores.
 
-pub mod callback;
 pub mod cipher;
 pub mod credentials;
-pub mod identity;
-pub mod metadata;
 pub mod oauth;

@@ -1,15 +1,17 @@
-//! Events, PDS first (F8, F9, F11, F14): every create, update and delete goes to the owner's PDS;
+//! Events, PDS first: every create, update and delete goes to the owner's PDS;
 //! the cache changes only once the PDS has accepted. A write the PDS could not take yet waits as a
 //! pending write, under the record key chosen before the first attempt, and a background worker
 //! retries it with backoff, so a retry can never make a second record. RSVPs go the same way
 //! (see [`attendance`]).
 
 mod attendance;
+pub mod reads;
 pub use attendance::cached_rsvp;
 
 use crate::domain::{AtUri, Did, EventDraft, Rkey, SyncStatus};
 use crate::server::{
     auth::oauth::BlueskyAuth,
+    identity::Identity,
     metrics,
     pds::{
         calendar_event::{CalendarEvent, COLLECTION},
@@ -17,8 +19,8 @@ use crate::server::{
         record_url, CommitMeta, PdsError, StrongRef,
     },
     store::{
-        Decision, Event, NewEvent, NewPendingWrite, PendingWrite, Rsvp, SourceTracking, SourceType, Store, StoreError,
-        User, WriteOperation, WriteState,
+        Conflict, Decision, Event, NewEvent, NewPendingWrite, PendingWrite, Rsvp, SourceTracking, SourceType, Store,
+        StoreError, User, WriteOperation, WriteState,
     },
 };
 use chrono::{DateTime, Utc};
@@ -47,6 +49,8 @@ pub enum PublishError {
     NotBluesky,
     #[error("the event is not on Bluesky, so it cannot be answered")]
     NotPublished,
+    #[error("the event has no open conflict to resolve")]
+    NoConflict,
     #[error("the PDS has not accepted the write yet; it is queued for retry")]
     Queued { write: Box<PendingWrite>, cause: PdsError },
     #[error("the record changed on the PDS since it was read")]
@@ -103,16 +107,20 @@ pub enum Published {
 
 pub struct Calendar {
     store: Store,
+    /// Writes go through the owner's OAuth session.
     auth: Arc<BlueskyAuth>,
+    /// Reads of what a PDS holds need no session.
+    identity: Arc<Identity>,
     backoff: Duration,
     clock_id: AtomicU16,
 }
 
 impl Calendar {
-    pub fn new(store: Store, auth: Arc<BlueskyAuth>, backoff: Duration) -> Self {
+    pub fn new(store: Store, auth: Arc<BlueskyAuth>, identity: Arc<Identity>, backoff: Duration) -> Self {
         Self {
             store,
             auth,
+            identity,
             backoff,
             clock_id: AtomicU16::new(random_clock_id()),
         }
@@ -129,7 +137,7 @@ impl Calendar {
     /// the PDS accepted it.
     #[tracing::instrument(skip_all, fields(owner = owner.id), err)]
     pub async fn create(&self, owner: &User, draft: &EventDraft) -> Result<Event, PublishError> {
-        owner.did.as_ref().ok_or(PublishError::NotBluesky)?;
+        bluesky_did(owner)?;
         let record = CalendarEvent::new(draft, Utc::now());
         let write = NewPendingWrite {
             owner_id: owner.id,
@@ -207,8 +215,8 @@ impl Calendar {
         if write.state != WriteState::Conflict {
             return self.attempt(owner, write).await;
         }
-        let did = owner.did.as_ref().ok_or(PublishError::NotBluesky)?;
-        let current = match self.auth.public_repo(did).await {
+        let did = bluesky_did(owner)?;
+        let current = match self.identity.public_repo(did).await {
             Ok((repo, _)) => repo.get_record(&write.collection, &write.rkey).await,
             Err(e) => Err(e),
         };
@@ -260,8 +268,8 @@ impl Calendar {
     /// and says why.
     pub async fn refresh(&self, owner: &User, event: &Event) -> Result<Refreshed, PublishError> {
         let rkey = self.owned_rkey(owner, event)?;
-        let did = owner.did.as_ref().ok_or(PublishError::NotBluesky)?;
-        let fetched = match self.auth.public_repo(did).await {
+        let did = bluesky_did(owner)?;
+        let fetched = match self.identity.public_repo(did).await {
             Ok((repo, pds)) => repo.get_record(COLLECTION, &rkey).await.map(|entry| (entry, pds)),
             Err(e) => Err(e),
         };
@@ -283,11 +291,7 @@ impl Calendar {
             Err(cause) => {
                 let message = format!("could not refresh from the PDS: {cause}");
                 self.store
-                    .set_event_sync_status(
-                        event.id,
-                        event.source.sync_status,
-                        &source_data(&event.source, Some(&message)),
-                    )
+                    .set_event_sync_status(event.id, event.source.sync_status, Some(&message))
                     .await?;
                 Ok(Refreshed::Unreachable(cause))
             }
@@ -316,6 +320,51 @@ impl Calendar {
                 Refreshed::Gone => Ok(Synced::Gone),
                 Refreshed::Unreachable(cause) => Err(PublishError::Unreachable(cause)),
             },
+        }
+    }
+
+    /// [`Self::sync`], and the event as it is afterwards (`None` once it is gone).
+    pub async fn sync_now(&self, owner: &User, event: &Event) -> Result<(Synced, Option<Event>), PublishError> {
+        let synced = self.sync(owner, event).await?;
+        Ok((synced, self.store.event_by_id(event.id).await?))
+    }
+
+    /// An event's conflicts, newest first; only its organiser sees them.
+    pub async fn conflicts(&self, viewer: &User, event: &Event) -> Result<Vec<Conflict>, PublishError> {
+        if event.owner_id != Some(viewer.id) {
+            return Err(PublishError::Forbidden);
+        }
+        Ok(self.store.conflicts_of_event(event.id).await?)
+    }
+
+    /// Settles an event's open conflict: the organiser's queued write that met another version is
+    /// dropped (`KeptTheirs`) or written over it (`ReappliedOurs`). An admin may keep Bluesky's
+    /// version, which needs no one's credentials; only the organiser may re-apply theirs.
+    pub async fn resolve(
+        &self,
+        user: &User,
+        is_admin: bool,
+        event: &Event,
+        decision: Decision,
+    ) -> Result<(), PublishError> {
+        let owner = match event.owner_id {
+            Some(owner_id) if owner_id == user.id => user.clone(),
+            Some(owner_id) if decision == Decision::KeptTheirs && is_admin => self
+                .store
+                .user_by_id(owner_id)
+                .await?
+                .ok_or_else(|| StoreError::Corrupt(format!("event {} has no owner row", event.id)))?,
+            _ => return Err(PublishError::Forbidden),
+        };
+        let write = self
+            .store
+            .pending_write_for_event(owner.id, COLLECTION, event.id)
+            .await?
+            .filter(|write| write.state == WriteState::Conflict)
+            .ok_or(PublishError::NoConflict)?;
+        match decision {
+            Decision::KeptTheirs => self.discard(&owner, write.id).await,
+            Decision::ReappliedOurs => self.reapply(&owner, write.id).await.map(|_| ()),
         }
     }
 
@@ -360,7 +409,7 @@ impl Calendar {
     /// Sends one pending write to the PDS and settles it: on success the cache follows in the same
     /// transaction that deletes the write; on failure the write records why and when to try again.
     async fn attempt(&self, owner: &User, write: PendingWrite) -> Result<Published, PublishError> {
-        let did = owner.did.as_ref().ok_or(PublishError::NotBluesky)?;
+        let did = bluesky_did(owner)?;
         let started = Instant::now();
         let write_collection = write.collection.clone();
         let outcome = self.send(did, &write).await;
@@ -409,8 +458,8 @@ impl Calendar {
             Sent::Written(written) => written,
             Sent::Deleted(commit) => {
                 if let Some(id) = write.event_id {
-                    let rev = commit.as_ref().map(|commit| commit.rev.as_str());
-                    self.store.delete_event(id, rev).await?;
+                    let rev = commit.and_then(|commit| commit.rev);
+                    self.store.delete_event(id, rev.as_ref()).await?;
                 }
                 self.store.delete_pending_write(write.id).await?;
                 return Ok(Published::Deleted);
@@ -427,9 +476,7 @@ impl Calendar {
             pds,
         )?;
         // The firehose's later news of changes before this one must not undo it.
-        if let Some(commit) = written.commit {
-            new.source.source_data["rev"] = Value::String(commit.rev);
-        }
+        new.source.rev = written.commit.and_then(|commit| commit.rev);
         let uri = AtUri::new(did.clone(), &write.collection, write.rkey.clone());
         let existing = match write.event_id {
             Some(id) => Some(id),
@@ -475,8 +522,8 @@ impl Calendar {
         };
         if state == WriteState::Conflict {
             ::metrics::counter!(metrics::SYNC_CONFLICTS_TOTAL).increment(1);
-            // Both versions are kept (F24); theirs only when the PDS can be read just now.
-            let theirs = match self.auth.public_repo(did).await {
+            // Both versions are kept; theirs only when the PDS can be read just now.
+            let theirs = match self.identity.public_repo(did).await {
                 Ok((repo, _)) => repo.get_record(&write.collection, &write.rkey).await.ok().flatten(),
                 Err(_) => None,
             };
@@ -495,7 +542,7 @@ impl Calendar {
         };
         if let Some(event) = event {
             self.store
-                .set_event_sync_status(event.id, status, &source_data(&event.source, Some(&message)))
+                .set_event_sync_status(event.id, status, Some(&message))
                 .await?;
         }
         let write = Box::new(self.store.pending_write_by_id(write.id).await?.unwrap_or(write));
@@ -542,7 +589,7 @@ impl Calendar {
     }
 }
 
-/// The cached form of a record the owner's PDS holds (F11): in sync as of now.
+/// The cached form of a record the owner's PDS holds: in sync as of now.
 pub fn cached_event(
     did: &Did,
     owner_id: i64,
@@ -558,18 +605,14 @@ pub fn cached_event(
         source_type: SourceType::Bluesky,
         source_id: Some(did.to_string()),
         source_url: Some(record_url(pds, &uri)),
-        source_data: json!({
-            "rkey": rkey.as_str(),
-            "cid": cid,
-            "syncStatus": SyncStatus::InSync.as_str(),
-            "lastSyncError": null,
-            "pds": pds,
-        }),
+        source_data: json!({ "pds": pds }),
         last_synced_at: Some(Utc::now()),
         at_uri: Some(uri.to_string()),
         rkey: Some(rkey.to_string()),
         cid: Some(cid.to_owned()),
+        rev: None,
         sync_status: SyncStatus::InSync,
+        last_sync_error: None,
     };
     Ok(NewEvent {
         owner_id: Some(owner_id),
@@ -583,17 +626,9 @@ pub fn cached_event(
     })
 }
 
-/// F11's source data, with the latest error (or none).
-fn source_data(source: &SourceTracking, error: Option<&str>) -> Value {
-    let mut data = match &source.source_data {
-        Value::Object(map) => map.clone(),
-        _ => serde_json::Map::new(),
-    };
-    data.insert(
-        "lastSyncError".to_owned(),
-        error.map_or(Value::Null, |e| Value::String(e.to_owned())),
-    );
-    Value::Object(data)
+/// The DID of someone who publishes: only a Bluesky account has a PDS to write to.
+fn bluesky_did(user: &User) -> Result<&Did, PublishError> {
+    user.did.as_ref().ok_or(PublishError::NotBluesky)
 }
 
 /// `base * 2^attempts`, capped at an hour, with ±20% jitter so writes queued together spread out.

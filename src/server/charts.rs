@@ -1,4 +1,4 @@
-//! The dashboard's charts over time (F32): firehose rate, sync latency, publish duration and the
+//! The dashboard's charts over time: firehose rate, sync latency, publish duration and the
 //! share of events in sync.
 //!
 //! Every instance samples, once a `METRICS_SAMPLE_SECONDS`, the counters `/metrics` shows (read
@@ -55,7 +55,7 @@ impl Sampler {
         let events_total = by_status.iter().map(|(_, count)| count).sum();
         let events_in_sync = by_status
             .iter()
-            .find(|(status, _)| status == "in_sync")
+            .find(|(status, _)| *status == crate::domain::SyncStatus::InSync)
             .map_or(0, |(_, count)| *count);
         self.store
             .add_metric_sample(&MetricSample {

@@ -46,7 +46,7 @@ pub struct Config {
     pub metrics_sample_interval: Option<std::time::Duration>,
 }
 
-/// Where identities are resolved (F1).
+/// Where identities are resolved.
 #[derive(Debug, Clone)]
 pub struct AtprotoConfig {
     /// The PLC directory that resolves `did:plc` (`ATPROTO_PLC_URL`).

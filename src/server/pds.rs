@@ -9,7 +9,7 @@
 pub mod calendar_event;
 pub mod calendar_rsvp;
 
-use crate::domain::{AtUri, Did, Rkey};
+use crate::domain::{AtUri, Did, Rev, Rkey};
 use atrium_api::xrpc::{
     error::{Error as XrpcError, ErrorResponseBody, XrpcErrorKind},
     http::{Method, Request, Response},
@@ -80,7 +80,14 @@ pub struct StrongRef {
 #[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
 pub struct CommitMeta {
     pub cid: String,
-    pub rev: String,
+    /// `None` when the PDS names none, or something that is no revision (the write still stands).
+    #[serde(default, deserialize_with = "lenient_rev")]
+    pub rev: Option<Rev>,
+}
+
+fn lenient_rev<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Option<Rev>, D::Error> {
+    let text: Option<String> = Option::deserialize(deserializer)?;
+    Ok(text.and_then(|text| Rev::parse(&text).ok()))
 }
 
 /// One account's repo on its PDS.

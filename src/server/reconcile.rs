@@ -1,4 +1,4 @@
-//! Reconciliation (F25): compares every known repo's calendar records with the cache, repairs
+//! Reconciliation: compares every known repo's calendar records with the cache, repairs
 //! what differs (the PDS wins: missing records are added, stale ones updated, deleted ones
 //! removed) and writes a report. It runs periodically and on an admin's request, one run at a
 //! time, and is safe beside the firehose consumer: it applies the same idempotent changes and
@@ -6,7 +6,7 @@
 
 use crate::server::{
     error::Chain,
-    firehose::{BackfillError, Ingest},
+    firehose::{BackfillError, Repos},
     metrics,
     store::{ReconcileCounts, ReconcileTrigger, Store, StoreError},
 };
@@ -25,7 +25,7 @@ const MAX_REPOS: u32 = 10_000;
 
 pub struct Reconciler {
     store: Store,
-    ingest: Arc<Ingest>,
+    repos: Arc<Repos>,
     running: AtomicBool,
     /// The running run's repos compared so far, and how many it compares.
     checked: AtomicU64,
@@ -41,19 +41,14 @@ pub enum ReconcileError {
 }
 
 impl Reconciler {
-    pub fn new(store: Store, ingest: Arc<Ingest>) -> Self {
+    pub fn new(store: Store, repos: Arc<Repos>) -> Self {
         Self {
             store,
-            ingest,
+            repos,
             running: AtomicBool::new(false),
             checked: AtomicU64::new(0),
             total: AtomicU64::new(0),
         }
-    }
-
-    /// The applier it repairs with, which also replays dead letters.
-    pub fn ingest(&self) -> &Arc<Ingest> {
-        &self.ingest
     }
 
     pub fn is_running(&self) -> bool {
@@ -108,7 +103,7 @@ impl Reconciler {
         self.total.store(dids.len() as u64, Ordering::Relaxed);
         for did in dids {
             counts.repos += 1;
-            let compared = self.ingest.backfill(&did, None).await;
+            let compared = self.repos.backfill(&did, None).await;
             self.checked.fetch_add(1, Ordering::Relaxed);
             match compared {
                 Ok(found) => {

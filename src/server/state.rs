@@ -1,7 +1,13 @@
 //! What every handler and server function can reach.
 
 use crate::server::{
-    auth::oauth::BlueskyAuth, calendar::Calendar, config::Config, firehose::Ingest, kv::KvStore, reconcile::Reconciler,
+    auth::oauth::BlueskyAuth,
+    calendar::{reads::Reads, Calendar},
+    config::Config,
+    firehose::{Ingest, Repos},
+    identity::Identity,
+    kv::KvStore,
+    reconcile::Reconciler,
     store::Store,
 };
 use axum::extract::FromRef;
@@ -16,12 +22,51 @@ pub struct AppState {
     pub kv: KvStore,
     pub leptos_options: LeptosOptions,
     pub metrics: PrometheusHandle,
-    /// Bluesky sign-in; `None` where it is not available (see [`BlueskyAuth::new`]).
-    pub auth: Option<Arc<BlueskyAuth>>,
-    /// Publishing events to their owners' PDSes; there whenever Bluesky sign-in is.
-    pub calendar: Option<Arc<Calendar>>,
-    /// Applies firehose frames and backfills; there when `FIREHOSE_URL` is set (and sign-in is).
-    pub ingest: Option<Arc<Ingest>>,
-    /// Compares repos with the cache (F25); there whenever Bluesky sign-in is.
-    pub reconciler: Option<Arc<Reconciler>>,
+    /// Everything that talks to the ATProto network; `None` where Bluesky sign-in is not
+    /// available (see [`BlueskyAuth::new`]).
+    pub bluesky: Option<Bluesky>,
+}
+
+/// The services that work with people's PDSes, there together or not at all.
+#[derive(Clone)]
+pub struct Bluesky {
+    /// Sign-in and the credentials it keeps.
+    pub auth: Arc<BlueskyAuth>,
+    /// Resolving DIDs and handles, and reading anyone's public repo.
+    pub identity: Arc<Identity>,
+    /// Publishing events and answers to their owners' PDSes.
+    pub calendar: Arc<Calendar>,
+    /// Reading whole repos into the cache (backfills) and replaying dead letters.
+    pub repos: Arc<Repos>,
+    /// Comparing repos with the cache.
+    pub reconciler: Arc<Reconciler>,
+    /// The firehose consumer; there when `FIREHOSE_URL` is set.
+    pub consumer: Option<Arc<Ingest>>,
+}
+
+impl AppState {
+    /// Reads for the pages.
+    pub fn reads(&self) -> Reads {
+        Reads::new(self.store.clone(), self.identity())
+    }
+
+    pub fn identity(&self) -> Option<Arc<Identity>> {
+        self.bluesky.as_ref().map(|b| Arc::clone(&b.identity))
+    }
+
+    pub fn auth(&self) -> Option<Arc<BlueskyAuth>> {
+        self.bluesky.as_ref().map(|b| Arc::clone(&b.auth))
+    }
+
+    pub fn consumer(&self) -> Option<Arc<Ingest>> {
+        self.bluesky.as_ref().and_then(|b| b.consumer.clone())
+    }
+
+    pub fn calendar(&self) -> Option<Arc<Calendar>> {
+        self.bluesky.as_ref().map(|b| Arc::clone(&b.calendar))
+    }
+
+    pub fn reconciler(&self) -> Option<Arc<Reconciler>> {
+        self.bluesky.as_ref().map(|b| Arc::clone(&b.reconciler))
+    }
 }

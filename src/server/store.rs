@@ -80,9 +80,9 @@ const TOMBSTONE_KEPT: chrono::TimeDelta = chrono::TimeDelta::days(7);
 macro_rules! bury {
     ($tx:ident, $at_uri:expr, $rev:expr, $now:expr) => {{
         let now: chrono::DateTime<chrono::Utc> = $now;
-        let rev: Option<&str> = $rev;
-        let rev = match rev.filter(|rev| !rev.is_empty()) {
-            Some(rev) => rev.to_owned(),
+        let rev: Option<&$crate::domain::Rev> = $rev;
+        let rev = match rev {
+            Some(rev) => rev.as_str().to_owned(),
             None => $crate::domain::Rkey::tid(now.timestamp_micros().unsigned_abs(), 0).to_string(),
         };
         sqlx::query(
@@ -105,18 +105,18 @@ use bury;
 
 /// Inside an upsert's transaction: whether a delete newer than repo revision `$rev` left a
 /// tombstone for the record, so the change is a late one that must not bring it back. A tombstone
-/// older than the change is cleared. An empty revision (the record as the PDS holds it now, read
-/// by a backfill) is never late.
+/// older than the change is cleared. A change without a revision (the record as the PDS holds it
+/// now, read by a backfill) is never late.
 macro_rules! buried {
     ($tx:ident, $at_uri:expr, $rev:expr) => {{
-        let rev: &str = $rev;
+        let rev: Option<&$crate::domain::Rev> = $rev;
         // Most records were never deleted: one lookup, and nothing more, for those.
         let tombstone: Option<(String,)> = sqlx::query_as("select rev from tombstone where at_uri = $1")
             .bind($at_uri)
             .fetch_optional(&mut *$tx)
             .await?;
         match tombstone {
-            Some((deleted,)) if !rev.is_empty() && rev <= deleted.as_str() => true,
+            Some((deleted,)) if rev.is_some_and(|rev| rev.as_str() <= deleted.as_str()) => true,
             Some(_) => {
                 sqlx::query("delete from tombstone where at_uri = $1")
                     .bind($at_uri)

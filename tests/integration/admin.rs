@@ -175,7 +175,11 @@ async fn reconciliation_repairs_records_added_changed_and_deleted_while_nobody_l
 async fn a_dead_letter_is_replayed_once_its_record_is_fixed_and_others_are_discarded() {
     use skymeet::server::firehose::Ingest;
     let (app, admin) = admin_app(AppOptions::embedded()).await;
-    let ingest = app.state.reconciler.as_ref().expect("reconciler").ingest().clone();
+    let ingest = std::sync::Arc::new(Ingest::new(
+        app.state.store.clone(),
+        app.state.identity().expect("identity"),
+        crate::network::firehose_url(),
+    ));
 
     // An event without a name does not apply: it goes to the dead letters with its address.
     let broken = json!({"$type": EVENTS, "createdAt": "2026-11-24T00:00:00.000Z"});

@@ -235,7 +235,7 @@ async fn an_admin_keeps_blueskys_version_but_cannot_reapply_the_organisers() {
         (theirs.as_str(), SyncStatus::InSync)
     );
     let decided = app.state.store.conflicts_of_event(event.id).await.expect("query");
-    assert_eq!(decided[0].decision.as_deref(), Some("kept_theirs"));
+    assert_eq!(decided[0].decision.map(|d| d.as_str()), Some("kept_theirs"));
     let (_, report) = send(&app, reqwest::Method::GET, "/api/admin/bluesky/sync-status", None).await;
     assert_eq!(report["conflicts"][0]["decision"], "kept_theirs", "{report}");
 }
@@ -248,8 +248,8 @@ async fn claim(app: &TestApp, did: Option<&str>) -> (StatusCode, Value) {
 #[tokio::test]
 async fn signing_in_claims_what_the_firehose_saw_and_claim_account_reports_it() {
     let mut app = spawn_local_network_app(AppOptions::production().with("CREDENTIALS_KEYS", TEST_KEYS)).await;
-    let auth = app.state.auth.clone().expect("auth");
-    let ingest = Arc::new(Ingest::new(app.state.store.clone(), auth, firehose_url()));
+    let identity = app.state.identity().expect("identity");
+    let ingest = Arc::new(Ingest::new(app.state.store.clone(), identity, firehose_url()));
     let person = create_account().await;
 
     // Written in another app before this person ever used Skymeet: the firehose brings it, for a

@@ -226,8 +226,8 @@ async fn the_event_page_shows_counts_attendees_and_the_viewers_own_answer() {
 #[tokio::test]
 async fn answers_made_in_other_apps_count_once_even_when_they_arrive_before_the_event() {
     let app = spawn_local_network_app(AppOptions::embedded()).await;
-    let auth = app.state.auth.clone().expect("auth");
-    let ingest = Arc::new(Ingest::new(app.state.store.clone(), auth, firehose_url()));
+    let identity = app.state.identity().expect("identity");
+    let ingest = Arc::new(Ingest::new(app.state.store.clone(), identity, firehose_url()));
     let (organiser, guest) = (create_account().await, create_account().await);
 
     // The answer is written first, with createRecord, by someone who never used Skymeet.
@@ -280,8 +280,8 @@ async fn answers_made_in_other_apps_count_once_even_when_they_arrive_before_the_
 #[tokio::test]
 async fn late_firehose_news_of_an_earlier_answer_neither_undoes_the_answer_nor_brings_it_back() {
     let (app, event, _) = event_and_guest(AppOptions::embedded()).await;
-    let auth = app.state.auth.clone().expect("auth");
-    let ingest = Arc::new(Ingest::new(app.state.store.clone(), auth, firehose_url()));
+    let identity = app.state.identity().expect("identity");
+    let ingest = Arc::new(Ingest::new(app.state.store.clone(), identity, firehose_url()));
     for status in ["going", "interested"] {
         let (code, body) = answer(&app, &event, status).await;
         assert_eq!(code, StatusCode::OK, "{body}");
@@ -351,7 +351,7 @@ async fn a_change_made_in_another_app_wins_and_an_answer_to_an_earlier_version_s
         .await
         .expect("query")
         .expect("user");
-    let calendar = app.state.calendar.clone().expect("calendar");
+    let calendar = app.state.calendar().expect("calendar");
     let mut draft = skymeet::domain::EventDraft::parse(&skymeet::domain::EventInput {
         name: "Board games (new room)".to_owned(),
         ..Default::default()

@@ -37,7 +37,8 @@ fn session(did: &str) -> Session {
 async fn credentials_are_sealed_under_the_user_id_with_a_ttl(app: TestApp) {
     let did_text = format!("did:plc:{}", crate::helpers::unique("cred"));
     let did: AtDid = did_text.parse().expect("valid DID");
-    let credentials = app.state.auth.as_ref().expect("sign-in is on over http").credentials();
+    let auth = app.state.auth().expect("sign-in is on over http");
+    let credentials = auth.credentials();
     credentials.set(did.clone(), session(&did_text)).await.expect("stored");
 
     let user = app
@@ -244,8 +245,7 @@ async fn a_real_sign_in_stores_sealed_credentials_in_redis_and_the_user() {
     assert!(ttl > 13 * 24 * 3600, "{ttl}");
     let session = app
         .state
-        .auth
-        .as_ref()
+        .auth()
         .expect("auth")
         .credentials()
         .get(&account.did.parse().expect("DID"))
@@ -289,10 +289,7 @@ async fn an_expired_token_is_refreshed_exactly_once_across_two_instances() {
     let account = create_account().await;
     sign_in_headless(&first, &account).await;
 
-    let (auth_a, auth_b) = (
-        first.state.auth.clone().expect("auth"),
-        second.state.auth.clone().expect("auth"),
-    );
+    let (auth_a, auth_b) = (first.state.auth().expect("auth"), second.state.auth().expect("auth"));
     let did: AtDid = account.did.parse().expect("DID");
     let mut session = auth_a.credentials().get(&did).await.expect("get").expect("signed in");
     // The access token is dead and past its time: the next authenticated call refreshes.
@@ -338,8 +335,8 @@ async fn an_expired_token_is_refreshed_exactly_once_across_two_instances() {
 async fn a_second_instance_waits_for_the_first_ones_refresh() {
     let (first, second) = two_instances().await;
     let (a, b) = (
-        first.state.auth.clone().expect("auth").credentials().clone(),
-        second.state.auth.clone().expect("auth").credentials().clone(),
+        first.state.auth().expect("auth").credentials().clone(),
+        second.state.auth().expect("auth").credentials().clone(),
     );
     let did_text = format!("did:plc:{}", crate::helpers::unique("lock"));
     let did: AtDid = did_text.parse().expect("DID");
@@ -378,7 +375,7 @@ async fn an_ended_session_asks_to_sign_in_again() {
     let app = spawn_local_network_app(AppOptions::production().with("CREDENTIALS_KEYS", TEST_KEYS)).await;
     let account = create_account().await;
     sign_in_headless(&app, &account).await;
-    let auth = app.state.auth.clone().expect("auth");
+    let auth = app.state.auth().expect("auth");
     let did: AtDid = account.did.parse().expect("DID");
 
     // The access token expired and the PDS no longer knows the refresh token (revoked).
@@ -445,7 +442,7 @@ async fn a_forced_refresh_rotates_the_tokens_and_the_session_keeps_working() {
     let app = spawn_local_network_app(AppOptions::production().with("CREDENTIALS_KEYS", TEST_KEYS)).await;
     let account = create_account().await;
     sign_in_headless(&app, &account).await;
-    let auth = app.state.auth.clone().expect("auth");
+    let auth = app.state.auth().expect("auth");
     let did: AtDid = account.did.parse().expect("DID");
     let before = auth.credentials().get(&did).await.expect("get").expect("signed in");
 

@@ -20,7 +20,7 @@ pub async fn consuming_app() -> TestApp {
             .with("FIREHOSE_URL", firehose_url()),
     )
     .await;
-    let ingest = app.state.ingest.clone().expect("a consumer");
+    let ingest = app.state.consumer().expect("a consumer");
     // Up to a minute: under the whole suite's load (the kill test keeps the PDS busy) connecting can be slow.
     for _ in 0..1200 {
         if ingest.connected() {
@@ -124,7 +124,7 @@ async fn our_own_writes_coming_back_are_confirmed_not_duplicated() {
     // The echo arrives; still one row, in sync, with our CID.
     tokio::time::sleep(Duration::from_millis(500)).await;
     let events = eventually(&app, &account.did, |events| {
-        events.len() == 1 && events[0].source.source_data.get("rev").is_some()
+        events.len() == 1 && events[0].source.rev.is_some()
     })
     .await;
     assert_eq!(events[0].source.sync_status, SyncStatus::InSync);
@@ -133,7 +133,7 @@ async fn our_own_writes_coming_back_are_confirmed_not_duplicated() {
 #[tokio::test]
 async fn garbage_and_truncated_frames_go_to_the_dead_letter_table() {
     let app = consuming_app().await;
-    let ingest = app.state.ingest.clone().expect("consumer");
+    let ingest = app.state.consumer().expect("consumer");
     let before = app.state.store.dead_letter_count().await.expect("count");
     ingest.handle(b"not cbor at all").await.expect("not fatal");
     // A valid header ({op: 1, t: "#commit"}) and a body cut short.
@@ -156,7 +156,7 @@ async fn with_several_instances_on_postgres_exactly_one_consumes() {
             .with("REDIS_KEY_PREFIX", first.redis_prefix()),
     )
     .await;
-    let standby = second.state.ingest.clone().expect("consumer");
+    let standby = second.state.consumer().expect("consumer");
     tokio::time::sleep(Duration::from_millis(1500)).await;
     assert!(!standby.connected(), "the first instance holds the consumer lock");
 
@@ -360,7 +360,7 @@ async fn a_consumer_whose_lock_connection_dies_stops_and_consumes_again_once_it_
     use skymeet::server::store::CONSUMER_LOCK_KEY;
     use sqlx::Connection;
     let app = consuming_app().await;
-    let ingest = app.state.ingest.clone().expect("a consumer");
+    let ingest = app.state.consumer().expect("a consumer");
     let mut admin = sqlx::PgConnection::connect(&app.database_url().expect("PostgreSQL"))
         .await
         .expect("connected");
@@ -435,12 +435,13 @@ async fn a_sequence_gap_is_repaired_by_re_reading_the_repos_we_hold() {
     use std::sync::Arc;
 
     let app = spawn_local_network_app(AppOptions::embedded()).await;
-    let auth = app.state.auth.clone().expect("auth");
-    let ingest = Arc::new(Ingest::new(app.state.store.clone(), auth, firehose_url()));
+    let identity = app.state.identity().expect("identity");
+    let ingest = Arc::new(Ingest::new(app.state.store.clone(), identity, firehose_url()));
     let account = create_account().await;
     let record = json!({"$type": COLLECTION, "name": "Soon gone", "createdAt": "2026-11-24T00:00:00Z"});
     put_record_directly(&account, COLLECTION, "gone", record).await;
     ingest
+        .repos()
         .backfill(&Did::parse(&account.did).expect("DID"), None)
         .await
         .expect("backfill");

@@ -1,4 +1,4 @@
-use skymeet::server::{config::Config, kv::KvStore, startup::Application, state::AppState, store::Store};
+use skymeet::server::{config::Config, http::startup::Application, kv::KvStore, state::AppState, store::Store};
 use sqlx::{postgres::PgConnectOptions, sqlite::SqliteConnectOptions, Connection, PgConnection};
 use std::{collections::HashMap, str::FromStr};
 use tempfile::TempDir;

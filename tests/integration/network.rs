@@ -291,9 +291,9 @@ pub async fn frames_carrying(uri: &str, count: usize) -> Vec<Vec<u8>> {
             continue;
         };
         if let Ok(skymeet::server::firehose::frame::Frame::Commit { ops, repo, .. }) =
-            skymeet::server::firehose::frame::decode(&bytes, skymeet::server::firehose::is_calendar)
+            skymeet::server::firehose::frame::decode(&bytes)
         {
-            if uri.contains(&repo) && ops.iter().any(|op| format!("{}/{}", op.collection, op.rkey) == path) {
+            if uri.contains(repo.as_str()) && ops.iter().any(|op| format!("{}/{}", op.collection, op.rkey) == path) {
                 frames.push(bytes.to_vec());
                 if frames.len() == count {
                     return frames;

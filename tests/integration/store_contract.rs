@@ -133,7 +133,9 @@ async fn an_event_keeps_its_source_tracking(store: Store) {
             at_uri: Some(at_uri.clone()),
             rkey: Some("3lbq2vxyzab2c".to_owned()),
             cid: Some("bafyreib2".to_owned()),
+            rev: Some(skymeet::domain::Rev::parse("3lbq2vxyzab2d").expect("a revision")),
             sync_status: SyncStatus::InSync,
+            last_sync_error: Some("HTTP 502 from the PDS".to_owned()),
         },
         // Other apps' fields come back exactly.
         record: Some(json!({"name": "Rust meetup", "theme": {"opacity": 50}, "facets": [{"index": 3}]})),

@@ -1,10 +1,13 @@
 use super::sync_badge::{ago, SyncBadge};
-use crate::api::attendance::{AnswerEvent, AttendanceView, AttendeeView, MyAnswerView, WithdrawAnswer};
+use crate::api::{
+    attendance::{AnswerEvent, WithdrawAnswer},
+    views::{AttendanceView, AttendeeView, MyAnswerView},
+};
 use crate::domain::RsvpStatus;
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 
-/// Who is going (F23): counts per answer, the attendee list, and the viewer's own answer with
+/// Who is going: counts per answer, the attendee list, and the viewer's own answer with
 /// buttons to give, change or withdraw it. Plain forms, so it works without JavaScript.
 #[component]
 pub fn Attendance(

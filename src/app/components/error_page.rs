@@ -1,35 +1,33 @@
-use crate::api::ApiError;
+use crate::api::{ApiError, ErrorCode};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-/// Shown when a page cannot load its data; sets HTTP status 500 on the server unless the failing
-/// server function set one. Only the safe
-/// message and the stable code of an [`ApiError`] are shown; anything else gets a generic text.
+/// Shown when a page cannot load its data. Only the safe message and the stable code of an
+/// [`ApiError`] are shown; anything else gets a generic text. On the server it gives the page the
+/// status of the first error (500 for one that is not an [`ApiError`]).
 #[component]
 pub fn ErrorPage(errors: ArcRwSignal<Errors>) -> impl IntoView {
-    #[cfg(feature = "ssr")]
-    {
-        // A server function may have set a more telling status already (401, 403, 404).
-        if let Some(response) = use_context::<leptos_axum::ResponseOptions>() {
-            let unset = response.0.read().map(|parts| parts.status.is_none()).unwrap_or(true);
-            if unset {
-                response.set_status(axum::http::StatusCode::INTERNAL_SERVER_ERROR);
-            }
-        }
-    }
     let messages = move || {
         errors
             .get()
             .into_iter()
             .map(|(_, error)| match error.downcast_ref::<ApiError>() {
-                Some(api) => (api.message.clone(), api.code.clone()),
+                Some(api) => (api.message.clone(), api.code),
                 None => (
                     "Something went wrong. Please try again.".to_owned(),
-                    "error-internal-1".to_owned(),
+                    ErrorCode::Internal,
                 ),
             })
             .collect::<Vec<_>>()
     };
+    #[cfg(feature = "ssr")]
+    {
+        let status = messages()
+            .first()
+            .map_or(ErrorCode::Internal, |(_, code)| *code)
+            .status();
+        crate::api::error_status::set(status);
+    }
     view! {
         <Title text="Something went wrong" />
         <section role="alert" class="mx-auto max-w-md py-16 text-center">
@@ -42,7 +40,7 @@ pub fn ErrorPage(errors: ArcRwSignal<Errors>) -> impl IntoView {
                         .map(|(message, code)| {
                             view! {
                                 <li>
-                                    {message} " " <code class="rounded bg-slate-100 px-1 text-xs">{code}</code>
+                                    {message} " " <code class="rounded bg-slate-100 px-1 text-xs">{code.as_str()}</code>
                                 </li>
                             }
                         })

@@ -1,5 +1,5 @@
 use super::sync_badge::SyncBadge;
-use crate::api::events::EventView;
+use crate::api::views::EventView;
 use crate::domain::{EventStatus, TimeZoneName};
 use leptos::prelude::*;
 

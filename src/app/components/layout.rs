@@ -1,6 +1,7 @@
 use super::time_zone_form::TimeZoneForm;
 use crate::api::{
-    auth::{current_user, Disconnect, Logout, Viewer},
+    auth::{current_user, Disconnect, Logout},
+    views::Viewer,
     ApiError,
 };
 use leptos::prelude::*;

@@ -1,5 +1,9 @@
 use super::sync_badge::ago;
-use crate::api::events::{DiscardWrite, PendingWriteView, ReapplyWrite, RetryWrite};
+use crate::api::{
+    events::{DiscardWrite, ReapplyWrite, RetryWrite},
+    views::PendingWriteView,
+};
+use crate::domain::WriteState;
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 
@@ -36,8 +40,8 @@ impl Default for WriteActions {
     }
 }
 
-/// Writes the PDS has not accepted yet, each with "Retry now" and "Discard" (F9); a conflict
-/// (F24) with "Re-apply mine" and "Keep Bluesky's".
+/// Writes the PDS has not accepted yet, each with "Retry now" and "Discard"; a conflict
+/// with "Re-apply mine" and "Keep Bluesky's".
 #[component]
 pub fn PendingWrites(writes: Vec<PendingWriteView>, actions: WriteActions, now: DateTime<Utc>) -> impl IntoView {
     let WriteActions {
@@ -59,7 +63,7 @@ pub fn PendingWrites(writes: Vec<PendingWriteView>, actions: WriteActions, now: 
     let items = writes
         .into_iter()
         .map(|write| {
-            let next = if write.state == "pending" {
+            let next = if write.state == WriteState::Pending {
                 if write.next_attempt_at <= now {
                     "Next try: now".to_owned()
                 } else {
@@ -68,10 +72,10 @@ pub fn PendingWrites(writes: Vec<PendingWriteView>, actions: WriteActions, now: 
             } else {
                 String::new()
             };
-            let conflict = write.state == "conflict";
+            let conflict = write.state == WriteState::Conflict;
             let attempts = format!("{} attempt{}", write.attempts, if write.attempts == 1 { "" } else { "s" });
             view! {
-                <li data-testid="pending-write" data-state=write.state.clone()
+                <li data-testid="pending-write" data-state=write.state.as_str()
                     class="rounded-lg border border-amber-200 bg-amber-50 p-4 text-sm">
                     <p class="font-medium text-amber-900">{write.describe()}</p>
                     <p class="text-amber-800">{attempts} " · " {next}</p>

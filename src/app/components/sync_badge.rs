@@ -1,9 +1,9 @@
-use crate::api::events::SyncView;
+use crate::api::views::SyncView;
 use crate::domain::SyncStatus;
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 
-/// A coloured badge naming an event's sync status (F12).
+/// A coloured badge naming an event's sync status.
 #[component]
 pub fn SyncBadge(status: SyncStatus) -> impl IntoView {
     let colours = match status {
@@ -23,7 +23,7 @@ pub fn SyncBadge(status: SyncStatus) -> impl IntoView {
     }
 }
 
-/// Where an event's record lives and how it stands (F12): badge, at-uri, a link to the record,
+/// Where an event's record lives and how it stands: badge, at-uri, a link to the record,
 /// and when it was last in step with it.
 #[component]
 pub fn SyncDetails(sync: SyncView, now: DateTime<Utc>) -> impl IntoView {

@@ -5,7 +5,7 @@ use crate::api::{
 use crate::domain::{TimeZoneName, COMMON_TIME_ZONES};
 use leptos::prelude::*;
 
-/// The visitor's time zone, shared by every component that shows a time (F38).
+/// The visitor's time zone, shared by every component that shows a time.
 #[derive(Clone, Copy)]
 pub struct ViewerTimeZone {
     pub save: ServerAction<SetTimeZone>,

@@ -1,18 +1,19 @@
 use crate::api::{
     admin::{
-        admin_sessions, sync_status, BackfillRepo, ChartView, Charts, ConsumerView, Count, DeadLetterView,
-        DiscardDeadLetter, Reconcile, ReconcileView, RefreshSessions, ReplayDeadLetter, ResetSession, SessionView,
-        SyncReport,
+        admin_sessions, sync_status, BackfillRepo, DiscardDeadLetter, Reconcile, RefreshSessions, ReplayDeadLetter,
+        ResetSession,
     },
     events::ResolveConflict,
+    views::{ChartView, Charts, ConsumerView, Count, DeadLetterView, ReconcileView, SessionView, SyncReport},
     ApiError,
 };
 use crate::app::components::{error_page::ErrorPage, sync_badge::ago};
+use crate::domain::SyncStatus;
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
 use leptos_meta::{Meta, Title};
 
-/// `/admin`: how the cache stands against the network (F30), for admins only.
+/// `/admin`: how the cache stands against the network, for admins only.
 #[component]
 pub fn AdminPage() -> impl IntoView {
     let reconcile = ServerAction::<Reconcile>::new();
@@ -79,8 +80,16 @@ fn Dashboard(
             <Stat label="RSVPs" value=rsvps.to_string() testid="rsvps-total" />
         </section>
         <div class="mt-4 grid gap-6 sm:grid-cols-2">
-            <Counts title="Events by sync status" counts=events.clone() testid="events-by-status" />
-            <Counts title="Pending writes" counts=pending_writes testid="pending-writes" />
+            <Counts
+                title="Events by sync status"
+                counts=events.iter().map(|c| (c.name.as_str(), c.name.label(), c.count)).collect()
+                testid="events-by-status"
+            />
+            <Counts
+                title="Pending writes"
+                counts=pending_writes.iter().map(|c| (c.name.as_str(), c.name.label(), c.count)).collect()
+                testid="pending-writes"
+            />
         </div>
         <SyncChart counts=events total=events_total />
         <TimeCharts charts />
@@ -99,7 +108,7 @@ fn Dashboard(
                     view! {
                         <li class="flex flex-wrap items-center gap-2">
                             <span>
-                                {ago(now, c.created_at)} " · " {c.decision.unwrap_or_else(|| "open".to_owned()).replace('_', " ")}
+                                {ago(now, c.created_at)} " · " {c.decision.map_or("open", |d| d.label())}
                                 " · ours: " {c.ours.unwrap_or_else(|| "(deleted)".to_owned())}
                                 " · theirs: " {c.theirs.unwrap_or_else(|| "(gone)".to_owned())}
                             </span>
@@ -139,17 +148,22 @@ fn Stat(label: &'static str, value: String, testid: &'static str) -> impl IntoVi
 }
 
 #[component]
-fn Counts(title: &'static str, counts: Vec<Count>, testid: &'static str) -> impl IntoView {
+fn Counts(
+    title: &'static str,
+    /// Each kind's stable name, its label and how many there are.
+    counts: Vec<(&'static str, &'static str, i64)>,
+    testid: &'static str,
+) -> impl IntoView {
     let empty = counts.is_empty();
     view! {
         <div class="rounded-xl border border-slate-200 bg-white p-4 shadow-sm">
             <h2 class="font-semibold">{title}</h2>
             {empty.then(|| view! { <p class="mt-2 text-sm text-slate-500">"None."</p> })}
             <dl class="mt-2 space-y-1 text-sm" data-testid=testid>
-                {counts.into_iter().map(|c| view! {
-                    <div class="flex justify-between" data-name=c.name.clone()>
-                        <dt>{c.name.replace('_', " ")}</dt>
-                        <dd class="font-mono">{c.count}</dd>
+                {counts.into_iter().map(|(name, label, count)| view! {
+                    <div class="flex justify-between" data-name=name>
+                        <dt>{label}</dt>
+                        <dd class="font-mono">{count}</dd>
                     </div>
                 }).collect_view()}
             </dl>
@@ -159,16 +173,16 @@ fn Counts(title: &'static str, counts: Vec<Count>, testid: &'static str) -> impl
 
 /// One horizontal bar split by sync status, drawn on the server as SVG (works without JavaScript).
 #[component]
-fn SyncChart(counts: Vec<Count>, total: i64) -> impl IntoView {
+fn SyncChart(counts: Vec<Count<SyncStatus>>, total: i64) -> impl IntoView {
     if total == 0 {
         return ().into_any();
     }
-    let colour = |name: &str| match name {
-        "in_sync" => "#10b981",
-        "pending" => "#f59e0b",
-        "conflict" => "#f97316",
-        "failed" => "#e11d48",
-        _ => "#94a3b8",
+    let colour = |status: SyncStatus| match status {
+        SyncStatus::InSync => "#10b981",
+        SyncStatus::Pending => "#f59e0b",
+        SyncStatus::Conflict => "#f97316",
+        SyncStatus::Failed => "#e11d48",
+        SyncStatus::Local => "#94a3b8",
     };
     let mut x = 0.0;
     let bars = counts
@@ -176,8 +190,8 @@ fn SyncChart(counts: Vec<Count>, total: i64) -> impl IntoView {
         .map(|c| {
             let width = 100.0 * c.count as f64 / total as f64;
             let bar = view! {
-                <rect x=format!("{x:.2}") y="0" width=format!("{width:.2}") height="10" fill=colour(&c.name)>
-                    <title>{format!("{}: {}", c.name.replace('_', " "), c.count)}</title>
+                <rect x=format!("{x:.2}") y="0" width=format!("{width:.2}") height="10" fill=colour(c.name)>
+                    <title>{format!("{}: {}", c.name.label(), c.count)}</title>
                 </rect>
             };
             x += width;
@@ -196,7 +210,7 @@ fn SyncChart(counts: Vec<Count>, total: i64) -> impl IntoView {
     .into_any()
 }
 
-/// The charts over time (F32), drawn on the server as SVG (work without JavaScript).
+/// The charts over time, drawn on the server as SVG (work without JavaScript).
 #[component]
 fn TimeCharts(charts: Charts) -> impl IntoView {
     let Charts {
@@ -473,7 +487,7 @@ fn DeadLetters(
     }
 }
 
-/// Backfills one repo by DID or handle (F22), and says what it repaired.
+/// Backfills one repo by DID or handle, and says what it repaired.
 #[component]
 fn Backfill() -> impl IntoView {
     let backfill = ServerAction::<BackfillRepo>::new();
@@ -505,7 +519,7 @@ fn Backfill() -> impl IntoView {
     }
 }
 
-/// Who is connected, with a per-person reset and a batch refresh (seed 001 section 10).
+/// Who is connected, with a per-person reset and a batch refresh.
 #[component]
 fn Sessions() -> impl IntoView {
     let refresh = ServerAction::<RefreshSessions>::new();

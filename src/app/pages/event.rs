@@ -1,6 +1,7 @@
 use crate::api::{
     attendance::{AnswerEvent, WithdrawAnswer},
-    events::{event_details, ConflictView, DeleteEvent, EventPage, SyncEvent, SyncOutcome},
+    events::{event_details, DeleteEvent, SyncEvent},
+    views::{ConflictView, EventPage, SyncOutcome},
     ApiError,
 };
 use crate::app::components::{
@@ -12,7 +13,7 @@ use crate::app::components::{
     time_zone_form::ViewerTimeZone,
 };
 use crate::app::pages::not_found::NotFound;
-use crate::domain::{EventMode, EventStatus, TimeZoneName};
+use crate::domain::{Decision, EventMode, EventStatus, TimeZoneName};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -23,7 +24,7 @@ pub fn event_id() -> Memo<Option<i64>> {
     Memo::new(move |_| params.read().get("id").and_then(|id| id.parse().ok()))
 }
 
-/// `/events/{id}`: one event, its sync status, and for its owner edit / delete (F12).
+/// `/events/{id}`: one event, its sync status, and for its owner edit / delete.
 #[component]
 pub fn EventDetailPage() -> impl IntoView {
     let id = event_id();
@@ -191,7 +192,7 @@ fn EventDetail(page: EventPage, zone: TimeZoneName, actions: Actions) -> impl In
     }
 }
 
-/// The organiser's record of this event's conflicts (F24): both versions and the decision.
+/// The organiser's record of this event's conflicts: both versions and the decision.
 #[component]
 fn Conflicts(conflicts: Vec<ConflictView>) -> impl IntoView {
     if conflicts.is_empty() {
@@ -200,16 +201,16 @@ fn Conflicts(conflicts: Vec<ConflictView>) -> impl IntoView {
     let items = conflicts
         .into_iter()
         .map(|c| {
-            let decision = match c.decision.as_deref() {
-                Some("kept_theirs") => "Kept Bluesky's version",
-                Some("reapplied_ours") => "Re-applied Skymeet's version",
-                _ => "Open",
+            let decision = match c.decision {
+                Some(Decision::KeptTheirs) => "Kept Bluesky's version",
+                Some(Decision::ReappliedOurs) => "Re-applied Skymeet's version",
+                None => "Open",
             };
             let when = c.created_at.format("%Y-%m-%d %H:%M UTC").to_string();
             let ours = c.ours.unwrap_or_else(|| "(deleted)".to_owned());
             let theirs = c.theirs.unwrap_or_else(|| "(gone, or unreadable)".to_owned());
             view! {
-                <li data-testid="conflict" data-decision=c.decision.clone().unwrap_or_default()
+                <li data-testid="conflict" data-decision=c.decision.map_or("", Decision::as_str)
                     class="rounded-lg border border-orange-200 bg-orange-50 p-3 text-sm">
                     <p class="font-medium text-orange-900">{decision} " · " {when}</p>
                     <p>"Skymeet's: " {ours}</p>

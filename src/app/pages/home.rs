@@ -1,7 +1,4 @@
-use crate::api::{
-    events::{upcoming_events, EventSummary},
-    ApiError,
-};
+use crate::api::{events::upcoming_events, views::EventSummary, ApiError};
 use crate::app::components::{error_page::ErrorPage, sync_badge::SyncBadge, time_zone_form::ViewerTimeZone};
 use crate::domain::TimeZoneName;
 use leptos::prelude::*;

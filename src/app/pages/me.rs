@@ -1,9 +1,12 @@
-use crate::api::auth::{current_user, Disconnect, RefreshProfile, Viewer};
+use crate::api::{
+    auth::{current_user, Disconnect, RefreshProfile},
+    views::Viewer,
+};
 use crate::app::components::layout::ViewerContext;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-/// `/me`: the signed-in person's Bluesky profile and connection (F5, F6).
+/// `/me`: the signed-in person's Bluesky profile and connection.
 #[component]
 pub fn MePage() -> impl IntoView {
     let refresh = ServerAction::<RefreshProfile>::new();

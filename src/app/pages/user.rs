@@ -1,8 +1,5 @@
 use super::not_found::NotFound;
-use crate::api::{
-    events::{user_events, UserPage},
-    ApiError,
-};
+use crate::api::{events::user_events, views::UserPage, ApiError};
 use crate::app::components::{
     error_page::ErrorPage,
     event_card::EventCard,
@@ -14,7 +11,7 @@ use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
-/// `/u/{handle}`: a Bluesky user's events, read from their PDS (F10, F13).
+/// `/u/{handle}`: a Bluesky user's events, read from their PDS.
 #[component]
 pub fn UserEventsPage() -> impl IntoView {
     let params = use_params_map();

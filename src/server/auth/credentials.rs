@@ -1,5 +1,5 @@
 //! atrium-oauth's state and session stores on our key-value store (Redis in production), sealed
-//! with [`Cipher`] so a dump of the store alone reveals nothing (F2).
+//! with [`Cipher`] so a dump of the store alone reveals nothing.
 //!
 //! - OAuth state (PKCE verifier, DPoP key) under `bluesky:oauth-state:{state}` for 10 minutes.
 //! - Token sets and DPoP keys under `bluesky:credentials:{user_id}`, renewed on every refresh.
@@ -37,7 +37,7 @@ pub fn credentials_key(user_id: i64) -> String {
     format!("bluesky:credentials:{user_id}")
 }
 
-/// Held by the one app instance refreshing a user's tokens (F3).
+/// Held by the one app instance refreshing a user's tokens.
 fn refresh_lock_key(user_id: i64) -> String {
     format!("bluesky:refresh-lock:{user_id}")
 }

@@ -5,26 +5,19 @@
 use super::{
     cipher::Cipher,
     credentials::{CredentialStore, OAuthStateStore},
-    identity::HandleResolver,
 };
-use crate::domain::{Did, Handle};
-use crate::server::outbound::{AddressPolicy, Outbound};
-use crate::server::pds::{PdsError, PublicClient, Repo};
-use crate::server::store::Profile;
+use crate::domain::{Collection, Did, Handle, Rkey};
 use crate::server::{
-    config::{AtprotoConfig, Config, HandleResolution},
+    config::Config,
+    identity::{self, at_did, is_unreachable, HandleResolver},
     kv::KvStore,
-    store::Store,
+    outbound::Outbound,
+    pds::{PdsError, PublicClient, Repo},
+    store::{Profile, Store},
 };
-use atrium_api::{
-    agent::Agent,
-    com::atproto::repo::{describe_repo, get_record},
-    types::string::AtIdentifier,
-    xrpc::{error::XrpcErrorKind, XrpcClient},
-};
-use atrium_common::resolver::Resolver;
+use atrium_api::{agent::Agent, com::atproto::repo::describe_repo, types::string::AtIdentifier, xrpc::XrpcClient};
 use atrium_common::store::Store as AtriumStore;
-use atrium_identity::did::{CommonDidResolver, CommonDidResolverConfig};
+use atrium_identity::did::CommonDidResolver;
 use atrium_oauth::{
     AtprotoClientMetadata, AtprotoLocalhostClientMetadata, AuthMethod, AuthorizeOptions, CallbackParams, GrantType,
     KnownScope, OAuthClient, OAuthClientConfig, OAuthResolverConfig, OAuthSession, Scope,
@@ -37,8 +30,9 @@ pub type Client = OAuthClient<OAuthStateStore, CredentialStore, CommonDidResolve
 /// A signed-in account's session with its PDS: DPoP-bound, refreshed by atrium-oauth when due.
 pub type Session = OAuthSession<Outbound, CommonDidResolver<Outbound>, HandleResolver, CredentialStore>;
 
-/// The collections Skymeet writes, each asked for as a granular `repo:` scope.
-const COLLECTIONS: [&str; 2] = ["community.lexicon.calendar.event", "community.lexicon.calendar.rsvp"];
+/// Where a profile record lives in every account's repo: `app.bsky.actor.profile/self`.
+const PROFILE_COLLECTION: &str = "app.bsky.actor.profile";
+const PROFILE_RKEY: &str = "self";
 
 /// The path the authorization server sends people back to.
 pub const CALLBACK_PATH: &str = "/oauth/callback";
@@ -87,28 +81,6 @@ pub enum OAuthError {
     Profile(String),
 }
 
-/// The HTTP client for identity resolution and the account's servers: private addresses only on
-/// the local network, apart from the configured PLC directory and handle-resolution service.
-fn outbound(config: &AtprotoConfig) -> Outbound {
-    let mut policy = AddressPolicy {
-        allow_private: config.allow_private_addresses,
-        ..Default::default()
-    }
-    .trust(&config.plc_url);
-    if let HandleResolution::Service(url) = &config.handle_resolution {
-        policy = policy.trust(url);
-    }
-    if let Some(url) = &config.appview_url {
-        policy = policy.trust(url);
-    }
-    Outbound::new(policy, config.circuit_cooldown)
-}
-
-/// Our DID as atrium's type. Both check the same syntax, so this fails only if they disagree.
-fn at_did(did: &Did) -> Result<atrium_api::types::string::Did, PdsError> {
-    did.as_str().parse().map_err(|e: &str| PdsError::Rejected(e.to_owned()))
-}
-
 /// Whether an error's message, or that of any error under it, contains `needle`. (atrium-oauth
 /// keeps an authorization server's error response only as text.)
 fn mentions(error: &(dyn std::error::Error + 'static), needle: &str) -> bool {
@@ -122,16 +94,6 @@ fn mentions(error: &(dyn std::error::Error + 'static), needle: &str) -> bool {
     false
 }
 
-/// A resolver that could not be reached (or failed itself) says nothing about whether the account
-/// exists.
-fn is_unreachable(error: &atrium_identity::Error) -> bool {
-    match error {
-        atrium_identity::Error::HttpClient(_) => true,
-        atrium_identity::Error::HttpStatus(status) => status.is_server_error(),
-        _ => false,
-    }
-}
-
 /// Who just signed in.
 #[derive(Debug, Clone)]
 pub struct SignedIn {
@@ -139,14 +101,22 @@ pub struct SignedIn {
     pub handle: Handle,
 }
 
+/// A fresh random value that ties a sign-in to the browser that started it: kept in that
+/// browser's session, and checked when the authorization server sends it back.
+pub fn browser_nonce() -> String {
+    use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
+    use chacha20poly1305::aead::{rand_core::RngCore, OsRng};
+    let mut bytes = [0u8; 24];
+    OsRng.fill_bytes(&mut bytes);
+    URL_SAFE_NO_PAD.encode(bytes)
+}
+
 pub struct BlueskyAuth {
     client: Arc<Client>,
     credentials: CredentialStore,
     state_store: OAuthStateStore,
     scopes: Vec<Scope>,
-    /// For reading public records: anyone's DID document, then their PDS.
-    did_resolver: CommonDidResolver<Outbound>,
-    handle_resolver: HandleResolver,
+    /// For the AppView's follower counts.
     http_client: Arc<Outbound>,
     /// Where follower counts come from (`APPVIEW_URL`), if anywhere.
     appview: Option<String>,
@@ -154,8 +124,14 @@ pub struct BlueskyAuth {
 
 impl BlueskyAuth {
     /// The loopback public client on http (development, tests, a single host), the confidential
-    /// client on https. `None` on an https site without a signing key.
-    pub fn new(config: &Config, store: Store, kv: KvStore) -> Result<Option<Self>, OAuthError> {
+    /// client on https. `None` on an https site without a signing key. Its requests go through
+    /// `http_client`.
+    pub fn new(
+        config: &Config,
+        store: Store,
+        kv: KvStore,
+        http_client: Arc<Outbound>,
+    ) -> Result<Option<Self>, OAuthError> {
         let cipher = match &config.credentials_keys {
             Some(keys) => Cipher::new(keys),
             None => {
@@ -165,22 +141,11 @@ impl BlueskyAuth {
         };
         let credentials = CredentialStore::new(kv.clone(), cipher.clone(), store);
         let state_store = OAuthStateStore::new(kv, cipher);
-        let http_client = Arc::new(outbound(&config.atproto));
-        let handle_resolver = || match &config.atproto.handle_resolution {
-            HandleResolution::Dns => HandleResolver::dns(Arc::clone(&http_client)),
-            HandleResolution::Service(url) => HandleResolver::service(url, Arc::clone(&http_client)),
-        };
-        let did_resolver = || {
-            CommonDidResolver::new(CommonDidResolverConfig {
-                plc_directory_url: config.atproto.plc_url.as_str().trim_end_matches('/').to_owned(),
-                http_client: Arc::clone(&http_client),
-            })
-        };
         let mut scopes = vec![Scope::Known(KnownScope::Atproto)];
         scopes.extend(
-            COLLECTIONS
+            Collection::ALL
                 .iter()
-                .map(|collection| Scope::Unknown(format!("repo:{collection}"))),
+                .map(|collection| Scope::Unknown(format!("repo:{}", collection.nsid()))),
         );
         // Everything the client may ask for: the granular scopes, and the broad one for servers
         // without them.
@@ -191,8 +156,8 @@ impl BlueskyAuth {
             .collect();
         let url = |path: &str| config.public_url.join(path).map(String::from).unwrap_or_default();
         let resolver = OAuthResolverConfig {
-            did_resolver: did_resolver(),
-            handle_resolver: handle_resolver(),
+            did_resolver: identity::did_resolver(&config.atproto, &http_client),
+            handle_resolver: identity::handle_resolver(&config.atproto, &http_client),
             authorization_server_metadata: Default::default(),
             protected_resource_metadata: Default::default(),
         };
@@ -239,8 +204,6 @@ impl BlueskyAuth {
             credentials,
             state_store,
             scopes,
-            did_resolver: did_resolver(),
-            handle_resolver: handle_resolver(),
             http_client,
             appview: config
                 .atproto
@@ -278,55 +241,6 @@ impl BlueskyAuth {
         match self.client.restore(&at_did).await {
             Ok(session) => Ok(Repo::new(session, did.clone())),
             Err(e) => Err(PdsError::Unreachable(format!("restoring the session failed: {e}"))),
-        }
-    }
-
-    /// Anyone's repo, read without signing in: their DID document names their PDS.
-    pub async fn public_repo(&self, did: &Did) -> Result<(Repo<PublicClient<Outbound>>, String), PdsError> {
-        let pds = self.pds_endpoint(did).await?;
-        Ok((
-            Repo::new(PublicClient::new(Arc::clone(&self.http_client), &pds), did.clone()),
-            pds,
-        ))
-    }
-
-    /// The PDS a DID document names.
-    pub async fn pds_endpoint(&self, did: &Did) -> Result<String, PdsError> {
-        self.did_document(did)
-            .await?
-            .get_pds_endpoint()
-            .ok_or_else(|| PdsError::Rejected(format!("{did} names no PDS")))
-    }
-
-    /// The handle a DID document claims (`alsoKnownAs: at://{handle}`), if it claims one.
-    pub async fn handle_of(&self, did: &Did) -> Result<Option<Handle>, PdsError> {
-        Ok(self
-            .did_document(did)
-            .await?
-            .also_known_as
-            .iter()
-            .flatten()
-            .find_map(|aka| aka.strip_prefix("at://"))
-            .and_then(|handle| Handle::parse(handle).ok()))
-    }
-
-    async fn did_document(&self, did: &Did) -> Result<atrium_api::did_doc::DidDocument, PdsError> {
-        self.did_resolver
-            .resolve(&at_did(did)?)
-            .await
-            .map_err(|e| PdsError::Unreachable(format!("resolving {did} failed: {e}")))
-    }
-
-    /// The DID a handle points at; `None` when it points nowhere.
-    pub async fn resolve_handle(&self, handle: &Handle) -> Result<Option<Did>, PdsError> {
-        let at_handle: atrium_api::types::string::Handle = handle
-            .as_str()
-            .parse()
-            .map_err(|e: &str| PdsError::Rejected(e.to_owned()))?;
-        match self.handle_resolver.resolve(&at_handle).await {
-            Ok(did) => Ok(Did::parse(did.as_str()).ok()),
-            Err(e) if is_unreachable(&e) => Err(PdsError::Unreachable(e.to_string())),
-            Err(_) => Ok(None),
         }
     }
 
@@ -406,38 +320,20 @@ impl BlueskyAuth {
         })
     }
 
-    /// Reads `app.bsky.actor.profile/self` from the account's own server (F5). An account without
-    /// a profile record has an empty profile.
+    /// Reads `app.bsky.actor.profile/self` from the account's own server. An account without a
+    /// profile record has an empty profile.
     #[tracing::instrument(skip_all, fields(did = %did), err)]
     pub async fn fetch_profile(&self, did: &Did) -> Result<Profile, OAuthError> {
-        let at_did: atrium_api::types::string::Did = did
-            .as_str()
-            .parse()
-            .map_err(|e: &str| OAuthError::Profile(e.to_owned()))?;
+        let at_did = at_did(did).map_err(|e| OAuthError::Profile(e.to_string()))?;
         let session = self.client.restore(&at_did).await.map_err(OAuthError::NoSession)?;
         let pds = session.base_uri();
-        let agent = Agent::new(session);
-        let params = get_record::ParametersData {
-            cid: None,
-            collection: "app.bsky.actor.profile"
-                .parse()
-                .map_err(|e: &str| OAuthError::Profile(e.to_owned()))?,
-            repo: AtIdentifier::Did(at_did),
-            rkey: "self".parse().map_err(|e: &str| OAuthError::Profile(e.to_owned()))?,
-        };
-        let record = match agent.api.com.atproto.repo.get_record(params.into()).await {
-            Ok(output) => serde_json::to_value(&output.value).map_err(|e| OAuthError::Profile(e.to_string()))?,
-            Err(atrium_api::xrpc::Error::XrpcResponse(response))
-                if matches!(
-                    response.error,
-                    Some(XrpcErrorKind::Custom(get_record::Error::RecordNotFound(_)))
-                ) =>
-            {
-                // No profile record: an empty profile (counts may still come from the AppView).
-                Value::Null
-            }
-            Err(e) => return Err(OAuthError::Profile(e.to_string())),
-        };
+        let rkey = Rkey::parse(PROFILE_RKEY).map_err(|e| OAuthError::Profile(e.to_string()))?;
+        let record = Repo::new(session, did.clone())
+            .get_record(PROFILE_COLLECTION, &rkey)
+            .await
+            .map_err(|e| OAuthError::Profile(e.to_string()))?
+            // No profile record: an empty profile (counts may still come from the AppView).
+            .map_or(Value::Null, |entry| entry.value);
         let mut profile = profile_from_record(&record, did, &pds);
         if let Some(appview) = &self.appview {
             match self.follow_counts(appview, did).await {
@@ -507,7 +403,7 @@ impl BlueskyAuth {
             })
     }
 
-    /// Refreshes the account's tokens now (seed 001 section 10, "force refresh").
+    /// Refreshes the account's tokens now ("force refresh").
     ///
     /// atrium-oauth 0.2 refreshes only when the PDS refuses an access token whose time is up, and
     /// has no public call for refreshing: so the stored access token is retired (replaced and

@@ -1,10 +1,10 @@
-//! RSVPs, PDS first (F23): an answer goes to the answering person's own PDS, as one record per
+//! RSVPs, PDS first: an answer goes to the answering person's own PDS, as one record per
 //! person per event. Changing the answer updates that record (swapRecord on the CID we hold),
 //! withdrawing deletes it, and the cache follows only what the PDS accepted. A write the PDS
 //! could not take yet waits as a pending write of the RSVP collection, whose `event_id` is the
 //! event answered, and is retried under its record key like an event's.
 
-use super::{claimed_now, Calendar, PublishError, Published, Sent};
+use super::{bluesky_did, claimed_now, Calendar, PublishError, Published, Sent};
 use crate::domain::{AtUri, RsvpStatus};
 use crate::server::{
     pds::calendar_rsvp::{CalendarRsvp, COLLECTION},
@@ -22,7 +22,7 @@ impl Calendar {
     /// Answers `event` for `user`: creates their RSVP record, or changes the one they have.
     #[tracing::instrument(skip_all, fields(user = user.id, event = event.id, status = status.name()), err)]
     pub async fn answer(&self, user: &User, event: &Event, status: RsvpStatus) -> Result<Rsvp, PublishError> {
-        user.did.as_ref().ok_or(PublishError::NotBluesky)?;
+        bluesky_did(user)?;
         let (subject, subject_cid) = subject(event)?;
         let Current { queued, stored } = self.current(user, event, &subject).await?;
         let (operation, rkey, swap_cid, base) = match (queued, stored) {
@@ -68,7 +68,7 @@ impl Calendar {
     /// Withdraws `user`'s answer to `event`: deletes their RSVP record (only the version we hold).
     #[tracing::instrument(skip_all, fields(user = user.id, event = event.id), err)]
     pub async fn withdraw(&self, user: &User, event: &Event) -> Result<(), PublishError> {
-        user.did.as_ref().ok_or(PublishError::NotBluesky)?;
+        bluesky_did(user)?;
         let (subject, _) = subject(event)?;
         let Current { queued, stored } = self.current(user, event, &subject).await?;
         let (rkey, swap_cid) = match (queued, stored) {
@@ -118,15 +118,15 @@ impl Calendar {
         let written = match sent {
             Sent::Written(written) => written,
             Sent::Deleted(commit) => {
-                let rev = commit.as_ref().map(|commit| commit.rev.as_str());
-                self.store.delete_rsvp(&at_uri, rev, Some(write.id)).await?;
+                let rev = commit.and_then(|commit| commit.rev);
+                self.store.delete_rsvp(&at_uri, rev.as_ref(), Some(write.id)).await?;
                 return Ok(Published::Deleted);
             }
         };
         let value = write.record.clone().unwrap_or_default();
         let rsvp = cached_rsvp(write.owner_id, at_uri, value, written.cid)
             .map_err(|e| StoreError::Corrupt(format!("pending_write {}: {e}", write.id)))?;
-        let rev = written.commit.as_ref().map(|commit| commit.rev.as_str());
+        let rev = written.commit.as_ref().and_then(|commit| commit.rev.as_ref());
         let rsvp = self.store.save_rsvp(&rsvp, rev, Some(write.id)).await?;
         Ok(Published::Answered(Box::new(rsvp)))
     }
@@ -134,9 +134,9 @@ impl Calendar {
     /// Makes the cached answer what the owner's PDS holds now (after a discarded write). When the
     /// PDS cannot be reached the cache stays as it is; the firehose brings any change later.
     pub(super) async fn refresh_rsvp(&self, owner: &User, rkey: &crate::domain::Rkey) -> Result<(), PublishError> {
-        let did = owner.did.as_ref().ok_or(PublishError::NotBluesky)?;
+        let did = bluesky_did(owner)?;
         let at_uri = AtUri::new(did.clone(), COLLECTION, rkey.clone()).to_string();
-        let fetched = match self.auth.public_repo(did).await {
+        let fetched = match self.identity.public_repo(did).await {
             Ok((repo, _)) => repo.get_record(COLLECTION, rkey).await,
             Err(e) => Err(e),
         };

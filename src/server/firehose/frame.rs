@@ -2,6 +2,7 @@
 //! `#commit` a CAR file with the blocks of the records it writes. Decoding is lazy where it pays:
 //! the CAR is opened only when an operation touches a collection we keep.
 
+use crate::domain::{Collection, Did, Handle, Rev, Rkey};
 use ipld_core::{cid::Cid, ipld::Ipld};
 use serde::Deserialize;
 use serde_json::{Map, Value};
@@ -21,6 +22,8 @@ pub enum FrameError {
     MissingBlock { path: String },
     #[error("the record at {path:?} does not decode: {reason}")]
     Record { path: String, reason: String },
+    #[error("{0:?} is not a DID")]
+    Did(String),
 }
 
 #[derive(Deserialize)]
@@ -86,32 +89,36 @@ struct InfoBody {
     message: Option<String>,
 }
 
-/// A frame, reduced to what Skymeet acts on.
+/// A frame, reduced to what Skymeet acts on, its names parsed.
 #[derive(Debug, Clone, PartialEq)]
 pub enum Frame {
-    /// A commit. `ops` holds only the operations on the collections asked for.
+    /// A commit. `ops` holds only the operations on calendar collections.
     Commit {
         seq: i64,
-        repo: String,
-        rev: String,
+        repo: Did,
+        /// `None` when the commit names no valid revision.
+        rev: Option<Rev>,
         time: String,
         ops: Vec<RecordOp>,
+        /// Operations on calendar collections that name no valid record (a bad record key).
+        rejected: Vec<RejectedOp>,
         /// The commit was too big to carry its blocks: the repo has to be re-read.
         too_big: bool,
     },
     Identity {
         seq: i64,
-        did: String,
-        handle: Option<String>,
+        did: Did,
+        /// `None` when the frame names no handle, or one that is not valid.
+        handle: Option<Handle>,
     },
     Account {
         seq: i64,
-        did: String,
+        did: Did,
         active: bool,
         status: Option<String>,
     },
     /// The repo's state was reset (or must be re-read from scratch).
-    Sync { seq: i64, did: String },
+    Sync { seq: i64, did: Did },
     /// From the relay, e.g. `OutdatedCursor`.
     Info { name: String, message: Option<String> },
     /// A message type this version does not know: skipped.
@@ -130,15 +137,24 @@ impl Frame {
     }
 }
 
-/// One write to a record we keep.
+/// One write to a calendar record.
 #[derive(Debug, Clone, PartialEq)]
 pub struct RecordOp {
     pub action: Action,
-    pub collection: String,
-    pub rkey: String,
+    pub collection: Collection,
+    pub rkey: Rkey,
     /// The new record's CID (not for deletes).
     pub cid: Option<String>,
     /// The new record, as ATProto JSON (not for deletes).
+    pub record: Option<Value>,
+}
+
+/// A write to a calendar collection that names no valid record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct RejectedOp {
+    /// `collection/rkey` as the frame has it.
+    pub path: String,
+    pub reason: String,
     pub record: Option<Value>,
 }
 
@@ -149,8 +165,8 @@ pub enum Action {
     Delete,
 }
 
-/// Decodes a frame, keeping the commit operations whose collection `keep` accepts.
-pub fn decode(bytes: &[u8], keep: impl Fn(&str) -> bool) -> Result<Frame, FrameError> {
+/// Decodes a frame, keeping the commit operations on calendar collections.
+pub fn decode(bytes: &[u8]) -> Result<Frame, FrameError> {
     let mut reader = Cursor::new(bytes);
     let header: Header =
         serde_ipld_dagcbor::de::from_reader_once(&mut reader).map_err(|e| FrameError::Header(e.to_string()))?;
@@ -168,22 +184,26 @@ pub fn decode(bytes: &[u8], keep: impl Fn(&str) -> bool) -> Result<Frame, FrameE
     Ok(match kind.as_str() {
         "#commit" => {
             let commit: CommitBody = serde_ipld_dagcbor::from_slice(body).map_err(decode_err)?;
-            let wanted: Vec<&RepoOp> = commit
+            let wanted: Vec<(Collection, &RepoOp)> = commit
                 .ops
                 .iter()
-                .filter(|op| op.path.split_once('/').is_some_and(|(collection, _)| keep(collection)))
+                .filter_map(|op| {
+                    let (collection, _) = op.path.split_once('/')?;
+                    Some((Collection::from_nsid(collection)?, op))
+                })
                 .collect();
-            let ops = if wanted.is_empty() {
-                Vec::new()
+            let (ops, rejected) = if wanted.is_empty() {
+                (Vec::new(), Vec::new())
             } else {
                 record_ops(&wanted, commit.blocks)?
             };
             Frame::Commit {
                 seq: commit.seq,
-                repo: commit.repo,
-                rev: commit.rev,
+                repo: did(commit.repo)?,
+                rev: Rev::parse(&commit.rev).ok(),
                 time: commit.time,
                 ops,
+                rejected,
                 too_big: commit.too_big,
             }
         }
@@ -191,15 +211,15 @@ pub fn decode(bytes: &[u8], keep: impl Fn(&str) -> bool) -> Result<Frame, FrameE
             let body: IdentityBody = serde_ipld_dagcbor::from_slice(body).map_err(decode_err)?;
             Frame::Identity {
                 seq: body.seq,
-                did: body.did,
-                handle: body.handle,
+                did: did(body.did)?,
+                handle: body.handle.and_then(|handle| Handle::parse(&handle).ok()),
             }
         }
         "#account" => {
             let body: AccountBody = serde_ipld_dagcbor::from_slice(body).map_err(decode_err)?;
             Frame::Account {
                 seq: body.seq,
-                did: body.did,
+                did: did(body.did)?,
                 active: body.active,
                 status: body.status,
             }
@@ -208,7 +228,7 @@ pub fn decode(bytes: &[u8], keep: impl Fn(&str) -> bool) -> Result<Frame, FrameE
             let body: SyncBody = serde_ipld_dagcbor::from_slice(body).map_err(decode_err)?;
             Frame::Sync {
                 seq: body.seq,
-                did: body.did,
+                did: did(body.did)?,
             }
         }
         "#info" => {
@@ -222,51 +242,65 @@ pub fn decode(bytes: &[u8], keep: impl Fn(&str) -> bool) -> Result<Frame, FrameE
     })
 }
 
-fn record_ops(ops: &[&RepoOp], car: &[u8]) -> Result<Vec<RecordOp>, FrameError> {
+fn did(text: String) -> Result<Did, FrameError> {
+    Did::parse(&text).map_err(|_| FrameError::Did(text.chars().take(64).collect()))
+}
+
+/// The operations' records, from the commit's CAR: each a [`RecordOp`], or a [`RejectedOp`] when
+/// its record key is not valid.
+fn record_ops(ops: &[(Collection, &RepoOp)], car: &[u8]) -> Result<(Vec<RecordOp>, Vec<RejectedOp>), FrameError> {
     let blocks = read_car(car)?;
-    ops.iter()
-        .map(|op| {
-            let (collection, rkey) = op.path.split_once('/').unwrap_or((op.path.as_str(), ""));
-            let action = match op.action.as_str() {
-                "create" => Action::Create,
-                "update" => Action::Update,
-                "delete" => Action::Delete,
-                other => {
-                    return Err(FrameError::Record {
-                        path: op.path.clone(),
-                        reason: format!("unknown action {other:?}"),
-                    })
-                }
-            };
-            let (cid, record) = match (action, &op.cid) {
-                (Action::Delete, _) => (None, None),
-                (_, None) => {
-                    return Err(FrameError::Record {
-                        path: op.path.clone(),
-                        reason: "no CID".to_owned(),
-                    })
-                }
-                (_, Some(cid)) => {
-                    let block = blocks
-                        .iter()
-                        .find(|(block_cid, _)| block_cid == cid)
-                        .ok_or_else(|| FrameError::MissingBlock { path: op.path.clone() })?;
-                    let ipld: Ipld = serde_ipld_dagcbor::from_slice(&block.1).map_err(|e| FrameError::Record {
-                        path: op.path.clone(),
-                        reason: e.to_string(),
-                    })?;
-                    (Some(cid.to_string()), Some(to_json(ipld)))
-                }
-            };
-            Ok(RecordOp {
+    let mut records = Vec::with_capacity(ops.len());
+    let mut rejected = Vec::new();
+    for &(collection, op) in ops {
+        let rkey = op.path.split_once('/').map_or("", |(_, rkey)| rkey);
+        let action = match op.action.as_str() {
+            "create" => Action::Create,
+            "update" => Action::Update,
+            "delete" => Action::Delete,
+            other => {
+                return Err(FrameError::Record {
+                    path: op.path.clone(),
+                    reason: format!("unknown action {other:?}"),
+                })
+            }
+        };
+        let (cid, record) = match (action, &op.cid) {
+            (Action::Delete, _) => (None, None),
+            (_, None) => {
+                return Err(FrameError::Record {
+                    path: op.path.clone(),
+                    reason: "no CID".to_owned(),
+                })
+            }
+            (_, Some(cid)) => {
+                let block = blocks
+                    .iter()
+                    .find(|(block_cid, _)| block_cid == cid)
+                    .ok_or_else(|| FrameError::MissingBlock { path: op.path.clone() })?;
+                let ipld: Ipld = serde_ipld_dagcbor::from_slice(&block.1).map_err(|e| FrameError::Record {
+                    path: op.path.clone(),
+                    reason: e.to_string(),
+                })?;
+                (Some(cid.to_string()), Some(to_json(ipld)))
+            }
+        };
+        match Rkey::parse(rkey) {
+            Ok(rkey) => records.push(RecordOp {
                 action,
-                collection: collection.to_owned(),
-                rkey: rkey.to_owned(),
+                collection,
+                rkey,
                 cid,
                 record,
-            })
-        })
-        .collect()
+            }),
+            Err(_) => rejected.push(RejectedOp {
+                path: op.path.clone(),
+                reason: format!("invalid record key {rkey:?}"),
+                record,
+            }),
+        }
+    }
+    Ok((records, rejected))
 }
 
 /// The CAR file's blocks (CARv1, through iroh-car).
@@ -313,9 +347,9 @@ pub fn to_json(ipld: Ipld) -> Value {
     }
 }
 
-/// A Jetstream event (JSON; F16), reduced to the same [`Frame`]s. Its cursor is `time_us`, which
+/// A Jetstream event (JSON), reduced to the same [`Frame`]s. Its cursor is `time_us`, which
 /// takes the place of the sequence number.
-pub fn decode_jetstream(text: &[u8], keep: impl Fn(&str) -> bool) -> Result<Frame, FrameError> {
+pub fn decode_jetstream(text: &[u8]) -> Result<Frame, FrameError> {
     #[derive(Deserialize)]
     struct Event {
         did: String,
@@ -363,34 +397,41 @@ pub fn decode_jetstream(text: &[u8], keep: impl Fn(&str) -> bool) -> Result<Fram
                     "delete" => Action::Delete,
                     other => return Err(FrameError::Body(format!("unknown operation {other:?}"))),
                 };
-                let ops = if keep(&commit.collection) {
-                    vec![RecordOp {
-                        action,
-                        collection: commit.collection,
-                        rkey: commit.rkey,
-                        cid: commit.cid,
-                        record: commit.record,
-                    }]
-                } else {
-                    Vec::new()
-                };
+                let (mut ops, mut rejected) = (Vec::new(), Vec::new());
+                if let Some(collection) = Collection::from_nsid(&commit.collection) {
+                    match Rkey::parse(&commit.rkey) {
+                        Ok(rkey) => ops.push(RecordOp {
+                            action,
+                            collection,
+                            rkey,
+                            cid: commit.cid,
+                            record: commit.record,
+                        }),
+                        Err(_) => rejected.push(RejectedOp {
+                            reason: format!("invalid record key {:?}", commit.rkey),
+                            path: format!("{}/{}", commit.collection, commit.rkey),
+                            record: commit.record,
+                        }),
+                    }
+                }
                 Frame::Commit {
                     seq: event.time_us,
-                    repo: event.did,
-                    rev: commit.rev,
+                    repo: did(event.did)?,
+                    rev: Rev::parse(&commit.rev).ok(),
                     time,
                     ops,
+                    rejected,
                     too_big: false,
                 }
             }
             ("identity", _, Some(identity), _) => Frame::Identity {
                 seq: event.time_us,
-                did: event.did,
-                handle: identity.handle,
+                did: did(event.did)?,
+                handle: identity.handle.and_then(|handle| Handle::parse(&handle).ok()),
             },
             ("account", _, _, Some(account)) => Frame::Account {
                 seq: event.time_us,
-                did: event.did,
+                did: did(event.did)?,
                 active: account.active,
                 status: account.status,
             },
@@ -403,14 +444,10 @@ pub fn decode_jetstream(text: &[u8], keep: impl Fn(&str) -> bool) -> Result<Fram
 mod tests {
     use super::*;
 
-    fn calendar(collection: &str) -> bool {
-        collection.starts_with("community.lexicon.calendar.")
-    }
-
     #[test]
     fn jetstream_events_become_frames() {
         let create = br#"{"did":"did:plc:abc","time_us":1732440000000000,"kind":"commit","commit":{"rev":"3lbq2aaaaaaa2","operation":"create","collection":"community.lexicon.calendar.event","rkey":"3lbq2aaaaaaa2","record":{"$type":"community.lexicon.calendar.event","name":"Jet"},"cid":"bafyreiabc"}}"#;
-        let Frame::Commit { seq, repo, ops, .. } = decode_jetstream(create, calendar).expect("decodes") else {
+        let Frame::Commit { seq, repo, ops, .. } = decode_jetstream(create).expect("decodes") else {
             panic!("a commit");
         };
         assert_eq!((seq, repo.as_str()), (1_732_440_000_000_000, "did:plc:abc"));
@@ -422,18 +459,47 @@ mod tests {
         );
 
         let other = br#"{"did":"did:plc:abc","time_us":1,"kind":"commit","commit":{"rev":"r","operation":"create","collection":"app.bsky.feed.like","rkey":"k","record":{},"cid":"c"}}"#;
-        assert!(matches!(decode_jetstream(other, calendar), Ok(Frame::Commit { ops, .. }) if ops.is_empty()));
+        assert!(matches!(decode_jetstream(other), Ok(Frame::Commit { ops, .. }) if ops.is_empty()));
 
         let account = br#"{"did":"did:plc:abc","time_us":2,"kind":"account","account":{"active":false,"did":"did:plc:abc","seq":9,"status":"deleted","time":"2026-11-24T00:00:00Z"}}"#;
         assert_eq!(
-            decode_jetstream(account, calendar).expect("decodes"),
+            decode_jetstream(account).expect("decodes"),
             Frame::Account {
                 seq: 2,
-                did: "did:plc:abc".to_owned(),
+                did: Did::parse("did:plc:abc").expect("a DID"),
                 active: false,
                 status: Some("deleted".to_owned())
             }
         );
-        assert!(decode_jetstream(b"{not json", calendar).is_err());
+        assert!(decode_jetstream(b"{not json").is_err());
+    }
+
+    #[test]
+    fn hostile_names_are_refused_where_they_stand() {
+        // A record key no record can have: that operation is rejected, the frame still decodes.
+        let bad_key = br#"{"did":"did:plc:abc","time_us":3,"kind":"commit","commit":{"rev":"r","operation":"create","collection":"community.lexicon.calendar.rsvp","rkey":"../../etc","record":{"status":"going"},"cid":"c"}}"#;
+        let Frame::Commit { ops, rejected, .. } = decode_jetstream(bad_key).expect("decodes") else {
+            panic!("a commit");
+        };
+        assert!(ops.is_empty());
+        assert_eq!(rejected.len(), 1);
+        assert_eq!(rejected[0].path, "community.lexicon.calendar.rsvp/../../etc");
+        assert!(
+            rejected[0].reason.contains("invalid record key"),
+            "{}",
+            rejected[0].reason
+        );
+
+        // A repo that is not a DID: the whole frame does not decode (and is dead-lettered).
+        let bad_repo = br#"{"did":"<script>","time_us":4,"kind":"commit","commit":{"rev":"r","operation":"delete","collection":"community.lexicon.calendar.event","rkey":"k"}}"#;
+        assert!(matches!(decode_jetstream(bad_repo), Err(FrameError::Did(_))));
+
+        // A handle that is not one is dropped; the identity frame still decodes.
+        let bad_handle =
+            br#"{"did":"did:plc:abc","time_us":5,"kind":"identity","identity":{"handle":"</title><script>"}}"#;
+        assert!(matches!(
+            decode_jetstream(bad_handle),
+            Ok(Frame::Identity { handle: None, .. })
+        ));
     }
 }

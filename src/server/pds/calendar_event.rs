@@ -9,7 +9,7 @@ use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-pub const COLLECTION: &str = "community.lexicon.calendar.event";
+pub const COLLECTION: &str = crate::domain::Collection::Event.nsid();
 
 /// One event record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

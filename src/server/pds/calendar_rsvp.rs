@@ -7,7 +7,7 @@ use chrono::{DateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
 
-pub const COLLECTION: &str = "community.lexicon.calendar.rsvp";
+pub const COLLECTION: &str = crate::domain::Collection::Rsvp.nsid();
 
 /// One RSVP record.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]

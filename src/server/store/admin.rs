@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::types::Json;
 
-/// A frame or record the consumer could not decode or apply (F19).
+/// A frame or record the consumer could not decode or apply.
 #[derive(Debug, Clone, PartialEq)]
 pub struct DeadLetter {
     pub id: i64,
@@ -65,7 +65,7 @@ impl ReconcileTrigger {
     }
 }
 
-/// What one reconciliation run found (and repaired) (F25).
+/// What one reconciliation run found (and repaired).
 #[derive(Debug, Clone, Default, PartialEq)]
 pub struct ReconcileCounts {
     pub repos: i64,
@@ -135,21 +135,23 @@ fn count(value: i64) -> i32 {
 
 impl Store {
     /// How many events are in each sync status (`in_sync`, `pending`, ...).
-    pub async fn events_by_sync_status(&self) -> Result<Vec<(String, i64)>, StoreError> {
-        Ok(with_pool!(self, |pool| sqlx::query_as(
+    pub async fn events_by_sync_status(&self) -> Result<Vec<(crate::domain::SyncStatus, i64)>, StoreError> {
+        let rows: Vec<(String, i64)> = with_pool!(self, |pool| sqlx::query_as(
             "select sync_status, count(*) from event group by sync_status order by sync_status"
         )
         .fetch_all(pool)
-        .await)?)
+        .await)?;
+        named_counts(rows)
     }
 
     /// How many pending writes are in each state (`pending`, `failed`, `conflict`).
-    pub async fn pending_writes_by_state(&self) -> Result<Vec<(String, i64)>, StoreError> {
-        Ok(with_pool!(self, |pool| sqlx::query_as(
+    pub async fn pending_writes_by_state(&self) -> Result<Vec<(crate::domain::WriteState, i64)>, StoreError> {
+        let rows: Vec<(String, i64)> = with_pool!(self, |pool| sqlx::query_as(
             "select state, count(*) from pending_write group by state order by state"
         )
         .fetch_all(pool)
-        .await)?)
+        .await)?;
+        named_counts(rows)
     }
 
     /// How many RSVPs the cache holds.
@@ -291,4 +293,19 @@ impl Store {
         }
         Ok(users)
     }
+}
+
+/// Counts per stored name, each name parsed into what it names.
+fn named_counts<K>(rows: Vec<(String, i64)>) -> Result<Vec<(K, i64)>, StoreError>
+where
+    K: std::str::FromStr,
+    K::Err: std::fmt::Display,
+{
+    rows.into_iter()
+        .map(|(name, count)| {
+            name.parse()
+                .map(|key| (key, count))
+                .map_err(|e| StoreError::Corrupt(format!("{name:?}: {e}")))
+        })
+        .collect()
 }

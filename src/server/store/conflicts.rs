@@ -1,27 +1,11 @@
-//! Conflicts between a write of ours and what the PDS held (F24), kept with their decision.
+//! Conflicts between a write of ours and what the PDS held, kept with their decision.
 
 use super::{with_pool, PendingWrite, Store, StoreError};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::types::Json;
 
-/// How a conflict was settled.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Decision {
-    /// The PDS version stays ("keep Bluesky's").
-    KeptTheirs,
-    /// Our version was written over it ("re-apply mine").
-    ReappliedOurs,
-}
-
-impl Decision {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Self::KeptTheirs => "kept_theirs",
-            Self::ReappliedOurs => "reapplied_ours",
-        }
-    }
-}
+pub use crate::domain::Decision;
 
 #[derive(Debug, Clone, PartialEq)]
 pub struct Conflict {
@@ -33,8 +17,8 @@ pub struct Conflict {
     pub ours: Option<Value>,
     pub theirs: Option<Value>,
     pub theirs_cid: Option<String>,
-    /// `kept_theirs` or `reapplied_ours`; `None` while open.
-    pub decision: Option<String>,
+    /// `None` while open.
+    pub decision: Option<Decision>,
     pub decided_at: Option<DateTime<Utc>>,
     pub created_at: DateTime<Utc>,
 }
@@ -54,9 +38,17 @@ struct ConflictRow {
     created_at: DateTime<Utc>,
 }
 
-impl From<ConflictRow> for Conflict {
-    fn from(row: ConflictRow) -> Self {
-        Self {
+impl TryFrom<ConflictRow> for Conflict {
+    type Error = StoreError;
+    fn try_from(row: ConflictRow) -> Result<Self, Self::Error> {
+        let decision = match row.decision {
+            Some(name) => Some(
+                name.parse()
+                    .map_err(|e| StoreError::Corrupt(format!("sync_conflict {}: {e}", row.id)))?,
+            ),
+            None => None,
+        };
+        Ok(Self {
             id: row.id,
             owner_id: row.owner_id,
             event_id: row.event_id,
@@ -65,10 +57,10 @@ impl From<ConflictRow> for Conflict {
             ours: row.ours.map(|json| json.0),
             theirs: row.theirs.map(|json| json.0),
             theirs_cid: row.theirs_cid,
-            decision: row.decision,
+            decision,
             decided_at: row.decided_at,
             created_at: row.created_at,
-        }
+        })
     }
 }
 
@@ -126,7 +118,7 @@ impl Store {
         let sql = format!("select {CONFLICT_COLUMNS} from sync_conflict where event_id = $1 order by id desc");
         let rows: Vec<ConflictRow> =
             with_pool!(self, |pool| sqlx::query_as(&sql).bind(event_id).fetch_all(pool).await)?;
-        Ok(rows.into_iter().map(Conflict::from).collect())
+        rows.into_iter().map(Conflict::try_from).collect()
     }
 
     /// The newest conflicts of everyone, for the admin dashboard.
@@ -136,7 +128,7 @@ impl Store {
             .bind(i64::from(limit))
             .fetch_all(pool)
             .await)?;
-        Ok(rows.into_iter().map(Conflict::from).collect())
+        rows.into_iter().map(Conflict::try_from).collect()
     }
 
     /// Points a queued write at the version the PDS holds now (to write ours over it).

@@ -1,11 +1,11 @@
 use super::{bury, settle_pending_write, with_pool, ResultExt, Store, StoreError};
-use crate::domain::{SyncStatus, TimeZoneName};
+use crate::domain::{Rev, SyncStatus, TimeZoneName};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::types::Json;
 use std::{fmt, str::FromStr};
 
-/// Where an event comes from (F11).
+/// Where an event comes from.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum SourceType {
     /// Created here and not published anywhere.
@@ -40,7 +40,7 @@ impl fmt::Display for SourceType {
     }
 }
 
-/// Source tracking of one event (F11): the record it mirrors and how it stands against it.
+/// Source tracking of one event: the record it mirrors and how it stands against it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct SourceTracking {
     pub source_type: SourceType,
@@ -48,13 +48,18 @@ pub struct SourceTracking {
     pub source_id: Option<String>,
     /// A link a person can open to see the record.
     pub source_url: Option<String>,
-    /// Everything else worth keeping about the source: rkey, cid, sync status, last error, ...
+    /// What else is worth keeping about the source and has no column (the PDS it was read from).
     pub source_data: Value,
     pub last_synced_at: Option<DateTime<Utc>>,
     pub at_uri: Option<String>,
     pub rkey: Option<String>,
     pub cid: Option<String>,
+    /// The repo revision of the last change we know of (none when it was read as the repo is now,
+    /// or the PDS did not say): firehose news of an older revision is late and changes nothing.
+    pub rev: Option<Rev>,
     pub sync_status: SyncStatus,
+    /// Why the last attempt to sync it failed, while that stands.
+    pub last_sync_error: Option<String>,
 }
 
 impl SourceTracking {
@@ -68,7 +73,9 @@ impl SourceTracking {
             at_uri: None,
             rkey: None,
             cid: None,
+            rev: None,
             sync_status: SyncStatus::Local,
+            last_sync_error: None,
         }
     }
 }
@@ -119,7 +126,9 @@ pub(super) struct EventRow {
     at_uri: Option<String>,
     rkey: Option<String>,
     cid: Option<String>,
+    rev: Option<String>,
     sync_status: String,
+    last_sync_error: Option<String>,
     record: Option<Json<Value>>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
@@ -146,7 +155,14 @@ impl TryFrom<EventRow> for Event {
                 at_uri: row.at_uri,
                 rkey: row.rkey,
                 cid: row.cid,
+                rev: row
+                    .rev
+                    .as_deref()
+                    .map(Rev::parse)
+                    .transpose()
+                    .map_err(|e| corrupt(&e))?,
                 sync_status: row.sync_status.parse().map_err(|e| corrupt(&e))?,
+                last_sync_error: row.last_sync_error,
             },
             record: row.record.map(|json| json.0),
             created_at: row.created_at,
@@ -156,7 +172,8 @@ impl TryFrom<EventRow> for Event {
 }
 
 pub(super) const EVENT_COLUMNS: &str = "id, owner_id, name, description, starts_at, ends_at, time_zone, source_type, \
-     source_id, source_url, source_data, last_synced_at, at_uri, rkey, cid, sync_status, record, created_at, updated_at";
+     source_id, source_url, source_data, last_synced_at, at_uri, rkey, cid, rev, sync_status, last_sync_error, record, \
+     created_at, updated_at";
 
 impl Store {
     pub async fn insert_event(&self, event: &NewEvent) -> Result<Event, StoreError> {
@@ -169,8 +186,9 @@ impl Store {
     pub async fn insert_published_event(&self, event: &NewEvent, settles: Option<i64>) -> Result<Event, StoreError> {
         let sql = format!(
             "insert into event (owner_id, name, description, starts_at, ends_at, time_zone, source_type,
-                 source_id, source_url, source_data, last_synced_at, at_uri, rkey, cid, sync_status, record)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+                 source_id, source_url, source_data, last_synced_at, at_uri, rkey, cid, sync_status, record,
+                 rev, last_sync_error)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
              returning {EVENT_COLUMNS}"
         );
         let source = &event.source;
@@ -193,6 +211,8 @@ impl Store {
                 .bind(&source.cid)
                 .bind(source.sync_status.as_str())
                 .bind(event.record.as_ref().map(Json))
+                .bind(source.rev.as_ref().map(Rev::as_str))
+                .bind(&source.last_sync_error)
                 .fetch_one(&mut *tx)
                 .await?;
             // Our write made the record again after a delete: the delete's tombstone goes.
@@ -219,7 +239,8 @@ impl Store {
     ) -> Result<Option<Event>, StoreError> {
         let sql = format!(
             "update event set name = $2, description = $3, starts_at = $4, ends_at = $5, time_zone = $6,
-                 source_url = $7, source_data = $8, last_synced_at = $9, cid = $10, sync_status = $11, record = $12
+                 source_url = $7, source_data = $8, last_synced_at = $9, cid = $10, sync_status = $11, record = $12,
+                 rev = $13, last_sync_error = $14
              where id = $1
              returning {EVENT_COLUMNS}"
         );
@@ -239,6 +260,8 @@ impl Store {
                 .bind(&source.cid)
                 .bind(source.sync_status.as_str())
                 .bind(event.record.as_ref().map(Json))
+                .bind(source.rev.as_ref().map(Rev::as_str))
+                .bind(&source.last_sync_error)
                 .fetch_optional(&mut *tx)
                 .await?;
             settle_pending_write!(tx, settles);
@@ -248,18 +271,18 @@ impl Store {
         row.map(Event::try_from).transpose()
     }
 
-    /// Sets an event's sync status and the source data that explains it (e.g. the last error).
+    /// Sets an event's sync status and the error that explains it (none: it stands well).
     pub async fn set_event_sync_status(
         &self,
         id: i64,
         status: SyncStatus,
-        source_data: &Value,
+        last_sync_error: Option<&str>,
     ) -> Result<(), StoreError> {
         with_pool!(self, |pool| {
-            sqlx::query("update event set sync_status = $2, source_data = $3 where id = $1")
+            sqlx::query("update event set sync_status = $2, last_sync_error = $3 where id = $1")
                 .bind(id)
                 .bind(status.as_str())
-                .bind(Json(source_data))
+                .bind(last_sync_error)
                 .execute(pool)
                 .await
                 .map(|_| ())
@@ -331,7 +354,7 @@ impl Store {
 
     /// Deletes an event its PDS no longer holds (deleted in repo revision `rev`, when known),
     /// leaving a tombstone that keeps late firehose changes out; `false` when there was none.
-    pub async fn delete_event(&self, id: i64, rev: Option<&str>) -> Result<bool, StoreError> {
+    pub async fn delete_event(&self, id: i64, rev: Option<&Rev>) -> Result<bool, StoreError> {
         let deleted: Option<(Option<String>,)> = with_pool!(self, |pool| async {
             let mut tx = pool.begin().await?;
             let deleted: Option<(Option<String>,)> = sqlx::query_as("delete from event where id = $1 returning at_uri")

@@ -1,34 +1,34 @@
 //! What the firehose consumer writes: calendar records from anyone, shadow users, its cursor and
-//! its dead letters. Each frame's changes and the cursor that covers them commit together (F17).
+//! its dead letters. Each frame's changes and the cursor that covers them commit together.
 
 use super::NewRsvp;
 use super::{buried, bury, with_pool, Event, EventRow, NewEvent, Store, StoreError, EVENT_COLUMNS};
-use crate::domain::{Did, Handle, SyncStatus};
+use crate::domain::{Did, Handle, Rev, SyncStatus};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::types::Json;
 
-/// One change a frame makes to the cache, with the repo revision that made it (empty when a
+/// One change a frame makes to the cache, with the repo revision that made it (none when a
 /// backfill read the repo as it is now).
 #[derive(Debug, Clone)]
 pub enum RecordChange {
     /// A created or updated event.
     Upsert {
         event: Box<NewEvent>,
-        rev: String,
+        rev: Option<Rev>,
     },
     Delete {
         at_uri: String,
-        rev: String,
+        rev: Option<Rev>,
     },
-    /// A created or updated RSVP, kept whether or not its event is known (F21).
+    /// A created or updated RSVP, kept whether or not its event is known.
     UpsertRsvp {
         rsvp: Box<NewRsvp>,
-        rev: String,
+        rev: Option<Rev>,
     },
     DeleteRsvp {
         at_uri: String,
-        rev: String,
+        rev: Option<Rev>,
     },
 }
 
@@ -49,11 +49,11 @@ pub enum Applied {
 struct Existing {
     id: i64,
     cid: Option<String>,
-    source_data: Json<Value>,
+    rev: Option<String>,
 }
 
 impl Store {
-    /// The user for a DID seen on the firehose: an existing one, or a new shadow user (F7). Never a
+    /// The user for a DID seen on the firehose: an existing one, or a new shadow user. Never a
     /// second user for one DID: the DID is unique and this is an upsert.
     pub async fn shadow_user(&self, did: &Did, handle: Option<&Handle>) -> Result<i64, StoreError> {
         let sql = "insert into app_user (did, handle, provider, shadow) values ($1, $2, 'bluesky', true)
@@ -121,14 +121,19 @@ impl Store {
         let now = Utc::now();
         let insert = format!(
             "insert into event (owner_id, name, description, starts_at, ends_at, time_zone, source_type,
-                 source_id, source_url, source_data, last_synced_at, at_uri, rkey, cid, sync_status, record)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16)
+                 source_id, source_url, source_data, last_synced_at, at_uri, rkey, cid, sync_status, record, rev)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
              returning {EVENT_COLUMNS}"
         );
         let update = "update event set name = $2, description = $3, starts_at = $4, ends_at = $5, source_url = $6,
-                          source_data = $7, last_synced_at = $8, cid = $9, sync_status = $10, record = $11
+                          source_data = $7, last_synced_at = $8, cid = $9, sync_status = $10, record = $11,
+                          rev = $12, last_sync_error = null
                       where id = $1";
-        let confirm = "update event set last_synced_at = $2, sync_status = $3, source_data = $4 where id = $1";
+        // The news is of the version we hold: it is in sync as of this revision.
+        let confirm = "update event set last_synced_at = $2, sync_status = $3, rev = $4, last_sync_error = null
+                       where id = $1";
+        // The news is older than the version we hold: that version is in sync still.
+        let confirm_older = "update event set last_synced_at = $2, sync_status = $3 where id = $1";
         with_pool!(self, |pool| async {
             let mut tx = pool.begin().await?;
             let mut applied = Vec::with_capacity(changes.len());
@@ -136,17 +141,17 @@ impl Store {
                 match change {
                     RecordChange::Upsert { event, rev } => {
                         let at_uri = event.source.at_uri.as_deref().unwrap_or_default();
-                        if buried!(tx, at_uri, rev) {
+                        if buried!(tx, at_uri, rev.as_ref()) {
                             applied.push(Applied::Unchanged);
                             continue;
                         }
                         let existing: Option<Existing> =
-                            sqlx::query_as("select id, cid, source_data from event where at_uri = $1")
+                            sqlx::query_as("select id, cid, rev from event where at_uri = $1")
                                 .bind(at_uri)
                                 .fetch_optional(&mut *tx)
                                 .await?;
-                        let mut source_data = event.source.source_data.clone();
-                        source_data["rev"] = Value::String(rev.clone());
+                        let source_data = &event.source.source_data;
+                        let new_rev = rev.as_ref().map(Rev::as_str);
                         match existing {
                             None => {
                                 let _: EventRow = sqlx::query_as(&insert)
@@ -159,37 +164,34 @@ impl Store {
                                     .bind(event.source.source_type.as_str())
                                     .bind(&event.source.source_id)
                                     .bind(&event.source.source_url)
-                                    .bind(Json(&source_data))
+                                    .bind(Json(source_data))
                                     .bind(now)
                                     .bind(at_uri)
                                     .bind(&event.source.rkey)
                                     .bind(&event.source.cid)
                                     .bind(SyncStatus::InSync.as_str())
                                     .bind(event.record.as_ref().map(Json))
+                                    .bind(new_rev)
                                     .fetch_one(&mut *tx)
                                     .await?;
                                 applied.push(Applied::Inserted);
                             }
                             Some(row) => {
-                                let stored_rev =
-                                    row.source_data.0.get("rev").and_then(Value::as_str).map(str::to_owned);
                                 // Revisions are TIDs, so they sort by time. A backfill has none.
-                                let older = !rev.is_empty()
-                                    && stored_rev.as_deref().is_some_and(|stored| stored > rev.as_str());
+                                let older =
+                                    new_rev.is_some_and(|rev| row.rev.as_deref().is_some_and(|stored| stored > rev));
                                 if row.cid == event.source.cid || older {
                                     // Our own write coming back (or a replay): confirm it is in sync.
-                                    let mut data = row.source_data.0.clone();
-                                    if !older {
-                                        data["rev"] = Value::String(rev.clone());
-                                        data["lastSyncError"] = Value::Null;
-                                    }
-                                    sqlx::query(confirm)
-                                        .bind(row.id)
-                                        .bind(now)
-                                        .bind(SyncStatus::InSync.as_str())
-                                        .bind(Json(&data))
-                                        .execute(&mut *tx)
-                                        .await?;
+                                    let query = match older {
+                                        true => sqlx::query(confirm_older),
+                                        false => sqlx::query(confirm),
+                                    };
+                                    let query = query.bind(row.id).bind(now).bind(SyncStatus::InSync.as_str());
+                                    let query = match older {
+                                        true => query,
+                                        false => query.bind(new_rev),
+                                    };
+                                    query.execute(&mut *tx).await?;
                                     applied.push(Applied::Unchanged);
                                 } else {
                                     // Changed on the PDS: the PDS wins; the organiser's zone stays.
@@ -200,11 +202,12 @@ impl Store {
                                         .bind(event.starts_at)
                                         .bind(event.ends_at)
                                         .bind(&event.source.source_url)
-                                        .bind(Json(&source_data))
+                                        .bind(Json(source_data))
                                         .bind(now)
                                         .bind(&event.source.cid)
                                         .bind(SyncStatus::InSync.as_str())
                                         .bind(event.record.as_ref().map(Json))
+                                        .bind(new_rev)
                                         .execute(&mut *tx)
                                         .await?;
                                     applied.push(Applied::Updated);
@@ -213,7 +216,7 @@ impl Store {
                         }
                     }
                     RecordChange::UpsertRsvp { rsvp, rev } => {
-                        if buried!(tx, &rsvp.at_uri, rev) {
+                        if buried!(tx, &rsvp.at_uri, rev.as_ref()) {
                             applied.push(Applied::Unchanged);
                             continue;
                         }
@@ -232,7 +235,8 @@ impl Store {
                         .bind(&rsvp.subject_cid)
                         .bind(rsvp.status.name())
                         .bind(&rsvp.cid)
-                        .bind(rev)
+                        // The column's empty text stands for "no revision".
+                        .bind(rev.as_ref().map_or("", Rev::as_str))
                         .bind(Json(&rsvp.record))
                         .execute(&mut *tx)
                         .await?
@@ -249,7 +253,7 @@ impl Store {
                             .execute(&mut *tx)
                             .await?
                             .rows_affected();
-                        bury!(tx, at_uri, Some(rev.as_str()), now);
+                        bury!(tx, at_uri, rev.as_ref(), now);
                         applied.push(if deleted > 0 { Applied::Deleted } else { Applied::Absent });
                     }
                     RecordChange::Delete { at_uri, rev } => {
@@ -258,7 +262,7 @@ impl Store {
                             .execute(&mut *tx)
                             .await?
                             .rows_affected();
-                        bury!(tx, at_uri, Some(rev.as_str()), now);
+                        bury!(tx, at_uri, rev.as_ref(), now);
                         applied.push(if deleted > 0 { Applied::Deleted } else { Applied::Absent });
                     }
                 }
@@ -280,7 +284,7 @@ impl Store {
         .map_err(StoreError::from)
     }
 
-    /// Keeps what could not be decoded or applied (F19): one dead letter per record, the latest.
+    /// Keeps what could not be decoded or applied: one dead letter per record, the latest.
     pub async fn add_dead_letter(
         &self,
         endpoint: &str,

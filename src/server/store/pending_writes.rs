@@ -3,53 +3,9 @@ use crate::domain::{Rkey, TimeZoneName};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::types::Json;
-use std::{fmt, str::FromStr};
+use std::fmt;
 
-/// What a pending write asks of the PDS.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WriteOperation {
-    Create,
-    Update,
-    Delete,
-}
-
-/// Where a pending write stands.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum WriteState {
-    /// Waiting for its next attempt; the worker retries it.
-    Pending,
-    /// The PDS refused it for good; the owner retries or discards it.
-    Failed,
-    /// The record changed on the PDS since we read it (swapRecord mismatch); not retried.
-    Conflict,
-}
-
-macro_rules! text_enum {
-    ($type:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
-        impl $type {
-            pub fn as_str(self) -> &'static str {
-                match self { $(Self::$variant => $text),+ }
-            }
-        }
-        impl FromStr for $type {
-            type Err = String;
-            fn from_str(s: &str) -> Result<Self, Self::Err> {
-                match s {
-                    $($text => Ok(Self::$variant),)+
-                    other => Err(format!("unknown {} {other:?}", stringify!($type))),
-                }
-            }
-        }
-        impl fmt::Display for $type {
-            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-                f.write_str(self.as_str())
-            }
-        }
-    };
-}
-
-text_enum!(WriteOperation { Create => "create", Update => "update", Delete => "delete" });
-text_enum!(WriteState { Pending => "pending", Failed => "failed", Conflict => "conflict" });
+pub use crate::domain::{WriteOperation, WriteState};
 
 /// A write to queue (or to replace the queued write for the same record with).
 #[derive(Debug, Clone)]
@@ -102,6 +58,13 @@ struct PendingWriteRow {
     updated_at: DateTime<Utc>,
 }
 
+impl PendingWrite {
+    /// An answer (RSVP) to an event, rather than an event.
+    pub fn is_rsvp(&self) -> bool {
+        self.collection == crate::server::pds::calendar_rsvp::COLLECTION
+    }
+}
+
 impl TryFrom<PendingWriteRow> for PendingWrite {
     type Error = StoreError;
     fn try_from(row: PendingWriteRow) -> Result<Self, Self::Error> {
@@ -110,13 +73,13 @@ impl TryFrom<PendingWriteRow> for PendingWrite {
             id: row.id,
             owner_id: row.owner_id,
             event_id: row.event_id,
-            operation: row.operation.parse().map_err(|e: String| corrupt(&e))?,
+            operation: row.operation.parse().map_err(|e| corrupt(&e))?,
             collection: row.collection,
             rkey: Rkey::parse(&row.rkey).map_err(|e| corrupt(&e))?,
             record: row.record.map(|json| json.0),
             swap_cid: row.swap_cid,
             time_zone: TimeZoneName::parse(&row.time_zone).map_err(|e| corrupt(&e))?,
-            state: row.state.parse().map_err(|e: String| corrupt(&e))?,
+            state: row.state.parse().map_err(|e| corrupt(&e))?,
             attempts: row.attempts,
             last_error: row.last_error,
             next_attempt_at: row.next_attempt_at,

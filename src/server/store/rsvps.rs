@@ -1,9 +1,9 @@
 //! RSVPs (`community.lexicon.calendar.rsvp`): from the firehose and from our own writes. They link
 //! to their event by its at-uri only, so an answer that arrives before its event counts once the
-//! event is there (F21).
+//! event is there.
 
 use super::{bury, settle_pending_write, with_pool, Event, EventRow, Store, StoreError, EVENT_COLUMNS};
-use crate::domain::{Did, Handle, RsvpStatus};
+use crate::domain::{Did, Handle, Rev, RsvpStatus};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::types::Json;
@@ -151,7 +151,7 @@ impl Store {
     /// brought before: it is newer. Of the changes the firehose delivers later, only newer ones
     /// apply; without a revision (read from the PDS, or an older PDS) any one does.
     #[tracing::instrument(skip_all, fields(at_uri = rsvp.at_uri), err)]
-    pub async fn save_rsvp(&self, rsvp: &NewRsvp, rev: Option<&str>, settles: Option<i64>) -> Result<Rsvp, StoreError> {
+    pub async fn save_rsvp(&self, rsvp: &NewRsvp, rev: Option<&Rev>, settles: Option<i64>) -> Result<Rsvp, StoreError> {
         let sql = format!(
             "insert into rsvp (owner_id, at_uri, subject_uri, subject_cid, status, cid, rev, record)
              values ($1, $2, $3, $4, $5, $6, $7, $8)
@@ -170,7 +170,7 @@ impl Store {
                 .bind(&rsvp.subject_cid)
                 .bind(rsvp.status.name())
                 .bind(&rsvp.cid)
-                .bind(rev.unwrap_or_default())
+                .bind(rev.map_or("", Rev::as_str))
                 .bind(Json(&rsvp.record))
                 .fetch_one(&mut *tx)
                 .await?;
@@ -187,7 +187,7 @@ impl Store {
 
     /// Removes an answer its owner's PDS deleted (in repo revision `rev`, when known) and the
     /// pending write that settles, together; a tombstone keeps late firehose changes out.
-    pub async fn delete_rsvp(&self, at_uri: &str, rev: Option<&str>, settles: Option<i64>) -> Result<bool, StoreError> {
+    pub async fn delete_rsvp(&self, at_uri: &str, rev: Option<&Rev>, settles: Option<i64>) -> Result<bool, StoreError> {
         let deleted = with_pool!(self, |pool| async {
             let mut tx = pool.begin().await?;
             let deleted = sqlx::query("delete from rsvp where at_uri = $1")

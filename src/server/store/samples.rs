@@ -1,4 +1,4 @@
-//! Samples of each instance's counters for the dashboard's charts over time (F32).
+//! Samples of each instance's counters for the dashboard's charts over time.
 
 use super::{with_pool, Store, StoreError};
 use chrono::{DateTime, Utc};

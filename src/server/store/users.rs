@@ -12,7 +12,7 @@ pub struct User {
     pub avatar_url: Option<String>,
     pub description: Option<String>,
     pub provider: Provider,
-    /// Seen on the firehose, never signed in (F7).
+    /// Seen on the firehose, never signed in.
     pub shadow: bool,
     /// When the person signing in took over the shadow user the firehose had made for their DID.
     pub claimed_at: Option<DateTime<Utc>>,

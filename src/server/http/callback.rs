@@ -1,14 +1,15 @@
 //! `GET /oauth/callback`: where the authorization server sends the browser back. A plain axum
 //! handler (not a server function) so the session is written before the redirect.
 
-use super::oauth::OAuthError;
-use crate::server::{error::Chain, metrics, session::keys, state::AppState, store::NewBlueskyUser};
+use crate::server::state::AppState;
+use crate::server::{auth::oauth::OAuthError, error::Chain, metrics, session::keys, store::NewBlueskyUser};
 use atrium_oauth::CallbackParams;
 use axum::{
     extract::{Query, State},
     response::Redirect,
 };
 use serde::Deserialize;
+use std::sync::Arc;
 use tower_sessions::Session;
 
 #[derive(Deserialize)]
@@ -30,20 +31,21 @@ pub async fn callback(State(state): State<AppState>, session: Session, Query(que
         tracing::info!(error, "sign-in refused at the authorization server");
         return back_to_login(if error == "access_denied" { "denied" } else { "failed" });
     }
-    let (Some(code), Some(auth)) = (query.code, &state.auth) else {
+    let (Some(code), Some(bluesky)) = (query.code, &state.bluesky) else {
         return back_to_login("failed");
     };
     // Only a sign-in this browser started may finish here (login CSRF).
     let nonce: Option<String> = session.remove(keys::OAUTH_NONCE).await.unwrap_or_default();
     let started_here = match (&query.state, &nonce) {
-        (Some(oauth_state), Some(nonce)) => auth.started_by(oauth_state, nonce).await.unwrap_or(false),
+        (Some(oauth_state), Some(nonce)) => bluesky.auth.started_by(oauth_state, nonce).await.unwrap_or(false),
         _ => false,
     };
     if !started_here {
         tracing::warn!("sign-in callback for a sign-in this browser did not start");
         return back_to_login("failed");
     }
-    let signed_in = match auth
+    let signed_in = match bluesky
+        .auth
         .finish(CallbackParams {
             code,
             state: query.state,
@@ -74,7 +76,7 @@ pub async fn callback(State(state): State<AppState>, session: Session, Query(que
         }
     };
     // The profile is a nicety: a failure to read it is logged, and sign-in goes on.
-    match auth.fetch_profile(&user.did).await {
+    match bluesky.auth.fetch_profile(&user.did).await {
         Ok(profile) => {
             if let Err(e) = state
                 .store
@@ -97,11 +99,12 @@ pub async fn callback(State(state): State<AppState>, session: Session, Query(que
     }
     tracing::info!(user_id = stored.id, did = %user.did, "signed in");
     ::metrics::counter!(metrics::SIGN_INS_TOTAL, "outcome" => "ok").increment(1);
-    // Their calendar records from before they used Skymeet (F22), in the background.
-    if let Some(ingest) = state.ingest.clone() {
-        let did = user.did.clone();
+    // Their calendar records from before they used Skymeet, in the background.
+    // Only where a consumer keeps the cache current: elsewhere the import would go stale.
+    if bluesky.consumer.is_some() {
+        let (repos, did) = (Arc::clone(&bluesky.repos), user.did.clone());
         tokio::spawn(async move {
-            if let Err(e) = ingest.backfill(&did, None).await {
+            if let Err(e) = repos.backfill(&did, None).await {
                 tracing::warn!(error = %Chain(&e), %did, "backfill after sign-in failed");
             }
         });

@@ -1,24 +1,21 @@
 //! Builds the application from a [`Config`]: storage, sessions, routes, background tasks. Tests
 //! build it on port 0 and talk to it over HTTP, exactly as a browser would.
 
+use super::{callback, health, metadata, rest};
 use crate::app::{shell, App};
 use crate::server::{
-    auth::{
-        callback, metadata,
-        oauth::{BlueskyAuth, OAuthError, CALLBACK_PATH, CLIENT_METADATA_PATH, JWKS_PATH},
-    },
+    auth::oauth::{BlueskyAuth, OAuthError, CALLBACK_PATH, CLIENT_METADATA_PATH, JWKS_PATH},
     calendar::Calendar,
     charts::Sampler,
     config::Config,
-    error::{self, Chain},
-    firehose::{self, Ingest},
-    health,
+    error::Chain,
+    firehose::{self, Ingest, Repos},
+    identity::{self, Identity},
     kv::KvStore,
     metrics,
     reconcile::Reconciler,
-    rest,
     session::{self, SessionBackend},
-    state::AppState,
+    state::{AppState, Bluesky},
     store::{Store, StoreError},
 };
 use axum::{routing::get, Router};
@@ -102,25 +99,30 @@ impl Application {
             public_url = %config.public_url,
             "starting"
         );
-        let auth = BlueskyAuth::new(&config, store.clone(), kv.clone())?.map(Arc::new);
-        let calendar = auth.as_ref().map(|auth| {
-            Arc::new(Calendar::new(
-                store.clone(),
-                Arc::clone(auth),
-                config.pending_write_backoff,
-            ))
-        });
-        let ingest = match (&auth, &config.firehose_url) {
-            (Some(auth), Some(url)) => Some(Arc::new(Ingest::new(store.clone(), Arc::clone(auth), url.to_string()))),
-            _ => None,
-        };
-        // Reconciliation backfills like the consumer does (without moving its cursor), so it shares
-        // the consumer's Ingest when there is one.
-        let reconciler = auth.as_ref().map(|auth| {
-            let ingest = ingest
-                .clone()
-                .unwrap_or_else(|| Arc::new(Ingest::new(store.clone(), Arc::clone(auth), "reconcile".to_owned())));
-            Arc::new(Reconciler::new(store.clone(), ingest))
+        let http_client = Arc::new(identity::outbound(&config.atproto));
+        let bluesky = BlueskyAuth::new(&config, store.clone(), kv.clone(), Arc::clone(&http_client))?.map(|auth| {
+            let auth = Arc::new(auth);
+            let identity = Arc::new(Identity::new(&config.atproto, http_client));
+            // One reader of repos, shared by the consumer, backfills and reconciliation, so what
+            // it remembers of each repo serves them all.
+            let repos = Arc::new(Repos::new(store.clone(), Arc::clone(&identity)));
+            let consumer = config
+                .firehose_url
+                .as_ref()
+                .map(|url| Arc::new(Ingest::with_repos(store.clone(), Arc::clone(&repos), url.to_string())));
+            Bluesky {
+                calendar: Arc::new(Calendar::new(
+                    store.clone(),
+                    Arc::clone(&auth),
+                    Arc::clone(&identity),
+                    config.pending_write_backoff,
+                )),
+                reconciler: Arc::new(Reconciler::new(store.clone(), Arc::clone(&repos))),
+                repos,
+                consumer,
+                identity,
+                auth,
+            }
         });
         let state = AppState {
             config: Arc::new(config),
@@ -128,10 +130,7 @@ impl Application {
             kv,
             leptos_options,
             metrics: metrics::recorder(),
-            auth,
-            calendar,
-            ingest,
-            reconciler,
+            bluesky,
         };
         let router = router(state.clone()).layer(session_layer);
         Ok(Self {
@@ -181,19 +180,23 @@ impl Application {
             });
         }
 
-        if let Some(calendar) = state.calendar.as_ref().filter(|_| state.config.role.publishes()) {
+        let bluesky = state.bluesky.as_ref();
+        if let Some(calendar) = bluesky.map(|b| &b.calendar).filter(|_| state.config.role.publishes()) {
             let calendar = Arc::clone(calendar);
             let stop = shutdown.clone();
             spawn_supervised(&tasks, &shutdown, "pending-writes", calendar.run_worker(stop));
         }
 
-        if let Some(ingest) = state.ingest.as_ref().filter(|_| state.config.role.ingests()) {
+        if let Some(ingest) = bluesky
+            .and_then(|b| b.consumer.as_ref())
+            .filter(|_| state.config.role.ingests())
+        {
             let (ingest, stop) = (Arc::clone(ingest), shutdown.clone());
             let reset = state.config.firehose_reset_cursor;
             spawn_supervised(&tasks, &shutdown, "firehose", firehose::run(ingest, reset, stop));
         }
 
-        if let (Some(reconciler), Some(interval)) = (state.reconciler.as_ref(), state.config.reconcile_interval) {
+        if let (Some(reconciler), Some(interval)) = (bluesky.map(|b| &b.reconciler), state.config.reconcile_interval) {
             if state.config.role.ingests() {
                 let (reconciler, stop) = (Arc::clone(reconciler), shutdown.clone());
                 spawn_supervised(
@@ -290,7 +293,6 @@ fn router(state: AppState) -> Router {
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
             context, shell,
         ))
-        .layer(axum::middleware::from_fn(error::unreadable_arguments_are_bad_requests))
         .layer(axum::middleware::from_fn(metrics::track_http))
         .layer(TraceLayer::new_for_http())
         .with_state(state)

@@ -14,15 +14,19 @@ use axum::{
 const CACHE_CONTROL: &str = "public, max-age=3600";
 
 pub async fn client_metadata(State(state): State<AppState>) -> Response {
-    match &state.auth {
-        Some(auth) => ([(header::CACHE_CONTROL, CACHE_CONTROL)], Json(auth.client_metadata())).into_response(),
+    match &state.bluesky {
+        Some(bluesky) => (
+            [(header::CACHE_CONTROL, CACHE_CONTROL)],
+            Json(bluesky.auth.client_metadata()),
+        )
+            .into_response(),
         None => StatusCode::NOT_FOUND.into_response(),
     }
 }
 
 pub async fn jwks(State(state): State<AppState>) -> Response {
-    match &state.auth {
-        Some(auth) => ([(header::CACHE_CONTROL, CACHE_CONTROL)], Json(auth.jwks())).into_response(),
+    match &state.bluesky {
+        Some(bluesky) => ([(header::CACHE_CONTROL, CACHE_CONTROL)], Json(bluesky.auth.jwks())).into_response(),
         None => StatusCode::NOT_FOUND.into_response(),
     }
 }

@@ -1,6 +1,6 @@
-//! Handle resolution for the OAuth client: DNS and `https://{handle}/.well-known/atproto-did` in
-//! production, or `com.atproto.identity.resolveHandle` on a configured service for the local
-//! network (`*.test` handles have no DNS).
+//! Handle resolution: DNS and `https://{handle}/.well-known/atproto-did` in production, or
+//! `com.atproto.identity.resolveHandle` on a configured service for the local network (`*.test`
+//! handles have no DNS).
 
 use crate::server::outbound::Outbound;
 use atrium_api::types::string::{Did, Handle};

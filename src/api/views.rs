@@ -1,0 +1,727 @@
+//! What the server functions answer with: the data each page shows, shaped for it. States and
+//! decisions are enums the pages match on; the JSON names are stable (scripts read them too).
+//!
+//! On the server, `From` conversions at the end of this file turn what the services read into
+//! these views; nothing here reads storage or the network.
+
+use crate::domain::{Decision, EventDraft, RsvpStatus, SyncStatus, TimeZoneName, WriteOperation, WriteState};
+use chrono::{DateTime, Utc};
+use serde::{Deserialize, Serialize};
+
+/// How many events one page of `/events` lists.
+pub const EVENTS_PER_PAGE: u32 = 20;
+
+/// How a page names a person: their display name, else `@handle`, else "Someone".
+pub fn shown_name(display_name: Option<&str>, handle: Option<&str>) -> String {
+    display_name
+        .map(str::to_owned)
+        .or_else(|| handle.map(|h| format!("@{h}")))
+        .unwrap_or_else(|| "Someone".to_owned())
+}
+
+// ---- Events ----
+
+/// One event as a list shows it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventSummary {
+    pub id: i64,
+    pub name: String,
+    pub starts_at: Option<DateTime<Utc>>,
+    /// The zone the organiser entered the times in.
+    pub time_zone: TimeZoneName,
+    pub sync_status: SyncStatus,
+    pub at_uri: Option<String>,
+}
+
+/// One event with everything a page shows of it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventView {
+    /// `None` for a record on a PDS that Skymeet has not cached.
+    pub id: Option<i64>,
+    pub draft: EventDraft,
+    pub owner: Option<OwnerView>,
+    pub sync: SyncView,
+    /// The viewer owns it (and may edit and delete it).
+    pub can_edit: bool,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OwnerView {
+    pub handle: Option<String>,
+    pub display_name: Option<String>,
+    pub avatar_url: Option<String>,
+}
+
+impl OwnerView {
+    pub fn name(&self) -> String {
+        shown_name(self.display_name.as_deref(), self.handle.as_deref())
+    }
+}
+
+/// How an event (or an answer) stands against its record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SyncView {
+    pub status: SyncStatus,
+    pub at_uri: Option<String>,
+    /// The raw record on its PDS.
+    pub record_url: Option<String>,
+    pub last_synced_at: Option<DateTime<Utc>>,
+    pub last_error: Option<String>,
+}
+
+/// A write the PDS has not accepted yet.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct PendingWriteView {
+    pub id: i64,
+    pub event_id: Option<i64>,
+    pub operation: WriteOperation,
+    pub state: WriteState,
+    /// An answer (RSVP) to the event, rather than the event itself.
+    pub rsvp: bool,
+    /// The event's name.
+    pub name: Option<String>,
+    pub attempts: i32,
+    pub last_error: Option<String>,
+    pub next_attempt_at: DateTime<Utc>,
+}
+
+impl PendingWriteView {
+    pub fn describe(&self) -> String {
+        let what = match (self.rsvp, self.operation) {
+            (true, WriteOperation::Delete) => "Withdrawing your answer to",
+            (true, _) => "Answering",
+            (false, WriteOperation::Create) => "Publishing",
+            (false, WriteOperation::Update) => "Saving changes to",
+            (false, WriteOperation::Delete) => "Deleting",
+        };
+        let name = self.name.as_deref().unwrap_or("an event");
+        match self.state {
+            WriteState::Pending => format!("{what} “{name}”: waiting for your Bluesky server, retried automatically"),
+            WriteState::Conflict if self.rsvp => {
+                format!("{what} “{name}”: your answer was changed in another app, so this was not applied")
+            }
+            WriteState::Conflict => {
+                format!("{what} “{name}”: the event was changed elsewhere, so this was not applied")
+            }
+            WriteState::Failed => format!("{what} “{name}” failed: your Bluesky server refused it"),
+        }
+    }
+}
+
+/// A write of ours that met another version on the PDS, and how it was settled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ConflictView {
+    pub id: i64,
+    /// The event it is about (none when that event is gone).
+    pub event_id: Option<i64>,
+    /// The name in the version Skymeet tried to write (none for a delete).
+    pub ours: Option<String>,
+    /// The name in the version the PDS held (none when it was gone or could not be read).
+    pub theirs: Option<String>,
+    /// `None` while open.
+    pub decision: Option<Decision>,
+    pub decided_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+}
+
+/// `/events/{id}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventPage {
+    pub event: EventView,
+    pub pending: Option<PendingWriteView>,
+    pub attendance: AttendanceView,
+    /// The viewer's answer while it waits for (or was refused by) their PDS.
+    pub answer_pending: Option<PendingWriteView>,
+    /// For the organiser: this event's conflicts, newest first.
+    pub conflicts: Vec<ConflictView>,
+    /// When the page was made, so "synced 3 minutes ago" reads the same after hydration.
+    pub now: DateTime<Utc>,
+}
+
+/// `/u/{handle}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct UserPage {
+    pub handle: String,
+    pub did: String,
+    pub display_name: Option<String>,
+    pub avatar_url: Option<String>,
+    pub is_owner: bool,
+    pub events: Vec<EventView>,
+    /// Events this person answered "going" (from Skymeet's copy).
+    pub going: Vec<EventSummary>,
+    /// The PDS could not be reached: these are Skymeet's copies.
+    pub cached: bool,
+    pub pending: Vec<PendingWriteView>,
+    pub now: DateTime<Utc>,
+}
+
+/// `/events`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct EventsPage {
+    pub events: Vec<EventView>,
+    pub page: u32,
+    pub has_next: bool,
+    pub now: DateTime<Utc>,
+}
+
+/// What syncing one event did (`POST /api/events/{id}/sync`).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SyncResult {
+    pub outcome: SyncOutcome,
+    /// The event as it is now; `None` once it is gone.
+    pub sync: Option<SyncView>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SyncOutcome {
+    /// A queued write reached the PDS.
+    Sent,
+    /// A queued delete reached the PDS; the event is gone.
+    Deleted,
+    /// Nothing was queued; the event was read again from the PDS.
+    Refreshed,
+    /// Nothing was queued, and the record is gone from the PDS; so is the event.
+    Gone,
+}
+
+/// How an owner settles a conflict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum Resolution {
+    /// The version on Bluesky stays; ours is dropped.
+    KeepBluesky,
+    /// Our version is written over the one on Bluesky.
+    ReapplyMine,
+}
+
+// ---- Answers (RSVPs) ----
+
+/// An event's answers as its page shows them.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct AttendanceView {
+    pub going: usize,
+    pub interested: usize,
+    pub not_going: usize,
+    /// Going and interested, earliest answer first; the organiser also sees who is not going.
+    pub attendees: Vec<AttendeeView>,
+    /// The viewer's own answer; `None` for a guest or when the event cannot be answered.
+    pub mine: Option<MyAnswerView>,
+}
+
+impl AttendanceView {
+    pub fn count(&self, status: RsvpStatus) -> usize {
+        match status {
+            RsvpStatus::Going => self.going,
+            RsvpStatus::Interested => self.interested,
+            RsvpStatus::NotGoing => self.not_going,
+        }
+    }
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AttendeeView {
+    pub handle: Option<String>,
+    pub display_name: Option<String>,
+    pub avatar_url: Option<String>,
+    pub status: RsvpStatus,
+    /// Answered a version of the event from before its last edit.
+    pub earlier_version: bool,
+}
+
+impl AttendeeView {
+    pub fn name(&self) -> String {
+        shown_name(self.display_name.as_deref(), self.handle.as_deref())
+    }
+}
+
+/// The viewer's answer and how it stands against their RSVP record.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct MyAnswerView {
+    /// What the viewer answered (the queued answer while it waits for their PDS); `None` when they
+    /// have not answered or withdrew.
+    pub status: Option<RsvpStatus>,
+    pub sync: SyncView,
+    pub earlier_version: bool,
+}
+
+// ---- Sign-in ----
+
+/// The signed-in person, as pages show them.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Viewer {
+    pub user_id: i64,
+    pub handle: Option<String>,
+    pub did: Option<String>,
+    pub display_name: Option<String>,
+    pub description: Option<String>,
+    pub avatar_url: Option<String>,
+    /// Skymeet holds working credentials for the account; `false`: it has to sign in again.
+    pub connected: bool,
+    /// From the AppView, when one is configured.
+    pub followers_count: Option<i64>,
+    pub follows_count: Option<i64>,
+    /// May open `/admin` (the DID is in `ADMIN_DIDS`).
+    pub is_admin: bool,
+    /// When this account took over what the firehose had already brought for its DID.
+    pub claimed_at: Option<DateTime<Utc>>,
+}
+
+impl Viewer {
+    /// The connection status in words, as the status dot's tooltip and `/me` show it.
+    pub fn connection_status(&self) -> &'static str {
+        if self.connected {
+            "Connected to Bluesky"
+        } else {
+            "Sign in again to reconnect Bluesky"
+        }
+    }
+
+    /// The status dot's colour.
+    pub fn connection_dot_class(&self) -> &'static str {
+        if self.connected {
+            "bg-emerald-500"
+        } else {
+            "bg-amber-500"
+        }
+    }
+
+    /// A link to the account on the Bluesky app.
+    pub fn bluesky_url(&self) -> Option<String> {
+        self.did.as_ref().map(|did| format!("https://bsky.app/profile/{did}"))
+    }
+}
+
+/// The signed-in account and what it holds, as `POST /api/auth/bluesky/claim-account` reports it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ClaimedAccount {
+    pub user_id: i64,
+    pub did: String,
+    pub handle: Option<String>,
+    /// When the account took over the shadow user the firehose had made for its DID; `None` when
+    /// there was none (the person signed in before the firehose saw them).
+    pub claimed_at: Option<DateTime<Utc>>,
+    /// Events and RSVPs the account owns here, including those the firehose brought before.
+    pub events: i64,
+    pub rsvps: i64,
+}
+
+// ---- The admin dashboard ----
+
+/// Everything `/admin` shows.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SyncReport {
+    /// Events per sync status.
+    pub events: Vec<Count<SyncStatus>>,
+    pub events_total: i64,
+    /// Share of events in sync, 0-100; 100 with no events.
+    pub in_sync_percent: f64,
+    pub rsvps: i64,
+    /// Pending writes per state.
+    pub pending_writes: Vec<Count<WriteState>>,
+    /// `None` when this instance runs no firehose consumer.
+    pub consumer: Option<ConsumerView>,
+    pub dead_letters: Vec<DeadLetterView>,
+    pub dead_letters_total: i64,
+    /// The newest conflicts; their owners settle them on the event's page.
+    pub conflicts: Vec<ConflictView>,
+    /// Newest first.
+    pub reconciliations: Vec<ReconcileView>,
+    pub reconciling: bool,
+    /// While a run goes on on this instance: repos compared so far, and how many it compares.
+    pub reconcile_progress: Option<(u64, u64)>,
+    pub charts: Charts,
+    pub now: DateTime<Utc>,
+}
+
+/// The charts over time, over the last hours that have samples.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Charts {
+    pub start: DateTime<Utc>,
+    pub end: DateTime<Utc>,
+    /// How often samples are taken; `None` when sampling is off.
+    pub sample_seconds: Option<u64>,
+    pub charts: Vec<ChartView>,
+}
+
+/// One chart: a value per time bucket from `start` to `end` (`None`: nothing happened there).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ChartView {
+    pub title: String,
+    /// What the values are in: `frames/s`, `s`, `ms` or `%`.
+    pub unit: String,
+    pub points: Vec<Option<f64>>,
+}
+
+/// How many there are of one kind (`name` is a status or state, as stored).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Count<K> {
+    pub name: K,
+    pub count: i64,
+}
+
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ConsumerView {
+    pub endpoint: String,
+    pub connected: bool,
+    pub cursor: Option<i64>,
+    /// When the cursor last moved.
+    pub cursor_moved_at: Option<DateTime<Utc>>,
+    /// Sequence gaps seen (each repaired by re-reading repos).
+    pub gaps: u64,
+    /// Times the consumer lost its lock and stopped (another instance may have taken over).
+    pub lock_losses: u64,
+    /// Times a connection ended and the consumer connected again.
+    pub reconnects: u64,
+    /// How far behind the network the last applied commit was, in seconds.
+    pub lag_seconds: Option<f64>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct DeadLetterView {
+    pub id: i64,
+    pub error: String,
+    pub uri: Option<String>,
+    pub seq: Option<i64>,
+    /// The record, pretty-printed.
+    pub record: Option<String>,
+    /// The size of an undecodable frame.
+    pub raw_bytes: Option<usize>,
+    pub created_at: DateTime<Utc>,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ReconcileView {
+    pub id: i64,
+    pub trigger: String,
+    pub started_at: DateTime<Utc>,
+    /// `None` while it runs.
+    pub finished_at: Option<DateTime<Utc>>,
+    pub repos: i64,
+    pub missing: i64,
+    pub stale: i64,
+    pub deleted: i64,
+    pub unpublished: i64,
+    pub errors: Vec<String>,
+}
+
+/// What a backfill of one repo found and repaired.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct BackfillView {
+    pub did: String,
+    pub missing: usize,
+    pub stale: usize,
+    pub deleted: usize,
+}
+
+/// A person's Bluesky session as Skymeet holds it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SessionView {
+    pub user_id: i64,
+    pub handle: Option<String>,
+    pub did: String,
+    /// Skymeet holds credentials for the account.
+    pub connected: bool,
+    /// When the stored credentials expire (and are cleaned up) unless refreshed.
+    pub expires_in_seconds: Option<u64>,
+    /// How long ago the credentials were last written: at sign-in or a token refresh (each write
+    /// renews their lifetime, so this is that lifetime minus what is left of it).
+    pub refreshed_seconds_ago: Option<u64>,
+    /// When the access token expires, from now (negative: it has); the next use after that
+    /// refreshes it.
+    pub access_token_expires_in_seconds: Option<i64>,
+}
+
+/// What a batch refresh did.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefreshOutcome {
+    pub refreshed: usize,
+    /// `handle-or-did: why`, one per session that could not be refreshed.
+    pub failed: Vec<String>,
+}
+
+#[cfg(feature = "ssr")]
+mod from_server {
+    //! What the services read, as views.
+    use super::*;
+    use crate::server::{
+        calendar::{
+            reads::{AnswerRead, AttendanceRead, DetailsRead, EventRead, Listed, UserRead},
+            Synced,
+        },
+        store::{Conflict, DeadLetter, Event, PendingWrite, ReconcileReport, User},
+    };
+
+    impl From<&User> for OwnerView {
+        fn from(user: &User) -> Self {
+            Self {
+                handle: user.handle.as_ref().map(ToString::to_string),
+                display_name: user.display_name.clone(),
+                avatar_url: user.avatar_url.clone(),
+            }
+        }
+    }
+
+    impl From<&Event> for SyncView {
+        fn from(event: &Event) -> Self {
+            Self {
+                status: event.source.sync_status,
+                at_uri: event.source.at_uri.clone(),
+                record_url: event.source.source_url.clone(),
+                last_synced_at: event.source.last_synced_at,
+                last_error: event.source.last_sync_error.clone(),
+            }
+        }
+    }
+
+    impl From<Event> for EventSummary {
+        fn from(event: Event) -> Self {
+            Self {
+                id: event.id,
+                name: event.name,
+                starts_at: event.starts_at,
+                time_zone: event.time_zone,
+                sync_status: event.source.sync_status,
+                at_uri: event.source.at_uri,
+            }
+        }
+    }
+
+    impl From<EventRead> for EventView {
+        fn from(read: EventRead) -> Self {
+            Self {
+                id: Some(read.event.id),
+                draft: read.draft,
+                owner: read.owner.as_ref().map(OwnerView::from),
+                sync: SyncView::from(&read.event),
+                can_edit: read.can_edit,
+            }
+        }
+    }
+
+    impl From<Listed> for EventView {
+        fn from(listed: Listed) -> Self {
+            match listed {
+                Listed::Cached(read) => (*read).into(),
+                Listed::Elsewhere(foreign) => Self {
+                    id: None,
+                    owner: foreign.owner.as_ref().map(OwnerView::from),
+                    sync: SyncView {
+                        status: SyncStatus::InSync,
+                        at_uri: Some(foreign.at_uri),
+                        record_url: foreign.record_url,
+                        last_synced_at: Some(foreign.read_at),
+                        last_error: None,
+                    },
+                    draft: foreign.draft,
+                    can_edit: false,
+                },
+            }
+        }
+    }
+
+    impl PendingWriteView {
+        /// A pending write as its owner sees it; `event_name` names the event an answer is for.
+        pub fn of(write: &PendingWrite, event_name: Option<&str>) -> Self {
+            let rsvp = write.is_rsvp();
+            let own_name = write
+                .record
+                .as_ref()
+                .filter(|_| !rsvp)
+                .and_then(|r| r.get("name"))
+                .and_then(|n| n.as_str());
+            Self {
+                id: write.id,
+                event_id: write.event_id,
+                operation: write.operation,
+                state: write.state,
+                rsvp,
+                name: own_name.or(event_name).map(str::to_owned),
+                attempts: write.attempts,
+                last_error: write.last_error.clone(),
+                next_attempt_at: write.next_attempt_at,
+            }
+        }
+    }
+
+    impl From<Conflict> for ConflictView {
+        fn from(conflict: Conflict) -> Self {
+            let name = |value: &Option<serde_json::Value>| {
+                value
+                    .as_ref()
+                    .and_then(|v| v.get("name"))
+                    .and_then(|n| n.as_str())
+                    .map(str::to_owned)
+            };
+            Self {
+                id: conflict.id,
+                event_id: conflict.event_id,
+                ours: name(&conflict.ours),
+                theirs: name(&conflict.theirs),
+                decision: conflict.decision,
+                decided_at: conflict.decided_at,
+                created_at: conflict.created_at,
+            }
+        }
+    }
+
+    impl From<AttendanceRead> for AttendanceView {
+        fn from(read: AttendanceRead) -> Self {
+            let count = |status| read.answers.iter().filter(|a| a.rsvp.status == status).count();
+            let attendees = read
+                .answers
+                .iter()
+                .filter(|a| read.organiser || a.rsvp.status != RsvpStatus::NotGoing)
+                .map(|a| AttendeeView {
+                    handle: a.handle.as_ref().map(ToString::to_string),
+                    display_name: a.display_name.clone(),
+                    avatar_url: a.avatar_url.clone(),
+                    status: a.rsvp.status,
+                    earlier_version: read.answered_earlier_version(&a.rsvp),
+                })
+                .collect();
+            let mine = read.mine.as_ref().map(|mine| MyAnswerView::of(mine, &read));
+            Self {
+                going: count(RsvpStatus::Going),
+                interested: count(RsvpStatus::Interested),
+                not_going: count(RsvpStatus::NotGoing),
+                attendees,
+                mine,
+            }
+        }
+    }
+
+    impl MyAnswerView {
+        fn of(mine: &AnswerRead, attendance: &AttendanceRead) -> Self {
+            let stored = mine.stored.as_ref();
+            let (status, sync_status, last_error) = match &mine.queued {
+                Some(write) => {
+                    let status = match write.operation {
+                        WriteOperation::Delete => None,
+                        _ => write
+                            .record
+                            .as_ref()
+                            .and_then(|r| r.get("status"))
+                            .and_then(|s| s.as_str())
+                            .and_then(RsvpStatus::from_token),
+                    };
+                    (status, SyncStatus::from(write.state), write.last_error.clone())
+                }
+                None => (stored.map(|r| r.status), SyncStatus::InSync, None),
+            };
+            Self {
+                status,
+                sync: SyncView {
+                    status: sync_status,
+                    at_uri: stored.map(|r| r.at_uri.clone()),
+                    record_url: mine.record_url.clone(),
+                    last_synced_at: stored.map(|r| r.updated_at),
+                    last_error,
+                },
+                earlier_version: stored.is_some_and(|r| attendance.answered_earlier_version(r)),
+            }
+        }
+    }
+
+    impl From<DetailsRead> for EventPage {
+        fn from(read: DetailsRead) -> Self {
+            let answer_pending = read
+                .attendance
+                .mine
+                .as_ref()
+                .and_then(|mine| mine.queued.as_ref())
+                .map(|write| PendingWriteView::of(write, Some(&read.event.event.name)));
+            Self {
+                pending: read.pending.as_ref().map(|write| PendingWriteView::of(write, None)),
+                answer_pending,
+                attendance: read.attendance.into(),
+                conflicts: read.conflicts.into_iter().map(ConflictView::from).collect(),
+                event: read.event.into(),
+                now: Utc::now(),
+            }
+        }
+    }
+
+    impl From<UserRead> for UserPage {
+        fn from(read: UserRead) -> Self {
+            Self {
+                handle: read.handle.to_string(),
+                did: read.did.to_string(),
+                display_name: read.user.as_ref().and_then(|u| u.display_name.clone()),
+                avatar_url: read.user.as_ref().and_then(|u| u.avatar_url.clone()),
+                is_owner: read.is_owner,
+                events: read.events.into_iter().map(EventView::from).collect(),
+                going: read.going.into_iter().map(EventSummary::from).collect(),
+                cached: read.cached,
+                pending: read
+                    .pending
+                    .iter()
+                    .map(|(write, answered)| PendingWriteView::of(write, answered.as_deref()))
+                    .collect(),
+                now: Utc::now(),
+            }
+        }
+    }
+
+    impl From<Synced> for SyncOutcome {
+        fn from(synced: Synced) -> Self {
+            match synced {
+                Synced::Sent => Self::Sent,
+                Synced::Deleted => Self::Deleted,
+                Synced::Refreshed => Self::Refreshed,
+                Synced::Gone => Self::Gone,
+            }
+        }
+    }
+
+    impl From<ReconcileReport> for ReconcileView {
+        fn from(report: ReconcileReport) -> Self {
+            Self {
+                id: report.id,
+                trigger: report.trigger,
+                started_at: report.started_at,
+                finished_at: report.finished_at,
+                repos: report.counts.repos,
+                missing: report.counts.missing,
+                stale: report.counts.stale,
+                deleted: report.counts.deleted,
+                unpublished: report.counts.unpublished,
+                errors: report.counts.errors,
+            }
+        }
+    }
+
+    impl From<DeadLetter> for DeadLetterView {
+        fn from(letter: DeadLetter) -> Self {
+            Self {
+                id: letter.id,
+                error: letter.error,
+                uri: letter.uri,
+                seq: letter.seq,
+                record: letter
+                    .record
+                    .map(|record| serde_json::to_string_pretty(&record).unwrap_or_else(|_| record.to_string())),
+                raw_bytes: letter.raw.map(|raw| raw.len()),
+                created_at: letter.created_at,
+            }
+        }
+    }
+
+    impl From<&User> for Viewer {
+        fn from(user: &User) -> Self {
+            Self {
+                user_id: user.id,
+                handle: user.handle.as_ref().map(ToString::to_string),
+                did: user.did.as_ref().map(ToString::to_string),
+                display_name: user.display_name.clone(),
+                description: user.description.clone(),
+                avatar_url: user.avatar_url.clone(),
+                connected: false,
+                followers_count: user.followers_count,
+                follows_count: user.follows_count,
+                is_admin: false,
+                claimed_at: user.claimed_at,
+            }
+        }
+    }
+}

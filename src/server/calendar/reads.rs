@@ -1,0 +1,368 @@
+//! Reading events for the pages: one event with its answers, pending writes and conflicts; a page
+//! of events; a person's events as their PDS holds them. What is read here is plain data; the
+//! server functions turn it into views.
+
+use crate::domain::{AtUri, Did, EventDraft, Handle, Provider, RsvpStatus, TimeZoneName};
+use crate::server::{
+    identity::Identity,
+    pds::{
+        calendar_event::{CalendarEvent, COLLECTION},
+        calendar_rsvp::COLLECTION as RSVP_COLLECTION,
+        record_url, PdsError,
+    },
+    store::{Attendee, Conflict, Event, PendingWrite, Rsvp, Store, StoreError, User},
+};
+use chrono::{DateTime, Utc};
+use std::{collections::HashMap, sync::Arc};
+
+/// The most records read from one PDS for a user page.
+const USER_PAGE_MAX_RECORDS: usize = 500;
+
+/// A cached event, its organiser, and whether the viewer may change it.
+#[derive(Debug, Clone)]
+pub struct EventRead {
+    pub event: Event,
+    /// The form fields, from the record when there is one.
+    pub draft: EventDraft,
+    pub owner: Option<User>,
+    pub can_edit: bool,
+}
+
+/// One of a person's events on their user page.
+#[derive(Debug, Clone)]
+pub enum Listed {
+    /// Skymeet holds it.
+    Cached(Box<EventRead>),
+    /// Made in another app and not cached yet (the firehose will bring it): shown read-only.
+    Elsewhere(Box<ForeignRead>),
+}
+
+/// An event record Skymeet has not cached, as its PDS holds it.
+#[derive(Debug, Clone)]
+pub struct ForeignRead {
+    pub draft: EventDraft,
+    pub owner: Option<User>,
+    pub at_uri: String,
+    pub record_url: Option<String>,
+    pub read_at: DateTime<Utc>,
+}
+
+/// The viewer's own answer to an event.
+#[derive(Debug, Clone)]
+pub struct AnswerRead {
+    /// The answer as stored (what their PDS accepted).
+    pub stored: Option<Rsvp>,
+    /// The answer still waiting for (or refused by) their PDS.
+    pub queued: Option<PendingWrite>,
+    /// Their RSVP record on its PDS.
+    pub record_url: Option<String>,
+}
+
+/// The answers to an event.
+#[derive(Debug, Clone, Default)]
+pub struct AttendanceRead {
+    /// Every answer, earliest first.
+    pub answers: Vec<Attendee>,
+    /// The viewer organises the event (and so also sees who is not going).
+    pub organiser: bool,
+    /// The CID of the event's current version.
+    pub event_cid: Option<String>,
+    /// `None` for a guest, for someone without Bluesky, or for an event not on Bluesky.
+    pub mine: Option<AnswerRead>,
+}
+
+impl AttendanceRead {
+    /// Whether `rsvp` answered a version of the event from before its last edit.
+    pub fn answered_earlier_version(&self, rsvp: &Rsvp) -> bool {
+        rsvp.subject_cid.is_some() && self.event_cid.is_some() && rsvp.subject_cid != self.event_cid
+    }
+}
+
+/// `/events/{id}`.
+#[derive(Debug, Clone)]
+pub struct DetailsRead {
+    pub event: EventRead,
+    /// For the organiser: the write of this event still waiting for their PDS.
+    pub pending: Option<PendingWrite>,
+    pub attendance: AttendanceRead,
+    /// For the organiser: this event's conflicts, newest first.
+    pub conflicts: Vec<Conflict>,
+}
+
+/// `/u/{handle}`.
+#[derive(Debug, Clone)]
+pub struct UserRead {
+    pub handle: Handle,
+    pub did: Did,
+    /// Skymeet's user for the DID, when it has one.
+    pub user: Option<User>,
+    pub is_owner: bool,
+    pub events: Vec<Listed>,
+    /// Events this person answered "going" (from Skymeet's copy).
+    pub going: Vec<Event>,
+    /// The PDS could not be reached: `events` are Skymeet's copies.
+    pub cached: bool,
+    /// For the person themselves: their writes still waiting, each with the name of the event an
+    /// answer is for.
+    pub pending: Vec<(PendingWrite, Option<String>)>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ReadError {
+    #[error("the account's handle could not be resolved")]
+    Unresolved(#[source] PdsError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Reads for the pages, from the cache and (for user pages and record links) the network.
+pub struct Reads {
+    store: Store,
+    /// `None` where Bluesky is off: then no user page has a PDS to read.
+    identity: Option<Arc<Identity>>,
+}
+
+impl Reads {
+    pub fn new(store: Store, identity: Option<Arc<Identity>>) -> Self {
+        Self { store, identity }
+    }
+
+    /// One event with what its page shows; `None` when there is none.
+    pub async fn details(&self, id: i64, viewer: Option<&User>) -> Result<Option<DetailsRead>, StoreError> {
+        let Some(event) = self.store.event_by_id(id).await? else {
+            return Ok(None);
+        };
+        let event = self.read(&mut Owners::default(), event, viewer).await?;
+        let pending = match (viewer, event.event.source.rkey.as_deref()) {
+            (Some(viewer), Some(rkey)) if event.can_edit => {
+                let rkey = crate::domain::Rkey::parse(rkey).map_err(|e| StoreError::Corrupt(e.to_string()))?;
+                self.store
+                    .pending_write_for_record(viewer.id, COLLECTION, &rkey)
+                    .await?
+            }
+            _ => None,
+        };
+        let attendance = self.attendance(&event.event, viewer).await?;
+        let conflicts = match event.can_edit {
+            true => self.store.conflicts_of_event(id).await?,
+            false => Vec::new(),
+        };
+        Ok(Some(DetailsRead {
+            event,
+            pending,
+            attendance,
+            conflicts,
+        }))
+    }
+
+    /// Events not over yet, most recently changed first: page `page` (from 1) of `per_page`, and
+    /// whether there is a next page.
+    pub async fn page(
+        &self,
+        page: u32,
+        per_page: u32,
+        viewer: Option<&User>,
+    ) -> Result<(Vec<EventRead>, bool), StoreError> {
+        let offset = page.max(1).saturating_sub(1).saturating_mul(per_page);
+        let mut events = self.store.active_events(Utc::now(), per_page + 1, offset).await?;
+        let has_next = events.len() > per_page as usize;
+        events.truncate(per_page as usize);
+        let mut owners = Owners::default();
+        let mut reads = Vec::with_capacity(events.len());
+        for event in events {
+            reads.push(self.read(&mut owners, event, viewer).await?);
+        }
+        Ok((reads, has_next))
+    }
+
+    /// A Bluesky user's events as their PDS holds them, or Skymeet's copies when the PDS cannot be
+    /// reached. `None` when the handle is no Bluesky account (or Bluesky is off here).
+    pub async fn user(&self, handle: &Handle, viewer: Option<&User>) -> Result<Option<UserRead>, ReadError> {
+        let user = self.store.user_by_handle(handle).await?;
+        if user.as_ref().is_some_and(|u| u.provider != Provider::Bluesky) {
+            return Ok(None);
+        }
+        let Some(identity) = self.identity.as_ref() else {
+            return Ok(None);
+        };
+        let did = match user.as_ref().and_then(|u| u.did.clone()) {
+            Some(did) => did,
+            None => match identity.resolve_handle(handle).await.map_err(ReadError::Unresolved)? {
+                Some(did) => did,
+                None => return Ok(None),
+            },
+        };
+        let is_owner = matches!((viewer, &user), (Some(v), Some(u)) if v.id == u.id);
+        let cached_events = match &user {
+            Some(user) => self.store.events_by_owner(user.id).await?,
+            None => Vec::new(),
+        };
+        let mut owners = Owners::default();
+        let from_pds = match identity.public_repo(&did).await {
+            Ok((repo, pds)) => repo
+                .list_all_records(COLLECTION, USER_PAGE_MAX_RECORDS)
+                .await
+                .map(|records| (records, pds)),
+            Err(e) => Err(e),
+        };
+        let (events, cached) = match from_pds {
+            Ok((records, pds)) => {
+                let mut by_uri: HashMap<String, Event> = cached_events
+                    .into_iter()
+                    .filter_map(|e| e.source.at_uri.clone().map(|uri| (uri, e)))
+                    .collect();
+                let mut listed = Vec::with_capacity(records.len());
+                for entry in records {
+                    if let Some(event) = by_uri.remove(&entry.uri) {
+                        listed.push(Listed::Cached(Box::new(self.read(&mut owners, event, viewer).await?)));
+                        continue;
+                    }
+                    let Ok(record) = CalendarEvent::from_value(entry.value) else {
+                        tracing::debug!(uri = entry.uri, "skipping a record that is not an event");
+                        continue;
+                    };
+                    listed.push(Listed::Elsewhere(Box::new(ForeignRead {
+                        draft: record.draft(TimeZoneName::utc()),
+                        owner: user.clone(),
+                        record_url: AtUri::parse(&entry.uri).ok().map(|uri| record_url(&pds, &uri)),
+                        at_uri: entry.uri,
+                        read_at: Utc::now(),
+                    })));
+                }
+                // Ours but not (yet, or any more) on the PDS: pending creates show under Pending.
+                (listed, false)
+            }
+            Err(e) => {
+                tracing::warn!(error = %e, %did, "reading events from the PDS failed; showing the cached copy");
+                let mut listed = Vec::with_capacity(cached_events.len());
+                for event in cached_events {
+                    listed.push(Listed::Cached(Box::new(self.read(&mut owners, event, viewer).await?)));
+                }
+                (listed, true)
+            }
+        };
+        let mut pending = Vec::new();
+        if let (Some(user), true) = (&user, is_owner) {
+            for write in self.store.pending_writes_for_owner(user.id).await? {
+                // An answer names the event it answers.
+                let answered = match write.event_id {
+                    Some(id) if write.is_rsvp() => self.store.event_by_id(id).await?.map(|e| e.name),
+                    _ => None,
+                };
+                pending.push((write, answered));
+            }
+        }
+        let going = match &user {
+            Some(user) => self.store.events_answered(user.id, RsvpStatus::Going).await?,
+            None => Vec::new(),
+        };
+        Ok(Some(UserRead {
+            handle: handle.clone(),
+            did,
+            user,
+            is_owner,
+            events,
+            going,
+            cached,
+            pending,
+        }))
+    }
+
+    /// The answers to `event`, and the viewer's own.
+    pub async fn attendance(&self, event: &Event, viewer: Option<&User>) -> Result<AttendanceRead, StoreError> {
+        let Some(subject) = event.source.at_uri.as_deref() else {
+            return Ok(AttendanceRead::default());
+        };
+        let answers = self.store.attendees(subject).await?;
+        let mine = match viewer {
+            Some(viewer) if viewer.did.is_some() => {
+                let stored = answers
+                    .iter()
+                    .find(|a| a.rsvp.owner_id == viewer.id)
+                    .map(|a| a.rsvp.clone());
+                let queued = self
+                    .store
+                    .pending_write_for_event(viewer.id, RSVP_COLLECTION, event.id)
+                    .await?;
+                let record_url = match stored.as_ref().map(|r| AtUri::parse(&r.at_uri)) {
+                    Some(Ok(uri)) => self.link(&uri).await,
+                    _ => None,
+                };
+                Some(AnswerRead {
+                    stored,
+                    queued,
+                    record_url,
+                })
+            }
+            _ => None,
+        };
+        Ok(AttendanceRead {
+            answers,
+            organiser: viewer.is_some_and(|v| event.owner_id == Some(v.id)),
+            event_cid: event.source.cid.clone(),
+            mine,
+        })
+    }
+
+    /// A link to a record on its owner's PDS; none when the PDS cannot be found just now.
+    async fn link(&self, uri: &AtUri) -> Option<String> {
+        let identity = self.identity.as_ref()?;
+        match identity.pds_endpoint(uri.did()).await {
+            Ok(pds) => Some(record_url(&pds, uri)),
+            Err(e) => {
+                tracing::debug!(error = %e, "no record link: the PDS is unknown");
+                None
+            }
+        }
+    }
+
+    async fn read(&self, owners: &mut Owners, event: Event, viewer: Option<&User>) -> Result<EventRead, StoreError> {
+        let owner = match event.owner_id {
+            Some(id) => owners.get(&self.store, id).await?,
+            None => None,
+        };
+        Ok(EventRead {
+            draft: draft(&event),
+            can_edit: viewer.is_some_and(|v| event.owner_id == Some(v.id)),
+            owner,
+            event,
+        })
+    }
+}
+
+/// Owners met while reading one page, so each is read once.
+#[derive(Default)]
+struct Owners(HashMap<i64, Option<User>>);
+
+impl Owners {
+    async fn get(&mut self, store: &Store, id: i64) -> Result<Option<User>, StoreError> {
+        if let Some(user) = self.0.get(&id) {
+            return Ok(user.clone());
+        }
+        let user = store.user_by_id(id).await?;
+        self.0.insert(id, user.clone());
+        Ok(user)
+    }
+}
+
+/// The form fields of a cached event: from its record when there is one.
+fn draft(event: &Event) -> EventDraft {
+    let from_record = event
+        .record
+        .clone()
+        .and_then(|value| CalendarEvent::from_value(value).ok())
+        .map(|record| record.draft(event.time_zone.clone()));
+    from_record.unwrap_or_else(|| EventDraft {
+        name: event.name.clone(),
+        description: event.description.clone(),
+        starts_at: event.starts_at,
+        ends_at: event.ends_at,
+        time_zone: event.time_zone.clone(),
+        mode: Default::default(),
+        status: Default::default(),
+        address: None,
+        geo: None,
+        online: None,
+        links: Vec::new(),
+    })
+}

@@ -1,0 +1,342 @@
+//! Applying the firehose: each frame is decoded, its calendar records become changes to the cache
+//! (through the one record mapping), and the changes commit with the cursor that covers them.
+
+use super::{
+    backfill::{BackfillError, Repos},
+    frame::{self, Action, Frame},
+    telemetry::Telemetry,
+    Source,
+};
+use crate::domain::{Collection, Did, Rev};
+use crate::server::{
+    error::Chain,
+    identity::Identity,
+    metrics,
+    records::{self, RecordOwner, RecordState},
+    store::{Applied, RecordChange, Store, StoreError},
+};
+use std::{
+    sync::{Arc, Mutex},
+    time::{Duration, Instant},
+};
+
+/// How often the cursor moves for frames with nothing to apply.
+const IDLE_CURSOR_INTERVAL: Duration = Duration::from_secs(1);
+/// The most repos one repair re-reads.
+const REPAIR_MAX_REPOS: u32 = 1_000;
+
+/// The cursor of frames with nothing to apply, written at most once per [`IDLE_CURSOR_INTERVAL`].
+#[derive(Debug)]
+struct IdleCursor {
+    /// The newest sequence number seen and not yet written.
+    unwritten: Option<i64>,
+    /// When it was last written.
+    written_at: Instant,
+    /// The next frame is the first of a connection (written at once).
+    first_of_connection: bool,
+}
+
+/// The firehose consumer of one endpoint: applies its frames to the cache.
+pub struct Ingest {
+    pub(super) source: Source,
+    pub(super) store: Store,
+    repos: Arc<Repos>,
+    /// The subscribeRepos (or Jetstream) URL, which also names the cursor.
+    endpoint: String,
+    idle: Mutex<IdleCursor>,
+    pub(super) telemetry: Telemetry,
+}
+
+impl Ingest {
+    /// A consumer of `endpoint` that reads repos on its own.
+    pub fn new(store: Store, identity: Arc<Identity>, endpoint: String) -> Self {
+        let repos = Arc::new(Repos::new(store.clone(), identity));
+        Self::with_repos(store, repos, endpoint)
+    }
+
+    /// A consumer of `endpoint` sharing `repos` (and what it remembers) with backfills.
+    pub fn with_repos(store: Store, repos: Arc<Repos>, endpoint: String) -> Self {
+        Self {
+            source: Source::of(&endpoint),
+            store,
+            repos,
+            endpoint,
+            idle: Mutex::new(IdleCursor {
+                unwritten: None,
+                written_at: Instant::now(),
+                first_of_connection: true,
+            }),
+            telemetry: Telemetry::default(),
+        }
+    }
+
+    pub fn endpoint(&self) -> &str {
+        &self.endpoint
+    }
+
+    /// The reader of whole repos this consumer backfills with.
+    pub fn repos(&self) -> &Arc<Repos> {
+        &self.repos
+    }
+
+    pub fn telemetry(&self) -> &Telemetry {
+        &self.telemetry
+    }
+
+    /// Whether a connection to the firehose is open now.
+    pub fn connected(&self) -> bool {
+        self.telemetry.connected()
+    }
+
+    /// How many sequence gaps this consumer has seen.
+    pub fn gaps(&self) -> u64 {
+        self.telemetry.gaps()
+    }
+
+    /// How often this consumer stopped because its lock was lost.
+    pub fn lock_losses(&self) -> u64 {
+        self.telemetry.lock_losses()
+    }
+
+    /// The next frame starts a connection: its cursor is written at once.
+    pub(super) fn connection_started(&self) {
+        self.idle.lock().unwrap_or_else(|p| p.into_inner()).first_of_connection = true;
+    }
+
+    /// Decodes and applies one frame. `Err` only when the store fails (then the frame is not
+    /// acknowledged by the cursor and comes again after a reconnect).
+    pub async fn handle(self: &Arc<Self>, bytes: &[u8]) -> Result<(), StoreError> {
+        ::metrics::counter!(metrics::FIREHOSE_FRAMES_TOTAL).increment(1);
+        let decoded = match self.source {
+            Source::SubscribeRepos => frame::decode(bytes),
+            Source::Jetstream => frame::decode_jetstream(bytes),
+        };
+        let frame = match decoded {
+            Ok(frame) => frame,
+            Err(e) => {
+                tracing::warn!(error = %e, "a frame does not decode; dead-lettered");
+                ::metrics::counter!(metrics::FIREHOSE_DEAD_LETTERS_TOTAL).increment(1);
+                return self
+                    .store
+                    .add_dead_letter(&self.endpoint, None, &e.to_string(), Some(bytes), None, None)
+                    .await;
+            }
+        };
+        // Jetstream's cursor is a time, not a sequence: it has no gaps to notice.
+        if let (Some(seq), Source::SubscribeRepos) = (frame.seq(), self.source) {
+            if self.telemetry.gap_before(seq) {
+                self.repair();
+            }
+        }
+        match frame {
+            Frame::Commit {
+                seq,
+                repo,
+                rev,
+                time,
+                ops,
+                rejected,
+                too_big,
+            } => {
+                if let Some(lag) = since(&time) {
+                    self.telemetry.record_lag(lag);
+                }
+                if too_big {
+                    self.backfill_logged(&repo, seq).await?;
+                }
+                for op in &rejected {
+                    let uri = format!("at://{repo}/{}", op.path);
+                    self.dead_letter(seq, &op.reason, op.record.as_ref(), &uri).await?;
+                }
+                if ops.is_empty() {
+                    return self.idle(seq).await;
+                }
+                self.apply_commit(seq, &repo, rev.as_ref(), ops).await?;
+                if let Some(latency) = since(&time) {
+                    ::metrics::histogram!(metrics::SYNC_LATENCY_SECONDS).record(latency);
+                }
+                Ok(())
+            }
+            Frame::Identity { seq, did, handle } => {
+                if let Some(handle) = handle {
+                    self.store.set_handle(&did, &handle).await?;
+                }
+                self.idle(seq).await
+            }
+            Frame::Account {
+                seq,
+                did,
+                active,
+                status,
+            } => {
+                let gone = !active && matches!(status.as_deref(), Some("deleted" | "takendown"));
+                if gone {
+                    let removed = self.store.delete_events_of(&did).await?;
+                    tracing::info!(%did, removed, ?status, "account gone: its events are removed");
+                }
+                self.idle(seq).await
+            }
+            Frame::Sync { seq, did } => {
+                self.backfill_logged(&did, seq).await?;
+                self.idle(seq).await
+            }
+            Frame::Info { name, message } => {
+                tracing::warn!(name, ?message, "firehose info");
+                if name == "OutdatedCursor" {
+                    // Frames were dropped before our cursor: re-read what we know.
+                    self.repair();
+                }
+                ::metrics::counter!(metrics::FIREHOSE_INFO_TOTAL, "name" => name).increment(1);
+                Ok(())
+            }
+            Frame::Other { kind } => {
+                tracing::debug!(kind, "skipping a frame of an unknown kind");
+                Ok(())
+            }
+        }
+    }
+
+    /// Re-reads, in the background, the repos of everyone whose events we hold: the frames we
+    /// missed could have touched any of them.
+    fn repair(self: &Arc<Self>) {
+        let ingest = Arc::clone(self);
+        tokio::spawn(async move {
+            let dids = match ingest.store.calendar_owners(REPAIR_MAX_REPOS).await {
+                Ok(dids) => dids,
+                Err(e) => {
+                    tracing::warn!(error = %Chain(&e), "listing repos to repair failed");
+                    return;
+                }
+            };
+            for did in dids {
+                if let Err(e) = ingest.repos.backfill(&did, None).await {
+                    tracing::warn!(error = %Chain(&e), %did, "repairing a repo failed");
+                }
+            }
+        });
+    }
+
+    /// Moves the cursor for a frame with nothing to apply, at most once per interval.
+    async fn idle(&self, seq: i64) -> Result<(), StoreError> {
+        let due = {
+            let mut idle = self.idle.lock().unwrap_or_else(|p| p.into_inner());
+            idle.unwritten = Some(seq);
+            // The first frame of a connection is written at once: a consumer that starts without
+            // a cursor (live) must have one before it can be restarted without a gap.
+            if idle.first_of_connection || idle.written_at.elapsed() >= IDLE_CURSOR_INTERVAL {
+                idle.written_at = Instant::now();
+                idle.first_of_connection = false;
+                idle.unwritten.take()
+            } else {
+                None
+            }
+        };
+        match due {
+            Some(seq) => self.store.set_firehose_cursor(&self.endpoint, seq).await,
+            None => Ok(()),
+        }
+    }
+
+    /// Persists the newest sequence number seen (at disconnect and shutdown).
+    pub async fn flush_cursor(&self) -> Result<(), StoreError> {
+        let unwritten = self.idle.lock().unwrap_or_else(|p| p.into_inner()).unwritten.take();
+        match unwritten {
+            Some(seq) => self.store.set_firehose_cursor(&self.endpoint, seq).await,
+            None => Ok(()),
+        }
+    }
+
+    async fn apply_commit(
+        &self,
+        seq: i64,
+        did: &Did,
+        rev: Option<&Rev>,
+        ops: Vec<frame::RecordOp>,
+    ) -> Result<(), StoreError> {
+        let (user_id, pds) = self.repos.locate(did).await?;
+        let owner = RecordOwner {
+            did,
+            user_id,
+            pds: &pds,
+        };
+        let mut changes = Vec::with_capacity(ops.len());
+        for op in ops {
+            // Where the record lives, for a replay to read it again.
+            let uri = format!("at://{did}/{}/{}", op.collection, op.rkey);
+            let state = match (op.action, op.record, op.cid) {
+                (Action::Delete, _, _) => RecordState::Gone,
+                (_, Some(value), Some(cid)) => RecordState::Present { value, cid },
+                (_, record, _) => {
+                    self.dead_letter(seq, "a create or update without a record", record.as_ref(), &uri)
+                        .await?;
+                    continue;
+                }
+            };
+            let record = match &state {
+                RecordState::Present { value, .. } => Some(value.clone()),
+                RecordState::Gone => None,
+            };
+            match records::change(owner, op.collection, &op.rkey, state, rev) {
+                Ok(change) => changes.push(change),
+                Err(error) => self.dead_letter(seq, &error, record.as_ref(), &uri).await?,
+            }
+        }
+        let applied = self
+            .store
+            .apply_firehose_changes(Some((&self.endpoint, seq)), &changes)
+            .await?;
+        for (change, outcome) in changes.iter().zip(applied) {
+            let collection = match change {
+                RecordChange::Upsert { .. } | RecordChange::Delete { .. } => Collection::Event,
+                RecordChange::UpsertRsvp { .. } | RecordChange::DeleteRsvp { .. } => Collection::Rsvp,
+            };
+            let outcome = match outcome {
+                Applied::Inserted => "inserted",
+                Applied::Updated => "updated",
+                Applied::Unchanged => "unchanged",
+                Applied::Deleted => "deleted",
+                Applied::Absent => "absent",
+            };
+            ::metrics::counter!(
+                metrics::FIREHOSE_RECORDS_TOTAL,
+                "collection" => collection.label(),
+                "outcome" => outcome
+            )
+            .increment(1);
+        }
+        ::metrics::gauge!(metrics::FIREHOSE_CURSOR).set(seq as f64);
+        Ok(())
+    }
+
+    async fn dead_letter(
+        &self,
+        seq: i64,
+        error: &str,
+        record: Option<&serde_json::Value>,
+        uri: &str,
+    ) -> Result<(), StoreError> {
+        tracing::warn!(seq, error, uri, "a record does not apply; dead-lettered");
+        ::metrics::counter!(metrics::FIREHOSE_DEAD_LETTERS_TOTAL).increment(1);
+        self.store
+            .add_dead_letter(&self.endpoint, Some(seq), error, None, record, Some(uri))
+            .await
+    }
+
+    /// A backfill a frame asked for (`#sync`, or a commit too big to carry its records).
+    async fn backfill_logged(&self, did: &Did, seq: i64) -> Result<(), StoreError> {
+        match self.repos.backfill(did, Some((&self.endpoint, seq))).await {
+            Ok(_) => Ok(()),
+            Err(BackfillError::Store(e)) => Err(e),
+            Err(BackfillError::Pds(e)) => {
+                tracing::warn!(%did, error = %e, "backfill failed; the next #sync or sign-in retries it");
+                Ok(())
+            }
+        }
+    }
+}
+
+/// Seconds from an RFC 3339 time until now (0 for a time ahead of our clock).
+fn since(time: &str) -> Option<f64> {
+    let at = chrono::DateTime::parse_from_rfc3339(time).ok()?;
+    Some(((chrono::Utc::now() - at.to_utc()).num_milliseconds() as f64 / 1000.0).max(0.0))
+}

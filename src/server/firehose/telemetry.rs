@@ -1,0 +1,100 @@
+//! What the consumer tells about itself: connected or not, sequence gaps, lock losses, reconnects
+//! and lag, for the admin dashboard (the same figures go to `/metrics`).
+
+use crate::server::metrics;
+use std::sync::{
+    atomic::{AtomicBool, AtomicU64, Ordering},
+    Mutex,
+};
+
+/// The consumer's counters; each updates its gauge or counter in `/metrics` too.
+#[derive(Debug)]
+pub struct Telemetry {
+    connected: AtomicBool,
+    /// The last sequence number handled, to notice gaps.
+    last_seq: Mutex<Option<i64>>,
+    gaps: AtomicU64,
+    lock_losses: AtomicU64,
+    reconnects: AtomicU64,
+    /// Now minus the last commit's time when it was applied, in milliseconds; `u64::MAX` before one.
+    lag_millis: AtomicU64,
+}
+
+impl Default for Telemetry {
+    fn default() -> Self {
+        Self {
+            connected: AtomicBool::new(false),
+            last_seq: Mutex::new(None),
+            gaps: AtomicU64::new(0),
+            lock_losses: AtomicU64::new(0),
+            reconnects: AtomicU64::new(0),
+            lag_millis: AtomicU64::new(u64::MAX),
+        }
+    }
+}
+
+impl Telemetry {
+    /// Whether a connection to the firehose is open now.
+    pub fn connected(&self) -> bool {
+        self.connected.load(Ordering::Relaxed)
+    }
+
+    pub fn set_connected(&self, connected: bool) {
+        self.connected.store(connected, Ordering::Relaxed);
+        ::metrics::gauge!(metrics::FIREHOSE_CONNECTED).set(if connected { 1.0 } else { 0.0 });
+    }
+
+    /// How many sequence gaps this consumer has seen.
+    pub fn gaps(&self) -> u64 {
+        self.gaps.load(Ordering::Relaxed)
+    }
+
+    /// Notes `seq` as handled; `true` when numbers before it were skipped. (Going back is a replay
+    /// after a reconnect, which applying idempotently makes harmless.)
+    pub fn gap_before(&self, seq: i64) -> bool {
+        let previous = self.last_seq.lock().unwrap_or_else(|p| p.into_inner()).replace(seq);
+        let Some(previous) = previous.filter(|previous| seq > previous + 1) else {
+            return false;
+        };
+        tracing::warn!(
+            previous,
+            seq,
+            missing = seq - previous - 1,
+            "sequence gap on the firehose"
+        );
+        ::metrics::counter!(metrics::FIREHOSE_GAPS_TOTAL).increment(1);
+        self.gaps.fetch_add(1, Ordering::Relaxed);
+        true
+    }
+
+    /// How often this consumer stopped because its lock was lost.
+    pub fn lock_losses(&self) -> u64 {
+        self.lock_losses.load(Ordering::Relaxed)
+    }
+
+    pub fn lost_lock(&self) {
+        self.lock_losses.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// How often a connection ended and the consumer connected again.
+    pub fn reconnects(&self) -> u64 {
+        self.reconnects.load(Ordering::Relaxed)
+    }
+
+    pub fn reconnected(&self) {
+        ::metrics::counter!(metrics::FIREHOSE_RECONNECTS_TOTAL).increment(1);
+        self.reconnects.fetch_add(1, Ordering::Relaxed);
+    }
+
+    /// How far behind the network the last applied commit was, in seconds.
+    pub fn lag_seconds(&self) -> Option<f64> {
+        let millis = self.lag_millis.load(Ordering::Relaxed);
+        (millis != u64::MAX).then(|| millis as f64 / 1000.0)
+    }
+
+    pub fn record_lag(&self, lag_seconds: f64) {
+        ::metrics::gauge!(metrics::FIREHOSE_LAG_SECONDS).set(lag_seconds);
+        let millis = (lag_seconds * 1000.0) as u64;
+        self.lag_millis.store(millis.min(u64::MAX - 1), Ordering::Relaxed);
+    }
+}
