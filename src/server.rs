@@ -7,6 +7,7 @@ pub mod auth;
 pub mod calendar;
 pub mod charts;
 pub mod config;
+pub mod dashboard;
 pub mod error;
 pub mod firehose;
 pub mod http;

@@ -142,14 +142,10 @@ pub async fn discard_dead_letter(id: i64) -> Result<(), ApiError> {
 #[cfg(feature = "ssr")]
 mod ssr {
     use super::*;
-    use crate::api::views::{ChartView, Charts, ConflictView, ConsumerView, Count, DeadLetterView, ReconcileView};
-    use crate::domain::SyncStatus;
     use crate::server::{
-        error::Chain,
         state::{AppState, Bluesky},
         store::DeadLetter,
     };
-    use chrono::Utc;
 
     /// The Bluesky services an admin action needs, or "Bluesky is off here".
     pub fn bluesky(state: &AppState) -> Result<&Bluesky, ApiError> {
@@ -164,140 +160,16 @@ mod ssr {
             .ok_or_else(|| ErrorCode::AdminNoDeadLetter.into())
     }
 
-    /// The most sessions listed.
-    const SESSIONS_LISTED: u32 = 200;
-
     pub async fn sessions(state: &AppState) -> Result<Vec<SessionView>, ApiError> {
-        use crate::server::auth::credentials::{credentials_key, CREDENTIALS_TTL};
-        let users = state.store.signed_in_users(SESSIONS_LISTED).await?;
-        let mut sessions = Vec::with_capacity(users.len());
-        for user in users {
-            let Some(did) = user.did.as_ref() else { continue };
-            let ttl = state.kv.ttl(&credentials_key(user.id)).await?;
-            let access_token_expires_at = match (&state.bluesky, ttl) {
-                (Some(bluesky), Some(_)) => match bluesky.auth.credentials().access_token_expiry(user.id).await {
-                    Ok(expiry) => expiry,
-                    Err(e) => {
-                        tracing::warn!(error = %Chain(&e), user_id = user.id, "stored credentials do not open");
-                        None
-                    }
-                },
-                _ => None,
-            };
-            sessions.push(SessionView {
-                user_id: user.id,
-                handle: user.handle.as_ref().map(ToString::to_string),
-                did: did.to_string(),
-                connected: ttl.is_some(),
-                expires_in_seconds: ttl.map(|ttl| ttl.as_secs()),
-                refreshed_seconds_ago: ttl.map(|ttl| CREDENTIALS_TTL.saturating_sub(ttl).as_secs()),
-                access_token_expires_in_seconds: access_token_expires_at.map(|at| (at - Utc::now()).num_seconds()),
-            });
+        use crate::server::dashboard::{sessions, DashboardError};
+        match sessions(state).await {
+            Ok(sessions) => Ok(sessions.into_iter().map(SessionView::from).collect()),
+            Err(DashboardError::Store(e)) => Err(e.into()),
+            Err(DashboardError::Kv(e)) => Err(e.into()),
         }
-        Ok(sessions)
     }
 
     pub async fn report(state: &AppState) -> Result<SyncReport, ApiError> {
-        let store = &state.store;
-        let events: Vec<Count<SyncStatus>> = store
-            .events_by_sync_status()
-            .await?
-            .into_iter()
-            .map(|(name, count)| Count { name, count })
-            .collect();
-        let events_total = events.iter().map(|c| c.count).sum::<i64>();
-        let in_sync = events
-            .iter()
-            .filter(|c| c.name == SyncStatus::InSync)
-            .map(|c| c.count)
-            .sum::<i64>();
-        let in_sync_percent = if events_total == 0 {
-            100.0
-        } else {
-            (in_sync as f64 * 1000.0 / events_total as f64).round() / 10.0
-        };
-        let consumer = match state.bluesky.as_ref().and_then(|b| b.consumer.as_ref()) {
-            Some(ingest) => Some(ConsumerView {
-                endpoint: ingest.endpoint().to_owned(),
-                connected: ingest.connected(),
-                cursor: store.firehose_cursor(ingest.endpoint()).await?,
-                cursor_moved_at: store.firehose_cursor_updated_at(ingest.endpoint()).await?,
-                gaps: ingest.telemetry().gaps(),
-                lock_losses: ingest.telemetry().lock_losses(),
-                reconnects: ingest.telemetry().reconnects(),
-                lag_seconds: ingest.telemetry().lag_seconds(),
-            }),
-            None => None,
-        };
-        let reconciler = state.bluesky.as_ref().map(|b| &b.reconciler);
-        Ok(SyncReport {
-            events,
-            events_total,
-            in_sync_percent,
-            rsvps: store.rsvp_count().await?,
-            pending_writes: store
-                .pending_writes_by_state()
-                .await?
-                .into_iter()
-                .map(|(name, count)| Count { name, count })
-                .collect(),
-            consumer,
-            dead_letters: store
-                .dead_letters(LISTED)
-                .await?
-                .into_iter()
-                .map(DeadLetterView::from)
-                .collect(),
-            dead_letters_total: store.dead_letter_count().await?,
-            conflicts: store
-                .recent_conflicts(LISTED)
-                .await?
-                .into_iter()
-                .map(ConflictView::from)
-                .collect(),
-            reconciliations: store
-                .reconcile_reports(LISTED)
-                .await?
-                .into_iter()
-                .map(ReconcileView::from)
-                .collect(),
-            reconciling: reconciler.is_some_and(|r| r.is_running()),
-            reconcile_progress: reconciler.and_then(|r| r.progress()),
-            charts: charts(state).await?,
-            now: Utc::now(),
-        })
-    }
-
-    /// How far back the charts look, at most.
-    const CHART_HOURS: i64 = 6;
-    /// Points per chart.
-    const CHART_BUCKETS: usize = 60;
-
-    async fn charts(state: &AppState) -> Result<Charts, ApiError> {
-        use crate::server::charts::series;
-        let end = Utc::now();
-        let samples = state
-            .store
-            .metric_samples_since(end - chrono::Duration::hours(CHART_HOURS))
-            .await?;
-        // From the oldest sample, so a young deployment's charts are not squeezed to the right.
-        let start = samples.iter().map(|s| s.taken_at).min().unwrap_or(end);
-        let series = series(&samples, start, end, CHART_BUCKETS);
-        let chart = |title: &str, unit: &str, points: Vec<Option<f64>>| ChartView {
-            title: title.to_owned(),
-            unit: unit.to_owned(),
-            points,
-        };
-        Ok(Charts {
-            start,
-            end,
-            sample_seconds: state.config.metrics_sample_interval.map(|interval| interval.as_secs()),
-            charts: vec![
-                chart("Firehose rate", "frames/s", series.firehose_frames_per_second),
-                chart("Sync latency", "s", series.sync_latency_seconds),
-                chart("Publish duration", "ms", series.publish_milliseconds),
-                chart("In sync", "%", series.in_sync_percent),
-            ],
-        })
+        Ok(crate::server::dashboard::read(state, LISTED).await?.into())
     }
 }

@@ -447,6 +447,25 @@ mod tests {
     }
 
     #[test]
+    fn the_api_document_names_only_codes_that_exist() {
+        let document = include_str!("../server/http/openapi.json");
+        let known: HashSet<&str> = ErrorCode::ALL.iter().map(|c| c.as_str()).collect();
+        let mut named = 0;
+        for (start, _) in document.match_indices("error-") {
+            let code: String = document[start..]
+                .chars()
+                .take_while(|c| c.is_ascii_alphanumeric() || *c == '-')
+                .collect();
+            assert!(
+                known.contains(code.as_str()),
+                "{code} is in the OpenAPI document, not in ErrorCode"
+            );
+            named += 1;
+        }
+        assert!(named > 0, "the document names codes");
+    }
+
+    #[test]
     fn a_code_travels_as_its_stable_string() {
         for code in ErrorCode::ALL {
             let error = ApiError::from(*code);

@@ -449,6 +449,7 @@ mod from_server {
             reads::{AnswerRead, AttendanceRead, DetailsRead, EventRead, Listed, UserRead},
             Synced,
         },
+        dashboard::{ConsumerRead, DashboardRead, SessionRead},
         store::{Conflict, DeadLetter, Event, PendingWrite, ReconcileReport, User},
     };
 
@@ -721,6 +722,81 @@ mod from_server {
                 follows_count: user.follows_count,
                 is_admin: false,
                 claimed_at: user.claimed_at,
+            }
+        }
+    }
+
+    impl From<DashboardRead> for SyncReport {
+        fn from(read: DashboardRead) -> Self {
+            let in_sync_percent = read.in_sync_percent();
+            let series = read.charts.series;
+            let chart = |title: &str, unit: &str, points: Vec<Option<f64>>| ChartView {
+                title: title.to_owned(),
+                unit: unit.to_owned(),
+                points,
+            };
+            Self {
+                events_total: read.events_by_status.iter().map(|(_, count)| count).sum(),
+                events: read
+                    .events_by_status
+                    .into_iter()
+                    .map(|(name, count)| Count { name, count })
+                    .collect(),
+                in_sync_percent,
+                rsvps: read.rsvps,
+                pending_writes: read
+                    .pending_writes_by_state
+                    .into_iter()
+                    .map(|(name, count)| Count { name, count })
+                    .collect(),
+                consumer: read.consumer.map(ConsumerView::from),
+                dead_letters: read.dead_letters.into_iter().map(DeadLetterView::from).collect(),
+                dead_letters_total: read.dead_letters_total,
+                conflicts: read.conflicts.into_iter().map(ConflictView::from).collect(),
+                reconciliations: read.reconciliations.into_iter().map(ReconcileView::from).collect(),
+                reconciling: read.reconciling,
+                reconcile_progress: read.reconcile_progress,
+                charts: Charts {
+                    start: series.start,
+                    end: series.end,
+                    sample_seconds: read.charts.sample_interval.map(|interval| interval.as_secs()),
+                    charts: vec![
+                        chart("Firehose rate", "frames/s", series.firehose_frames_per_second),
+                        chart("Sync latency", "s", series.sync_latency_seconds),
+                        chart("Publish duration", "ms", series.publish_milliseconds),
+                        chart("In sync", "%", series.in_sync_percent),
+                    ],
+                },
+                now: Utc::now(),
+            }
+        }
+    }
+
+    impl From<ConsumerRead> for ConsumerView {
+        fn from(read: ConsumerRead) -> Self {
+            Self {
+                endpoint: read.endpoint,
+                connected: read.connected,
+                cursor: read.cursor,
+                cursor_moved_at: read.cursor_moved_at,
+                gaps: read.gaps,
+                lock_losses: read.lock_losses,
+                reconnects: read.reconnects,
+                lag_seconds: read.lag_seconds,
+            }
+        }
+    }
+
+    impl From<SessionRead> for SessionView {
+        fn from(read: SessionRead) -> Self {
+            Self {
+                user_id: read.user_id,
+                handle: read.handle.as_ref().map(ToString::to_string),
+                did: read.did.to_string(),
+                connected: read.credentials_ttl.is_some(),
+                expires_in_seconds: read.credentials_ttl.map(|ttl| ttl.as_secs()),
+                refreshed_seconds_ago: read.refreshed_ago().map(|ago| ago.as_secs()),
+                access_token_expires_in_seconds: read.access_token_expires_at.map(|at| (at - Utc::now()).num_seconds()),
             }
         }
     }
