@@ -12,7 +12,6 @@ use skymeet::domain::Did;
 use std::time::Duration;
 
 const EVENTS: &str = "community.lexicon.calendar.event";
-const NO_ARGUMENTS: [(&str, &str); 0] = [];
 
 /// An app whose only admin is a fresh account, signed in as the app's client.
 async fn admin_app(options: AppOptions) -> (TestApp, Account) {
@@ -29,14 +28,7 @@ async fn admin_app(options: AppOptions) -> (TestApp, Account) {
 }
 
 async fn sync_status(app: &TestApp) -> (StatusCode, Value) {
-    let response = app
-        .client
-        .get(format!("{}/api/admin/bluesky/sync-status", app.address))
-        .send()
-        .await
-        .expect("sent");
-    let status = response.status();
-    (status, response.json().await.unwrap_or(Value::Null))
+    app.sync_status().await
 }
 
 #[tokio::test]
@@ -57,12 +49,12 @@ async fn only_admins_get_the_sync_report_and_its_actions() {
         (status, body["code"].clone()),
         (StatusCode::FORBIDDEN, json!("error-admin-1"))
     );
-    let (status, body) = app.call("admin/bluesky/reconcile", &NO_ARGUMENTS).await;
+    let (status, body) = app.reconcile().await;
     assert_eq!(
         (status, body["code"].clone()),
         (StatusCode::FORBIDDEN, json!("error-admin-1"))
     );
-    let (status, _) = app.call("discard_dead_letter", &[("id", "1")]).await;
+    let (status, _) = app.discard_dead_letter(1).await;
     assert_eq!(status, StatusCode::FORBIDDEN);
     let (status, html) = app.get_html("/admin").await;
     assert_eq!(status, StatusCode::FORBIDDEN);
@@ -75,19 +67,19 @@ async fn only_admins_get_the_sync_report_and_its_actions() {
         (status, body["code"].clone()),
         (StatusCode::UNAUTHORIZED, json!("error-auth-6"))
     );
-    let (status, _) = app.call("replay_dead_letter", &[("id", "1")]).await;
+    let (status, _) = app.replay_dead_letter(1).await;
     assert_eq!(status, StatusCode::UNAUTHORIZED);
 }
 
 #[tokio::test]
 async fn bad_input_to_an_admin_action_is_a_400_and_an_unknown_dead_letter_a_404() {
     let (app, _admin) = admin_app(AppOptions::embedded()).await;
-    let (status, body) = app.call("replay_dead_letter", &[("id", "not a number")]).await;
+    let (status, body) = app.replay_dead_letter("not a number").await;
     assert_eq!(
         (status, body["code"].clone()),
         (StatusCode::BAD_REQUEST, json!("error-request-1"))
     );
-    let (status, body) = app.call("discard_dead_letter", &[("id", "424242")]).await;
+    let (status, body) = app.discard_dead_letter(424242).await;
     assert_eq!(
         (status, body["code"].clone()),
         (StatusCode::NOT_FOUND, json!("error-admin-5"))
@@ -96,7 +88,7 @@ async fn bad_input_to_an_admin_action_is_a_400_and_an_unknown_dead_letter_a_404(
 
 /// Starts a reconciliation and waits for its report.
 async fn reconcile(app: &TestApp) -> Value {
-    let (status, body) = app.call("admin/bluesky/reconcile", &NO_ARGUMENTS).await;
+    let (status, body) = app.reconcile().await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let id = body.as_i64().expect("the report's id");
     for _ in 0..200 {
@@ -204,7 +196,7 @@ async fn a_dead_letter_is_replayed_once_its_record_is_fixed_and_others_are_disca
     let (record_id, frame_id) = (record_letter["id"].to_string(), frame_letter["id"].to_string());
 
     // Replaying before the cause is fixed changes nothing and says why.
-    let (status, body) = app.call("replay_dead_letter", &[("id", record_id.as_str())]).await;
+    let (status, body) = app.replay_dead_letter(&record_id).await;
     assert_eq!(
         (status, body["code"].clone()),
         (StatusCode::UNPROCESSABLE_ENTITY, json!("error-admin-4"))
@@ -220,18 +212,18 @@ async fn a_dead_letter_is_replayed_once_its_record_is_fixed_and_others_are_disca
     // Once the record is fixed on its PDS, the replay applies it and the dead letter is gone.
     let fixed = json!({"$type": EVENTS, "name": "Named now", "createdAt": "2026-11-24T00:00:00.000Z"});
     put_record_directly(&admin, EVENTS, "nameless", fixed).await;
-    let (status, body) = app.call("replay_dead_letter", &[("id", record_id.as_str())]).await;
+    let (status, body) = app.replay_dead_letter(&record_id).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let event = event_at(&app, &uri).await.expect("applied");
     assert_eq!(event.name, "Named now");
 
     // A frame that never decoded cannot be replayed; it can be discarded.
-    let (status, body) = app.call("replay_dead_letter", &[("id", frame_id.as_str())]).await;
+    let (status, body) = app.replay_dead_letter(&frame_id).await;
     assert_eq!(
         (status, body["code"].clone()),
         (StatusCode::UNPROCESSABLE_ENTITY, json!("error-admin-4"))
     );
-    let (status, body) = app.call("discard_dead_letter", &[("id", frame_id.as_str())]).await;
+    let (status, body) = app.discard_dead_letter(&frame_id).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let (_, report) = sync_status(&app).await;
     assert_eq!(report["dead_letters_total"], 0, "{report}");
@@ -244,12 +236,7 @@ async fn an_admin_backfills_any_account_by_handle_or_did() {
     let event = json!({"$type": EVENTS, "name": "Never seen here", "createdAt": "2026-11-24T00:00:00.000Z"});
     put_record_directly(&stranger, EVENTS, "unseen", event).await;
 
-    let (status, body) = app
-        .call(
-            "admin/bluesky/backfill",
-            &[("identifier", format!("@{}", stranger.handle))],
-        )
-        .await;
+    let (status, body) = app.backfill(&format!("@{}", stranger.handle)).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(
         (body["did"].clone(), body["missing"].clone()),
@@ -268,13 +255,9 @@ async fn an_admin_backfills_any_account_by_handle_or_did() {
     );
 
     // Again, by DID: nothing left to repair.
-    let (status, body) = app
-        .call("admin/bluesky/backfill", &[("identifier", stranger.did.clone())])
-        .await;
+    let (status, body) = app.backfill(&stranger.did).await;
     assert_eq!((status, body["missing"].clone()), (StatusCode::OK, json!(0)), "{body}");
-    let (status, body) = app
-        .call("admin/bluesky/backfill", &[("identifier", "not an account".to_owned())])
-        .await;
+    let (status, body) = app.backfill("not an account").await;
     assert_eq!(
         (status, body["code"].clone()),
         (StatusCode::BAD_REQUEST, json!("error-input-1"))
@@ -305,7 +288,7 @@ async fn an_admin_sees_who_is_connected_refreshes_everyone_and_resets_one() {
     );
     assert_eq!(of(&sessions, &admin.did)["connected"], true);
 
-    let (status, outcome) = app.call("admin/sessions/refresh", &NO_ARGUMENTS).await;
+    let (status, outcome) = app.refresh_sessions().await;
     assert_eq!(status, StatusCode::OK, "{outcome}");
     // The access token the refresh stored is valid, and the panel reads its expiry.
     let sessions: Value = app.get("/api/admin/sessions").await.json().await.expect("JSON");
@@ -317,14 +300,14 @@ async fn an_admin_sees_who_is_connected_refreshes_everyone_and_resets_one() {
     );
 
     let user_id = member_session["user_id"].to_string();
-    let (status, body) = app.call("admin/sessions/reset", &[("user_id", user_id.as_str())]).await;
+    let (status, body) = app.reset_session(&user_id).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let sessions: Value = app.get("/api/admin/sessions").await.json().await.expect("JSON");
     assert_eq!(of(&sessions, &member.did)["connected"], false);
 
     // The member has to sign in again; and may not use these.
     app.client = member_client;
-    let (status, body) = app.call("create_event", &[("input[name]", "After the reset")]).await;
+    let (status, body) = app.create_event(&[("name", "After the reset")]).await;
     assert_ne!(status, StatusCode::OK, "{body}");
     let response = app.get("/api/admin/sessions").await;
     assert_eq!(response.status(), StatusCode::FORBIDDEN);
@@ -343,7 +326,7 @@ fn chart(report: &Value, title: &str) -> Vec<Option<f64>> {
 #[tokio::test]
 async fn the_charts_over_time_follow_what_happened_between_samples() {
     let (app, _admin) = admin_app(AppOptions::production().with("METRICS_SAMPLE_SECONDS", "1")).await;
-    let (status, body) = app.call("create_event", &[("input[name]", "Charted")]).await;
+    let (status, body) = app.create_event(&[("name", "Charted")]).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     // Two more samples at least: one with the publish counted, and one after it.
     tokio::time::sleep(Duration::from_millis(2_500)).await;

@@ -25,34 +25,16 @@ async fn app_with_admin(admin: &Account) -> TestApp {
     .await
 }
 
-/// Sends `method path` with an optional JSON body; the status and the JSON answer.
-async fn send(app: &TestApp, method: reqwest::Method, path: &str, body: Option<&str>) -> (StatusCode, Value) {
-    let mut request = app.client.request(method, format!("{}{path}", app.address));
-    if let Some(body) = body {
-        request = request.header("content-type", "application/json").body(body.to_owned());
-    }
-    let response = request.send().await.expect("sent");
-    let status = response.status();
-    let text = response.text().await.expect("body");
-    (status, serde_json::from_str(&text).unwrap_or(Value::String(text)))
-}
-
 async fn sync(app: &TestApp, id: &str) -> (StatusCode, Value) {
-    send(app, reqwest::Method::POST, &format!("/api/events/{id}/sync"), None).await
+    app.sync_event(id).await
 }
 
 async fn conflicts(app: &TestApp, id: &str) -> (StatusCode, Value) {
-    send(app, reqwest::Method::GET, &format!("/api/events/{id}/conflicts"), None).await
+    app.event_conflicts(id).await
 }
 
 async fn resolve(app: &TestApp, id: &str, body: &str) -> (StatusCode, Value) {
-    send(
-        app,
-        reqwest::Method::POST,
-        &format!("/api/events/{id}/resolve"),
-        Some(body),
-    )
-    .await
+    app.resolve_conflict(id, body).await
 }
 
 /// What the three paths of one event answer: sync, its conflicts, and a resolve with `resolution`.
@@ -68,7 +50,7 @@ async fn all_three(app: &TestApp, id: &str, resolution: &str) -> [(StatusCode, V
 /// Creates an event through Skymeet, then edits it in another app and, through Skymeet, over the
 /// version it knew: a conflict. Returns the event and the other app's name for it.
 async fn conflicted_event(app: &TestApp, organiser: &Account, name: &str) -> (Event, String) {
-    let (status, body) = app.call("create_event", &[("input[name]", name)]).await;
+    let (status, body) = app.create_event(&[("name", name)]).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let event = only_event_of(app, organiser).await;
     let rkey = event.source.rkey.clone().expect("rkey");
@@ -78,9 +60,7 @@ async fn conflicted_event(app: &TestApp, organiser: &Account, name: &str) -> (Ev
     put_record_directly(organiser, EVENTS, &rkey, record).await;
     let id = event.id.to_string();
     let ours = format!("{name} (ours)");
-    let (status, body) = app
-        .call("update_event", &[("id", id.as_str()), ("input[name]", ours.as_str())])
-        .await;
+    let (status, body) = app.update_event(&id, &[("name", ours.as_str())]).await;
     assert_eq!(
         (status, body["code"].clone()),
         (StatusCode::CONFLICT, json!("error-pds-2"))
@@ -93,7 +73,7 @@ async fn the_organiser_syncs_lists_and_resolves_through_the_event_paths() {
     let organiser = create_account().await;
     let mut app = app_with_admin(&create_account().await).await;
     sign_in_headless(&app, &organiser).await;
-    let (status, body) = app.call("create_event", &[("input[name]", "Picnic")]).await;
+    let (status, body) = app.create_event(&[("name", "Picnic")]).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let event = only_event_of(&app, &organiser).await;
     let id = event.id.to_string();
@@ -222,12 +202,7 @@ async fn an_admin_keeps_blueskys_version_but_cannot_reapply_the_organisers() {
         (StatusCode::FORBIDDEN, json!("error-event-1"))
     );
     // Keeping Bluesky's does not, and the cache follows the PDS.
-    let (status, body) = app
-        .call(
-            "resolve_conflict",
-            &[("id", id.as_str()), ("resolution", "keep_bluesky")],
-        )
-        .await;
+    let (status, body) = app.resolve_conflict_by_form(&id, "keep_bluesky").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let cached = only_event_of(&app, &organiser).await;
     assert_eq!(
@@ -236,13 +211,12 @@ async fn an_admin_keeps_blueskys_version_but_cannot_reapply_the_organisers() {
     );
     let decided = app.state.store.conflicts_of_event(event.id).await.expect("query");
     assert_eq!(decided[0].decision.map(|d| d.as_str()), Some("kept_theirs"));
-    let (_, report) = send(&app, reqwest::Method::GET, "/api/admin/bluesky/sync-status", None).await;
+    let (_, report) = app.sync_status().await;
     assert_eq!(report["conflicts"][0]["decision"], "kept_theirs", "{report}");
 }
 
 async fn claim(app: &TestApp, did: Option<&str>) -> (StatusCode, Value) {
-    let form: Vec<(&str, &str)> = did.map(|did| ("did", did)).into_iter().collect();
-    app.call("auth/bluesky/claim-account", &form).await
+    app.claim_account(did).await
 }
 
 #[tokio::test]

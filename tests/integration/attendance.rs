@@ -27,7 +27,7 @@ async fn event_and_guest(options: AppOptions) -> (TestApp, Event, Account) {
 async fn with_event_and_guest(mut app: TestApp) -> (TestApp, Event, Account) {
     let organiser = create_account().await;
     sign_in_headless(&app, &organiser).await;
-    let (status, body) = app.call("create_event", &[("input[name]", "Board games")]).await;
+    let (status, body) = app.create_event(&[("name", "Board games")]).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let user = user_of(&app, &organiser).await;
     let event = app.state.store.events_by_owner(user.id).await.expect("query").remove(0);
@@ -38,11 +38,7 @@ async fn with_event_and_guest(mut app: TestApp) -> (TestApp, Event, Account) {
 }
 
 async fn answer(app: &TestApp, event: &Event, status: &str) -> (StatusCode, Value) {
-    app.call(
-        "answer_event",
-        &[("id", event.id.to_string().as_str()), ("status", status)],
-    )
-    .await
+    app.answer_event(event.id, status).await
 }
 
 /// The number a page shows in the element marked `data-testid="{testid}"`.
@@ -105,7 +101,7 @@ async fn an_answer_is_one_record_on_the_guests_pds_that_changes_and_is_withdrawn
     assert_eq!((cached.len(), cached[0].rsvp.status), (1, RsvpStatus::Interested));
 
     // Withdrawing deletes it, there and here.
-    let (status, body) = app.call("withdraw_answer", &[("id", event.id.to_string())]).await;
+    let (status, body) = app.withdraw_answer(event.id).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert!(list_records(&guest.did, RSVPS).await.is_empty());
     assert!(attendees(&app, &event).await.is_empty());
@@ -123,7 +119,7 @@ async fn answering_needs_a_signed_in_person_a_known_status_and_an_event() {
     let (app, event, _guest) = event_and_guest(AppOptions::embedded()).await;
     let (status, _) = answer(&app, &event, "maybe").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
-    let (status, body) = app.call("answer_event", &[("id", "999999"), ("status", "going")]).await;
+    let (status, body) = app.answer_event("999999", "going").await;
     assert_eq!(
         (status, body["code"].clone()),
         (StatusCode::NOT_FOUND, json!("error-event-3"))
@@ -170,7 +166,7 @@ async fn an_answer_changed_in_another_app_meanwhile_is_a_conflict_and_discarding
     assert_eq!((writes.len(), writes[0].state), (1, WriteState::Conflict));
 
     // "Discard" keeps what the PDS holds: the other app's answer wins.
-    let (status, body) = app.call("discard_write", &[("id", writes[0].id.to_string())]).await;
+    let (status, body) = app.discard_write(writes[0].id).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let cached = attendees(&app, &event).await;
     assert_eq!((cached.len(), cached[0].rsvp.status), (1, RsvpStatus::NotGoing));
@@ -298,7 +294,7 @@ async fn late_firehose_news_of_an_earlier_answer_neither_undoes_the_answer_nor_b
         "the answer \"going\" came before \"interested\""
     );
 
-    let (code, body) = app.call("withdraw_answer", &[("id", event.id.to_string())]).await;
+    let (code, body) = app.withdraw_answer(event.id).await;
     assert_eq!(code, StatusCode::OK, "{body}");
     for frame in [interested, going] {
         ingest.handle(frame).await.expect("applied");

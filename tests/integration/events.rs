@@ -16,20 +16,6 @@ use std::sync::Arc;
 
 const COLLECTION: &str = "community.lexicon.calendar.event";
 
-fn form(fields: &[(&str, &str)]) -> Vec<(String, String)> {
-    fields
-        .iter()
-        .map(|(name, value)| {
-            let name = if *name == "id" {
-                "id".to_owned()
-            } else {
-                format!("input[{name}]")
-            };
-            (name, (*value).to_owned())
-        })
-        .collect()
-}
-
 async fn signed_in_app() -> (TestApp, Account) {
     let app = spawn_local_network_app(AppOptions::production().with("CREDENTIALS_KEYS", TEST_KEYS)).await;
     let account = create_account().await;
@@ -41,22 +27,19 @@ async fn signed_in_app() -> (TestApp, Account) {
 async fn an_event_goes_to_the_pds_first_then_the_cache_and_edits_and_deletes_follow() {
     let (app, account) = signed_in_app().await;
     let (status, body) = app
-        .call(
-            "create_event",
-            &form(&[
-                ("name", "Rust & ATProto night"),
-                ("description", "Talks and pizza."),
-                ("starts_at", "2026-12-10T18:30"),
-                ("ends_at", "2026-12-10T21:00"),
-                ("time_zone", "Europe/Berlin"),
-                ("mode", "hybrid"),
-                ("venue", "c-base"),
-                ("locality", "Berlin"),
-                ("country", "DE"),
-                ("online_url", "https://meet.example/rust"),
-                ("links", "https://example.com/tickets Tickets"),
-            ]),
-        )
+        .create_event(&[
+            ("name", "Rust & ATProto night"),
+            ("description", "Talks and pizza."),
+            ("starts_at", "2026-12-10T18:30"),
+            ("ends_at", "2026-12-10T21:00"),
+            ("time_zone", "Europe/Berlin"),
+            ("mode", "hybrid"),
+            ("venue", "c-base"),
+            ("locality", "Berlin"),
+            ("country", "DE"),
+            ("online_url", "https://meet.example/rust"),
+            ("links", "https://example.com/tickets Tickets"),
+        ])
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let event = only_event_of(&app, &account).await;
@@ -119,15 +102,14 @@ async fn an_event_goes_to_the_pds_first_then_the_cache_and_edits_and_deletes_fol
     // Our edit keeps the other app's field and replaces exactly the version we hold.
     let id = event.id.to_string();
     let (status, body) = app
-        .call(
-            "update_event",
-            &form(&[
-                ("id", &id),
+        .update_event(
+            &id,
+            &[
                 ("name", "Rust & ATProto night (moved)"),
                 ("starts_at", "2026-12-11T18:30"),
                 ("time_zone", "Europe/Berlin"),
                 ("online_url", "https://meet.example/rust"),
-            ]),
+            ],
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -141,7 +123,7 @@ async fn an_event_goes_to_the_pds_first_then_the_cache_and_edits_and_deletes_fol
     assert_eq!(cached.source.cid.as_deref(), Some(edited_cid.as_str()));
     assert_eq!(cached.name, "Rust & ATProto night (moved)");
 
-    let (status, body) = app.call("delete_event", &[("id".to_owned(), id)]).await;
+    let (status, body) = app.delete_event(&id).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     assert_eq!(
         get_record(&account.did, COLLECTION, &rkey).await,
@@ -172,13 +154,11 @@ async fn late_firehose_news_of_an_earlier_version_neither_undoes_an_edit_nor_bri
     let (app, account) = signed_in_app().await;
     let identity = app.state.identity().expect("identity");
     let ingest = Arc::new(Ingest::new(app.state.store.clone(), identity, firehose_url()));
-    let (status, body) = app.call("create_event", &form(&[("name", "First name")])).await;
+    let (status, body) = app.create_event(&[("name", "First name")]).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let event = only_event_of(&app, &account).await;
     let id = event.id.to_string();
-    let (status, body) = app
-        .call("update_event", &form(&[("id", &id), ("name", "Second name")]))
-        .await;
+    let (status, body) = app.update_event(&id, &[("name", "Second name")]).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let uri = event.source.at_uri.clone().expect("published");
     let frames = frames_carrying(&uri, 2).await;
@@ -191,7 +171,7 @@ async fn late_firehose_news_of_an_earlier_version_neither_undoes_an_edit_nor_bri
         "the edit stands"
     );
 
-    let (status, body) = app.call("delete_event", &[("id".to_owned(), id)]).await;
+    let (status, body) = app.delete_event(&id).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     for frame in [edited, created] {
         ingest.handle(frame).await.expect("applied");
@@ -212,7 +192,7 @@ async fn late_firehose_news_of_an_earlier_version_neither_undoes_an_edit_nor_bri
 #[tokio::test]
 async fn an_edit_over_a_version_changed_elsewhere_is_a_conflict_not_an_overwrite() {
     let (app, account) = signed_in_app().await;
-    let (status, body) = app.call("create_event", &form(&[("name", "Book club")])).await;
+    let (status, body) = app.create_event(&[("name", "Book club")]).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let event = only_event_of(&app, &account).await;
     let rkey = event.source.rkey.clone().expect("rkey");
@@ -223,12 +203,7 @@ async fn an_edit_over_a_version_changed_elsewhere_is_a_conflict_not_an_overwrite
     elsewhere["name"] = json!("Book club (edited elsewhere)");
     let elsewhere_cid = put_record_directly(&account, COLLECTION, &rkey, elsewhere.clone()).await;
 
-    let (status, body) = app
-        .call(
-            "update_event",
-            &form(&[("id", &event.id.to_string()), ("name", "Book club (ours)")]),
-        )
-        .await;
+    let (status, body) = app.update_event(event.id, &[("name", "Book club (ours)")]).await;
     assert_eq!(status, StatusCode::CONFLICT, "{body}");
     assert_eq!(body["code"], "error-pds-2");
     assert_eq!(
@@ -257,9 +232,7 @@ async fn an_edit_over_a_version_changed_elsewhere_is_a_conflict_not_an_overwrite
     assert!(page.contains(r#"data-state="conflict""#));
 
     // Discarding our version takes the PDS's: the cache follows it and is in sync again.
-    let (status, body) = app
-        .call("discard_write", &[("id".to_owned(), writes[0].id.to_string())])
-        .await;
+    let (status, body) = app.discard_write(writes[0].id).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let cached = only_event_of(&app, &account).await;
     assert_eq!(cached.name, "Book club (edited elsewhere)");
@@ -287,7 +260,7 @@ async fn an_edit_over_a_version_changed_elsewhere_is_a_conflict_not_an_overwrite
 #[tokio::test]
 async fn re_applying_our_version_writes_it_over_the_one_changed_elsewhere() {
     let (app, account) = signed_in_app().await;
-    let (status, body) = app.call("create_event", &form(&[("name", "Chess")])).await;
+    let (status, body) = app.create_event(&[("name", "Chess")]).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let event = only_event_of(&app, &account).await;
     let rkey = event.source.rkey.clone().expect("rkey");
@@ -296,15 +269,13 @@ async fn re_applying_our_version_writes_it_over_the_one_changed_elsewhere() {
     elsewhere["name"] = json!("Chess (edited elsewhere)");
     put_record_directly(&account, COLLECTION, &rkey, elsewhere).await;
     let id = event.id.to_string();
-    let (status, _) = app
-        .call("update_event", &form(&[("id", &id), ("name", "Chess (ours)")]))
-        .await;
+    let (status, _) = app.update_event(&id, &[("name", "Chess (ours)")]).await;
     assert_eq!(status, StatusCode::CONFLICT);
     let owner = event.owner_id.expect("owner");
     let writes = app.state.store.pending_writes_for_owner(owner).await.expect("query");
 
     // "Re-apply mine": ours goes over theirs, on purpose, and the cache follows.
-    let (status, body) = app.call("reapply_write", &[("id", writes[0].id.to_string())]).await;
+    let (status, body) = app.reapply_write(writes[0].id).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let (cid, record) = get_record(&account.did, COLLECTION, &rkey).await.expect("on the PDS");
     assert_eq!(record["name"], "Chess (ours)");
@@ -351,7 +322,7 @@ async fn re_applying_our_version_writes_it_over_the_one_changed_elsewhere() {
 #[tokio::test]
 async fn only_the_owner_may_edit_or_delete() {
     let (app, owner) = signed_in_app().await;
-    let (status, body) = app.call("create_event", &form(&[("name", "Owner's party")])).await;
+    let (status, body) = app.create_event(&[("name", "Owner's party")]).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let event = only_event_of(&app, &owner).await;
     let id = event.id.to_string();
@@ -374,14 +345,12 @@ async fn only_the_owner_may_edit_or_delete() {
         .await
         .expect("signed out");
     sign_in_headless(&app, &intruder).await;
-    let (status, body) = app
-        .call("update_event", &form(&[("id", &id), ("name", "Taken over")]))
-        .await;
+    let (status, body) = app.update_event(&id, &[("name", "Taken over")]).await;
     assert_eq!(
         (status, body["code"].clone()),
         (StatusCode::FORBIDDEN, json!("error-event-1"))
     );
-    let (status, body) = app.call("delete_event", &[("id".to_owned(), id)]).await;
+    let (status, body) = app.delete_event(&id).await;
     assert_eq!(
         (status, body["code"].clone()),
         (StatusCode::FORBIDDEN, json!("error-event-1"))
@@ -396,15 +365,12 @@ async fn only_the_owner_may_edit_or_delete() {
 async fn bad_input_gets_a_message_per_field_and_nothing_is_published() {
     let (app, account) = signed_in_app().await;
     let (status, body) = app
-        .call(
-            "create_event",
-            &form(&[
-                ("name", " "),
-                ("starts_at", "2026-12-10T18:30"),
-                ("ends_at", "2026-12-10T17:00"),
-                ("online_url", "javascript:alert(1)"),
-            ]),
-        )
+        .create_event(&[
+            ("name", " "),
+            ("starts_at", "2026-12-10T18:30"),
+            ("ends_at", "2026-12-10T17:00"),
+            ("online_url", "javascript:alert(1)"),
+        ])
         .await;
     assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
     assert_eq!(body["code"], "error-input-1");
@@ -421,7 +387,7 @@ async fn bad_input_gets_a_message_per_field_and_nothing_is_published() {
 #[tokio::test]
 async fn the_user_page_lists_what_the_pds_holds_including_other_apps_events() {
     let (app, account) = signed_in_app().await;
-    let (status, body) = app.call("create_event", &form(&[("name", "Made here")])).await;
+    let (status, body) = app.create_event(&[("name", "Made here")]).await;
     assert_eq!(status, StatusCode::OK, "{body}");
     put_record_directly(
         &account,
@@ -443,7 +409,7 @@ async fn an_account_that_granted_fewer_scopes_is_told_to_allow_writing() {
     let app = spawn_local_network_app(AppOptions::production().with("CREDENTIALS_KEYS", TEST_KEYS)).await;
     let account = create_account().await;
     sign_in_granting(&app, &account, "atproto").await;
-    let (status, body) = app.call("create_event", &form(&[("name", "Not allowed")])).await;
+    let (status, body) = app.create_event(&[("name", "Not allowed")]).await;
     assert_eq!(body["code"], "error-pds-6", "{status} {body}");
     assert!(list_records(&account.did, COLLECTION).await.is_empty());
 }

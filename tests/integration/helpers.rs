@@ -1,6 +1,25 @@
 use skymeet::server::{config::Config, http::startup::Application, kv::KvStore, state::AppState, store::Store};
 use sqlx::{postgres::PgConnectOptions, sqlite::SqliteConnectOptions, Connection, PgConnection};
-use std::{collections::HashMap, str::FromStr};
+use std::{collections::HashMap, fmt::Display, str::FromStr};
+
+/// What an endpoint answered: its status and its JSON body (or the body as a string when it is
+/// not JSON).
+pub type Answer = (reqwest::StatusCode, serde_json::Value);
+
+/// A server function called without arguments.
+pub const NO_ARGUMENTS: [(&str, &str); 0] = [];
+
+/// The event form as a browser posts it: `id` (for an edit), then `input[field]` for each field.
+pub fn event_form(id: Option<String>, fields: &[(&str, &str)]) -> Vec<(String, String)> {
+    id.map(|id| ("id".to_owned(), id))
+        .into_iter()
+        .chain(
+            fields
+                .iter()
+                .map(|(name, value)| (format!("input[{name}]"), (*value).to_owned())),
+        )
+        .collect()
+}
 use tempfile::TempDir;
 use tokio_util::sync::CancellationToken;
 use tower_sessions_redis_store::fred::prelude::{ClientLike, Config as RedisConfig, Pool};
@@ -213,6 +232,117 @@ impl TestApp {
             status,
             serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
         )
+    }
+
+    /// Sends `method path` with an optional JSON body, as a script calling the JSON API does.
+    pub async fn send_json(&self, method: reqwest::Method, path: &str, body: Option<&str>) -> Answer {
+        let mut request = self.client.request(method, format!("{}{path}", self.address));
+        if let Some(body) = body {
+            request = request.header("content-type", "application/json").body(body.to_owned());
+        }
+        let response = request.send().await.expect("sent");
+        let status = response.status();
+        let text = response.text().await.expect("body");
+        (
+            status,
+            serde_json::from_str(&text).unwrap_or(serde_json::Value::String(text)),
+        )
+    }
+
+    // One method per endpoint. Ids are anything printable, so tests can send ones that are not.
+
+    /// `create_event` with the event form's fields (`name`, `starts_at`, ...).
+    pub async fn create_event(&self, fields: &[(&str, &str)]) -> Answer {
+        self.call("create_event", &event_form(None, fields)).await
+    }
+
+    pub async fn update_event(&self, id: impl Display, fields: &[(&str, &str)]) -> Answer {
+        self.call("update_event", &event_form(Some(id.to_string()), fields))
+            .await
+    }
+
+    pub async fn delete_event(&self, id: impl Display) -> Answer {
+        self.call("delete_event", &[("id", id.to_string())]).await
+    }
+
+    pub async fn answer_event(&self, id: impl Display, status: &str) -> Answer {
+        self.call("answer_event", &[("id", id.to_string()), ("status", status.to_owned())])
+            .await
+    }
+
+    pub async fn withdraw_answer(&self, id: impl Display) -> Answer {
+        self.call("withdraw_answer", &[("id", id.to_string())]).await
+    }
+
+    pub async fn discard_write(&self, id: impl Display) -> Answer {
+        self.call("discard_write", &[("id", id.to_string())]).await
+    }
+
+    pub async fn reapply_write(&self, id: impl Display) -> Answer {
+        self.call("reapply_write", &[("id", id.to_string())]).await
+    }
+
+    pub async fn claim_account(&self, did: Option<&str>) -> Answer {
+        let form: Vec<(&str, &str)> = did.map(|did| ("did", did)).into_iter().collect();
+        self.call("auth/bluesky/claim-account", &form).await
+    }
+
+    /// `POST /api/events/{id}/sync`.
+    pub async fn sync_event(&self, id: impl Display) -> Answer {
+        self.send_json(reqwest::Method::POST, &format!("/api/events/{id}/sync"), None)
+            .await
+    }
+
+    /// `GET /api/events/{id}/conflicts`.
+    pub async fn event_conflicts(&self, id: impl Display) -> Answer {
+        self.send_json(reqwest::Method::GET, &format!("/api/events/{id}/conflicts"), None)
+            .await
+    }
+
+    /// `POST /api/events/{id}/resolve` with `body` as it is (it may be malformed on purpose).
+    pub async fn resolve_conflict(&self, id: impl Display, body: &str) -> Answer {
+        self.send_json(reqwest::Method::POST, &format!("/api/events/{id}/resolve"), Some(body))
+            .await
+    }
+
+    /// The `resolve_conflict` server function, posted as the dashboard's form does.
+    pub async fn resolve_conflict_by_form(&self, id: impl Display, resolution: &str) -> Answer {
+        self.call(
+            "resolve_conflict",
+            &[("id", id.to_string()), ("resolution", resolution.to_owned())],
+        )
+        .await
+    }
+
+    /// `GET /api/admin/bluesky/sync-status`.
+    pub async fn sync_status(&self) -> Answer {
+        self.send_json(reqwest::Method::GET, "/api/admin/bluesky/sync-status", None)
+            .await
+    }
+
+    pub async fn reconcile(&self) -> Answer {
+        self.call("admin/bluesky/reconcile", &NO_ARGUMENTS).await
+    }
+
+    pub async fn backfill(&self, identifier: &str) -> Answer {
+        self.call("admin/bluesky/backfill", &[("identifier", identifier)]).await
+    }
+
+    pub async fn refresh_sessions(&self) -> Answer {
+        self.call("admin/sessions/refresh", &NO_ARGUMENTS).await
+    }
+
+    pub async fn reset_session(&self, user_id: impl Display) -> Answer {
+        self.call("admin/sessions/reset", &[("user_id", user_id.to_string())])
+            .await
+    }
+
+    pub async fn replay_dead_letter(&self, id: impl Display) -> Answer {
+        self.call("replay_dead_letter", &[("id", id.to_string())]).await
+    }
+
+    pub async fn discard_dead_letter(&self, id: impl Display) -> Answer {
+        self.call("discard_dead_letter", &[("id", id.to_string())]).await
     }
 
     pub async fn get(&self, path: &str) -> reqwest::Response {
