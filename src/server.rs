@@ -3,6 +3,7 @@
 //! those storage ([`store`]), the PDS client ([`pds`]) and the outgoing HTTP client. Only [`http`]
 //! knows the UI (`crate::app`) and the server functions (`crate::api`).
 
+pub mod appview;
 pub mod auth;
 pub mod calendar;
 pub mod charts;
@@ -16,6 +17,7 @@ pub mod kv;
 pub mod metrics;
 pub mod outbound;
 pub mod pds;
+pub mod profiles;
 pub mod reconcile;
 pub mod records;
 pub mod session;

@@ -79,7 +79,7 @@ pub async fn refresh_profile() -> Result<(), ApiError> {
             ),
         });
     }
-    let profile = auth.fetch_profile(did).await.map_err(|e| {
+    let profile = bluesky.profiles.read(did).await.map_err(|e| {
         tracing::warn!(error = %Chain(&e), "refreshing the profile failed");
         ApiError::from(ErrorCode::AuthProfileUnreadable)
     })?;

@@ -8,14 +8,13 @@ mod attendance;
 pub mod reads;
 pub use attendance::cached_rsvp;
 
-use crate::domain::{AtUri, Did, EventDraft, Rkey, SyncStatus};
+use crate::domain::{AtUri, Collection, Did, EventDraft, Rkey, SyncStatus};
 use crate::server::{
     auth::oauth::BlueskyAuth,
     identity::Identity,
     metrics,
     pds::{
         calendar_event::{CalendarEvent, COLLECTION},
-        calendar_rsvp::COLLECTION as RSVP_COLLECTION,
         record_url, CommitMeta, PdsError, StrongRef,
     },
     store::{
@@ -143,7 +142,7 @@ impl Calendar {
             owner_id: owner.id,
             event_id: None,
             operation: WriteOperation::Create,
-            collection: COLLECTION.to_owned(),
+            collection: Collection::Event,
             rkey: self.next_rkey(),
             record: Some(record.to_value()),
             swap_cid: None,
@@ -171,7 +170,7 @@ impl Calendar {
             owner_id: owner.id,
             event_id: Some(event.id),
             operation,
-            collection: COLLECTION.to_owned(),
+            collection: Collection::Event,
             rkey,
             record: Some(record.to_value()),
             swap_cid: event.source.cid.clone(),
@@ -192,7 +191,7 @@ impl Calendar {
             owner_id: owner.id,
             event_id: Some(event.id),
             operation: WriteOperation::Delete,
-            collection: COLLECTION.to_owned(),
+            collection: Collection::Event,
             rkey,
             record: None,
             swap_cid: event.source.cid.clone(),
@@ -217,7 +216,7 @@ impl Calendar {
         }
         let did = bluesky_did(owner)?;
         let current = match self.identity.public_repo(did).await {
-            Ok((repo, _)) => repo.get_record(&write.collection, &write.rkey).await,
+            Ok((repo, _)) => repo.get_record(write.collection.nsid(), &write.rkey).await,
             Err(e) => Err(e),
         };
         let current = match current {
@@ -254,7 +253,7 @@ impl Calendar {
                 .decide_conflicts(&write, Decision::KeptTheirs, Utc::now())
                 .await?;
         }
-        if write.collection == RSVP_COLLECTION {
+        if write.collection == Collection::Rsvp {
             return self.refresh_rsvp(owner, &write.rkey).await;
         }
         if let Some(event) = self.event_of(&write).await? {
@@ -305,7 +304,7 @@ impl Calendar {
         self.owned_rkey(owner, event)?;
         let queued = self
             .store
-            .pending_write_for_event(owner.id, COLLECTION, event.id)
+            .pending_write_for_event(owner.id, Collection::Event, event.id)
             .await?;
         match queued {
             Some(write) if write.state == WriteState::Conflict => {
@@ -358,7 +357,7 @@ impl Calendar {
         };
         let write = self
             .store
-            .pending_write_for_event(owner.id, COLLECTION, event.id)
+            .pending_write_for_event(owner.id, Collection::Event, event.id)
             .await?
             .filter(|write| write.state == WriteState::Conflict)
             .ok_or(PublishError::NoConflict)?;
@@ -392,7 +391,10 @@ impl Calendar {
         rkey: &Rkey,
         operation: WriteOperation,
     ) -> Result<WriteOperation, StoreError> {
-        let queued = self.store.pending_write_for_record(owner.id, COLLECTION, rkey).await?;
+        let queued = self
+            .store
+            .pending_write_for_record(owner.id, Collection::Event, rkey)
+            .await?;
         Ok(match queued {
             Some(write) if write.operation == WriteOperation::Create => WriteOperation::Create,
             _ => operation,
@@ -411,14 +413,14 @@ impl Calendar {
     async fn attempt(&self, owner: &User, write: PendingWrite) -> Result<Published, PublishError> {
         let did = bluesky_did(owner)?;
         let started = Instant::now();
-        let write_collection = write.collection.clone();
+        let write_collection = write.collection;
         let outcome = self.send(did, &write).await;
         let result = match outcome {
             Ok((sent, pds)) => self.settle(did, &write, sent, &pds).await,
             Err(cause) => Err(self.failed(did, write, cause).await?),
         };
         let status = if result.is_ok() { "ok" } else { "error" };
-        if write_collection == RSVP_COLLECTION {
+        if write_collection == Collection::Rsvp {
             ::metrics::counter!(metrics::RSVPS_PUBLISHED_TOTAL, "status" => status).increment(1);
         } else {
             ::metrics::counter!(metrics::EVENTS_PUBLISHED_TOTAL, "status" => status).increment(1);
@@ -440,18 +442,20 @@ impl Calendar {
                 // A create is sent without swapRecord: repeating it (after a lost answer) writes
                 // the same record under the same key again, which is harmless.
                 let swap = (write.operation == WriteOperation::Update).then_some(swap).flatten();
-                let written = repo.put_record(&write.collection, &write.rkey, record, swap).await?;
+                let written = repo
+                    .put_record(write.collection.nsid(), &write.rkey, record, swap)
+                    .await?;
                 Ok((Sent::Written(written), pds))
             }
             WriteOperation::Delete => {
-                let commit = repo.delete_record(&write.collection, &write.rkey, swap).await?;
+                let commit = repo.delete_record(write.collection.nsid(), &write.rkey, swap).await?;
                 Ok((Sent::Deleted(commit), pds))
             }
         }
     }
 
     async fn settle(&self, did: &Did, write: &PendingWrite, sent: Sent, pds: &str) -> Result<Published, PublishError> {
-        if write.collection == RSVP_COLLECTION {
+        if write.collection == Collection::Rsvp {
             return self.settle_rsvp(did, write, sent).await;
         }
         let written = match sent {
@@ -477,7 +481,7 @@ impl Calendar {
         )?;
         // The firehose's later news of changes before this one must not undo it.
         new.source.rev = written.commit.and_then(|commit| commit.rev);
-        let uri = AtUri::new(did.clone(), &write.collection, write.rkey.clone());
+        let uri = AtUri::new(did.clone(), write.collection.nsid(), write.rkey.clone());
         let existing = match write.event_id {
             Some(id) => Some(id),
             None => self.store.event_by_at_uri(&uri.to_string()).await?.map(|e| e.id),
@@ -524,7 +528,11 @@ impl Calendar {
             ::metrics::counter!(metrics::SYNC_CONFLICTS_TOTAL).increment(1);
             // Both versions are kept; theirs only when the PDS can be read just now.
             let theirs = match self.identity.public_repo(did).await {
-                Ok((repo, _)) => repo.get_record(&write.collection, &write.rkey).await.ok().flatten(),
+                Ok((repo, _)) => repo
+                    .get_record(write.collection.nsid(), &write.rkey)
+                    .await
+                    .ok()
+                    .flatten(),
                 Err(_) => None,
             };
             let (value, cid) = theirs.map(|entry| (entry.value, entry.cid)).unzip();
@@ -536,9 +544,9 @@ impl Calendar {
         tracing::warn!(write = write.id, operation = %write.operation, error = %message, ?state, "PDS write failed");
         self.store.pending_write_failed(write.id, state, &message, next).await?;
         // An RSVP write's event is the one it answers, whose own status is not at stake.
-        let event = match write.collection.as_str() {
-            COLLECTION => self.event_of(&write).await?,
-            _ => None,
+        let event = match write.collection {
+            Collection::Event => self.event_of(&write).await?,
+            Collection::Rsvp => None,
         };
         if let Some(event) = event {
             self.store

@@ -7,6 +7,7 @@ use crate::server::{
     firehose::{Ingest, Repos},
     identity::Identity,
     kv::KvStore,
+    profiles::Profiles,
     reconcile::Reconciler,
     store::Store,
 };
@@ -34,6 +35,8 @@ pub struct Bluesky {
     pub auth: Arc<BlueskyAuth>,
     /// Resolving DIDs and handles, and reading anyone's public repo.
     pub identity: Arc<Identity>,
+    /// Reading a signed-in person's profile.
+    pub profiles: Arc<Profiles>,
     /// Publishing events and answers to their owners' PDSes.
     pub calendar: Arc<Calendar>,
     /// Reading whole repos into the cache (backfills) and replaying dead letters.

@@ -278,7 +278,7 @@ async fn pending_create(store: &Store, rkey: &str) -> NewPendingWrite {
         owner_id: owner.id,
         event_id: None,
         operation: WriteOperation::Create,
-        collection: "community.lexicon.calendar.event".to_owned(),
+        collection: skymeet::domain::Collection::Event,
         rkey: Rkey::parse(rkey).expect("rkey"),
         record: Some(json!({"name": "Draft", "createdAt": "2026-11-24T00:00:00.000Z"})),
         swap_cid: None,

@@ -12,7 +12,7 @@ use crate::server::{
     identity::{self, at_did, is_unreachable, HandleResolver},
     kv::KvStore,
     outbound::Outbound,
-    pds::{PdsError, PublicClient, Repo},
+    pds::{PdsError, Repo},
     store::{Profile, Store},
 };
 use atrium_api::{agent::Agent, com::atproto::repo::describe_repo, types::string::AtIdentifier, xrpc::XrpcClient};
@@ -116,10 +116,6 @@ pub struct BlueskyAuth {
     credentials: CredentialStore,
     state_store: OAuthStateStore,
     scopes: Vec<Scope>,
-    /// For the AppView's follower counts.
-    http_client: Arc<Outbound>,
-    /// Where follower counts come from (`APPVIEW_URL`), if anywhere.
-    appview: Option<String>,
 }
 
 impl BlueskyAuth {
@@ -204,12 +200,6 @@ impl BlueskyAuth {
             credentials,
             state_store,
             scopes,
-            http_client,
-            appview: config
-                .atproto
-                .appview_url
-                .as_ref()
-                .map(|url| url.as_str().trim_end_matches('/').to_owned()),
         }))
     }
 
@@ -332,45 +322,9 @@ impl BlueskyAuth {
             .get_record(PROFILE_COLLECTION, &rkey)
             .await
             .map_err(|e| OAuthError::Profile(e.to_string()))?
-            // No profile record: an empty profile (counts may still come from the AppView).
+            // No profile record: an empty profile.
             .map_or(Value::Null, |entry| entry.value);
-        let mut profile = profile_from_record(&record, did, &pds);
-        if let Some(appview) = &self.appview {
-            match self.follow_counts(appview, did).await {
-                Ok((followers, follows)) => {
-                    profile.followers_count = followers;
-                    profile.follows_count = follows;
-                }
-                // Counts are a nicety: the profile is read without them.
-                Err(e) => tracing::warn!(error = %e, "the AppView did not give follower counts"),
-            }
-        }
-        Ok(profile)
-    }
-
-    /// Follower and following counts from the AppView (`app.bsky.actor.getProfile`).
-    async fn follow_counts(&self, appview: &str, did: &Did) -> Result<(Option<i64>, Option<i64>), String> {
-        use atrium_api::xrpc::{error::ErrorResponseBody, http::Method, types::OutputDataOrBytes, XrpcRequest};
-        #[derive(serde::Serialize)]
-        struct Params<'a> {
-            actor: &'a str,
-        }
-        let client = PublicClient::new(Arc::clone(&self.http_client), appview);
-        let request = XrpcRequest {
-            method: Method::GET,
-            nsid: "app.bsky.actor.getProfile".to_owned(),
-            parameters: Some(Params { actor: did.as_str() }),
-            input: None::<atrium_api::xrpc::types::InputDataOrBytes<()>>,
-            encoding: None,
-        };
-        match client.send_xrpc::<_, (), Value, ErrorResponseBody>(&request).await {
-            Ok(OutputDataOrBytes::Data(profile)) => Ok((
-                profile.get("followersCount").and_then(Value::as_i64),
-                profile.get("followsCount").and_then(Value::as_i64),
-            )),
-            Ok(OutputDataOrBytes::Bytes(_)) => Err("getProfile did not answer JSON".to_owned()),
-            Err(e) => Err(e.to_string()),
-        }
+        Ok(profile_from_record(&record, did, &pds))
     }
 
     /// Checks the account's session with its server (`com.atproto.server.getSession`, which needs

@@ -5,7 +5,7 @@
 //! event answered, and is retried under its record key like an event's.
 
 use super::{bluesky_did, claimed_now, Calendar, PublishError, Published, Sent};
-use crate::domain::{AtUri, RsvpStatus};
+use crate::domain::{AtUri, Collection, RsvpStatus};
 use crate::server::{
     pds::calendar_rsvp::{CalendarRsvp, COLLECTION},
     store::{Event, NewPendingWrite, NewRsvp, PendingWrite, Rsvp, StoreError, User, WriteOperation},
@@ -52,7 +52,7 @@ impl Calendar {
             owner_id: user.id,
             event_id: Some(event.id),
             operation,
-            collection: COLLECTION.to_owned(),
+            collection: Collection::Rsvp,
             rkey,
             record: Some(record.to_value()),
             swap_cid,
@@ -86,7 +86,7 @@ impl Calendar {
             owner_id: user.id,
             event_id: Some(event.id),
             operation: WriteOperation::Delete,
-            collection: COLLECTION.to_owned(),
+            collection: Collection::Rsvp,
             rkey,
             record: None,
             swap_cid,
@@ -100,7 +100,7 @@ impl Calendar {
         Ok(Current {
             queued: self
                 .store
-                .pending_write_for_event(user.id, COLLECTION, event.id)
+                .pending_write_for_event(user.id, Collection::Rsvp, event.id)
                 .await?,
             stored: self.store.rsvp_of(user.id, &subject.to_string()).await?,
         })

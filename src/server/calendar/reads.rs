@@ -2,12 +2,11 @@
 //! of events; a person's events as their PDS holds them. What is read here is plain data; the
 //! server functions turn it into views.
 
-use crate::domain::{AtUri, Did, EventDraft, Handle, Provider, RsvpStatus, TimeZoneName};
+use crate::domain::{AtUri, Collection, Did, EventDraft, Handle, Provider, RsvpStatus, TimeZoneName};
 use crate::server::{
     identity::Identity,
     pds::{
         calendar_event::{CalendarEvent, COLLECTION},
-        calendar_rsvp::COLLECTION as RSVP_COLLECTION,
         record_url, PdsError,
     },
     store::{Attendee, Conflict, Event, PendingWrite, Rsvp, Store, StoreError, User},
@@ -137,7 +136,7 @@ impl Reads {
             (Some(viewer), Some(rkey)) if event.can_edit => {
                 let rkey = crate::domain::Rkey::parse(rkey).map_err(|e| StoreError::Corrupt(e.to_string()))?;
                 self.store
-                    .pending_write_for_record(viewer.id, COLLECTION, &rkey)
+                    .pending_write_for_record(viewer.id, Collection::Event, &rkey)
                     .await?
             }
             _ => None,
@@ -282,7 +281,7 @@ impl Reads {
                     .map(|a| a.rsvp.clone());
                 let queued = self
                     .store
-                    .pending_write_for_event(viewer.id, RSVP_COLLECTION, event.id)
+                    .pending_write_for_event(viewer.id, Collection::Rsvp, event.id)
                     .await?;
                 let record_url = match stored.as_ref().map(|r| AtUri::parse(&r.at_uri)) {
                     Some(Ok(uri)) => self.link(&uri).await,

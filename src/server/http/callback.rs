@@ -76,7 +76,7 @@ pub async fn callback(State(state): State<AppState>, session: Session, Query(que
         }
     };
     // The profile is a nicety: a failure to read it is logged, and sign-in goes on.
-    match bluesky.auth.fetch_profile(&user.did).await {
+    match bluesky.profiles.read(&user.did).await {
         Ok(profile) => {
             if let Err(e) = state
                 .store

@@ -4,6 +4,7 @@
 use super::{callback, health, metadata, rest};
 use crate::app::{shell, App};
 use crate::server::{
+    appview::AppView,
     auth::oauth::{BlueskyAuth, OAuthError, CALLBACK_PATH, CLIENT_METADATA_PATH, JWKS_PATH},
     calendar::Calendar,
     charts::Sampler,
@@ -13,6 +14,7 @@ use crate::server::{
     identity::{self, Identity},
     kv::KvStore,
     metrics,
+    profiles::Profiles,
     reconcile::Reconciler,
     session::{self, SessionBackend},
     state::{AppState, Bluesky},
@@ -102,6 +104,12 @@ impl Application {
         let http_client = Arc::new(identity::outbound(&config.atproto));
         let bluesky = BlueskyAuth::new(&config, store.clone(), kv.clone(), Arc::clone(&http_client))?.map(|auth| {
             let auth = Arc::new(auth);
+            let appview = config
+                .atproto
+                .appview_url
+                .as_ref()
+                .map(|url| AppView::new(url, Arc::clone(&http_client)));
+            let profiles = Arc::new(Profiles::new(Arc::clone(&auth), appview));
             let identity = Arc::new(Identity::new(&config.atproto, http_client));
             // One reader of repos, shared by the consumer, backfills and reconciliation, so what
             // it remembers of each repo serves them all.
@@ -121,6 +129,7 @@ impl Application {
                 repos,
                 consumer,
                 identity,
+                profiles,
                 auth,
             }
         });

@@ -81,7 +81,7 @@ impl Store {
         )
         .bind(write.owner_id)
         .bind(write.event_id)
-        .bind(&write.collection)
+        .bind(write.collection.nsid())
         .bind(write.rkey.as_str())
         .bind(write.record.as_ref().map(Json))
         .bind(theirs.map(Json))
@@ -104,7 +104,7 @@ impl Store {
              where owner_id = $1 and collection = $2 and rkey = $3 and decision is null"
         )
         .bind(write.owner_id)
-        .bind(&write.collection)
+        .bind(write.collection.nsid())
         .bind(write.rkey.as_str())
         .bind(decision.as_str())
         .bind(at)

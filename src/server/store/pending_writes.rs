@@ -1,5 +1,5 @@
 use super::{with_pool, Store, StoreError};
-use crate::domain::{Rkey, TimeZoneName};
+use crate::domain::{Collection, Rkey, TimeZoneName};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::types::Json;
@@ -13,7 +13,7 @@ pub struct NewPendingWrite {
     pub owner_id: i64,
     pub event_id: Option<i64>,
     pub operation: WriteOperation,
-    pub collection: String,
+    pub collection: Collection,
     pub rkey: Rkey,
     pub record: Option<Value>,
     pub swap_cid: Option<String>,
@@ -26,7 +26,7 @@ pub struct PendingWrite {
     pub owner_id: i64,
     pub event_id: Option<i64>,
     pub operation: WriteOperation,
-    pub collection: String,
+    pub collection: Collection,
     pub rkey: Rkey,
     pub record: Option<Value>,
     pub swap_cid: Option<String>,
@@ -61,7 +61,7 @@ struct PendingWriteRow {
 impl PendingWrite {
     /// An answer (RSVP) to an event, rather than an event.
     pub fn is_rsvp(&self) -> bool {
-        self.collection == crate::server::pds::calendar_rsvp::COLLECTION
+        self.collection == Collection::Rsvp
     }
 }
 
@@ -74,7 +74,8 @@ impl TryFrom<PendingWriteRow> for PendingWrite {
             owner_id: row.owner_id,
             event_id: row.event_id,
             operation: row.operation.parse().map_err(|e| corrupt(&e))?,
-            collection: row.collection,
+            collection: Collection::from_nsid(&row.collection)
+                .ok_or_else(|| corrupt(&format!("{:?} is no calendar collection", row.collection)))?,
             rkey: Rkey::parse(&row.rkey).map_err(|e| corrupt(&e))?,
             record: row.record.map(|json| json.0),
             swap_cid: row.swap_cid,
@@ -116,7 +117,7 @@ impl Store {
                 .bind(write.owner_id)
                 .bind(write.event_id)
                 .bind(write.operation.as_str())
-                .bind(&write.collection)
+                .bind(write.collection.nsid())
                 .bind(write.rkey.as_str())
                 .bind(write.record.as_ref().map(Json))
                 .bind(&write.swap_cid)
@@ -139,7 +140,7 @@ impl Store {
     pub async fn pending_write_for_record(
         &self,
         owner_id: i64,
-        collection: &str,
+        collection: Collection,
         rkey: &Rkey,
     ) -> Result<Option<PendingWrite>, StoreError> {
         let sql = format!(
@@ -149,7 +150,7 @@ impl Store {
         let row: Option<PendingWriteRow> = with_pool!(self, |pool| {
             sqlx::query_as(&sql)
                 .bind(owner_id)
-                .bind(collection)
+                .bind(collection.nsid())
                 .bind(rkey.as_str())
                 .fetch_optional(pool)
                 .await
@@ -161,7 +162,7 @@ impl Store {
     pub async fn pending_write_for_event(
         &self,
         owner_id: i64,
-        collection: &str,
+        collection: Collection,
         event_id: i64,
     ) -> Result<Option<PendingWrite>, StoreError> {
         let sql = format!(
@@ -172,7 +173,7 @@ impl Store {
         let row: Option<PendingWriteRow> = with_pool!(self, |pool| {
             sqlx::query_as(&sql)
                 .bind(owner_id)
-                .bind(collection)
+                .bind(collection.nsid())
                 .bind(event_id)
                 .fetch_optional(pool)
                 .await
