@@ -161,12 +161,8 @@ mod ssr {
     }
 
     pub async fn sessions(state: &AppState) -> Result<Vec<SessionView>, ApiError> {
-        use crate::server::dashboard::{sessions, DashboardError};
-        match sessions(state).await {
-            Ok(sessions) => Ok(sessions.into_iter().map(SessionView::from).collect()),
-            Err(DashboardError::Store(e)) => Err(e.into()),
-            Err(DashboardError::Kv(e)) => Err(e.into()),
-        }
+        let sessions = crate::server::dashboard::sessions(state).await?;
+        Ok(sessions.into_iter().map(SessionView::from).collect())
     }
 
     pub async fn report(state: &AppState) -> Result<SyncReport, ApiError> {

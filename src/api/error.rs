@@ -255,7 +255,8 @@ pub(crate) mod status {
 mod from_server {
     use super::{ApiError, ErrorCode};
     use crate::server::{
-        calendar::PublishError,
+        calendar::{reads::ReadError, PublishError},
+        dashboard::DashboardError,
         error::{Chain, ServerError},
         kv::KvError,
         pds::PdsError,
@@ -296,6 +297,27 @@ mod from_server {
     impl From<tower_sessions::session::Error> for ApiError {
         fn from(error: tower_sessions::session::Error) -> Self {
             ServerError::from(error).into()
+        }
+    }
+
+    impl From<ReadError> for ApiError {
+        fn from(error: ReadError) -> Self {
+            match error {
+                ReadError::Store(e) => e.into(),
+                ReadError::Unresolved(e) => {
+                    tracing::warn!(error = %Chain(&e), "resolving a handle failed");
+                    ErrorCode::PdsUnresolved.into()
+                }
+            }
+        }
+    }
+
+    impl From<DashboardError> for ApiError {
+        fn from(error: DashboardError) -> Self {
+            match error {
+                DashboardError::Store(e) => e.into(),
+                DashboardError::Kv(e) => e.into(),
+            }
         }
     }
 

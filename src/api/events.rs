@@ -46,20 +46,13 @@ pub async fn list_events(page: u32) -> Result<EventsPage, ApiError> {
 /// PDS cannot be reached. `None` when the handle is no Bluesky account.
 #[server(endpoint = "user_events")]
 pub async fn user_events(handle: String) -> Result<Option<UserPage>, ApiError> {
-    use crate::server::calendar::reads::ReadError;
     let Ok(handle) = crate::domain::Handle::parse(handle.trim().trim_start_matches('@')) else {
         return Ok(None);
     };
     let state = super::ssr::state()?;
     let viewer = super::ssr::viewer(&state).await?;
-    match state.reads().user(&handle, viewer.as_ref()).await {
-        Ok(read) => Ok(read.map(UserPage::from)),
-        Err(ReadError::Store(e)) => Err(e.into()),
-        Err(ReadError::Unresolved(e)) => {
-            tracing::warn!(error = %e, %handle, "resolving a handle failed");
-            Err(super::ErrorCode::PdsUnresolved.into())
-        }
-    }
+    let read = state.reads().user(&handle, viewer.as_ref()).await?;
+    Ok(read.map(UserPage::from))
 }
 
 /// Publishes a new event to the signed-in user's PDS, then shows it.
