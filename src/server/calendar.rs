@@ -14,7 +14,7 @@ use crate::server::{
     identity::Identity,
     metrics,
     pds::{
-        calendar_event::{CalendarEvent, COLLECTION},
+        calendar_event::{CalendarEvent, RecordError, COLLECTION},
         record_url, CommitMeta, PdsError, StrongRef,
     },
     store::{
@@ -608,6 +608,10 @@ pub fn cached_event(
     pds: &str,
 ) -> Result<NewEvent, PublishError> {
     let record = CalendarEvent::from_value(value.clone()).map_err(PublishError::BadRecord)?;
+    // The cache holds no event without a name (the database checks it too).
+    if record.name.trim().is_empty() {
+        return Err(PublishError::BadRecord(RecordError::blank("name")));
+    }
     let uri = AtUri::new(did.clone(), COLLECTION, rkey.clone());
     let source = SourceTracking {
         source_type: SourceType::Bluesky,

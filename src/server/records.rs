@@ -32,6 +32,27 @@ pub struct RecordOwner<'a> {
     pub pds: &'a str,
 }
 
+/// Why a record cannot be stored at all, if it cannot: PostgreSQL refuses the NUL character in
+/// `text` and `jsonb`, anywhere in the record (unknown fields too, since the record is kept whole).
+pub fn unstorable(value: &Value) -> Option<String> {
+    // Iterative, so a deeply nested record cannot exhaust the stack.
+    let mut pending = vec![value];
+    while let Some(value) = pending.pop() {
+        match value {
+            Value::String(text) if text.contains('\0') => return Some("a string holds a NUL character".to_owned()),
+            Value::Array(items) => pending.extend(items),
+            Value::Object(fields) => {
+                if fields.keys().any(|key| key.contains('\0')) {
+                    return Some("a field name holds a NUL character".to_owned());
+                }
+                pending.extend(fields.values());
+            }
+            _ => {}
+        }
+    }
+    None
+}
+
 /// The change `state` makes to the cache for the record `collection/rkey` of `owner`'s repo, at
 /// repo revision `rev` (none: as the repo is now, read by a backfill). `Err` says why the record
 /// does not fit the cache.
@@ -44,6 +65,11 @@ pub fn change(
 ) -> Result<RecordChange, String> {
     let at_uri = AtUri::new(owner.did.clone(), collection.nsid(), rkey.clone()).to_string();
     let rev = rev.cloned();
+    if let RecordState::Present { value, .. } = &state {
+        if let Some(reason) = unstorable(value) {
+            return Err(reason);
+        }
+    }
     match (collection, state) {
         (Collection::Event, RecordState::Gone) => Ok(RecordChange::Delete { at_uri, rev }),
         (Collection::Rsvp, RecordState::Gone) => Ok(RecordChange::DeleteRsvp { at_uri, rev }),

@@ -14,8 +14,13 @@ use std::time::Duration;
 const COLLECTION: &str = "community.lexicon.calendar.event";
 
 pub async fn consuming_app() -> TestApp {
+    consuming_app_on(AppOptions::production()).await
+}
+
+/// An app on `options`' engine whose consumer reads the local PDS's firehose, once connected.
+pub async fn consuming_app_on(options: AppOptions) -> TestApp {
     let app = spawn_local_network_app(
-        AppOptions::production()
+        options
             .with("CREDENTIALS_KEYS", TEST_KEYS)
             .with("FIREHOSE_URL", firehose_url()),
     )
@@ -567,4 +572,59 @@ async fn jetstream_is_a_second_source_behind_the_same_applier() {
         Some(time_us),
         "the cursor is the event's time"
     );
+}
+
+#[tokio::test]
+async fn records_the_cache_cannot_hold_are_dead_lettered_and_the_records_after_them_still_arrive() {
+    const RSVPS: &str = "community.lexicon.calendar.rsvp";
+    for options in [AppOptions::production(), AppOptions::embedded()] {
+        let app = consuming_app_on(options).await;
+        let account = create_account().await;
+        let event = |name: &str| json!({"$type": COLLECTION, "name": name, "createdAt": "2026-11-24T00:00:00Z"});
+        // Each was accepted by the PDS, which does not check calendar records.
+        let mut nul_deep = event("Fine name");
+        nul_deep["extra"] = json!({"deeper": [{"note": "before\u{0}after"}]});
+        let hostile = [
+            ("blank", event("")),
+            ("whitespace", event(" \t \n ")),
+            ("nul-name", event("a\u{0}b")),
+            ("nul-deep", nul_deep),
+        ];
+        for (rkey, record) in &hostile {
+            put_record_directly(&account, COLLECTION, rkey, record.clone()).await;
+        }
+        let answer = json!({
+            "$type": RSVPS,
+            "subject": {"uri": format!("at://{}/{COLLECTION}/canary", account.did)},
+            "status": "community.lexicon.calendar.rsvp#going",
+            "note\u{0}": "a NUL in a field name",
+        });
+        put_record_directly(&account, RSVPS, "nul-rsvp", answer).await;
+        // Written after all of them: it must arrive.
+        put_record_directly(&account, COLLECTION, "canary", event("Canary")).await;
+
+        let events = eventually(&app, &account.did, |events| events.iter().any(|e| e.name == "Canary")).await;
+        assert_eq!(events.len(), 1, "only the canary is cached: {events:?}");
+        let letters = app.state.store.dead_letters(100).await.expect("dead letters");
+        let reason = |collection: &str, rkey: &str| {
+            let uri = format!("at://{}/{collection}/{rkey}", account.did);
+            letters
+                .iter()
+                .find(|letter| letter.uri.as_deref() == Some(uri.as_str()))
+                .map(|letter| letter.error.clone())
+                .unwrap_or_else(|| panic!("no dead letter for {uri}: {letters:?}"))
+        };
+        assert!(reason(COLLECTION, "blank").contains("blank name"));
+        assert!(reason(COLLECTION, "whitespace").contains("blank name"));
+        assert!(reason(COLLECTION, "nul-name").contains("NUL"));
+        assert!(reason(COLLECTION, "nul-deep").contains("NUL"));
+        assert!(reason(RSVPS, "nul-rsvp").contains("NUL"));
+        // The dead letter keeps the record, with the NUL replaced so the database takes it.
+        let kept = letters
+            .iter()
+            .find(|letter| letter.uri.as_deref().is_some_and(|uri| uri.ends_with("/nul-name")))
+            .and_then(|letter| letter.record.clone())
+            .expect("the record is kept");
+        assert_eq!(kept["name"], "a\u{FFFD}b");
+    }
 }

@@ -151,6 +151,11 @@ impl RecordError {
     pub fn missing(what: &str) -> Self {
         Self(format!("no {what}"))
     }
+
+    /// A field the record has, but blank (empty or only whitespace).
+    pub fn blank(what: &str) -> Self {
+        Self(format!("a blank {what}"))
+    }
 }
 
 impl CalendarEvent {

@@ -284,7 +284,9 @@ impl Store {
         .map_err(StoreError::from)
     }
 
-    /// Keeps what could not be decoded or applied: one dead letter per record, the latest.
+    /// Keeps what could not be decoded or applied: one dead letter per record, the latest. Text
+    /// PostgreSQL would refuse (a NUL character, often the very reason the record did not apply)
+    /// is kept with U+FFFD in its place.
     pub async fn add_dead_letter(
         &self,
         endpoint: &str,
@@ -302,10 +304,10 @@ impl Store {
         )
         .bind(endpoint)
         .bind(seq)
-        .bind(error)
+        .bind(storable(error).as_ref())
         .bind(raw)
-        .bind(record.map(Json))
-        .bind(uri)
+        .bind(record.map(storable_json).map(Json))
+        .bind(uri.map(storable).as_deref())
         .execute(pool)
         .await
         .map(|_| ())
@@ -368,5 +370,28 @@ impl Store {
         .fetch_optional(pool)
         .await)?;
         Ok(row.map(|r| r.0))
+    }
+}
+
+/// `text` with each NUL character replaced by U+FFFD.
+fn storable(text: &str) -> std::borrow::Cow<'_, str> {
+    match text.contains('\0') {
+        true => std::borrow::Cow::Owned(text.replace('\0', "\u{FFFD}")),
+        false => std::borrow::Cow::Borrowed(text),
+    }
+}
+
+/// `value` with each NUL character in its strings and field names replaced by U+FFFD.
+fn storable_json(value: &Value) -> Value {
+    match value {
+        Value::String(text) => Value::String(storable(text).into_owned()),
+        Value::Array(items) => Value::Array(items.iter().map(storable_json).collect()),
+        Value::Object(fields) => Value::Object(
+            fields
+                .iter()
+                .map(|(key, value)| (storable(key).into_owned(), storable_json(value)))
+                .collect(),
+        ),
+        other => other.clone(),
     }
 }
