@@ -334,16 +334,31 @@ async fn the_cache_equals_the_pds_after_the_consumer_process_is_killed_again_and
     writer.await.expect("writer");
 
     // Then one runs to the end of the stream; the cache must equal the PDS, record for record.
+    // After many kills on a loaded machine the last consumer may have a long way to replay: it gets
+    // two minutes (a passing run returns as soon as the two agree).
     let consumer = consumer_process(&app);
     let mut last = (0, 0);
-    for _ in 0..150 {
+    let mut differing = Vec::new();
+    for _ in 0..600 {
         let mut equal = true;
         let (mut on_pds, mut in_cache) = (0, 0);
+        differing.clear();
         for account in &accounts {
             let (pds, cache) = (all_records(&account.did).await, cached(&app, &account.did).await);
             on_pds += pds.len();
             in_cache += cache.len();
             equal &= pds == cache;
+            differing.extend(
+                pds.iter()
+                    .filter(|(uri, cid)| cache.get(*uri) != Some(*cid))
+                    .map(|(uri, _)| format!("{uri} (PDS)")),
+            );
+            differing.extend(
+                cache
+                    .keys()
+                    .filter(|uri| !pds.contains_key(*uri))
+                    .map(|uri| format!("{uri} (cache)")),
+            );
         }
         last = (on_pds, in_cache);
         if equal {
@@ -354,8 +369,9 @@ async fn the_cache_equals_the_pds_after_the_consumer_process_is_killed_again_and
         }
         tokio::time::sleep(Duration::from_millis(200)).await;
     }
+    differing.truncate(10);
     panic!(
-        "the cache never matched the PDS after {kills} kills: {} on the PDS, {} cached",
+        "the cache never matched the PDS after {kills} kills: {} on the PDS, {} cached; differing: {differing:?}",
         last.0, last.1
     );
 }
