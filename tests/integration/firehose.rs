@@ -277,7 +277,9 @@ async fn the_cache_equals_the_pds_after_the_consumer_process_is_killed_again_and
         accounts.push(Arc::new(create_account().await));
     }
 
-    // A first consumer takes its cursor (from a first record), so restarts have a place to resume.
+    // A first consumer takes its cursor from a first record, so restarts have a place to resume.
+    // It must have that record: a cursor alone can come from another test's frame on the shared
+    // PDS, before the first record's frame, which the restarts would then never see.
     let consumer = consumer_process(&app);
     let mut tries = 0;
     while app
@@ -287,6 +289,7 @@ async fn the_cache_equals_the_pds_after_the_consumer_process_is_killed_again_and
         .await
         .expect("cursor")
         .is_none()
+        || cached(&app, &accounts[0].did).await.is_empty()
     {
         // Changed until the consumer, once connected, sees a change (an unchanged record makes no commit).
         if tries % 25 == 0 {
