@@ -5,6 +5,7 @@ mod pages;
 
 use components::{
     layout::{provide_viewer, Footer, Header},
+    raw_text::raw_text,
     time_zone_form::provide_viewer_time_zone,
 };
 use leptos::prelude::*;
@@ -51,7 +52,8 @@ pub fn App() -> impl IntoView {
     view! {
         <Stylesheet id="leptos" href="/pkg/skymeet.css" />
         <Link rel="icon" href="/favicon.svg" type_="image/svg+xml" />
-        <Title formatter=|page: String| format!("{page} · Skymeet") />
+        // The one formatter every page's title goes through: escaped here (see `raw_text`).
+        <Title formatter=|page: String| raw_text(format!("{page} · Skymeet")) />
         <Meta name="description" content="Community events on Bluesky: your events live in your own PDS." />
         <Router>
             <div class="flex min-h-screen flex-col">

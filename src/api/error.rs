@@ -63,6 +63,16 @@ error_codes! {
     Kv = "error-kv-1", 500, "Something went wrong on our side. Please try again in a moment.";
     /// The session store failed.
     Session = "error-session-1", 500, "Something went wrong on our side. Please try again in a moment.";
+    /// A state-changing request sent by another site's page (or another origin): refused.
+    CrossSite = "error-request-2", 403, "This request came from another site, so it was refused. Open Skymeet itself and try again.";
+    /// The client sent too many requests in a short time.
+    RateLimited = "error-request-3", 429, "Too many requests. Please wait a moment and try again.";
+    /// The request took longer than the server allows.
+    TimedOut = "error-request-4", 503, "That took too long. Please try again in a moment.";
+    /// The server is handling as many requests as it takes at once.
+    Busy = "error-request-5", 503, "Skymeet is busy. Please try again in a moment.";
+    /// The metrics need the bearer token this server was configured with.
+    MetricsToken = "error-request-6", 401, "The metrics need this server's token.";
 
     /// No account answers to the handle or DID given at sign-in.
     AuthUnknownAccount = "error-auth-1", 404, "No Bluesky account was found. Check the spelling and try again.";
@@ -423,6 +433,11 @@ mod tests {
         ("error-store-1", 500),
         ("error-kv-1", 500),
         ("error-session-1", 500),
+        ("error-request-2", 403),
+        ("error-request-3", 429),
+        ("error-request-4", 503),
+        ("error-request-5", 503),
+        ("error-request-6", 401),
         ("error-auth-1", 404),
         ("error-auth-2", 502),
         ("error-auth-3", 503),

@@ -375,6 +375,10 @@ pub struct ConsumerView {
     pub reconnects: u64,
     /// How far behind the network the last applied commit was, in seconds.
     pub lag_seconds: Option<f64>,
+    /// Frames keep failing to apply: the cursor does not move and the cache falls behind.
+    pub stuck: bool,
+    /// Why frames fail, while they do.
+    pub last_error: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -783,6 +787,8 @@ mod from_server {
                 lock_losses: read.lock_losses,
                 reconnects: read.reconnects,
                 lag_seconds: read.lag_seconds,
+                stuck: read.stuck,
+                last_error: read.last_error,
             }
         }
     }

@@ -4,5 +4,6 @@ pub mod event_card;
 pub mod event_form;
 pub mod layout;
 pub mod pending_writes;
+pub mod raw_text;
 pub mod sync_badge;
 pub mod time_zone_form;

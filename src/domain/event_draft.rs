@@ -169,6 +169,15 @@ pub struct Link {
     pub name: Option<String>,
 }
 
+impl Link {
+    /// Where the link may go when clicked: only an http(s) URL (see [`check_url`]). Anything else
+    /// a record says (`javascript:`, `data:`, a scheme hidden behind spaces or odd case) is `None`
+    /// and is shown as plain text.
+    pub fn href(&self) -> Option<&str> {
+        check_url(&self.uri).is_ok().then_some(self.uri.as_str())
+    }
+}
+
 /// The event form exactly as posted: every field text, possibly empty (or left out).
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(default)]
@@ -467,6 +476,37 @@ pub fn check_url(text: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn only_http_links_are_live() {
+        let link = |uri: &str| Link {
+            uri: uri.to_owned(),
+            name: None,
+        };
+        assert_eq!(
+            link("https://example.com/a?b#c").href(),
+            Some("https://example.com/a?b#c")
+        );
+        assert_eq!(link("http://example.com").href(), Some("http://example.com"));
+        for hostile in [
+            "javascript:alert(1)",
+            "JavaScript:alert(1)",
+            " javascript:alert(1)",
+            "\tjavascript:alert(1)",
+            "java\nscript:alert(1)",
+            "data:text/html,<script>alert(1)</script>",
+            "vbscript:msgbox(1)",
+            "VBSCRIPT:msgbox(1)",
+            "https://exa mple.com",
+            " https://example.com",
+            "https:// javascript:alert(1)",
+            "//evil.example",
+            "/relative",
+            "",
+        ] {
+            assert_eq!(link(hostile).href(), None, "{hostile:?}");
+        }
+    }
 
     fn input() -> EventInput {
         EventInput {

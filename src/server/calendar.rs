@@ -14,7 +14,7 @@ use crate::server::{
     identity::Identity,
     metrics,
     pds::{
-        calendar_event::{CalendarEvent, RecordError, COLLECTION},
+        calendar_event::{CalendarEvent, COLLECTION},
         record_url, CommitMeta, PdsError, StrongRef,
     },
     store::{
@@ -608,15 +608,14 @@ pub fn cached_event(
     pds: &str,
 ) -> Result<NewEvent, PublishError> {
     let record = CalendarEvent::from_value(value.clone()).map_err(PublishError::BadRecord)?;
-    // The cache holds no event without a name (the database checks it too).
-    if record.name.trim().is_empty() {
-        return Err(PublishError::BadRecord(RecordError::blank("name")));
-    }
+    // The cache holds no event without a name (the database checks it too), nor one it could not
+    // show within bounds.
+    record.check().map_err(PublishError::BadRecord)?;
     let uri = AtUri::new(did.clone(), COLLECTION, rkey.clone());
     let source = SourceTracking {
         source_type: SourceType::Bluesky,
         source_id: Some(did.to_string()),
-        source_url: Some(record_url(pds, &uri)),
+        source_url: record_url(pds, &uri),
         source_data: json!({ "pds": pds }),
         last_synced_at: Some(Utc::now()),
         at_uri: Some(uri.to_string()),

@@ -44,6 +44,31 @@ pub struct Config {
     /// How often each instance samples its counters for the dashboard's charts
     /// (`METRICS_SAMPLE_SECONDS`, default 60; 0 turns sampling off).
     pub metrics_sample_interval: Option<std::time::Duration>,
+    /// What one client (or all of them together) may ask of the server.
+    pub limits: Limits,
+}
+
+/// Bounds on what clients may ask of the server, and who may read its metrics.
+#[derive(Debug, Clone)]
+pub struct Limits {
+    /// A session ends after this long without a visit (`SESSION_IDLE_SECONDS`, default a week).
+    pub session_idle: std::time::Duration,
+    /// A request still unanswered after this long gets 503 (`REQUEST_TIMEOUT_SECONDS`, default 30).
+    pub request_timeout: std::time::Duration,
+    /// Requests handled at once; more get 503 at once (`MAX_CONCURRENT_REQUESTS`, default 256).
+    pub max_concurrent_requests: usize,
+    /// Requests per client address (`RATE_LIMIT_PER_SECOND`, default 20, and `RATE_LIMIT_BURST`,
+    /// default 100); `None` (a rate of 0) turns the limit off.
+    pub rate_limit: Option<RateLimit>,
+    /// The bearer token `/metrics` asks for (`METRICS_TOKEN`); `None`: metrics are public.
+    pub metrics_token: Option<SecretString>,
+}
+
+/// A token bucket per client: `per_second` refill, room for `burst` requests at once.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct RateLimit {
+    pub per_second: u32,
+    pub burst: u32,
 }
 
 /// Where identities are resolved.
@@ -405,6 +430,7 @@ impl Config {
         };
         let reconcile_interval = parse_or(source, "RECONCILE_INTERVAL_SECONDS", "3600", seconds_or_off)?;
         let metrics_sample_interval = parse_or(source, "METRICS_SAMPLE_SECONDS", "60", seconds_or_off)?;
+        let limits = Limits::from_source(source)?;
 
         Ok(Self {
             listen_addr,
@@ -429,6 +455,7 @@ impl Config {
             admin_dids,
             reconcile_interval,
             metrics_sample_interval,
+            limits,
         })
     }
 
@@ -492,6 +519,44 @@ fn parse_http_url(value: &str) -> Result<Url, String> {
         return Err("expected an http:// or https:// URL".to_owned());
     }
     Ok(url)
+}
+
+impl Limits {
+    fn from_source(source: &impl Source) -> Result<Self, ConfigError> {
+        let seconds = |low: u64, high: u64| {
+            move |v: &str| {
+                v.parse::<u64>()
+                    .ok()
+                    .filter(|s| (low..=high).contains(s))
+                    .map(std::time::Duration::from_secs)
+                    .ok_or(format!("expected a whole number of seconds from {low} to {high}"))
+            }
+        };
+        let count = |low: u32, high: u32| {
+            move |v: &str| {
+                v.parse::<u32>()
+                    .ok()
+                    .filter(|n| (low..=high).contains(n))
+                    .ok_or(format!("expected a whole number from {low} to {high}"))
+            }
+        };
+        let session_idle = parse_or(source, "SESSION_IDLE_SECONDS", "604800", seconds(1, 31_536_000))?;
+        let request_timeout = parse_or(source, "REQUEST_TIMEOUT_SECONDS", "30", seconds(1, 3600))?;
+        let max_concurrent_requests = parse_or(source, "MAX_CONCURRENT_REQUESTS", "256", count(1, 100_000))? as usize;
+        let per_second = parse_or(source, "RATE_LIMIT_PER_SECOND", "20", count(0, 1_000_000))?;
+        let burst = parse_or(source, "RATE_LIMIT_BURST", "100", count(1, 1_000_000))?;
+        let metrics_token = source
+            .get("METRICS_TOKEN")
+            .filter(|token| !token.trim().is_empty())
+            .map(|token| SecretString::from(token.trim().to_owned()));
+        Ok(Self {
+            session_idle,
+            request_timeout,
+            max_concurrent_requests,
+            rate_limit: (per_second > 0).then_some(RateLimit { per_second, burst }),
+            metrics_token,
+        })
+    }
 }
 
 fn parse_or<T, E: ToString>(

@@ -68,6 +68,10 @@ pub struct ConsumerRead {
     pub lock_losses: u64,
     pub reconnects: u64,
     pub lag_seconds: Option<f64>,
+    /// Frames keep failing to apply: the cursor does not move and the cache falls behind.
+    pub stuck: bool,
+    /// Why frames fail, while they do.
+    pub last_error: Option<String>,
 }
 
 /// The charts over time: one value per bucket of `series`, from its start to its end.
@@ -119,6 +123,8 @@ pub async fn read(state: &AppState, listed: u32) -> Result<DashboardRead, StoreE
             lock_losses: ingest.telemetry().lock_losses(),
             reconnects: ingest.telemetry().reconnects(),
             lag_seconds: ingest.telemetry().lag_seconds(),
+            stuck: ingest.telemetry().stuck(),
+            last_error: ingest.telemetry().last_error(),
         }),
         None => None,
     };

@@ -13,6 +13,8 @@
 //!   a second.
 //! - [`backfill`] ([`Repos`]): reading whole repos (sign-in, repair, reconciliation) and replaying
 //!   dead letters.
+//! - [`queue`]: the backfills frames ask for (`#sync`, a commit too big, a gap's repair), run in
+//!   the background, bounded, one per repo at a time.
 //! - [`telemetry`]: what the consumer tells the dashboard.
 //!
 //! Never fatal: a frame or record that does not decode or apply goes to the dead-letter table with
@@ -22,6 +24,7 @@ pub mod backfill;
 pub mod connection;
 pub mod consumer;
 pub mod frame;
+pub mod queue;
 pub mod telemetry;
 
 pub use backfill::{BackfillError, Differences, ReplayError, Repos};

@@ -4,6 +4,9 @@
 
 pub mod callback;
 pub mod health;
+pub mod limits;
 pub mod metadata;
 pub mod rest;
+pub mod same_origin;
+pub mod security_headers;
 pub mod startup;

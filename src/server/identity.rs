@@ -13,9 +13,32 @@ use crate::server::{
     outbound::{AddressPolicy, Outbound},
     pds::{PdsError, PublicClient, Repo},
 };
-use atrium_common::resolver::Resolver;
+use atrium_common::{
+    resolver::{CachedResolver, Resolver},
+    types::cached::{
+        r#impl::{Cache, CacheImpl},
+        CacheConfig,
+    },
+};
 use atrium_identity::did::{CommonDidResolver, CommonDidResolverConfig};
-use std::sync::Arc;
+use std::{sync::Arc, time::Duration};
+
+/// How long a DID document or a handle's DID is believed without asking again: a handle change
+/// shows within this (sooner for accounts whose `#identity` frame we see).
+const IDENTITY_TTL: Duration = Duration::from_secs(300);
+/// How many DID documents, and how many handles, are remembered.
+const IDENTITY_CACHE: u64 = 10_000;
+
+fn cache<I, O>() -> CacheImpl<I, O>
+where
+    I: std::hash::Hash + Eq + Send + Sync + 'static,
+    O: Clone + Send + Sync + 'static,
+{
+    CacheImpl::new(CacheConfig {
+        max_capacity: Some(IDENTITY_CACHE),
+        time_to_live: Some(IDENTITY_TTL),
+    })
+}
 
 /// The outgoing HTTP client for the network: private addresses only on the local network, apart
 /// from the configured PLC directory, handle-resolution service and AppView.
@@ -65,18 +88,18 @@ pub fn is_unreachable(error: &atrium_identity::Error) -> bool {
     }
 }
 
-/// Resolves identities and opens public repos.
+/// Resolves identities (remembering answers for [`IDENTITY_TTL`]) and opens public repos.
 pub struct Identity {
-    did_resolver: CommonDidResolver<Outbound>,
-    handle_resolver: HandleResolver,
+    did_resolver: CachedResolver<CommonDidResolver<Outbound>>,
+    handle_resolver: CachedResolver<HandleResolver>,
     http_client: Arc<Outbound>,
 }
 
 impl Identity {
     pub fn new(config: &AtprotoConfig, http_client: Arc<Outbound>) -> Self {
         Self {
-            did_resolver: did_resolver(config, &http_client),
-            handle_resolver: handle_resolver(config, &http_client),
+            did_resolver: CachedResolver::new(did_resolver(config, &http_client), cache()),
+            handle_resolver: CachedResolver::new(handle_resolver(config, &http_client), cache()),
             http_client,
         }
     }
@@ -113,6 +136,22 @@ impl Identity {
             .flatten()
             .find_map(|aka| aka.strip_prefix("at://"))
             .and_then(|handle| Handle::parse(handle).ok()))
+    }
+
+    /// The handle `did` goes by, only if the claim goes both ways: its DID document names the
+    /// handle *and* the handle resolves back to the DID. Anyone can write any handle into their
+    /// own DID document; only the handle's owner (its DNS, or its server) can point it at a DID.
+    /// `None`: no handle that holds (show the DID).
+    pub async fn verified_handle(&self, did: &Did) -> Result<Option<Handle>, PdsError> {
+        let Some(handle) = self.handle_of(did).await? else {
+            return Ok(None);
+        };
+        Ok(self.handle_points_at(&handle, did).await?.then_some(handle))
+    }
+
+    /// Whether `handle` resolves to `did`.
+    pub async fn handle_points_at(&self, handle: &Handle, did: &Did) -> Result<bool, PdsError> {
+        Ok(self.resolve_handle(handle).await?.as_ref() == Some(did))
     }
 
     async fn did_document(&self, did: &Did) -> Result<atrium_api::did_doc::DidDocument, PdsError> {

@@ -163,11 +163,11 @@ impl MemoryKv {
         entries.get(key).filter(|entry| entry.expires_at > now)
     }
 
-    fn get(&self, key: &str) -> Option<Vec<u8>> {
+    pub fn get(&self, key: &str) -> Option<Vec<u8>> {
         Self::live(&self.lock(), key, Instant::now()).map(|entry| entry.value.clone())
     }
 
-    fn set(&self, key: &str, value: &[u8], ttl: Duration) {
+    pub fn set(&self, key: &str, value: &[u8], ttl: Duration) {
         let expires_at = Instant::now() + ttl;
         self.lock().insert(
             key.to_owned(),
@@ -178,7 +178,7 @@ impl MemoryKv {
         );
     }
 
-    fn set_if_absent(&self, key: &str, value: &[u8], ttl: Duration) -> bool {
+    pub fn set_if_absent(&self, key: &str, value: &[u8], ttl: Duration) -> bool {
         let now = Instant::now();
         let mut entries = self.lock();
         if Self::live(&entries, key, now).is_some() {
@@ -194,7 +194,7 @@ impl MemoryKv {
         true
     }
 
-    fn delete(&self, key: &str) -> bool {
+    pub fn delete(&self, key: &str) -> bool {
         let now = Instant::now();
         self.lock().remove(key).is_some_and(|entry| entry.expires_at > now)
     }

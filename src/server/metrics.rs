@@ -1,17 +1,27 @@
 //! Prometheus metrics: every metric name lives here, the `/metrics` handler renders them, and the
 //! HTTP middleware counts requests by route and status.
 
+use crate::api::{ApiError, ErrorCode};
+use crate::server::config::Config;
 use axum::{
     extract::{MatchedPath, Request, State},
-    http::{header, StatusCode},
+    http::{header, HeaderMap, Method, StatusCode},
     middleware::Next,
     response::{IntoResponse, Response},
 };
 use metrics_exporter_prometheus::{Matcher, PrometheusBuilder, PrometheusHandle};
-use std::{sync::OnceLock, time::Instant};
+use secrecy::ExposeSecret;
+use std::{
+    sync::{Arc, OnceLock},
+    time::Instant,
+};
 
 pub const HTTP_REQUESTS_TOTAL: &str = "skymeet_http_requests_total";
 pub const HTTP_REQUEST_DURATION_SECONDS: &str = "skymeet_http_request_duration_seconds";
+/// Requests refused by the per-client rate limit (answered 429).
+pub const HTTP_RATE_LIMITED_TOTAL: &str = "skymeet_http_rate_limited_total";
+/// State-changing requests refused because another site's page sent them (answered 403).
+pub const CROSS_SITE_REFUSED_TOTAL: &str = "skymeet_cross_site_refused_total";
 pub const KV_EXPIRED_PURGED_TOTAL: &str = "skymeet_kv_expired_purged_total";
 /// Firehose frames received.
 pub const FIREHOSE_FRAMES_TOTAL: &str = "skymeet_firehose_frames_total";
@@ -28,6 +38,12 @@ pub const FIREHOSE_GAPS_TOTAL: &str = "skymeet_firehose_gaps_total";
 /// 1 while connected.
 pub const FIREHOSE_CONNECTED: &str = "skymeet_firehose_connected";
 /// The last applied sequence number.
+/// 1 while the consumer is stuck: frames keep failing to apply and its cursor does not move.
+pub const FIREHOSE_STUCK: &str = "skymeet_firehose_stuck";
+/// Repos waiting for (or in) a backfill a frame asked for.
+pub const BACKFILLS_QUEUED: &str = "skymeet_backfills_queued";
+/// Backfill requests dropped because the queue was full.
+pub const BACKFILLS_DROPPED_TOTAL: &str = "skymeet_backfills_dropped_total";
 pub const FIREHOSE_CURSOR: &str = "skymeet_firehose_cursor";
 /// Now minus the last commit's time.
 pub const FIREHOSE_LAG_SECONDS: &str = "skymeet_firehose_lag_seconds";
@@ -91,8 +107,34 @@ pub fn recorder() -> PrometheusHandle {
         .clone()
 }
 
-pub async fn render(State(handle): State<PrometheusHandle>) -> impl IntoResponse {
-    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], handle.render())
+/// `GET /metrics`: the Prometheus text, for anyone, or with `METRICS_TOKEN` set only for a request
+/// that carries it as `Authorization: Bearer <token>`.
+pub async fn render(
+    State(handle): State<PrometheusHandle>,
+    State(config): State<Arc<Config>>,
+    headers: HeaderMap,
+) -> Response {
+    if let Some(token) = &config.limits.metrics_token {
+        let given = headers
+            .get(header::AUTHORIZATION)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| value.strip_prefix("Bearer "))
+            .unwrap_or_default();
+        if !same_secret(given.as_bytes(), token.expose_secret().as_bytes()) {
+            let mut refused = ApiError::from(ErrorCode::MetricsToken).into_response();
+            refused
+                .headers_mut()
+                .insert(header::WWW_AUTHENTICATE, header::HeaderValue::from_static("Bearer"));
+            return refused;
+        }
+    }
+    ([(header::CONTENT_TYPE, "text/plain; version=0.0.4")], handle.render()).into_response()
+}
+
+/// Compares in time that depends only on the lengths, so the token cannot be guessed byte by
+/// byte from how fast a wrong one is refused.
+fn same_secret(given: &[u8], expected: &[u8]) -> bool {
+    given.len() == expected.len() && given.iter().zip(expected).fold(0u8, |diff, (a, b)| diff | (a ^ b)) == 0
 }
 
 /// Middleware: counts every request and observes its latency, labelled by method, matched route
@@ -104,13 +146,37 @@ pub async fn track_http(request: Request, next: Next) -> Response {
         .get::<MatchedPath>()
         .map(|path| path.as_str().to_owned())
         .unwrap_or_else(|| UNMATCHED_ROUTE.to_owned());
-    let method = request.method().as_str().to_owned();
+    let method = method_label(request.method()).to_owned();
     let response = next.run(request).await;
     let status = response.status();
     let labels = [("method", method), ("route", route), ("status", status_label(status))];
     metrics::counter!(HTTP_REQUESTS_TOTAL, &labels).increment(1);
     metrics::histogram!(HTTP_REQUEST_DURATION_SECONDS, &labels).record(started.elapsed().as_secs_f64());
     response
+}
+
+/// A client may send any method name: the label takes the standard ones and `other`, so it cannot
+/// grow the metric without bound.
+fn method_label(method: &Method) -> &'static str {
+    match *method {
+        Method::GET => "GET",
+        Method::HEAD => "HEAD",
+        Method::POST => "POST",
+        Method::PUT => "PUT",
+        Method::PATCH => "PATCH",
+        Method::DELETE => "DELETE",
+        Method::OPTIONS => "OPTIONS",
+        _ => "other",
+    }
+}
+
+/// The name of a firehose `#info` frame as a label: the one name the protocol defines, or `other`
+/// (the relay is not ours, and a label must come from a closed set).
+pub fn info_label(name: &str) -> &'static str {
+    match name {
+        "OutdatedCursor" => "OutdatedCursor",
+        _ => "other",
+    }
 }
 
 fn status_label(status: StatusCode) -> String {

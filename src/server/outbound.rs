@@ -31,6 +31,9 @@ const RETRY_BASE: Duration = Duration::from_millis(100);
 /// Consecutive failures that open a host's circuit.
 const BREAKER_THRESHOLD: u32 = 5;
 const MAX_REDIRECTS: usize = 5;
+/// The largest answer read from any server (a page of 100 records is far smaller; a whole repo
+/// is never fetched in one answer).
+const MAX_RESPONSE_BYTES: usize = 16 * 1024 * 1024;
 
 /// Part of [`OutboundError::PrivateAddress`]'s message: libraries that wrap our error keep only
 /// its text, so [`refused_private`] recognises it by this.
@@ -44,6 +47,8 @@ pub enum OutboundError {
     CircuitOpen(String),
     #[error("the request cannot be sent: {0}")]
     BadRequest(String),
+    #[error("{host} answered with more than {limit} bytes")]
+    TooLarge { host: String, limit: usize },
     #[error(transparent)]
     Http(#[from] reqwest::Error),
 }
@@ -303,8 +308,25 @@ async fn into_http(response: reqwest::Response) -> Result<Response<Vec<u8>>, Out
     for (name, value) in response.headers() {
         builder = builder.header(name, value);
     }
-    let body = response.bytes().await?.to_vec();
+    let body = read_capped(response, MAX_RESPONSE_BYTES).await?;
     builder.body(body).map_err(|e| OutboundError::BadRequest(e.to_string()))
+}
+
+/// Reads a body of at most `limit` bytes: a server that sends more (or says it will) is refused
+/// before the rest is read, so no answer from the network can fill our memory.
+async fn read_capped(mut response: reqwest::Response, limit: usize) -> Result<Vec<u8>, OutboundError> {
+    let host = response.url().host_str().unwrap_or_default().to_owned();
+    if response.content_length().is_some_and(|length| length > limit as u64) {
+        return Err(OutboundError::TooLarge { host, limit });
+    }
+    let mut body = Vec::new();
+    while let Some(chunk) = response.chunk().await? {
+        if body.len() + chunk.len() > limit {
+            return Err(OutboundError::TooLarge { host, limit });
+        }
+        body.extend_from_slice(&chunk);
+    }
+    Ok(body)
 }
 
 /// 100 ms, 200 ms, ... with ±50% jitter.

@@ -340,14 +340,16 @@ impl<H: HttpClient + Send + Sync> XrpcClient for PublicClient<H> {
 }
 
 /// A link a person can open to see a record: the raw record on its PDS.
-pub fn record_url(pds: &str, uri: &AtUri) -> String {
-    format!(
+pub fn record_url(pds: &str, uri: &AtUri) -> Option<String> {
+    // The PDS comes from a DID document anyone can write: a link only to an http(s) server.
+    crate::domain::check_url(pds).ok()?;
+    Some(format!(
         "{}/xrpc/com.atproto.repo.getRecord?repo={}&collection={}&rkey={}",
         pds.trim_end_matches('/'),
         uri.did(),
         uri.collection(),
         uri.rkey()
-    )
+    ))
 }
 
 #[cfg(test)]
@@ -363,6 +365,24 @@ mod tests {
                 message: Some("details".to_owned()),
             })),
         })
+    }
+
+    #[test]
+    fn a_record_link_is_made_only_to_an_http_server() {
+        let uri = AtUri::parse("at://did:plc:abc/community.lexicon.calendar.event/3k").expect("uri");
+        assert_eq!(
+            record_url("https://pds.example/", &uri).as_deref(),
+            Some("https://pds.example/xrpc/com.atproto.repo.getRecord?repo=did:plc:abc&collection=community.lexicon.calendar.event&rkey=3k")
+        );
+        for pds in [
+            "javascript:alert(1)//",
+            "data:text/html,x",
+            " https://pds.example",
+            "JavaScript:x",
+            "",
+        ] {
+            assert_eq!(record_url(pds, &uri), None, "{pds:?}");
+        }
     }
 
     #[test]

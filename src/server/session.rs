@@ -1,21 +1,19 @@
 //! Cookie sessions (tower-sessions). The cookie holds only a random session id; the data lives in
-//! Redis when `REDIS_URL` is set, otherwise in process memory.
+//! Redis when `REDIS_URL` is set, otherwise in the in-process key-value store, whose purge task
+//! frees sessions once they expire (tower-sessions' own `MemoryStore` never frees them, so every
+//! anonymous visit would stay in memory for good).
 
-use crate::server::config::Config;
+use crate::server::{config::Config, kv::MemoryKv};
 use async_trait::async_trait;
-use time::Duration;
 use tower_sessions::{
     cookie::SameSite,
     session::{Id, Record},
     session_store::{self, SessionStore},
-    Expiry, MemoryStore, SessionManagerLayer,
+    Expiry, SessionManagerLayer,
 };
 use tower_sessions_redis_store::{fred::prelude::Pool, RedisStore};
 
 pub const COOKIE_NAME: &str = "skymeet_session";
-
-/// A session ends after a week without a visit.
-const INACTIVITY_LIMIT: Duration = Duration::days(7);
 
 /// Keys of the values kept in a session, in one place.
 pub mod keys {
@@ -31,7 +29,7 @@ pub mod keys {
 #[derive(Debug, Clone)]
 pub enum SessionBackend {
     Redis(RedisStore<Pool>),
-    Memory(MemoryStore),
+    Memory(MemorySessions),
 }
 
 #[async_trait]
@@ -66,20 +64,82 @@ impl SessionStore for SessionBackend {
 }
 
 impl SessionBackend {
-    pub fn new(redis: Option<&Pool>) -> Self {
+    /// Redis when there is a pool; otherwise the embedded key-value map `memory`.
+    pub fn new(redis: Option<&Pool>, memory: MemoryKv) -> Self {
         match redis {
             Some(pool) => Self::Redis(RedisStore::new(pool.clone())),
-            None => Self::Memory(MemoryStore::default()),
+            None => Self::Memory(MemorySessions { kv: memory }),
         }
     }
 }
 
-/// `HttpOnly`, `SameSite=Lax`, and `Secure` whenever the public URL is https.
+/// Sessions in the embedded key-value map, each under `session:{id}` with the session's own expiry
+/// as its time to live: an expired session is gone at once and freed by the map's purge.
+#[derive(Debug, Clone)]
+pub struct MemorySessions {
+    kv: MemoryKv,
+}
+
+impl MemorySessions {
+    fn key(id: &Id) -> String {
+        format!("session:{id}")
+    }
+
+    /// The record and how long it has left; `None` once it has expired.
+    fn encode(record: &Record) -> session_store::Result<Option<(Vec<u8>, std::time::Duration)>> {
+        let left = record.expiry_date - time::OffsetDateTime::now_utc();
+        let Ok(left) = std::time::Duration::try_from(left) else {
+            return Ok(None);
+        };
+        let bytes = serde_json::to_vec(record).map_err(|e| session_store::Error::Encode(e.to_string()))?;
+        Ok((!left.is_zero()).then_some((bytes, left)))
+    }
+}
+
+#[async_trait]
+impl SessionStore for MemorySessions {
+    async fn create(&self, record: &mut Record) -> session_store::Result<()> {
+        let Some((bytes, ttl)) = Self::encode(record)? else {
+            return Ok(());
+        };
+        // Ids are random; a collision only means drawing another.
+        while !self.kv.set_if_absent(&Self::key(&record.id), &bytes, ttl) {
+            record.id = Id::default();
+        }
+        Ok(())
+    }
+
+    async fn save(&self, record: &Record) -> session_store::Result<()> {
+        match Self::encode(record)? {
+            Some((bytes, ttl)) => self.kv.set(&Self::key(&record.id), &bytes, ttl),
+            None => {
+                self.kv.delete(&Self::key(&record.id));
+            }
+        }
+        Ok(())
+    }
+
+    async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
+        self.kv
+            .get(&Self::key(id))
+            .map(|bytes| serde_json::from_slice(&bytes).map_err(|e| session_store::Error::Decode(e.to_string())))
+            .transpose()
+    }
+
+    async fn delete(&self, id: &Id) -> session_store::Result<()> {
+        self.kv.delete(&Self::key(id));
+        Ok(())
+    }
+}
+
+/// `HttpOnly`, `SameSite=Lax`, and `Secure` whenever the public URL is https. A session ends after
+/// `SESSION_IDLE_SECONDS` (a week by default) without a visit.
 pub fn layer(config: &Config, backend: SessionBackend) -> SessionManagerLayer<SessionBackend> {
+    let idle = time::Duration::try_from(config.limits.session_idle).unwrap_or(time::Duration::days(7));
     SessionManagerLayer::new(backend)
         .with_name(COOKIE_NAME)
         .with_http_only(true)
         .with_same_site(SameSite::Lax)
         .with_secure(config.secure_cookies())
-        .with_expiry(Expiry::OnInactivity(INACTIVITY_LIMIT))
+        .with_expiry(Expiry::OnInactivity(idle))
 }

@@ -245,6 +245,17 @@ impl Store {
         })
     }
 
+    /// How a transaction that will write begins. SQLite takes the write lock at once
+    /// (`IMMEDIATE`), waiting for it up to the busy timeout: a transaction that first reads and
+    /// only then writes would otherwise fail outright (`SQLITE_BUSY_SNAPSHOT`) whenever another
+    /// connection wrote in between.
+    pub(crate) fn begin_writing(&self) -> &'static str {
+        match self.pool {
+            Pool::Postgres(_) => "BEGIN",
+            Pool::Sqlite(_) => "BEGIN IMMEDIATE",
+        }
+    }
+
     /// Which engine this store runs on, for `/readyz` and logs.
     pub fn engine(&self) -> &'static str {
         match self.pool {

@@ -453,6 +453,78 @@ fn identity_frame(seq: i64, did: &str) -> Vec<u8> {
     bytes
 }
 
+/// Runs the backfills `ingest`'s frames ask for, as the connection does beside a live consumer.
+fn run_backfills(ingest: &std::sync::Arc<skymeet::server::firehose::Ingest>) {
+    let ingest = std::sync::Arc::clone(ingest);
+    tokio::spawn(async move {
+        let repos = std::sync::Arc::clone(ingest.repos());
+        ingest
+            .backfills()
+            .run(repos, tokio_util::sync::CancellationToken::new())
+            .await
+    });
+}
+
+fn sync_frame(seq: i64, did: &str) -> Vec<u8> {
+    #[derive(serde::Serialize)]
+    struct Header {
+        op: i64,
+        t: &'static str,
+    }
+    #[derive(serde::Serialize)]
+    struct Sync<'a> {
+        seq: i64,
+        did: &'a str,
+        rev: &'static str,
+        time: &'static str,
+    }
+    let mut bytes = serde_ipld_dagcbor::to_vec(&Header { op: 1, t: "#sync" }).expect("header");
+    bytes.extend(
+        serde_ipld_dagcbor::to_vec(&Sync {
+            seq,
+            did,
+            rev: "3mabcdefghij2",
+            time: "2026-11-24T00:00:00.000Z",
+        })
+        .expect("body"),
+    );
+    bytes
+}
+
+#[tokio::test]
+async fn a_sync_frame_queues_its_backfill_once_and_the_consumer_goes_straight_on() {
+    use skymeet::server::firehose::Ingest;
+    use std::sync::Arc;
+
+    let app = spawn_local_network_app(AppOptions::embedded()).await;
+    let identity = app.state.identity().expect("identity");
+    let ingest = Arc::new(Ingest::new(app.state.store.clone(), identity, firehose_url()));
+    let account = create_account().await;
+    let record = json!({"$type": COLLECTION, "name": "Synced", "createdAt": "2026-11-24T00:00:00Z"});
+    put_record_directly(&account, COLLECTION, "synced", record).await;
+
+    // A flood of #sync frames for one repo: handled at once, the repo queued once, nothing read yet.
+    for seq in 20..40 {
+        ingest.handle(&sync_frame(seq, &account.did)).await.expect("handled");
+    }
+    assert_eq!(ingest.backfills().pending(), 1, "one repo, queued once");
+    assert!(
+        cached(&app, &account.did).await.is_empty(),
+        "read in the background, not inline"
+    );
+
+    // In the background, the repo is read.
+    run_backfills(&ingest);
+    eventually(&app, &account.did, |events| events.iter().any(|e| e.name == "Synced")).await;
+    for _ in 0..100 {
+        if ingest.backfills().pending() == 0 {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(ingest.backfills().pending(), 0, "done, and free to be asked again");
+}
+
 #[tokio::test]
 async fn a_sequence_gap_is_repaired_by_re_reading_the_repos_we_hold() {
     use skymeet::server::firehose::Ingest;
@@ -461,6 +533,7 @@ async fn a_sequence_gap_is_repaired_by_re_reading_the_repos_we_hold() {
     let app = spawn_local_network_app(AppOptions::embedded()).await;
     let identity = app.state.identity().expect("identity");
     let ingest = Arc::new(Ingest::new(app.state.store.clone(), identity, firehose_url()));
+    run_backfills(&ingest);
     let account = create_account().await;
     let record = json!({"$type": COLLECTION, "name": "Soon gone", "createdAt": "2026-11-24T00:00:00Z"});
     put_record_directly(&account, COLLECTION, "gone", record).await;

@@ -165,6 +165,9 @@ pub async fn spawn_app(options: AppOptions) -> TestApp {
     let database = TestDatabase::new(options.engine).await;
     let mut vars: HashMap<&str, String> = HashMap::new();
     vars.insert("LEPTOS_SITE_ADDR", "127.0.0.1:0".to_owned());
+    // Every test client is on 127.0.0.1, and some poll quickly; a test of the limit sets its own.
+    vars.insert("RATE_LIMIT_PER_SECOND", "1000".to_owned());
+    vars.insert("RATE_LIMIT_BURST", "5000".to_owned());
     if let Some(url) = &database.database_url {
         vars.insert("DATABASE_URL", url.clone());
     }

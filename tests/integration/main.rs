@@ -12,6 +12,7 @@ mod auth;
 mod events;
 mod firehose;
 mod helpers;
+mod hostile;
 mod http;
 mod kv_contract;
 mod local_pds;

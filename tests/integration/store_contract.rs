@@ -52,7 +52,7 @@ contract!(
 fn alice() -> NewBlueskyUser {
     NewBlueskyUser {
         did: Did::parse(&format!("did:plc:{}", crate::helpers::unique("alice"))).expect("valid DID"),
-        handle: Handle::parse("alice.test").expect("valid handle"),
+        handle: Some(Handle::parse("alice.test").expect("valid handle")),
         display_name: Some("Alice".to_owned()),
         avatar_url: None,
     }
@@ -89,7 +89,7 @@ async fn upserting_a_did_twice_keeps_one_user(store: Store) {
 
     let renamed = NewBlueskyUser {
         did: first.did.clone().expect("bluesky users have a DID"),
-        handle: Handle::parse("alice2.test").expect("valid"),
+        handle: Some(Handle::parse("alice2.test").expect("valid")),
         display_name: None,
         avatar_url: Some("https://cdn.example/alice.jpg".to_owned()),
     };

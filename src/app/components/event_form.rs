@@ -1,3 +1,4 @@
+use super::raw_text::raw_text;
 use crate::api::ApiError;
 use crate::domain::{EventInput, EventMode, EventStatus, COMMON_TIME_ZONES, DESCRIPTION_MAX_CHARS, NAME_MAX_CHARS};
 use leptos::prelude::*;
@@ -58,7 +59,7 @@ pub fn EventFields(initial: EventInput, error: Signal<Option<ApiError>>) -> impl
             <div>
                 <label for="event-description" class=LABEL>"Description"</label>
                 <textarea id="event-description" name="input[description]" rows="5" maxlength=DESCRIPTION_MAX_CHARS
-                    class=INPUT>{initial.description}</textarea>
+                    class=INPUT>{raw_text(initial.description)}</textarea>
                 {message("description")}
             </div>
             <div class="grid gap-4 sm:grid-cols-3">
@@ -149,7 +150,7 @@ pub fn EventFields(initial: EventInput, error: Signal<Option<ApiError>>) -> impl
             <div>
                 <label for="event-links" class=LABEL>"Links"</label>
                 <textarea id="event-links" name="input[links]" rows="3"
-                    placeholder="https://example.com Tickets" class=INPUT>{initial.links}</textarea>
+                    placeholder="https://example.com Tickets" class=INPUT>{raw_text(initial.links)}</textarea>
                 <p class="mt-1 text-xs text-slate-500">"One per line: the address, then optionally a title."</p>
                 {message("links")}
             </div>

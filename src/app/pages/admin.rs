@@ -328,7 +328,14 @@ fn Consumer(consumer: Option<ConsumerView>, now: DateTime<Utc>) -> impl IntoView
                 .cursor_moved_at
                 .map(|at| ago(now, at))
                 .unwrap_or_else(|| "never".to_owned());
+            let stuck = c.stuck.then(|| view! {
+                <p role="alert" data-testid="consumer-stuck" class="mt-2 rounded bg-rose-50 p-2 text-sm text-rose-800">
+                    "Ingestion is stuck: frames keep failing to apply, the cursor does not move and the cache is falling behind (the share in sync is not current). "
+                    {c.last_error.clone().map(|error| format!("Last error: {error}"))}
+                </p>
+            });
             view! {
+                {stuck}
                 <dl class="mt-2 grid grid-cols-2 gap-x-4 gap-y-1 text-sm" data-testid="consumer">
                     <dt>"Endpoint"</dt><dd class="break-all font-mono text-xs">{c.endpoint}</dd>
                     <dt>"Connected"</dt><dd data-testid="consumer-connected">{if c.connected { "yes" } else { "no" }}</dd>

@@ -13,7 +13,7 @@ use crate::app::components::{
     time_zone_form::ViewerTimeZone,
 };
 use crate::app::pages::not_found::NotFound;
-use crate::domain::{Decision, EventMode, EventStatus, TimeZoneName};
+use crate::domain::{Decision, EventMode, EventStatus, Link, TimeZoneName};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -151,16 +151,12 @@ fn EventDetail(page: EventPage, zone: TimeZoneName, actions: Actions) -> impl In
         .iter()
         .map(|link| {
             let text = link.name.clone().unwrap_or_else(|| link.uri.clone());
-            view! { <li><a href=link.uri.clone() class="text-sky-700 underline" rel="nofollow">{text}</a></li> }
+            view! { <li><LinkTo link=link.clone() text /></li> }
         })
         .collect_view();
     let online = draft.online.clone().map(|link| {
-        let href = link.uri.clone();
-        view! {
-            <p class="mt-1">
-                "Online: " <a href=href class="text-sky-700 underline" rel="nofollow">{link.uri}</a>
-            </p>
-        }
+        let text = link.uri.clone();
+        view! { <p class="mt-1">"Online: " <LinkTo link text /></p> }
     });
     view! {
         <Title text=draft.name.clone() />
@@ -189,6 +185,19 @@ fn EventDetail(page: EventPage, zone: TimeZoneName, actions: Actions) -> impl In
         {event.id.map(|event_id| view! { <Attendance attendance event_id answer withdraw now /> })}
         <PendingWrites writes=pending.into_iter().chain(answer_pending).collect() actions=writes now />
         <Conflicts conflicts />
+    }
+}
+
+/// A link from a record: live only when it goes to an http(s) URL, otherwise its text alone (a
+/// `javascript:` or `data:` link must never be clickable).
+#[component]
+fn LinkTo(link: Link, text: String) -> impl IntoView {
+    match link.href() {
+        Some(href) => view! {
+            <a href=href.to_owned() class="text-sky-700 underline" rel="nofollow noopener noreferrer">{text}</a>
+        }
+        .into_any(),
+        None => view! { <span class="break-all text-slate-600" data-testid="inert-link">{text}</span> }.into_any(),
     }
 }
 

@@ -71,6 +71,8 @@ pub enum OAuthError {
     Callback(#[source] atrium_oauth::Error),
     #[error("the sign-in was interrupted by an internal failure")]
     Crashed,
+    #[error("the account's authorization server is not at an https address")]
+    UnsafeRedirect,
     #[error("the signed-in account could not be read")]
     Account(String),
     #[error("no stored session for this account: it has to sign in again")]
@@ -116,6 +118,8 @@ pub struct BlueskyAuth {
     credentials: CredentialStore,
     state_store: OAuthStateStore,
     scopes: Vec<Scope>,
+    /// Whether an authorization server may be on plain http (only on the local network).
+    allow_http: bool,
 }
 
 impl BlueskyAuth {
@@ -200,6 +204,7 @@ impl BlueskyAuth {
             credentials,
             state_store,
             scopes,
+            allow_http: config.atproto.allow_private_addresses,
         }))
     }
 
@@ -243,7 +248,17 @@ impl BlueskyAuth {
             state: Some(browser_nonce.to_owned()),
             ..Default::default()
         };
-        let granular = self.client.authorize(identifier, options(self.scopes.clone())).await;
+        // atrium-oauth 0.2 panics (`todo!()`) when the authorization server has no PAR endpoint,
+        // which the account's own server decides: a task contains it.
+        let authorize = |scopes: Vec<Scope>| {
+            let (client, identifier, options) = (Arc::clone(&self.client), identifier.to_owned(), options(scopes));
+            async move {
+                tokio::spawn(async move { client.authorize(identifier, options).await })
+                    .await
+                    .map_err(|_| OAuthError::Crashed)
+            }
+        };
+        let granular = authorize(self.scopes.clone()).await?;
         let result = match granular {
             // A PDS that predates granular scopes refuses them: ask for the broad one instead.
             Err(e) if mentions(&e, "invalid_scope") => {
@@ -252,16 +267,23 @@ impl BlueskyAuth {
                     Scope::Known(KnownScope::Atproto),
                     Scope::Known(KnownScope::TransitionGeneric),
                 ];
-                self.client.authorize(identifier, options(broad)).await
+                authorize(broad).await?
             }
             other => other,
         };
-        result.map_err(|e| match &e {
+        let url = result.map_err(|e| match &e {
             _ if crate::server::outbound::refused_private(&e) => OAuthError::PrivateAddress(e),
             atrium_oauth::Error::Identity(cause) if is_unreachable(cause) => OAuthError::ServerUnreachable(e),
             atrium_oauth::Error::Identity(_) => OAuthError::UnknownAccount(e),
             _ => OAuthError::ServerUnreachable(e),
-        })
+        })?;
+        // The browser is sent wherever the account's authorization server said: only to a web
+        // address (never `javascript:` or `data:`), and https unless on the local network.
+        match url::Url::parse(&url).map(|u| u.scheme().to_owned()).as_deref() {
+            Ok("https") => Ok(url),
+            Ok("http") if self.allow_http => Ok(url),
+            _ => Err(OAuthError::UnsafeRedirect),
+        }
     }
 
     /// Whether the sign-in that `oauth_state` names was started by the browser holding

@@ -177,20 +177,19 @@ impl Reads {
     /// A Bluesky user's events as their PDS holds them, or Skymeet's copies when the PDS cannot be
     /// reached. `None` when the handle is no Bluesky account (or Bluesky is off here).
     pub async fn user(&self, handle: &Handle, viewer: Option<&User>) -> Result<Option<UserRead>, ReadError> {
-        let user = self.store.user_by_handle(handle).await?;
-        if user.as_ref().is_some_and(|u| u.provider != Provider::Bluesky) {
-            return Ok(None);
-        }
         let Some(identity) = self.identity.as_ref() else {
             return Ok(None);
         };
-        let did = match user.as_ref().and_then(|u| u.did.clone()) {
-            Some(did) => did,
-            None => match identity.resolve_handle(handle).await.map_err(ReadError::Unresolved)? {
-                Some(did) => did,
-                None => return Ok(None),
-            },
+        // Whose page this is, the handle itself says (its DNS or its server), never a stored
+        // claim: a row that still holds the handle (an old holder, or someone's own DID document
+        // naming it) can never show its events under it.
+        let Some(did) = identity.resolve_handle(handle).await.map_err(ReadError::Unresolved)? else {
+            return Ok(None);
         };
+        let user = self.store.user_by_did(&did).await?;
+        if user.as_ref().is_some_and(|u| u.provider != Provider::Bluesky) {
+            return Ok(None);
+        }
         let is_owner = matches!((viewer, &user), (Some(v), Some(u)) if v.id == u.id);
         let cached_events = match &user {
             Some(user) => self.store.events_by_owner(user.id).await?,
@@ -216,14 +215,18 @@ impl Reads {
                         listed.push(Listed::Cached(Box::new(self.read(&mut owners, event, viewer).await?)));
                         continue;
                     }
-                    let Ok(record) = CalendarEvent::from_value(entry.value) else {
-                        tracing::debug!(uri = entry.uri, "skipping a record that is not an event");
-                        continue;
+                    // The same checks as for the cache: a record it would not hold is not shown.
+                    let record = match CalendarEvent::from_value(entry.value) {
+                        Ok(record) if record.check().is_ok() => record,
+                        _ => {
+                            tracing::debug!(uri = entry.uri, "skipping a record that is not a showable event");
+                            continue;
+                        }
                     };
                     listed.push(Listed::Elsewhere(Box::new(ForeignRead {
                         draft: record.draft(TimeZoneName::utc()),
                         owner: user.clone(),
-                        record_url: AtUri::parse(&entry.uri).ok().map(|uri| record_url(&pds, &uri)),
+                        record_url: AtUri::parse(&entry.uri).ok().and_then(|uri| record_url(&pds, &uri)),
                         at_uri: entry.uri,
                         read_at: Utc::now(),
                     })));
@@ -307,7 +310,7 @@ impl Reads {
     async fn link(&self, uri: &AtUri) -> Option<String> {
         let identity = self.identity.as_ref()?;
         match identity.pds_endpoint(uri.did()).await {
-            Ok(pds) => Some(record_url(&pds, uri)),
+            Ok(pds) => record_url(&pds, uri),
             Err(e) => {
                 tracing::debug!(error = %e, "no record link: the PDS is unknown");
                 None

@@ -8,7 +8,7 @@ use crate::server::{
     identity::Identity,
     pds::PdsError,
     records::{self, RecordOwner, RecordState},
-    store::{DeadLetter, RecordChange, Store, StoreError},
+    store::{Applied, DeadLetter, RecordChange, Store, StoreError},
 };
 use std::{
     collections::HashMap,
@@ -17,6 +17,8 @@ use std::{
 
 /// The most records one backfill reads from a repo, per collection.
 const BACKFILL_MAX_RECORDS: usize = 10_000;
+/// How long listing one repo may take in all, however its PDS pages the answer.
+const LISTING_DEADLINE: std::time::Duration = std::time::Duration::from_secs(120);
 /// How many repos' owner and PDS are remembered.
 const REPO_CACHE: usize = 10_000;
 /// What a dead letter names as its source when no consumer found it (a backfill of its own).
@@ -86,20 +88,35 @@ impl Repos {
         Ok((owner, pds))
     }
 
-    /// The user for a DID: the existing one, or a new shadow user with the handle its DID document
-    /// names.
+    /// Forgets what is remembered of a DID: after an `#identity` frame its PDS may have moved.
+    pub fn forget(&self, did: &Did) {
+        self.known.lock().unwrap_or_else(|p| p.into_inner()).remove(did);
+    }
+
+    /// The user for a DID: the existing one, or a new shadow user, with the handle its DID
+    /// document names if that handle resolves back to the DID (a user without a handle gets it
+    /// checked again here).
     pub async fn owner(&self, did: &Did) -> Result<i64, StoreError> {
-        if let Some(user) = self.store.user_by_did(did).await? {
+        let existing = self.store.user_by_did(did).await?;
+        if let Some(user) = existing.as_ref().filter(|user| user.handle.is_some()) {
             return Ok(user.id);
         }
-        let handle = match self.identity.handle_of(did).await {
+        let handle = match self.identity.verified_handle(did).await {
             Ok(handle) => handle,
             Err(e) => {
-                tracing::debug!(%did, error = %e, "no handle for a new shadow user yet");
+                tracing::debug!(%did, error = %e, "no verified handle yet");
                 None
             }
         };
-        self.store.shadow_user(did, handle.as_ref()).await
+        match existing {
+            Some(user) => {
+                if let Some(handle) = &handle {
+                    self.store.set_handle(did, Some(handle)).await?;
+                }
+                Ok(user.id)
+            }
+            None => self.store.shadow_user(did, handle.as_ref()).await,
+        }
     }
 
     /// Makes the cache hold exactly the calendar events and RSVPs in `did`'s repo: reads them with
@@ -109,17 +126,10 @@ impl Repos {
     /// reconciliation) leaves the cursor alone: moving it could only move it back.
     #[tracing::instrument(skip_all, fields(did = %did), err)]
     pub async fn backfill(&self, did: &Did, cursor: Option<(&str, i64)>) -> Result<Differences, BackfillError> {
-        let (repo, pds) = self.identity.public_repo(did).await.map_err(BackfillError::Pds)?;
-        let mut entries = Vec::new();
-        for collection in Collection::ALL {
-            let listed = repo
-                .list_all_records(collection.nsid(), BACKFILL_MAX_RECORDS)
-                .await
-                .map_err(BackfillError::Pds)?;
-            entries.extend(listed.into_iter().map(|entry| (collection, entry)));
-        }
         let owner = self.owner(did).await.map_err(BackfillError::Store)?;
-        // What the cache holds now, at-uri -> CID.
+        // What the cache holds, at-uri -> CID, read *before* the repo is listed: a record that
+        // arrives (from the firehose or a publish here) while the listing runs is not in this
+        // snapshot, so it can never be taken for one the repo no longer has and deleted.
         let mut cached: HashMap<String, Option<String>> = self
             .store
             .events_of(did)
@@ -130,6 +140,26 @@ impl Repos {
             .collect();
         let cached_answers = self.store.rsvp_records_of(owner).await.map_err(BackfillError::Store)?;
         cached.extend(cached_answers.into_iter().map(|(uri, cid)| (uri, Some(cid))));
+
+        let (repo, pds) = self.identity.public_repo(did).await.map_err(BackfillError::Pds)?;
+        // A PDS answering one record per page, slowly, must not hold a backfill for hours.
+        let listing = async {
+            let mut entries = Vec::new();
+            for collection in Collection::ALL {
+                let listed = repo.list_all_records(collection.nsid(), BACKFILL_MAX_RECORDS).await?;
+                entries.extend(listed.into_iter().map(|entry| (collection, entry)));
+            }
+            Ok(entries)
+        };
+        let entries = tokio::time::timeout(LISTING_DEADLINE, listing)
+            .await
+            .unwrap_or_else(|_| {
+                Err(PdsError::Unreachable(format!(
+                    "listing the repo took longer than {} s",
+                    LISTING_DEADLINE.as_secs()
+                )))
+            })
+            .map_err(BackfillError::Pds)?;
 
         let whose = RecordOwner {
             did,
@@ -177,10 +207,26 @@ impl Repos {
                 _ => RecordChange::Delete { at_uri, rev },
             });
         }
-        self.store
+        let applied = self
+            .store
             .apply_firehose_changes(cursor, &changes)
             .await
             .map_err(BackfillError::Store)?;
+        for (change, outcome) in changes.iter().zip(applied) {
+            if let Applied::Refused(reason) = outcome {
+                self.store
+                    .add_dead_letter(
+                        source.unwrap_or(BACKFILL_SOURCE),
+                        seq,
+                        &reason,
+                        None,
+                        change.record(),
+                        Some(change.at_uri()),
+                    )
+                    .await
+                    .map_err(BackfillError::Store)?;
+            }
+        }
         Ok(differences)
     }
 
@@ -220,7 +266,10 @@ impl Repos {
             pds: &pds,
         };
         let change = records::change(whose, collection, uri.rkey(), state, None).map_err(ReplayError::StillBad)?;
-        self.store.apply_firehose_changes(None, &[change]).await?;
+        let applied = self.store.apply_firehose_changes(None, &[change]).await?;
+        if let Some(Applied::Refused(reason)) = applied.into_iter().next() {
+            return Err(ReplayError::StillBad(reason));
+        }
         self.store.delete_dead_letter(letter.id).await?;
         Ok(())
     }

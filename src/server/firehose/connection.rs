@@ -10,12 +10,17 @@ use std::{
     sync::Arc,
     time::{Duration, Instant},
 };
-use tokio::sync::mpsc;
-use tokio_tungstenite::tungstenite::Message;
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
+use tokio_tungstenite::tungstenite::{protocol::WebSocketConfig, Message};
 use tokio_util::sync::CancellationToken;
 
 /// Frames waiting between the socket reader and the applier.
 const CHANNEL_CAPACITY: usize = 1024;
+/// The bytes those frames may hold in all: the reader waits for room beyond this.
+const CHANNEL_BYTES: usize = 64 * 1024 * 1024;
+/// The largest frame read (a commit carries at most 2 MB of blocks); a bigger one ends the
+/// connection rather than filling memory.
+const MAX_FRAME_BYTES: usize = 4 * 1024 * 1024;
 /// A connection that says nothing for this long is dropped (the PDS and relays send frames or
 /// pings far more often).
 const LIVELINESS_TIMEOUT: Duration = Duration::from_secs(60);
@@ -53,6 +58,11 @@ pub async fn run(ingest: Arc<Ingest>, reset_cursor: bool, shutdown: Cancellation
         shutdown.cancelled().await;
         return;
     }
+    // The backfills frames ask for run beside the consumer, never inside it.
+    tokio::spawn({
+        let (ingest, stop) = (Arc::clone(&ingest), shutdown.clone());
+        async move { ingest.backfills.run(Arc::clone(ingest.repos()), stop).await }
+    });
     loop {
         // One consumer per database: wait for the lock (another instance may hold it until it dies).
         let Some(mut lock) = take_lock(&ingest, &shutdown).await else {
@@ -145,17 +155,32 @@ async fn connection(ingest: &Arc<Ingest>, shutdown: &CancellationToken) -> Resul
     if let Some(cursor) = ingest.store.firehose_cursor(ingest.endpoint()).await? {
         url.query_pairs_mut().append_pair("cursor", &cursor.to_string());
     }
-    let (socket, _) = tokio_tungstenite::connect_async(url.as_str())
+    let limits = WebSocketConfig::default()
+        .max_message_size(Some(MAX_FRAME_BYTES))
+        .max_frame_size(Some(MAX_FRAME_BYTES));
+    let (socket, _) = tokio_tungstenite::connect_async_with_config(url.as_str(), Some(limits), false)
         .await
         .map_err(FirehoseError::Connect)?;
     tracing::info!(endpoint = ingest.endpoint(), "firehose connected");
     ingest.connection_started();
     ingest.telemetry.set_connected(true);
     let (_, mut read) = socket.split();
-    let (frames, mut incoming) = mpsc::channel::<Vec<u8>>(CHANNEL_CAPACITY);
+    let (frames, mut incoming) = mpsc::channel::<(Vec<u8>, OwnedSemaphorePermit)>(CHANNEL_CAPACITY);
+    let room = Arc::new(Semaphore::new(CHANNEL_BYTES));
     let reading = shutdown.child_token();
     let reader = {
         let reading = reading.clone();
+        // Queues a frame once there is room for its bytes; `false` when the applier is gone.
+        let queue = move |bytes: Vec<u8>| {
+            let (frames, room) = (frames.clone(), Arc::clone(&room));
+            async move {
+                let size = u32::try_from(bytes.len().max(1)).unwrap_or(u32::MAX);
+                let Ok(permit) = room.acquire_many_owned(size).await else {
+                    return false;
+                };
+                frames.send((bytes, permit)).await.is_ok()
+            }
+        };
         tokio::spawn(async move {
             loop {
                 let next = tokio::select! {
@@ -167,13 +192,13 @@ async fn connection(ingest: &Arc<Ingest>, shutdown: &CancellationToken) -> Resul
                     Ok(None) => return Err(FirehoseError::Closed),
                     Ok(Some(Err(e))) => return Err(FirehoseError::Read(e)),
                     Ok(Some(Ok(Message::Binary(bytes)))) => {
-                        if frames.send(bytes.to_vec()).await.is_err() {
+                        if !queue(bytes.to_vec()).await {
                             return Ok(());
                         }
                     }
                     // Jetstream speaks JSON text.
                     Ok(Some(Ok(Message::Text(text)))) => {
-                        if frames.send(text.as_bytes().to_vec()).await.is_err() {
+                        if !queue(text.as_bytes().to_vec()).await {
                             return Ok(());
                         }
                     }
@@ -184,8 +209,15 @@ async fn connection(ingest: &Arc<Ingest>, shutdown: &CancellationToken) -> Resul
         })
     };
     let applied = async {
-        while let Some(bytes) = incoming.recv().await {
-            ingest.handle(&bytes).await?;
+        // The permit goes with the frame: its bytes count until it is applied.
+        while let Some((bytes, _permit)) = incoming.recv().await {
+            match ingest.handle(&bytes).await {
+                Ok(()) => ingest.telemetry.applied(),
+                Err(e) => {
+                    ingest.telemetry.failed(&Chain(&e).to_string());
+                    return Err(e.into());
+                }
+            }
         }
         Ok::<(), FirehoseError>(())
     }

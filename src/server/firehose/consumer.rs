@@ -2,18 +2,18 @@
 //! (through the one record mapping), and the changes commit with the cursor that covers them.
 
 use super::{
-    backfill::{BackfillError, Repos},
+    backfill::Repos,
     frame::{self, Action, Frame},
+    queue::BackfillQueue,
     telemetry::Telemetry,
     Source,
 };
-use crate::domain::{Collection, Did, Rev};
+use crate::domain::{Did, Rev};
 use crate::server::{
-    error::Chain,
     identity::Identity,
     metrics,
     records::{self, RecordOwner, RecordState},
-    store::{Applied, RecordChange, Store, StoreError},
+    store::{Applied, Store, StoreError},
 };
 use std::{
     sync::{Arc, Mutex},
@@ -45,6 +45,8 @@ pub struct Ingest {
     endpoint: String,
     idle: Mutex<IdleCursor>,
     pub(super) telemetry: Telemetry,
+    /// Backfills frames asked for, run in the background.
+    pub(super) backfills: BackfillQueue,
 }
 
 impl Ingest {
@@ -67,6 +69,7 @@ impl Ingest {
                 first_of_connection: true,
             }),
             telemetry: Telemetry::default(),
+            backfills: BackfillQueue::default(),
         }
     }
 
@@ -81,6 +84,11 @@ impl Ingest {
 
     pub fn telemetry(&self) -> &Telemetry {
         &self.telemetry
+    }
+
+    /// The backfills frames asked for, waiting or running.
+    pub fn backfills(&self) -> &BackfillQueue {
+        &self.backfills
     }
 
     /// Whether a connection to the firehose is open now.
@@ -125,7 +133,7 @@ impl Ingest {
         // Jetstream's cursor is a time, not a sequence: it has no gaps to notice.
         if let (Some(seq), Source::SubscribeRepos) = (frame.seq(), self.source) {
             if self.telemetry.gap_before(seq) {
-                self.repair();
+                self.repair().await?;
             }
         }
         match frame {
@@ -142,7 +150,7 @@ impl Ingest {
                     self.telemetry.record_lag(lag);
                 }
                 if too_big {
-                    self.backfill_logged(&repo, seq).await?;
+                    self.backfills.request(repo.clone());
                 }
                 for op in &rejected {
                     let uri = format!("at://{repo}/{}", op.path);
@@ -157,9 +165,12 @@ impl Ingest {
                 }
                 Ok(())
             }
-            Frame::Identity { seq, did, handle } => {
-                if let Some(handle) = handle {
-                    self.store.set_handle(&did, &handle).await?;
+            Frame::Identity { seq, did, handle: _ } => {
+                // The frame says what the account claims now; a claim is not proof. Until its
+                // handle is checked again (in the background, with its repo) the DID is shown.
+                if self.store.set_handle(&did, None).await? {
+                    self.repos.forget(&did);
+                    self.backfills.request(did);
                 }
                 self.idle(seq).await
             }
@@ -177,16 +188,16 @@ impl Ingest {
                 self.idle(seq).await
             }
             Frame::Sync { seq, did } => {
-                self.backfill_logged(&did, seq).await?;
+                self.backfills.request(did);
                 self.idle(seq).await
             }
             Frame::Info { name, message } => {
                 tracing::warn!(name, ?message, "firehose info");
                 if name == "OutdatedCursor" {
                     // Frames were dropped before our cursor: re-read what we know.
-                    self.repair();
+                    self.repair().await?;
                 }
-                ::metrics::counter!(metrics::FIREHOSE_INFO_TOTAL, "name" => name).increment(1);
+                ::metrics::counter!(metrics::FIREHOSE_INFO_TOTAL, "name" => metrics::info_label(&name)).increment(1);
                 Ok(())
             }
             Frame::Other { kind } => {
@@ -196,24 +207,13 @@ impl Ingest {
         }
     }
 
-    /// Re-reads, in the background, the repos of everyone whose events we hold: the frames we
-    /// missed could have touched any of them.
-    fn repair(self: &Arc<Self>) {
-        let ingest = Arc::clone(self);
-        tokio::spawn(async move {
-            let dids = match ingest.store.calendar_owners(REPAIR_MAX_REPOS).await {
-                Ok(dids) => dids,
-                Err(e) => {
-                    tracing::warn!(error = %Chain(&e), "listing repos to repair failed");
-                    return;
-                }
-            };
-            for did in dids {
-                if let Err(e) = ingest.repos.backfill(&did, None).await {
-                    tracing::warn!(error = %Chain(&e), %did, "repairing a repo failed");
-                }
-            }
-        });
+    /// Queues the repos of everyone whose events we hold to be read again (in the background):
+    /// the frames we missed could have touched any of them. Repos already queued stay queued once.
+    async fn repair(&self) -> Result<(), StoreError> {
+        for did in self.store.calendar_owners(REPAIR_MAX_REPOS).await? {
+            self.backfills.request(did);
+        }
+        Ok(())
     }
 
     /// Moves the cursor for a frame with nothing to apply, at most once per interval.
@@ -286,20 +286,20 @@ impl Ingest {
             .apply_firehose_changes(Some((&self.endpoint, seq)), &changes)
             .await?;
         for (change, outcome) in changes.iter().zip(applied) {
-            let collection = match change {
-                RecordChange::Upsert { .. } | RecordChange::Delete { .. } => Collection::Event,
-                RecordChange::UpsertRsvp { .. } | RecordChange::DeleteRsvp { .. } => Collection::Rsvp,
-            };
             let outcome = match outcome {
                 Applied::Inserted => "inserted",
                 Applied::Updated => "updated",
                 Applied::Unchanged => "unchanged",
                 Applied::Deleted => "deleted",
                 Applied::Absent => "absent",
+                Applied::Refused(reason) => {
+                    self.dead_letter(seq, &reason, change.record(), change.at_uri()).await?;
+                    "refused"
+                }
             };
             ::metrics::counter!(
                 metrics::FIREHOSE_RECORDS_TOTAL,
-                "collection" => collection.label(),
+                "collection" => change.collection().label(),
                 "outcome" => outcome
             )
             .increment(1);
@@ -320,18 +320,6 @@ impl Ingest {
         self.store
             .add_dead_letter(&self.endpoint, Some(seq), error, None, record, Some(uri))
             .await
-    }
-
-    /// A backfill a frame asked for (`#sync`, or a commit too big to carry its records).
-    async fn backfill_logged(&self, did: &Did, seq: i64) -> Result<(), StoreError> {
-        match self.repos.backfill(did, Some((&self.endpoint, seq))).await {
-            Ok(_) => Ok(()),
-            Err(BackfillError::Store(e)) => Err(e),
-            Err(BackfillError::Pds(e)) => {
-                tracing::warn!(%did, error = %e, "backfill failed; the next #sync or sign-in retries it");
-                Ok(())
-            }
-        }
     }
 }
 

@@ -18,7 +18,16 @@ pub struct Telemetry {
     reconnects: AtomicU64,
     /// Now minus the last commit's time when it was applied, in milliseconds; `u64::MAX` before one.
     lag_millis: AtomicU64,
+    /// Frames that failed to apply in a row (the same one, again after each reconnect); 0 once
+    /// one applies.
+    failures_in_a_row: AtomicU64,
+    /// Why the last frame failed to apply, while frames keep failing.
+    last_error: Mutex<Option<String>>,
 }
+
+/// Failures in a row after which the consumer counts as stuck: frames arrive, the cursor does not
+/// move.
+pub const STUCK_AFTER: u64 = 3;
 
 impl Default for Telemetry {
     fn default() -> Self {
@@ -29,6 +38,8 @@ impl Default for Telemetry {
             lock_losses: AtomicU64::new(0),
             reconnects: AtomicU64::new(0),
             lag_millis: AtomicU64::new(u64::MAX),
+            failures_in_a_row: AtomicU64::new(0),
+            last_error: Mutex::new(None),
         }
     }
 }
@@ -96,5 +107,52 @@ impl Telemetry {
         ::metrics::gauge!(metrics::FIREHOSE_LAG_SECONDS).set(lag_seconds);
         let millis = (lag_seconds * 1000.0) as u64;
         self.lag_millis.store(millis.min(u64::MAX - 1), Ordering::Relaxed);
+    }
+
+    /// A frame applied: whatever failed before is past.
+    pub fn applied(&self) {
+        if self.failures_in_a_row.swap(0, Ordering::Relaxed) > 0 {
+            *self.last_error.lock().unwrap_or_else(|p| p.into_inner()) = None;
+            ::metrics::gauge!(metrics::FIREHOSE_STUCK).set(0.0);
+        }
+    }
+
+    /// A frame failed to apply (the store failed): it comes again after the reconnect.
+    pub fn failed(&self, error: &str) {
+        let failures = self.failures_in_a_row.fetch_add(1, Ordering::Relaxed) + 1;
+        *self.last_error.lock().unwrap_or_else(|p| p.into_inner()) = Some(error.to_owned());
+        if failures >= STUCK_AFTER {
+            ::metrics::gauge!(metrics::FIREHOSE_STUCK).set(1.0);
+        }
+    }
+
+    /// Whether ingestion is stuck: the last [`STUCK_AFTER`] or more frames failed in a row.
+    pub fn stuck(&self) -> bool {
+        self.failures_in_a_row.load(Ordering::Relaxed) >= STUCK_AFTER
+    }
+
+    /// Why frames are failing, while they are.
+    pub fn last_error(&self) -> Option<String> {
+        self.last_error.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn failing_frames_in_a_row_make_it_stuck_until_one_applies() {
+        let telemetry = Telemetry::default();
+        for _ in 1..STUCK_AFTER {
+            telemetry.failed("the store failed");
+        }
+        assert!(!telemetry.stuck(), "a failure or two is a blip");
+        telemetry.failed("the store failed: disk full");
+        assert!(telemetry.stuck());
+        assert_eq!(telemetry.last_error().as_deref(), Some("the store failed: disk full"));
+        telemetry.applied();
+        assert!(!telemetry.stuck());
+        assert_eq!(telemetry.last_error(), None);
     }
 }

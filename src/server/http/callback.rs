@@ -62,9 +62,26 @@ pub async fn callback(State(state): State<AppState>, session: Session, Query(que
             });
         }
     };
+    // The handle the account's own server named is kept only if it resolves back to the DID:
+    // otherwise anyone's server could name someone else's handle.
+    let handle = match bluesky
+        .identity
+        .handle_points_at(&signed_in.handle, &signed_in.did)
+        .await
+    {
+        Ok(true) => Some(signed_in.handle),
+        Ok(false) => {
+            tracing::warn!(did = %signed_in.did, handle = %signed_in.handle, "the handle does not resolve to the DID; not kept");
+            None
+        }
+        Err(e) => {
+            tracing::warn!(error = %e, "the handle could not be checked; not kept for now");
+            None
+        }
+    };
     let user = NewBlueskyUser {
         did: signed_in.did,
-        handle: signed_in.handle,
+        handle,
         display_name: None,
         avatar_url: None,
     };

@@ -1,7 +1,7 @@
 //! Builds the application from a [`Config`]: storage, sessions, routes, background tasks. Tests
 //! build it on port 0 and talk to it over HTTP, exactly as a browser would.
 
-use super::{callback, health, metadata, rest};
+use super::{callback, health, limits, metadata, rest, same_origin, security_headers};
 use crate::app::{shell, App};
 use crate::server::{
     appview::AppView,
@@ -12,7 +12,7 @@ use crate::server::{
     error::Chain,
     firehose::{self, Ingest, Repos},
     identity::{self, Identity},
-    kv::KvStore,
+    kv::{KvStore, MemoryKv},
     metrics,
     profiles::Profiles,
     reconcile::Reconciler,
@@ -24,7 +24,7 @@ use axum::{routing::get, Router};
 use leptos::{config::LeptosOptions, prelude::provide_context};
 use leptos_axum::{generate_route_list, LeptosRoutes};
 use secrecy::ExposeSecret;
-use std::{future::Future, sync::Arc, time::Duration};
+use std::{future::Future, net::SocketAddr, pin::Pin, sync::Arc, time::Duration};
 use tokio::net::TcpListener;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use tower_http::trace::TraceLayer;
@@ -35,6 +35,11 @@ use tower_sessions_redis_store::fred::{
 
 /// How often the embedded key-value store frees expired entries.
 const KV_PURGE_INTERVAL: Duration = Duration::from_secs(60);
+/// How often old dead letters are forgotten, and which: older than a month, or beyond the newest
+/// ten thousand.
+const DEAD_LETTER_PRUNE_INTERVAL: Duration = Duration::from_secs(600);
+const DEAD_LETTERS_KEPT_DAYS: i64 = 30;
+const DEAD_LETTERS_KEPT: u32 = 10_000;
 
 #[derive(Debug, thiserror::Error)]
 pub enum StartupError {
@@ -55,6 +60,8 @@ pub enum StartupError {
 pub struct Application {
     listener: TcpListener,
     router: Router,
+    /// Keeps the rate limiter's memory bounded; run as a background task.
+    forget_quiet_clients: Option<Pin<Box<dyn Future<Output = ()> + Send>>>,
     state: AppState,
     redis: Option<Pool>,
     shutdown: CancellationToken,
@@ -93,7 +100,12 @@ impl Application {
             .site_pkg_dir("pkg")
             .site_addr(local_addr)
             .build();
-        let session_layer = session::layer(&config, SessionBackend::new(redis.as_ref()));
+        // Without Redis, sessions live in the same in-process map as the rest, purged together.
+        let memory = match &kv {
+            KvStore::Memory(memory) => memory.clone(),
+            KvStore::Redis(_) => MemoryKv::default(),
+        };
+        let session_layer = session::layer(&config, SessionBackend::new(redis.as_ref(), memory));
         tracing::info!(
             database = %config.database.describe(),
             kv = kv.backend(),
@@ -141,10 +153,17 @@ impl Application {
             metrics: metrics::recorder(),
             bluesky,
         };
-        let router = router(state.clone()).layer(session_layer);
+        // The session layer inside the limits: a refused request never gets (or stores) a session.
+        let (router, forget_quiet_clients) =
+            limits::apply(router(state.clone()).layer(session_layer), &state.config.limits);
+        let router = router
+            .layer(axum::middleware::from_fn(metrics::track_http))
+            .layer(axum::middleware::from_fn(security_headers::add))
+            .layer(TraceLayer::new_for_http());
         Ok(Self {
             listener,
             router,
+            forget_quiet_clients: forget_quiet_clients.map(|task| Box::pin(task) as Pin<Box<_>>),
             state,
             redis,
             shutdown: CancellationToken::new(),
@@ -172,6 +191,7 @@ impl Application {
         let Self {
             listener,
             router,
+            forget_quiet_clients,
             state,
             redis,
             shutdown,
@@ -187,6 +207,27 @@ impl Application {
                     ::metrics::counter!(metrics::KV_EXPIRED_PURGED_TOTAL).increment(purged as u64);
                 }
             });
+        }
+
+        {
+            let store = state.store.clone();
+            spawn_supervised(&tasks, &shutdown, "dead-letter-prune", async move {
+                let first = tokio::time::Instant::now() + DEAD_LETTER_PRUNE_INTERVAL;
+                let mut interval = tokio::time::interval_at(first, DEAD_LETTER_PRUNE_INTERVAL);
+                loop {
+                    interval.tick().await;
+                    let kept = chrono::Duration::days(DEAD_LETTERS_KEPT_DAYS);
+                    match store.prune_dead_letters(kept, DEAD_LETTERS_KEPT).await {
+                        Ok(0) => {}
+                        Ok(pruned) => tracing::info!(pruned, "old dead letters forgotten"),
+                        Err(e) => tracing::warn!(error = %Chain(&e), "pruning dead letters failed"),
+                    }
+                }
+            });
+        }
+
+        if let Some(task) = forget_quiet_clients {
+            spawn_supervised(&tasks, &shutdown, "rate-limit-forget", task);
         }
 
         let bluesky = state.bluesky.as_ref();
@@ -227,7 +268,8 @@ impl Application {
             );
         }
 
-        let served = axum::serve(listener, router.into_make_service())
+        // The peer address is what the rate limit counts by.
+        let served = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown.clone().cancelled_owned())
             .await;
         shutdown.cancel();
@@ -286,7 +328,10 @@ fn router(state: AppState) -> Router {
     let routes = generate_route_list(App);
     let context = {
         let state = state.clone();
-        move || provide_context(state.clone())
+        move || {
+            provide_context(state.clone());
+            security_headers::provide_page_policy();
+        }
     };
     let leptos_options = state.leptos_options.clone();
     Router::new()
@@ -302,7 +347,6 @@ fn router(state: AppState) -> Router {
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
             context, shell,
         ))
-        .layer(axum::middleware::from_fn(metrics::track_http))
-        .layer(TraceLayer::new_for_http())
+        .layer(axum::middleware::from_fn(same_origin::guard))
         .with_state(state)
 }

@@ -156,6 +156,27 @@ impl RecordError {
     pub fn blank(what: &str) -> Self {
         Self(format!("a blank {what}"))
     }
+
+    fn invalid(what: impl std::fmt::Display) -> Self {
+        Self(what.to_string())
+    }
+}
+
+/// The longest name a record from the network may have, in characters.
+pub const NAME_LIMIT: usize = 1000;
+/// The longest description a record from the network may have, in characters.
+pub const DESCRIPTION_LIMIT: usize = 20_000;
+/// The most links and the most locations a record may list.
+pub const LIST_LIMIT: usize = 64;
+
+/// The start of a hostile value, for an error message that must stay short.
+fn excerpt(text: &str) -> String {
+    const SHOWN: usize = 40;
+    let mut shown: String = text.chars().take(SHOWN).collect();
+    if text.chars().nth(SHOWN).is_some() {
+        shown.push('…');
+    }
+    format!("{shown:?}")
 }
 
 impl CalendarEvent {
@@ -167,6 +188,48 @@ impl CalendarEvent {
     pub fn to_value(&self) -> Value {
         // Serialising plain data into a `Value` cannot fail (every key is a string).
         serde_json::to_value(self).unwrap_or(Value::Null)
+    }
+
+    /// Whether a record from the network fits what the cache shows: a name that is not blank, not
+    /// too long and has no control characters, a description within bounds, times that parse
+    /// (when given) and bounded lists. Anyone can write any record; the PDS checks none of this.
+    pub fn check(&self) -> Result<(), RecordError> {
+        let name = self.name.trim();
+        if name.is_empty() {
+            return Err(RecordError::blank("name"));
+        }
+        if name.chars().count() > NAME_LIMIT {
+            return Err(RecordError::invalid(format_args!(
+                "a name longer than {NAME_LIMIT} characters"
+            )));
+        }
+        if name.chars().any(char::is_control) {
+            return Err(RecordError::invalid("a name with a control character"));
+        }
+        if self
+            .description()
+            .is_some_and(|text| text.chars().count() > DESCRIPTION_LIMIT)
+        {
+            return Err(RecordError::invalid(format_args!(
+                "a description longer than {DESCRIPTION_LIMIT} characters"
+            )));
+        }
+        for (field, value) in [("startsAt", &self.starts_at), ("endsAt", &self.ends_at)] {
+            if let Some(text) = value.as_deref().filter(|text| parse_datetime(text).is_none()) {
+                return Err(RecordError::invalid(format_args!(
+                    "{field} {} is not a datetime",
+                    excerpt(text)
+                )));
+            }
+        }
+        let uris = self.uris.as_ref().map_or(0, Vec::len);
+        let locations = self.locations.as_ref().map_or(0, Vec::len);
+        if uris > LIST_LIMIT || locations > LIST_LIMIT {
+            return Err(RecordError::invalid(format_args!(
+                "more than {LIST_LIMIT} links or locations"
+            )));
+        }
+        Ok(())
     }
 
     /// A new record from the form.

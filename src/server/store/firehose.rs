@@ -3,7 +3,7 @@
 
 use super::NewRsvp;
 use super::{buried, bury, with_pool, Event, EventRow, NewEvent, Store, StoreError, EVENT_COLUMNS};
-use crate::domain::{Did, Handle, Rev, SyncStatus};
+use crate::domain::{Collection, Did, Handle, Rev, SyncStatus};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::types::Json;
@@ -32,8 +32,36 @@ pub enum RecordChange {
     },
 }
 
+impl RecordChange {
+    /// The record's at-uri.
+    pub fn at_uri(&self) -> &str {
+        match self {
+            Self::Upsert { event, .. } => event.source.at_uri.as_deref().unwrap_or_default(),
+            Self::UpsertRsvp { rsvp, .. } => &rsvp.at_uri,
+            Self::Delete { at_uri, .. } | Self::DeleteRsvp { at_uri, .. } => at_uri,
+        }
+    }
+
+    /// The record as written, for a change that writes one.
+    pub fn record(&self) -> Option<&Value> {
+        match self {
+            Self::Upsert { event, .. } => event.record.as_ref(),
+            Self::UpsertRsvp { rsvp, .. } => Some(&rsvp.record),
+            Self::Delete { .. } | Self::DeleteRsvp { .. } => None,
+        }
+    }
+
+    /// The collection the record belongs to.
+    pub fn collection(&self) -> Collection {
+        match self {
+            Self::Upsert { .. } | Self::Delete { .. } => Collection::Event,
+            Self::UpsertRsvp { .. } | Self::DeleteRsvp { .. } => Collection::Rsvp,
+        }
+    }
+}
+
 /// What applying a change did.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Applied {
     Inserted,
     Updated,
@@ -43,6 +71,39 @@ pub enum Applied {
     Deleted,
     /// A delete of a record we never had.
     Absent,
+    /// The database refused this change (the reason says why); the frame's other changes and its
+    /// cursor were applied without it. The caller dead-letters the record.
+    Refused(String),
+}
+
+/// Whether a database error is about the record being written (a constraint it breaks, a value
+/// the engine cannot hold) rather than the database itself failing: only the first kind may be
+/// set aside as a dead letter; the second must stop and be retried.
+fn refuses_record(error: &sqlx::Error) -> bool {
+    let sqlx::Error::Database(error) = error else {
+        return false;
+    };
+    if !matches!(error.kind(), sqlx::error::ErrorKind::Other) {
+        return true; // unique, foreign key, not-null or check violation
+    }
+    let code = error.code().unwrap_or_default();
+    if error.try_downcast_ref::<sqlx::postgres::PgDatabaseError>().is_some() {
+        // SQLSTATE class 22: data exception (a NUL, a number or time out of range, bad text);
+        // class 54: a program limit (an index row too big).
+        code.starts_with("22") || code.starts_with("54")
+    } else {
+        // SQLite's primary result codes: TOOBIG, CONSTRAINT, MISMATCH, RANGE.
+        code.parse::<i32>()
+            .is_ok_and(|code| matches!(code & 0xff, 18 | 19 | 20 | 25))
+    }
+}
+
+/// The reason a refused change is dead-lettered with.
+fn refusal(error: &sqlx::Error) -> String {
+    match error {
+        sqlx::Error::Database(error) => format!("the database refused it: {}", error.message()),
+        other => format!("the database refused it: {other}"),
+    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -67,17 +128,18 @@ impl Store {
         Ok(id.0)
     }
 
-    /// A handle change seen on the firehose (`#identity`).
-    pub async fn set_handle(&self, did: &Did, handle: &Handle) -> Result<(), StoreError> {
-        with_pool!(self, |pool| sqlx::query(
+    /// Sets (a verified handle) or clears (a handle change not yet verified) the handle of the
+    /// user with this DID; `false` when there is no such user.
+    pub async fn set_handle(&self, did: &Did, handle: Option<&Handle>) -> Result<bool, StoreError> {
+        let updated = with_pool!(self, |pool| sqlx::query(
             "update app_user set handle = $2 where did = $1"
         )
         .bind(did.as_str())
-        .bind(handle.as_str())
+        .bind(handle.map(Handle::as_str))
         .execute(pool)
         .await
-        .map(|_| ()))?;
-        Ok(())
+        .map(|done| done.rows_affected()))?;
+        Ok(updated > 0)
     }
 
     /// Removes every cached event of an account (deleted or taken down at its PDS).
@@ -135,150 +197,191 @@ impl Store {
         // The news is older than the version we hold: that version is in sync still.
         let confirm_older = "update event set last_synced_at = $2, sync_status = $3 where id = $1";
         with_pool!(self, |pool| async {
-            let mut tx = pool.begin().await?;
-            let mut applied = Vec::with_capacity(changes.len());
-            for change in changes {
-                match change {
-                    RecordChange::Upsert { event, rev } => {
-                        let at_uri = event.source.at_uri.as_deref().unwrap_or_default();
-                        if buried!(tx, at_uri, rev.as_ref()) {
-                            applied.push(Applied::Unchanged);
-                            continue;
+            // First all at once; if the database refuses one record, again with a savepoint around
+            // each, so that record alone is refused and the rest still apply.
+            let mut contained = false;
+            loop {
+                let attempt: Result<Vec<Applied>, sqlx::Error> = async {
+                    let mut tx = pool.begin_with(self.begin_writing()).await?;
+                    let done: Result<Vec<Applied>, sqlx::Error> = async {
+                    let mut applied = Vec::with_capacity(changes.len());
+                    for change in changes {
+                        if contained {
+                            sqlx::query("savepoint record").execute(&mut *tx).await?;
                         }
-                        let existing: Option<Existing> =
-                            sqlx::query_as("select id, cid, rev from event where at_uri = $1")
-                                .bind(at_uri)
-                                .fetch_optional(&mut *tx)
-                                .await?;
-                        let source_data = &event.source.source_data;
-                        let new_rev = rev.as_ref().map(Rev::as_str);
-                        match existing {
-                            None => {
-                                let _: EventRow = sqlx::query_as(&insert)
-                                    .bind(event.owner_id)
-                                    .bind(&event.name)
-                                    .bind(&event.description)
-                                    .bind(event.starts_at)
-                                    .bind(event.ends_at)
-                                    .bind(event.time_zone.as_str())
-                                    .bind(event.source.source_type.as_str())
-                                    .bind(&event.source.source_id)
-                                    .bind(&event.source.source_url)
-                                    .bind(Json(source_data))
-                                    .bind(now)
-                                    .bind(at_uri)
-                                    .bind(&event.source.rkey)
-                                    .bind(&event.source.cid)
-                                    .bind(SyncStatus::InSync.as_str())
-                                    .bind(event.record.as_ref().map(Json))
-                                    .bind(new_rev)
-                                    .fetch_one(&mut *tx)
-                                    .await?;
-                                applied.push(Applied::Inserted);
-                            }
-                            Some(row) => {
-                                // Revisions are TIDs, so they sort by time. A backfill has none.
-                                let older =
-                                    new_rev.is_some_and(|rev| row.rev.as_deref().is_some_and(|stored| stored > rev));
-                                if row.cid == event.source.cid || older {
-                                    // Our own write coming back (or a replay): confirm it is in sync.
-                                    let query = match older {
-                                        true => sqlx::query(confirm_older),
-                                        false => sqlx::query(confirm),
-                                    };
-                                    let query = query.bind(row.id).bind(now).bind(SyncStatus::InSync.as_str());
-                                    let query = match older {
-                                        true => query,
-                                        false => query.bind(new_rev),
-                                    };
-                                    query.execute(&mut *tx).await?;
-                                    applied.push(Applied::Unchanged);
-                                } else {
-                                    // Changed on the PDS: the PDS wins; the organiser's zone stays.
-                                    sqlx::query(update)
-                                        .bind(row.id)
-                                        .bind(&event.name)
-                                        .bind(&event.description)
-                                        .bind(event.starts_at)
-                                        .bind(event.ends_at)
-                                        .bind(&event.source.source_url)
-                                        .bind(Json(source_data))
-                                        .bind(now)
-                                        .bind(&event.source.cid)
-                                        .bind(SyncStatus::InSync.as_str())
-                                        .bind(event.record.as_ref().map(Json))
-                                        .bind(new_rev)
-                                        .execute(&mut *tx)
+                        let one: Result<Applied, sqlx::Error> = async {
+                        match change {
+                            RecordChange::Upsert { event, rev } => {
+                                let at_uri = event.source.at_uri.as_deref().unwrap_or_default();
+                                if buried!(tx, at_uri, rev.as_ref()) {
+                                    return Ok(Applied::Unchanged);
+                                }
+                                let existing: Option<Existing> =
+                                    sqlx::query_as("select id, cid, rev from event where at_uri = $1")
+                                        .bind(at_uri)
+                                        .fetch_optional(&mut *tx)
                                         .await?;
-                                    applied.push(Applied::Updated);
+                                let source_data = &event.source.source_data;
+                                let new_rev = rev.as_ref().map(Rev::as_str);
+                                match existing {
+                                    None => {
+                                        let _: EventRow = sqlx::query_as(&insert)
+                                            .bind(event.owner_id)
+                                            .bind(&event.name)
+                                            .bind(&event.description)
+                                            .bind(event.starts_at)
+                                            .bind(event.ends_at)
+                                            .bind(event.time_zone.as_str())
+                                            .bind(event.source.source_type.as_str())
+                                            .bind(&event.source.source_id)
+                                            .bind(&event.source.source_url)
+                                            .bind(Json(source_data))
+                                            .bind(now)
+                                            .bind(at_uri)
+                                            .bind(&event.source.rkey)
+                                            .bind(&event.source.cid)
+                                            .bind(SyncStatus::InSync.as_str())
+                                            .bind(event.record.as_ref().map(Json))
+                                            .bind(new_rev)
+                                            .fetch_one(&mut *tx)
+                                            .await?;
+                                        Ok(Applied::Inserted)
+                                    }
+                                    Some(row) => {
+                                        // Revisions are TIDs, so they sort by time. A backfill has none.
+                                        let older =
+                                            new_rev.is_some_and(|rev| row.rev.as_deref().is_some_and(|stored| stored > rev));
+                                        if row.cid == event.source.cid || older {
+                                            // Our own write coming back (or a replay): confirm it is in sync.
+                                            let query = match older {
+                                                true => sqlx::query(confirm_older),
+                                                false => sqlx::query(confirm),
+                                            };
+                                            let query = query.bind(row.id).bind(now).bind(SyncStatus::InSync.as_str());
+                                            let query = match older {
+                                                true => query,
+                                                false => query.bind(new_rev),
+                                            };
+                                            query.execute(&mut *tx).await?;
+                                            Ok(Applied::Unchanged)
+                                        } else {
+                                            // Changed on the PDS: the PDS wins; the organiser's zone stays.
+                                            sqlx::query(update)
+                                                .bind(row.id)
+                                                .bind(&event.name)
+                                                .bind(&event.description)
+                                                .bind(event.starts_at)
+                                                .bind(event.ends_at)
+                                                .bind(&event.source.source_url)
+                                                .bind(Json(source_data))
+                                                .bind(now)
+                                                .bind(&event.source.cid)
+                                                .bind(SyncStatus::InSync.as_str())
+                                                .bind(event.record.as_ref().map(Json))
+                                                .bind(new_rev)
+                                                .execute(&mut *tx)
+                                                .await?;
+                                            Ok(Applied::Updated)
+                                        }
+                                    }
                                 }
                             }
+                            RecordChange::UpsertRsvp { rsvp, rev } => {
+                                if buried!(tx, &rsvp.at_uri, rev.as_ref()) {
+                                    return Ok(Applied::Unchanged);
+                                }
+                                // Newest revision wins; a replay (same or older revision) changes nothing.
+                                let affected = sqlx::query(
+                                    "insert into rsvp (owner_id, at_uri, subject_uri, subject_cid, status, cid, rev, record)
+                                     values ($1, $2, $3, $4, $5, $6, $7, $8)
+                                     on conflict (at_uri) do update set subject_uri = excluded.subject_uri,
+                                         subject_cid = excluded.subject_cid, status = excluded.status, cid = excluded.cid,
+                                         rev = excluded.rev, record = excluded.record
+                                     where excluded.rev = '' or rsvp.rev <= excluded.rev",
+                                )
+                                .bind(rsvp.owner_id)
+                                .bind(&rsvp.at_uri)
+                                .bind(&rsvp.subject_uri)
+                                .bind(&rsvp.subject_cid)
+                                .bind(rsvp.status.name())
+                                .bind(&rsvp.cid)
+                                // The column's empty text stands for "no revision".
+                                .bind(rev.as_ref().map_or("", Rev::as_str))
+                                .bind(Json(&rsvp.record))
+                                .execute(&mut *tx)
+                                .await?
+                                .rows_affected();
+                                Ok(if affected > 0 {
+                                    Applied::Updated
+                                } else {
+                                    Applied::Unchanged
+                                })
+                            }
+                            RecordChange::DeleteRsvp { at_uri, rev } => {
+                                let deleted = sqlx::query("delete from rsvp where at_uri = $1")
+                                    .bind(at_uri)
+                                    .execute(&mut *tx)
+                                    .await?
+                                    .rows_affected();
+                                bury!(tx, at_uri, rev.as_ref(), now);
+                                Ok(if deleted > 0 { Applied::Deleted } else { Applied::Absent })
+                            }
+                            RecordChange::Delete { at_uri, rev } => {
+                                let deleted = sqlx::query("delete from event where at_uri = $1")
+                                    .bind(at_uri)
+                                    .execute(&mut *tx)
+                                    .await?
+                                    .rows_affected();
+                                bury!(tx, at_uri, rev.as_ref(), now);
+                                Ok(if deleted > 0 { Applied::Deleted } else { Applied::Absent })
+                            }
+                        }
+                        }
+                        .await;
+                        match one {
+                            Ok(outcome) => {
+                                if contained {
+                                    sqlx::query("release savepoint record").execute(&mut *tx).await?;
+                                }
+                                applied.push(outcome);
+                            }
+                            Err(error) if contained && refuses_record(&error) => {
+                                sqlx::query("rollback to savepoint record").execute(&mut *tx).await?;
+                                applied.push(Applied::Refused(refusal(&error)));
+                            }
+                            Err(error) => return Err(error),
                         }
                     }
-                    RecordChange::UpsertRsvp { rsvp, rev } => {
-                        if buried!(tx, &rsvp.at_uri, rev.as_ref()) {
-                            applied.push(Applied::Unchanged);
-                            continue;
-                        }
-                        // Newest revision wins; a replay (same or older revision) changes nothing.
-                        let affected = sqlx::query(
-                            "insert into rsvp (owner_id, at_uri, subject_uri, subject_cid, status, cid, rev, record)
-                             values ($1, $2, $3, $4, $5, $6, $7, $8)
-                             on conflict (at_uri) do update set subject_uri = excluded.subject_uri,
-                                 subject_cid = excluded.subject_cid, status = excluded.status, cid = excluded.cid,
-                                 rev = excluded.rev, record = excluded.record
-                             where excluded.rev = '' or rsvp.rev <= excluded.rev",
+                    if let Some((endpoint, seq)) = cursor {
+                        sqlx::query(
+                            "insert into firehose_cursor (endpoint, seq, updated_at) values ($1, $2, $3)
+                             on conflict (endpoint) do update set seq = excluded.seq, updated_at = excluded.updated_at",
                         )
-                        .bind(rsvp.owner_id)
-                        .bind(&rsvp.at_uri)
-                        .bind(&rsvp.subject_uri)
-                        .bind(&rsvp.subject_cid)
-                        .bind(rsvp.status.name())
-                        .bind(&rsvp.cid)
-                        // The column's empty text stands for "no revision".
-                        .bind(rev.as_ref().map_or("", Rev::as_str))
-                        .bind(Json(&rsvp.record))
+                        .bind(endpoint)
+                        .bind(seq)
+                        .bind(now)
                         .execute(&mut *tx)
-                        .await?
-                        .rows_affected();
-                        applied.push(if affected > 0 {
-                            Applied::Updated
-                        } else {
-                            Applied::Unchanged
-                        });
+                        .await?;
                     }
-                    RecordChange::DeleteRsvp { at_uri, rev } => {
-                        let deleted = sqlx::query("delete from rsvp where at_uri = $1")
-                            .bind(at_uri)
-                            .execute(&mut *tx)
-                            .await?
-                            .rows_affected();
-                        bury!(tx, at_uri, rev.as_ref(), now);
-                        applied.push(if deleted > 0 { Applied::Deleted } else { Applied::Absent });
+                    Ok(applied)
                     }
-                    RecordChange::Delete { at_uri, rev } => {
-                        let deleted = sqlx::query("delete from event where at_uri = $1")
-                            .bind(at_uri)
-                            .execute(&mut *tx)
-                            .await?
-                            .rows_affected();
-                        bury!(tx, at_uri, rev.as_ref(), now);
-                        applied.push(if deleted > 0 { Applied::Deleted } else { Applied::Absent });
+                    .await;
+                    match done {
+                        Ok(applied) => tx.commit().await.map(|()| applied),
+                        Err(error) => {
+                            // Now, not when the connection is next used: until then SQLite would
+                            // keep the write lock and the retry could not write.
+                            let _ = tx.rollback().await;
+                            Err(error)
+                        }
                     }
                 }
+                .await;
+                match attempt {
+                    Err(error) if !contained && refuses_record(&error) => contained = true,
+                    other => break other,
+                }
             }
-            if let Some((endpoint, seq)) = cursor {
-                sqlx::query(
-                    "insert into firehose_cursor (endpoint, seq, updated_at) values ($1, $2, $3)
-                     on conflict (endpoint) do update set seq = excluded.seq, updated_at = excluded.updated_at",
-                )
-                .bind(endpoint)
-                .bind(seq)
-                .bind(now)
-                .execute(&mut *tx)
-                .await?;
-            }
-            tx.commit().await.map(|()| applied)
         }
         .await)
         .map_err(StoreError::from)
@@ -313,6 +416,29 @@ impl Store {
         .map(|_| ())
         })?;
         Ok(())
+    }
+
+    /// Forgets dead letters older than `max_age`, then all but the newest `max_count`: a stream of
+    /// bad records must not fill the database. Returns how many went.
+    pub async fn prune_dead_letters(&self, max_age: chrono::Duration, max_count: u32) -> Result<u64, StoreError> {
+        let cutoff = Utc::now() - max_age;
+        let pruned = with_pool!(self, |pool| async {
+            let old = sqlx::query("delete from dead_letter where created_at < $1")
+                .bind(cutoff)
+                .execute(pool)
+                .await?
+                .rows_affected();
+            let surplus = sqlx::query(
+                "delete from dead_letter where id not in (select id from dead_letter order by id desc limit $1)",
+            )
+            .bind(i64::from(max_count))
+            .execute(pool)
+            .await?
+            .rows_affected();
+            Ok::<u64, sqlx::Error>(old + surplus)
+        }
+        .await)?;
+        Ok(pruned)
     }
 
     /// How many dead letters there are, for tests and the dashboard.

@@ -29,7 +29,8 @@ pub struct User {
 #[derive(Debug, Clone)]
 pub struct NewBlueskyUser {
     pub did: Did,
-    pub handle: Handle,
+    /// Only a handle verified both ways (see `Identity::verified_handle`); `None` clears it.
+    pub handle: Option<Handle>,
     pub display_name: Option<String>,
     pub avatar_url: Option<String>,
 }
@@ -125,7 +126,7 @@ impl Store {
         let row: UserRow = with_pool!(self, |pool| {
             sqlx::query_as(&sql)
                 .bind(user.did.as_str())
-                .bind(user.handle.as_str())
+                .bind(user.handle.as_ref().map(Handle::as_str))
                 .bind(&user.display_name)
                 .bind(&user.avatar_url)
                 .bind(Utc::now())
@@ -189,18 +190,6 @@ impl Store {
         let sql = format!("select {USER_COLUMNS} from app_user where did = $1");
         let row: Option<UserRow> = with_pool!(self, |pool| sqlx::query_as(&sql)
             .bind(did.as_str())
-            .fetch_optional(pool)
-            .await)?;
-        row.map(User::try_from).transpose()
-    }
-
-    /// The user a handle belongs to. Handles move between accounts, so an old holder may still
-    /// carry it here: the most recently updated one wins.
-    pub async fn user_by_handle(&self, handle: &Handle) -> Result<Option<User>, StoreError> {
-        let sql =
-            format!("select {USER_COLUMNS} from app_user where handle = $1 order by updated_at desc, id desc limit 1");
-        let row: Option<UserRow> = with_pool!(self, |pool| sqlx::query_as(&sql)
-            .bind(handle.as_str())
             .fetch_optional(pool)
             .await)?;
         row.map(User::try_from).transpose()

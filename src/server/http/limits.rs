@@ -1,0 +1,103 @@
+//! What clients may ask of the server: a rate per client address, a number of requests at once,
+//! and a time per request. Each refusal is an [`ApiError`] with its own code, so a script can tell
+//! "slow down" (429, with `Retry-After`) from "busy" and "too slow" (503).
+
+use crate::api::{ApiError, ErrorCode};
+use crate::server::config::Limits;
+use axum::{
+    error_handling::HandleErrorLayer,
+    http::{header, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+    BoxError, Router,
+};
+use std::{future::Future, sync::Arc, time::Duration};
+use tower::{limit::GlobalConcurrencyLimitLayer, load_shed::LoadShedLayer, ServiceBuilder};
+use tower_governor::{
+    governor::GovernorConfigBuilder, key_extractor::PeerIpKeyExtractor, GovernorError, GovernorLayer,
+};
+use tower_http::timeout::TimeoutLayer;
+
+/// How often the rate limiter forgets clients that have been quiet long enough to be full again.
+const FORGET_QUIET_CLIENTS: Duration = Duration::from_secs(60);
+
+/// Wraps `router` in the limits. Returns the task that keeps the rate limiter's memory bounded
+/// (one entry per recently seen address), if there is a rate limit; the caller runs it.
+pub fn apply<S>(router: Router<S>, limits: &Limits) -> (Router<S>, Option<impl Future<Output = ()> + Send + 'static>)
+where
+    S: Clone + Send + Sync + 'static,
+{
+    // Innermost first: a request over time is cut off, then the count at once, then the rate.
+    let router = router
+        .layer(TimeoutLayer::with_status_code(
+            StatusCode::SERVICE_UNAVAILABLE,
+            limits.request_timeout,
+        ))
+        .layer(axum::middleware::map_response(timed_out))
+        .layer(
+            ServiceBuilder::new()
+                .layer(HandleErrorLayer::new(|_: BoxError| async {
+                    ApiError::from(ErrorCode::Busy)
+                }))
+                .layer(LoadShedLayer::new())
+                .layer(GlobalConcurrencyLimitLayer::new(limits.max_concurrent_requests)),
+        );
+    let Some(rate) = limits.rate_limit else {
+        return (router, None);
+    };
+    let config = GovernorConfigBuilder::default()
+        .period(Duration::from_secs(1) / rate.per_second.max(1))
+        .burst_size(rate.burst.max(1))
+        .key_extractor(PeerIpKeyExtractor)
+        .finish();
+    let Some(config) = config else {
+        // Only a zero period or burst makes no config, and both are at least 1 above.
+        tracing::error!("the rate limit could not be set up; requests are not rate limited");
+        return (router, None);
+    };
+    let config = Arc::new(config);
+    let limiter = Arc::clone(config.limiter());
+    let forget = async move {
+        let mut interval = tokio::time::interval(FORGET_QUIET_CLIENTS);
+        loop {
+            interval.tick().await;
+            limiter.retain_recent();
+            limiter.shrink_to_fit();
+        }
+    };
+    (
+        router.layer(GovernorLayer::new(config).error_handler(refused)),
+        Some(forget),
+    )
+}
+
+/// The timeout layer's bare 503 as [`ErrorCode::TimedOut`].
+async fn timed_out(response: Response) -> Response {
+    let empty = axum::body::HttpBody::size_hint(response.body()).exact() == Some(0);
+    if response.status() == StatusCode::SERVICE_UNAVAILABLE && empty {
+        return ApiError::from(ErrorCode::TimedOut).into_response();
+    }
+    response
+}
+
+/// The rate limiter's refusal: 429 with [`ErrorCode::RateLimited`] and `Retry-After` in whole
+/// seconds (at least 1: the limiter rounds down).
+fn refused(error: GovernorError) -> Response {
+    match error {
+        GovernorError::TooManyRequests { wait_time, .. } => {
+            ::metrics::counter!(crate::server::metrics::HTTP_RATE_LIMITED_TOTAL).increment(1);
+            let mut response = ApiError::from(ErrorCode::RateLimited).into_response();
+            response
+                .headers_mut()
+                .insert(header::RETRY_AFTER, HeaderValue::from(wait_time.max(1)));
+            response
+        }
+        GovernorError::UnableToExtractKey => {
+            tracing::error!("the rate limiter found no client address (served without connect info)");
+            ApiError::from(ErrorCode::Internal).into_response()
+        }
+        GovernorError::Other { code, msg, .. } => {
+            tracing::warn!(%code, ?msg, "the rate limiter refused a request");
+            ApiError::from(ErrorCode::Busy).into_response()
+        }
+    }
+}
