@@ -572,7 +572,12 @@ mod from_server {
 
     impl From<AttendanceRead> for AttendanceView {
         fn from(read: AttendanceRead) -> Self {
-            let count = |status| read.answers.iter().filter(|a| a.rsvp.status == status).count();
+            let count = |status| {
+                read.counts
+                    .iter()
+                    .find(|(counted, _)| *counted == status)
+                    .map_or(0, |(_, count)| usize::try_from(*count).unwrap_or(0))
+            };
             let attendees = read
                 .answers
                 .iter()

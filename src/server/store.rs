@@ -20,7 +20,7 @@ pub use events::{Event, NewEvent, SourceTracking, SourceType};
 use events::{EventRow, EVENT_COLUMNS};
 pub use firehose::{Applied, RecordChange};
 pub use pending_writes::{NewPendingWrite, PendingWrite, WriteOperation, WriteState};
-pub use rsvps::{Attendee, NewRsvp, Rsvp};
+pub use rsvps::{Attendee, NewRsvp, Rsvp, ATTENDEES_LISTED};
 pub use samples::MetricSample;
 pub use users::{Holdings, NewBlueskyUser, Profile, User};
 
@@ -69,6 +69,10 @@ macro_rules! settle_pending_write {
     };
 }
 use settle_pending_write;
+
+/// The most rows a per-person list returns (their events, the events they go to, their pending
+/// writes): a page is never as long as a stranger can make it.
+pub const LISTED: i64 = 500;
 
 /// How long a deleted record's tombstone is kept: far longer than the firehose takes to deliver
 /// the changes that came before the delete.

@@ -603,3 +603,50 @@ async fn dead_letters_are_pruned_by_age_and_by_count() {
         assert_eq!(store.dead_letter_count().await.expect("count"), 0);
     }
 }
+
+#[tokio::test]
+async fn an_event_lists_a_bounded_number_of_answers_and_counts_them_all_once_per_person() {
+    use skymeet::domain::RsvpStatus;
+    use skymeet::server::store::{NewRsvp, ATTENDEES_LISTED};
+    for options in [AppOptions::production(), AppOptions::embedded()] {
+        let app = spawn_app(options).await;
+        let store = &app.state.store;
+        let subject = format!("at://did:plc:crowded/{EVENTS}/party");
+        let people = ATTENDEES_LISTED as usize + 100;
+        let mut changes = Vec::new();
+        for n in 0..people {
+            let did = Did::parse(&format!("did:plc:guest{n}")).expect("DID");
+            let owner_id = store.shadow_user(&did, None).await.expect("user");
+            // The first guest's app wrote three answers; the latest (not going) is the one.
+            let answers: &[&str] = if n == 0 {
+                &["going", "interested", "notgoing"]
+            } else {
+                &["going"]
+            };
+            for (k, status) in answers.iter().enumerate() {
+                changes.push(RecordChange::UpsertRsvp {
+                    rsvp: Box::new(NewRsvp {
+                        owner_id,
+                        at_uri: format!("at://{did}/{RSVPS}/{k}"),
+                        subject_uri: subject.clone(),
+                        subject_cid: None,
+                        status: RsvpStatus::from_token(status).expect("status"),
+                        cid: format!("cid-{n}-{k}"),
+                        record: json!({}),
+                    }),
+                    rev: None,
+                });
+            }
+        }
+        for frame in changes.chunks(200) {
+            store.apply_firehose_changes(None, frame).await.expect("applied");
+        }
+        let listed = store.attendees(&subject).await.expect("attendees");
+        assert_eq!(listed.len(), ATTENDEES_LISTED as usize, "a bounded list");
+        let counts = store.answer_counts(&subject).await.expect("counts");
+        let count = |status| counts.iter().find(|(s, _)| *s == status).map_or(0, |(_, n)| *n);
+        assert_eq!(count(RsvpStatus::Going), people as i64 - 1, "everyone counted, once");
+        assert_eq!(count(RsvpStatus::NotGoing), 1, "by their latest answer");
+        assert_eq!(count(RsvpStatus::Interested), 0);
+    }
+}

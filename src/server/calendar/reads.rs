@@ -60,8 +60,10 @@ pub struct AnswerRead {
 /// The answers to an event.
 #[derive(Debug, Clone, Default)]
 pub struct AttendanceRead {
-    /// Every answer, earliest first.
+    /// The answers, earliest first (at most `ATTENDEES_LISTED`).
     pub answers: Vec<Attendee>,
+    /// How many people gave each answer, all of them counted.
+    pub counts: Vec<(RsvpStatus, i64)>,
     /// The viewer organises the event (and so also sees who is not going).
     pub organiser: bool,
     /// The CID of the event's current version.
@@ -276,12 +278,10 @@ impl Reads {
             return Ok(AttendanceRead::default());
         };
         let answers = self.store.attendees(subject).await?;
+        let counts = self.store.answer_counts(subject).await?;
         let mine = match viewer {
             Some(viewer) if viewer.did.is_some() => {
-                let stored = answers
-                    .iter()
-                    .find(|a| a.rsvp.owner_id == viewer.id)
-                    .map(|a| a.rsvp.clone());
+                let stored = self.store.rsvp_of(viewer.id, subject).await?;
                 let queued = self
                     .store
                     .pending_write_for_event(viewer.id, Collection::Rsvp, event.id)
@@ -300,6 +300,7 @@ impl Reads {
         };
         Ok(AttendanceRead {
             answers,
+            counts,
             organiser: viewer.is_some_and(|v| event.owner_id == Some(v.id)),
             event_cid: event.source.cid.clone(),
             mine,

@@ -290,13 +290,17 @@ impl Store {
         Ok(())
     }
 
-    /// An owner's events, latest start first (undated last).
+    /// An owner's events, latest start first (undated last), at most [`super::LISTED`].
     pub async fn events_by_owner(&self, owner_id: i64) -> Result<Vec<Event>, StoreError> {
         let sql = format!(
             "select {EVENT_COLUMNS} from event where owner_id = $1
-             order by starts_at is null, starts_at desc, id desc"
+             order by starts_at is null, starts_at desc, id desc limit $2"
         );
-        let rows: Vec<EventRow> = with_pool!(self, |pool| sqlx::query_as(&sql).bind(owner_id).fetch_all(pool).await)?;
+        let rows: Vec<EventRow> = with_pool!(self, |pool| sqlx::query_as(&sql)
+            .bind(owner_id)
+            .bind(super::LISTED)
+            .fetch_all(pool)
+            .await)?;
         rows.into_iter().map(Event::try_from).collect()
     }
 

@@ -181,11 +181,14 @@ impl Store {
         row.map(PendingWrite::try_from).transpose()
     }
 
-    /// An owner's queued writes, oldest first.
+    /// An owner's queued writes, oldest first, at most [`super::LISTED`].
     pub async fn pending_writes_for_owner(&self, owner_id: i64) -> Result<Vec<PendingWrite>, StoreError> {
-        let sql = format!("select {PENDING_WRITE_COLUMNS} from pending_write where owner_id = $1 order by id");
-        let rows: Vec<PendingWriteRow> =
-            with_pool!(self, |pool| sqlx::query_as(&sql).bind(owner_id).fetch_all(pool).await)?;
+        let sql = format!("select {PENDING_WRITE_COLUMNS} from pending_write where owner_id = $1 order by id limit $2");
+        let rows: Vec<PendingWriteRow> = with_pool!(self, |pool| sqlx::query_as(&sql)
+            .bind(owner_id)
+            .bind(super::LISTED)
+            .fetch_all(pool)
+            .await)?;
         rows.into_iter().map(PendingWrite::try_from).collect()
     }
 

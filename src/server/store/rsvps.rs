@@ -106,30 +106,48 @@ impl TryFrom<AttendeeRow> for Attendee {
 const RSVP_COLUMNS: &str = "rsvp.id, rsvp.owner_id, rsvp.at_uri, rsvp.subject_uri, rsvp.subject_cid, rsvp.status, \
      rsvp.cid, rsvp.record, rsvp.updated_at";
 
+/// The most answers listed for one event (the counts cover them all).
+pub const ATTENDEES_LISTED: i64 = 500;
+
+/// Every answer to the event `$1`, numbered per person from their latest (`latest = 1`).
+const LATEST_ANSWERS: &str =
+    "select *, row_number() over (partition by owner_id order by updated_at desc, id desc) as latest
+     from rsvp where subject_uri = $1";
+
 impl Store {
-    /// Everyone's answers to an event (by its at-uri), whenever they arrived: one per person, the
-    /// latest, should another app have written two records for one person.
+    /// The answers to an event (by its at-uri), whenever they arrived: one per person (the latest,
+    /// should another app have written two records for one person), earliest first, at most
+    /// [`ATTENDEES_LISTED`] of them. How many there are in all, [`Store::answer_counts`] says.
     pub async fn attendees(&self, subject_uri: &str) -> Result<Vec<Attendee>, StoreError> {
         let sql = format!(
             "select {RSVP_COLUMNS}, app_user.did, app_user.handle, app_user.display_name, app_user.avatar_url
-             from rsvp join app_user on app_user.id = rsvp.owner_id
-             where rsvp.subject_uri = $1
-             order by rsvp.updated_at desc, rsvp.id desc"
+             from ({LATEST_ANSWERS}) as rsvp join app_user on app_user.id = rsvp.owner_id
+             where rsvp.latest = 1
+             order by rsvp.updated_at, rsvp.id
+             limit $2"
         );
         let rows: Vec<AttendeeRow> = with_pool!(self, |pool| sqlx::query_as(&sql)
             .bind(subject_uri)
+            .bind(ATTENDEES_LISTED)
             .fetch_all(pool)
             .await)?;
-        let mut seen = std::collections::HashSet::new();
-        let mut attendees = Vec::with_capacity(rows.len());
-        for row in rows {
-            if seen.insert(row.rsvp.owner_id) {
-                attendees.push(Attendee::try_from(row)?);
-            }
-        }
-        // Earliest answer first, as people arrive.
-        attendees.reverse();
-        Ok(attendees)
+        rows.into_iter().map(Attendee::try_from).collect()
+    }
+
+    /// How many people gave each answer to an event (each person counted once, by their latest).
+    pub async fn answer_counts(&self, subject_uri: &str) -> Result<Vec<(RsvpStatus, i64)>, StoreError> {
+        let sql = format!("select status, count(*) from ({LATEST_ANSWERS}) as rsvp where latest = 1 group by status");
+        let rows: Vec<(String, i64)> = with_pool!(self, |pool| sqlx::query_as(&sql)
+            .bind(subject_uri)
+            .fetch_all(pool)
+            .await)?;
+        rows.into_iter()
+            .map(|(status, count)| {
+                RsvpStatus::from_token(&status)
+                    .map(|status| (status, count))
+                    .ok_or_else(|| StoreError::Corrupt(format!("an rsvp status {status:?}")))
+            })
+            .collect()
     }
 
     /// One person's answer to an event: the latest, if there are several.
@@ -203,16 +221,17 @@ impl Store {
         Ok(deleted > 0)
     }
 
-    /// The events a person answered with `status`, soonest first (undated last).
+    /// The events a person answered with `status`, soonest first (undated last), at most [`super::LISTED`].
     pub async fn events_answered(&self, owner_id: i64, status: RsvpStatus) -> Result<Vec<Event>, StoreError> {
         let sql = format!(
             "select {EVENT_COLUMNS} from event
              where at_uri in (select subject_uri from rsvp where owner_id = $1 and status = $2)
-             order by starts_at is null, starts_at, id"
+             order by starts_at is null, starts_at, id limit $3"
         );
         let rows: Vec<EventRow> = with_pool!(self, |pool| sqlx::query_as(&sql)
             .bind(owner_id)
             .bind(status.name())
+            .bind(super::LISTED)
             .fetch_all(pool)
             .await)?;
         rows.into_iter().map(Event::try_from).collect()
