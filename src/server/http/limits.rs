@@ -101,3 +101,78 @@ fn refused(error: GovernorError) -> Response {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use axum::{body::Body, http::Request, routing::get};
+    use tower::ServiceExt;
+
+    fn limits(timeout: Duration, at_once: usize) -> Limits {
+        Limits {
+            session_idle: Duration::from_secs(60),
+            request_timeout: timeout,
+            max_concurrent_requests: at_once,
+            rate_limit: None,
+            metrics_token: None,
+        }
+    }
+
+    fn slow_router() -> Router {
+        Router::new().route(
+            "/slow",
+            get(|| async {
+                tokio::time::sleep(Duration::from_millis(600)).await;
+                "done"
+            }),
+        )
+    }
+
+    async fn code_of(response: Response) -> (StatusCode, String) {
+        let status = response.status();
+        let body = axum::body::to_bytes(response.into_body(), 64 * 1024)
+            .await
+            .unwrap_or_default();
+        let json: serde_json::Value = serde_json::from_slice(&body).unwrap_or_default();
+        (status, json["code"].as_str().unwrap_or_default().to_owned())
+    }
+
+    fn get_slow() -> Request<Body> {
+        Request::get("/slow").body(Body::empty()).unwrap_or_default()
+    }
+
+    #[tokio::test]
+    async fn a_request_over_its_time_gets_503_timed_out() {
+        let (router, _) = apply(slow_router(), &limits(Duration::from_millis(100), 8));
+        let response = router.oneshot(get_slow()).await.expect("infallible");
+        assert_eq!(
+            code_of(response).await,
+            (StatusCode::SERVICE_UNAVAILABLE, "error-request-4".to_owned())
+        );
+        let (router, _) = apply(slow_router(), &limits(Duration::from_secs(5), 8));
+        let response = router.oneshot(get_slow()).await.expect("infallible");
+        assert_eq!(response.status(), StatusCode::OK, "in time");
+    }
+
+    #[tokio::test]
+    async fn requests_beyond_the_limit_at_once_get_503_busy_at_once() {
+        let (router, _) = apply(slow_router(), &limits(Duration::from_secs(5), 1));
+        let first = tokio::spawn(router.clone().oneshot(get_slow()));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let started = std::time::Instant::now();
+        let second = router.clone().oneshot(get_slow()).await.expect("infallible");
+        assert_eq!(
+            code_of(second).await,
+            (StatusCode::SERVICE_UNAVAILABLE, "error-request-5".to_owned())
+        );
+        assert!(
+            started.elapsed() < Duration::from_millis(300),
+            "refused at once, not queued"
+        );
+        let first = first.await.expect("task").expect("infallible");
+        assert_eq!(first.status(), StatusCode::OK);
+        // Once the first is done, there is room again.
+        let third = router.oneshot(get_slow()).await.expect("infallible");
+        assert_eq!(third.status(), StatusCode::OK);
+    }
+}
