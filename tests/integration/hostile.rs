@@ -650,3 +650,56 @@ async fn an_event_lists_a_bounded_number_of_answers_and_counts_them_all_once_per
         assert_eq!(count(RsvpStatus::Interested), 0);
     }
 }
+
+#[tokio::test]
+async fn a_did_whose_server_never_answers_holds_up_the_consumer_for_seconds_not_minutes() {
+    use crate::network::spawn_local_network_app;
+    use skymeet::server::firehose::{backfill::IDENTIFY_DEADLINE, Ingest};
+    use std::sync::Arc;
+
+    // A did:web whose host accepts connections and never answers. (A did:web names no port:
+    // its document is at https://{host}/.well-known/did.json, so the host listens on 443, on a
+    // loopback address of its own.)
+    let listener = tokio::net::TcpListener::bind("127.0.0.77:443")
+        .await
+        .expect("port 443 on 127.0.0.77");
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    let did = "did:web:127.0.0.77".to_owned();
+
+    let app = spawn_local_network_app(AppOptions::embedded()).await;
+    let identity = app.state.identity().expect("identity");
+    // A Jetstream endpoint: its frames are JSON, so the test can write one for any DID.
+    let ingest = Arc::new(Ingest::new(
+        app.state.store.clone(),
+        identity,
+        "ws://127.0.0.1:1/subscribe".to_owned(),
+    ));
+    let frame = json!({
+        "did": did, "time_us": 1_732_440_000_000_000_i64, "kind": "commit",
+        "commit": {"rev": "3lbq2aaaaaaa2", "operation": "create", "collection": EVENTS, "rkey": "3lbq2aaaaaaa2",
+                   "cid": "bafyreiabc", "record": {"$type": EVENTS, "name": "From a slow server", "createdAt": "2026-11-24T00:00:00Z"}}
+    });
+    let started = std::time::Instant::now();
+    ingest.handle(frame.to_string().as_bytes()).await.expect("handled");
+    let took = started.elapsed();
+    assert!(
+        took < IDENTIFY_DEADLINE + Duration::from_secs(2),
+        "the consumer waited {took:?}"
+    );
+    let events = app
+        .state
+        .store
+        .events_of(&Did::parse(&did).expect("DID"))
+        .await
+        .expect("events");
+    assert_eq!(
+        events.iter().map(|e| e.name.as_str()).collect::<Vec<_>>(),
+        ["From a slow server"]
+    );
+    assert_eq!(ingest.backfills().pending(), 1, "the rest is learned in the background");
+}

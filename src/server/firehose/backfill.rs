@@ -17,6 +17,8 @@ use std::{
 
 /// The most records one backfill reads from a repo, per collection.
 const BACKFILL_MAX_RECORDS: usize = 10_000;
+/// How long the consumer waits to learn a new DID's handle and PDS before going on without them.
+pub const IDENTIFY_DEADLINE: std::time::Duration = std::time::Duration::from_secs(2);
 /// How long listing one repo may take in all, however its PDS pages the answer.
 const LISTING_DEADLINE: std::time::Duration = std::time::Duration::from_secs(120);
 /// How many repos' owner and PDS are remembered.
@@ -57,6 +59,14 @@ pub enum ReplayError {
 }
 
 /// Repos as the cache sees them: who owns each here and where it lives, and reading them whole.
+/// Whether [`Repos::locate`] learned all it wanted about a DID in time.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Located {
+    Fully,
+    /// The DID's server was too slow: no handle or PDS yet.
+    Partly,
+}
+
 pub struct Repos {
     store: Store,
     identity: Arc<Identity>,
@@ -73,19 +83,40 @@ impl Repos {
         }
     }
 
-    /// The owner's user id and PDS for a DID, remembered (at most `REPO_CACHE` DIDs).
-    pub async fn locate(&self, did: &Did) -> Result<(i64, String), StoreError> {
-        if let Some(known) = self.known.lock().unwrap_or_else(|p| p.into_inner()).get(did) {
-            return Ok(known.clone());
+    /// The owner's user id and PDS for a DID, remembered (at most `REPO_CACHE` DIDs). Learning
+    /// who a new DID is asks its DID document's host (anyone's server, for a `did:web`): that
+    /// gets [`IDENTIFY_DEADLINE`], after which the owner is a user without a handle and the PDS is
+    /// unknown (`""`, so no record links); `Located::Partly` tells the caller to have the repo
+    /// read again in the background, which fills both in.
+    pub async fn locate(&self, did: &Did) -> Result<(i64, String, Located), StoreError> {
+        if let Some((owner, pds)) = self.known.lock().unwrap_or_else(|p| p.into_inner()).get(did) {
+            return Ok((*owner, pds.clone(), Located::Fully));
         }
-        let owner = self.owner(did).await?;
-        let pds = self.identity.pds_endpoint(did).await.unwrap_or_default();
+        let identified = async {
+            let owner = self.owner(did).await?;
+            Ok::<_, StoreError>((owner, self.identity.pds_endpoint(did).await.unwrap_or_default()))
+        };
+        let (owner, pds, located) = match tokio::time::timeout(IDENTIFY_DEADLINE, identified).await {
+            Ok(identified) => {
+                let (owner, pds) = identified?;
+                (owner, pds, Located::Fully)
+            }
+            Err(_) => {
+                tracing::info!(%did, "the DID's server is slow; going on without its handle and PDS for now");
+                (self.store.shadow_user(did, None).await?, String::new(), Located::Partly)
+            }
+        };
+        self.remember(did, owner, &pds);
+        Ok((owner, pds, located))
+    }
+
+    /// Remembers a DID's owner and PDS (forgetting all at once beyond `REPO_CACHE` DIDs).
+    fn remember(&self, did: &Did, owner: i64, pds: &str) {
         let mut known = self.known.lock().unwrap_or_else(|p| p.into_inner());
         if known.len() >= REPO_CACHE {
             known.clear();
         }
-        known.insert(did.clone(), (owner, pds.clone()));
-        Ok((owner, pds))
+        known.insert(did.clone(), (owner, pds.to_owned()));
     }
 
     /// Forgets what is remembered of a DID: after an `#identity` frame its PDS may have moved.
@@ -227,6 +258,8 @@ impl Repos {
                     .map_err(BackfillError::Store)?;
             }
         }
+        // What this read learned of the repo replaces whatever the consumer had to go on.
+        self.remember(did, owner, &pds);
         Ok(differences)
     }
 

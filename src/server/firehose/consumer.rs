@@ -2,7 +2,7 @@
 //! (through the one record mapping), and the changes commit with the cursor that covers them.
 
 use super::{
-    backfill::Repos,
+    backfill::{Located, Repos},
     frame::{self, Action, Frame},
     queue::BackfillQueue,
     telemetry::Telemetry,
@@ -253,7 +253,10 @@ impl Ingest {
         rev: Option<&Rev>,
         ops: Vec<frame::RecordOp>,
     ) -> Result<(), StoreError> {
-        let (user_id, pds) = self.repos.locate(did).await?;
+        let (user_id, pds, located) = self.repos.locate(did).await?;
+        if located == Located::Partly {
+            self.backfills.request(did.clone());
+        }
         let owner = RecordOwner {
             did,
             user_id,
