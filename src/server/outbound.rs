@@ -420,4 +420,52 @@ mod tests {
             );
         }
     }
+
+    /// A local server answering every request with `head` and then `body_bytes` bytes of body.
+    async fn answering(head: &'static str, body_bytes: usize) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("port");
+        let address = listener.local_addr().expect("address");
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut request = [0u8; 4096];
+                    let _ = socket.read(&mut request).await;
+                    let _ = socket.write_all(head.as_bytes()).await;
+                    let chunk = vec![b'x'; 64 * 1024];
+                    let mut sent = 0;
+                    while sent < body_bytes {
+                        let n = chunk.len().min(body_bytes - sent);
+                        if socket.write_all(&chunk[..n]).await.is_err() {
+                            return;
+                        }
+                        sent += n;
+                    }
+                });
+            }
+        });
+        format!("http://{address}/")
+    }
+
+    #[tokio::test]
+    async fn answers_larger_than_the_cap_are_refused_before_they_are_read_whole() {
+        let local = AddressPolicy {
+            allow_private: true,
+            ..Default::default()
+        };
+        let outbound = Outbound::new(local, Duration::from_secs(30));
+        let get = |url: &str| Request::builder().uri(url).body(Vec::new()).expect("request");
+        // Says it is too big.
+        let declared = answering("HTTP/1.1 200 OK\r\ncontent-length: 17000000\r\n\r\n", 1024).await;
+        let result = outbound.send(get(&declared)).await;
+        assert!(matches!(result, Err(OutboundError::TooLarge { .. })), "{result:?}");
+        // Does not say, and keeps sending.
+        let endless = answering("HTTP/1.1 200 OK\r\nconnection: close\r\n\r\n", MAX_RESPONSE_BYTES + 1).await;
+        let result = outbound.send(get(&endless)).await;
+        assert!(matches!(result, Err(OutboundError::TooLarge { .. })), "{result:?}");
+        // Within the cap: read whole.
+        let small = answering("HTTP/1.1 200 OK\r\ncontent-length: 5000\r\n\r\n", 5000).await;
+        let response = outbound.send(get(&small)).await.expect("read");
+        assert_eq!(response.body().len(), 5000);
+    }
 }

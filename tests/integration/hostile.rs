@@ -703,3 +703,113 @@ async fn a_did_whose_server_never_answers_holds_up_the_consumer_for_seconds_not_
     );
     assert_eq!(ingest.backfills().pending(), 1, "the rest is learned in the background");
 }
+
+/// Records made up by proptest (any field, any type, any text), the same way on every run.
+fn generated_records(count: usize) -> Vec<Value> {
+    use proptest::{
+        prelude::*,
+        strategy::ValueTree,
+        test_runner::{Config, TestRunner},
+    };
+    const FIELDS: &[&str] = &[
+        "$type",
+        "name",
+        "description",
+        "startsAt",
+        "endsAt",
+        "mode",
+        "status",
+        "locations",
+        "uris",
+        "uri",
+        "subject",
+        "latitude",
+        "longitude",
+        "createdAt",
+    ];
+    let text = prop_oneof![
+        "\\PC{0,40}",
+        any::<String>(),
+        Just("2031-05-01T18:00:00Z".to_owned()),
+        Just("at://did:plc:abc/community.lexicon.calendar.event/3k".to_owned()),
+        Just("community.lexicon.calendar.rsvp#going".to_owned()),
+    ];
+    let leaf = prop_oneof![
+        Just(Value::Null),
+        any::<bool>().prop_map(Value::from),
+        any::<i64>().prop_map(Value::from),
+        text.prop_map(Value::from),
+    ];
+    let value = leaf.prop_recursive(3, 16, 4, |inner| {
+        prop_oneof![
+            prop::collection::vec(inner.clone(), 0..4).prop_map(Value::Array),
+            prop::collection::vec(("\\PC{0,8}", inner), 0..4).prop_map(|f| Value::Object(f.into_iter().collect())),
+        ]
+    });
+    let name = prop_oneof!["\\PC{1,60}", any::<String>()];
+    let record =
+        (prop::collection::vec((prop::sample::select(FIELDS), value), 0..6), name).prop_map(|(fields, name)| {
+            let mut record: serde_json::Map<String, Value> =
+                fields.into_iter().map(|(k, v)| (k.to_owned(), v)).collect();
+            record.entry("name").or_insert(Value::from(name));
+            Value::Object(record)
+        });
+    let mut runner = TestRunner::new_with_rng(
+        Config::default(),
+        proptest::test_runner::TestRng::deterministic_rng(proptest::test_runner::RngAlgorithm::ChaCha),
+    );
+    (0..count)
+        .map(|_| record.new_tree(&mut runner).expect("a record").current())
+        .collect()
+}
+
+#[tokio::test]
+async fn generated_records_never_halt_the_apply_path_on_either_engine() {
+    use skymeet::domain::{Collection, Rkey};
+    use skymeet::server::records::{self, RecordOwner, RecordState};
+    const RECORDS: usize = 4_000;
+    let records = generated_records(RECORDS);
+    for options in [AppOptions::production(), AppOptions::embedded()] {
+        let app = spawn_app(options).await;
+        let store = &app.state.store;
+        let did = Did::parse("did:plc:generatedgenerated123").expect("DID");
+        let owner = RecordOwner {
+            did: &did,
+            user_id: store.shadow_user(&did, None).await.expect("user"),
+            pds: "https://pds.example",
+        };
+        let mut changes = Vec::new();
+        let mut unfit = 0;
+        for (n, record) in records.iter().enumerate() {
+            let collection = if n % 4 == 0 {
+                Collection::Rsvp
+            } else {
+                Collection::Event
+            };
+            let rkey = Rkey::parse(&format!("r{n}")).expect("rkey");
+            let state = RecordState::Present {
+                value: record.clone(),
+                cid: format!("cid-{n}"),
+            };
+            match records::change(owner, collection, &rkey, state, None) {
+                Ok(change) => changes.push(change),
+                Err(_) => unfit += 1,
+            }
+        }
+        let mut refused = 0;
+        for (frame, changes) in changes.chunks(50).enumerate() {
+            let applied = store
+                .apply_firehose_changes(Some(("wss://generated.test", frame as i64)), changes)
+                .await
+                .unwrap_or_else(|e| panic!("frame {frame} halted the consumer: {e:?}"));
+            refused += applied.iter().filter(|a| matches!(a, Applied::Refused(_))).count();
+        }
+        let cached = store.events_of(&did).await.expect("events").len();
+        println!("{RECORDS} generated records: {unfit} unfit (dead letters), {refused} refused by the database, {cached} events cached");
+        assert_eq!(
+            store.firehose_cursor("wss://generated.test").await.expect("cursor"),
+            Some((changes.len() as i64 - 1) / 50)
+        );
+        assert!(cached > 0 && unfit > 0, "the generator makes both kinds");
+    }
+}
