@@ -8,5 +8,6 @@ pub mod limits;
 pub mod metadata;
 pub mod rest;
 pub mod same_origin;
+pub mod scrape;
 pub mod security_headers;
 pub mod startup;

@@ -1,7 +1,7 @@
 //! Builds the application from a [`Config`]: storage, sessions, routes, background tasks. Tests
 //! build it on port 0 and talk to it over HTTP, exactly as a browser would.
 
-use super::{callback, health, limits, metadata, rest, same_origin, security_headers};
+use super::{callback, health, limits, metadata, rest, same_origin, scrape, security_headers};
 use crate::app::{shell, App};
 use crate::server::{
     appview::AppView,
@@ -337,7 +337,7 @@ fn router(state: AppState) -> Router {
     Router::new()
         .route("/healthz", get(health::healthz))
         .route("/readyz", get(health::readyz))
-        .route("/metrics", get(metrics::render))
+        .route("/metrics", get(scrape::render))
         .route("/api/openapi.json", get(openapi))
         .route(CALLBACK_PATH, get(callback::callback))
         .route(CLIENT_METADATA_PATH, get(metadata::client_metadata))
