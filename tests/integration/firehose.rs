@@ -720,3 +720,52 @@ async fn records_the_cache_cannot_hold_are_dead_lettered_and_the_records_after_t
         assert_eq!(kept["name"], "a\u{FFFD}b");
     }
 }
+
+#[tokio::test]
+async fn an_identity_frame_hides_the_handle_until_it_is_verified_again() {
+    use skymeet::server::firehose::Ingest;
+    use std::sync::Arc;
+
+    let app = spawn_local_network_app(AppOptions::embedded()).await;
+    let identity = app.state.identity().expect("identity");
+    let ingest = Arc::new(Ingest::new(app.state.store.clone(), identity, firehose_url()));
+    let account = create_account().await;
+    let did = Did::parse(&account.did).expect("DID");
+    put_record_directly(
+        &account,
+        COLLECTION,
+        "known",
+        json!({"$type": COLLECTION, "name": "Known", "createdAt": "2026-11-24T00:00:00Z"}),
+    )
+    .await;
+    ingest.repos().backfill(&did, None).await.expect("backfill");
+    let handle = |app: &TestApp| {
+        let (store, did) = (app.state.store.clone(), did.clone());
+        async move {
+            store
+                .user_by_did(&did)
+                .await
+                .expect("query")
+                .and_then(|u| u.handle)
+                .map(|h| h.to_string())
+        }
+    };
+    assert_eq!(
+        handle(&app).await,
+        Some(account.handle.clone()),
+        "verified at first sight"
+    );
+
+    // The frame claims a handle; a claim is not proof: until the check, the DID is shown.
+    ingest.handle(&identity_frame(50, &account.did)).await.expect("handled");
+    assert_eq!(handle(&app).await, None);
+    assert_eq!(ingest.backfills().pending(), 1, "queued to be checked");
+    run_backfills(&ingest);
+    for _ in 0..200 {
+        if handle(&app).await.is_some() {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    assert_eq!(handle(&app).await, Some(account.handle.clone()), "verified again");
+}
