@@ -248,7 +248,7 @@ impl BlueskyAuth {
             state: Some(browser_nonce.to_owned()),
             ..Default::default()
         };
-        // atrium-oauth 0.2 panics (`todo!()`) when the authorization server has no PAR endpoint,
+        // atrium-oauth 0.2 panics (an unimplemented branch) when the authorization server has no PAR endpoint,
         // which the account's own server decides: a task contains it.
         let authorize = |scopes: Vec<Scope>| {
             let (client, identifier, options) = (Arc::clone(&self.client), identifier.to_owned(), options(scopes));
@@ -302,7 +302,7 @@ impl BlueskyAuth {
     /// Exchanges the authorization code and reads who signed in.
     #[tracing::instrument(skip_all, err)]
     pub async fn finish(&self, params: CallbackParams) -> Result<SignedIn, OAuthError> {
-        // atrium-oauth 0.2 panics (`todo!()`) when the code exchange fails; a task contains it.
+        // atrium-oauth 0.2 panics (an unimplemented branch) when the code exchange fails; a task contains it.
         let client = Arc::clone(&self.client);
         let (session, _) = tokio::spawn(async move { client.callback(params).await })
             .await
