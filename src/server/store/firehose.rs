@@ -317,17 +317,12 @@ impl Store {
                                     Applied::Unchanged
                                 })
                             }
-                            RecordChange::DeleteRsvp { at_uri, rev } => {
-                                let deleted = sqlx::query("delete from rsvp where at_uri = $1")
-                                    .bind(at_uri)
-                                    .execute(&mut *tx)
-                                    .await?
-                                    .rows_affected();
-                                bury!(tx, at_uri, rev.as_ref(), now);
-                                Ok(if deleted > 0 { Applied::Deleted } else { Applied::Absent })
-                            }
-                            RecordChange::Delete { at_uri, rev } => {
-                                let deleted = sqlx::query("delete from event where at_uri = $1")
+                            RecordChange::Delete { at_uri, rev } | RecordChange::DeleteRsvp { at_uri, rev } => {
+                                let delete = match change.collection() {
+                                    Collection::Event => "delete from event where at_uri = $1",
+                                    Collection::Rsvp => "delete from rsvp where at_uri = $1",
+                                };
+                                let deleted = sqlx::query(delete)
                                     .bind(at_uri)
                                     .execute(&mut *tx)
                                     .await?
