@@ -31,6 +31,14 @@ if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
 fi
 redis-cli -h 127.0.0.1 -p 6379 ping || fail "Redis does not answer on 127.0.0.1:6379"
 
+step "python-dateutil (the independent RRULE expander the recurrence tests compare with)"
+python_env="$SKYMEET_CACHE/python"
+if ! "$python_env/bin/python" -c 'import dateutil' >/dev/null 2>&1; then
+  python3 -m venv "$python_env"
+  "$python_env/bin/pip" install --quiet --disable-pip-version-check 'python-dateutil==2.9.0.post0'
+fi
+export SKYMEET_PYTHON="$python_env/bin/python"
+
 step "cargo fmt --check"
 cargo fmt --all -- --check
 

@@ -8,6 +8,7 @@ pub mod auth;
 mod error;
 pub mod events;
 pub mod preferences;
+pub mod series;
 pub mod views;
 
 #[cfg(feature = "ssr")]
@@ -21,9 +22,10 @@ pub(crate) mod ssr {
     use crate::server::{
         calendar::Calendar,
         error::ServerError,
+        series::Schedule,
         session::keys,
         state::AppState,
-        store::{Event, User},
+        store::{Event, SeriesRow, User},
     };
     use leptos::prelude::use_context;
     use std::sync::Arc;
@@ -99,6 +101,25 @@ pub(crate) mod ssr {
     }
 
     /// The event with this id, or 404.
+    /// Recurring series, or 503 where Bluesky (and so publishing) is off.
+    pub fn schedule(state: &AppState) -> Result<Arc<Schedule>, ApiError> {
+        state.schedule().ok_or_else(|| {
+            ApiError::with_message(
+                ErrorCode::AuthUnavailable,
+                "Publishing to Bluesky is not available on this server yet.",
+            )
+        })
+    }
+
+    /// The series with this id, or 404.
+    pub async fn series(state: &AppState, id: i64) -> Result<SeriesRow, ApiError> {
+        state
+            .store
+            .series_by_id(id)
+            .await?
+            .ok_or_else(|| ErrorCode::SeriesNotFound.into())
+    }
+
     pub async fn event(state: &AppState, id: i64) -> Result<Event, ApiError> {
         state
             .store

@@ -15,8 +15,17 @@ use leptos_router::{
     path, SsrMode,
 };
 use pages::{
-    admin::AdminPage, event::EventDetailPage, event_edit::EditEventPage, event_new::NewEventPage, events::EventsPage,
-    home::HomePage, login::LoginPage, me::MePage, not_found::NotFound, user::UserEventsPage,
+    admin::AdminPage,
+    event::EventDetailPage,
+    event_edit::EditEventPage,
+    event_new::NewEventPage,
+    events::EventsPage,
+    home::HomePage,
+    login::LoginPage,
+    me::MePage,
+    not_found::NotFound,
+    series::{EditSeriesPage, OccurrenceDetailPage, SeriesDetailPage},
+    user::UserEventsPage,
 };
 
 /// The HTML document around the app (server only).
@@ -70,6 +79,9 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/events/new") view=NewEventPage ssr=SsrMode::Async />
                         <Route path=path!("/events/:id") view=EventDetailPage ssr=SsrMode::Async />
                         <Route path=path!("/events/:id/edit") view=EditEventPage ssr=SsrMode::Async />
+                        <Route path=path!("/series/:id") view=SeriesDetailPage ssr=SsrMode::Async />
+                        <Route path=path!("/series/:id/edit") view=EditSeriesPage ssr=SsrMode::Async />
+                        <Route path=path!("/series/:id/at/:key") view=OccurrenceDetailPage ssr=SsrMode::Async />
                         <Route path=path!("/u/:handle") view=UserEventsPage ssr=SsrMode::Async />
                     </Routes>
                 </main>

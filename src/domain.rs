@@ -9,6 +9,7 @@ mod did;
 mod event_draft;
 mod handle;
 mod record_key;
+mod repeat;
 mod rev;
 mod sync_status;
 mod time_zone;
@@ -23,6 +24,7 @@ pub use event_draft::{
 };
 pub use handle::{Handle, HandleError};
 pub use record_key::{Rkey, RkeyError};
+pub use repeat::{weekday_code, Frequency, MonthlyBy, Repeat, RepeatInput, SeriesEnd};
 pub use rev::{Rev, RevError};
 pub use sync_status::{SyncStatus, UnknownSyncStatus};
 pub use time_zone::{TimeZoneError, TimeZoneName, COMMON_TIME_ZONES};

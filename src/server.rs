@@ -20,6 +20,7 @@ pub mod pds;
 pub mod profiles;
 pub mod reconcile;
 pub mod records;
+pub mod series;
 pub mod session;
 pub mod state;
 pub mod store;

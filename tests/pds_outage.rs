@@ -1,6 +1,7 @@
 //! F9 against the real PDS: while the PDS cannot be reached, creating an event (or answering one)
 //! shows an error, stores no event (or answer) and keeps a pending write; once it can be reached
-//! again, the worker publishes exactly one record each and they appear. Reads fall back to the cached copy meanwhile (F13).
+//! again, the worker publishes exactly one record each and they appear. The same holds for a
+//! series' first occurrence, with the series scheduler running during the outage. Reads fall back to the cached copy meanwhile (F13).
 //!
 //! The app's outgoing HTTP goes through a forward proxy this test runs and cuts (`HTTP_PROXY`, which
 //! reqwest reads once per process: hence a test binary of its own). A forward proxy keeps each
@@ -245,5 +246,70 @@ async fn a_write_made_while_the_pds_is_unreachable_is_published_once_when_it_is_
         .await
         .expect("query")
         .is_empty());
+
+    // A series started while the PDS is down is kept, its first occurrence waits as a pending
+    // write, and the scheduler running meanwhile adds no second write; once the PDS is back, the
+    // occurrence is published once.
+    proxy.cut().await;
+    let start = (chrono::Utc::now() + chrono::Duration::days(3))
+        .format("%Y-%m-%dT19:00")
+        .to_string();
+    let (status, body) = app
+        .call(
+            "create_event",
+            &[
+                ("input[name]", "Weekly during the outage"),
+                ("input[starts_at]", start.as_str()),
+                ("repeat[frequency]", "weekly"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "the series is kept: {body}");
+    let series = app.state.store.series_of_owner(user.id).await.expect("query");
+    assert_eq!(series.len(), 1);
+    // "Sync now" on the series, twice: its occurrence is queued already, so nothing is added.
+    for _ in 0..2 {
+        let (status, body) = app
+            .send_json(
+                reqwest::Method::POST,
+                &format!("/api/events/series/{}/sync", series[0].id),
+                None,
+            )
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+        assert_eq!(body["current"]["state"], "queued", "{body}");
+    }
+    let writes = app.state.store.pending_writes_for_owner(user.id).await.expect("query");
+    assert_eq!(
+        writes.len(),
+        1,
+        "one pending write for the first occurrence: {writes:?}"
+    );
+    let (status, page) = app.get_html(&format!("/series/{}", series[0].id)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains(r#"data-state="queued""#), "{page}");
+
+    proxy.restore().await;
+    for _ in 0..100 {
+        if app
+            .state
+            .store
+            .pending_writes_for_owner(user.id)
+            .await
+            .expect("query")
+            .is_empty()
+        {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let schedule = app.state.schedule().expect("bluesky is on");
+    schedule.work_once(chrono::Utc::now()).await.expect("scheduler");
+    let weekly: Vec<_> = list_records(&account.did, COLLECTION)
+        .await
+        .into_iter()
+        .filter(|r| r["value"]["name"] == "Weekly during the outage")
+        .collect();
+    assert_eq!(weekly.len(), 1, "the first occurrence, once: {weekly:?}");
     app.shutdown.cancel();
 }

@@ -122,6 +122,18 @@ error_codes! {
     /// The event has no record to answer yet.
     RsvpNotPublished = "error-rsvp-1", 409, "This event is not on Bluesky yet, so it cannot be answered. Try again once it is published.";
 
+    /// No series has this id.
+    SeriesNotFound = "error-series-1", 404, "That series does not exist (any more).";
+    /// Only the series' organiser may change it.
+    SeriesNotOrganiser = "error-series-2", 403, "Only the series' organiser can change it.";
+    /// The series has no occurrence at the time given.
+    SeriesNoOccurrence = "error-series-3", 404, "That series has no occurrence at that time.";
+    /// The occurrence's record is not on its organiser's PDS yet, so it cannot be answered.
+    SeriesNotPublishedYet = "error-series-4", 409, "This occurrence is not on Bluesky yet: its organiser's server has not taken it. Please try again in a little while.";
+    /// The events given do not follow one date pattern (or are not the person's, or are in a
+    /// series already).
+    SeriesNoPattern = "error-series-5", 422, "These events do not follow one pattern, so they cannot become a series.";
+
     /// Only admins may open the dashboard and use its actions.
     AdminOnly = "error-admin-1", 403, "Only Skymeet's admins may open this.";
     /// The admin action needs Bluesky, which this server does not have.
@@ -270,6 +282,7 @@ mod from_server {
         error::{Chain, ServerError},
         kv::KvError,
         pds::PdsError,
+        series::{RuleError, SeriesError},
         store::StoreError,
     };
 
@@ -386,6 +399,21 @@ mod from_server {
             }
         }
 
+        /// What someone changing (or answering) a series is told.
+        pub fn series(error: SeriesError) -> Self {
+            match error {
+                SeriesError::Rule(rule @ RuleError::EndsBeforeStart) => Self::invalid("repeat_until", rule.to_string()),
+                SeriesError::Rule(rule) => Self::invalid("repeat_rule", rule.to_string()),
+                SeriesError::NoStart => Self::invalid("starts_at", "A repeating event needs a start time."),
+                SeriesError::Forbidden => ErrorCode::SeriesNotOrganiser.into(),
+                SeriesError::NoSuchOccurrence => ErrorCode::SeriesNoOccurrence.into(),
+                SeriesError::NotPublishedYet => ErrorCode::SeriesNotPublishedYet.into(),
+                SeriesError::NoPattern => ErrorCode::SeriesNoPattern.into(),
+                SeriesError::Publish(e) => Self::publishing(e),
+                SeriesError::Store(e) => e.into(),
+            }
+        }
+
         /// What someone answering an event is told when writing their RSVP failed.
         pub fn answering(error: PublishError) -> Self {
             tracing::warn!(error = %Chain(&error), "answering an event failed");
@@ -460,6 +488,11 @@ mod tests {
         ("error-pds-6", 502),
         ("error-pds-7", 503),
         ("error-rsvp-1", 409),
+        ("error-series-1", 404),
+        ("error-series-2", 403),
+        ("error-series-3", 404),
+        ("error-series-4", 409),
+        ("error-series-5", 422),
         ("error-admin-1", 403),
         ("error-admin-2", 503),
         ("error-admin-3", 409),

@@ -22,8 +22,24 @@ pub async fn upcoming_events() -> Result<Vec<EventSummary>, ApiError> {
 pub async fn event_details(id: i64) -> Result<Option<EventPage>, ApiError> {
     let state = super::ssr::state()?;
     let viewer = super::ssr::viewer(&state).await?;
-    let details = state.reads().details(id, viewer.as_ref()).await?;
-    Ok(details.map(EventPage::from))
+    let Some(details) = state.reads().details(id, viewer.as_ref()).await? else {
+        return Ok(None);
+    };
+    let series = match state.schedule() {
+        Some(schedule) => schedule
+            .series_of(&details.event.event)
+            .await
+            .map_err(ApiError::series)?
+            .map(|(series, recurrence)| super::views::SeriesLink {
+                id: series.id,
+                rule_words: recurrence.describe(),
+            }),
+        None => None,
+    };
+    Ok(Some(EventPage {
+        series,
+        ..EventPage::from(details)
+    }))
 }
 
 /// `/events`: events not over yet, most recently changed first, a page at a time.
@@ -55,11 +71,33 @@ pub async fn user_events(handle: String) -> Result<Option<UserPage>, ApiError> {
     Ok(read.map(UserPage::from))
 }
 
-/// Publishes a new event to the signed-in user's PDS, then shows it.
+/// Publishes a new event to the signed-in user's PDS, then shows it. With "Repeats" set it
+/// starts a series instead, whose first occurrence is published, and shows the series.
 #[server(endpoint = "create_event")]
-pub async fn create_event(input: EventInput) -> Result<(), ApiError> {
-    let draft = crate::domain::EventDraft::parse(&input).map_err(ApiError::form)?;
+pub async fn create_event(
+    input: EventInput,
+    #[server(default)] repeat: crate::domain::RepeatInput,
+) -> Result<(), ApiError> {
+    let (draft, repeat) = match (
+        crate::domain::EventDraft::parse(&input),
+        crate::domain::Repeat::parse(&repeat),
+    ) {
+        (Ok(draft), Ok(repeat)) => (draft, repeat),
+        (draft, repeat) => {
+            let errors = draft.err().into_iter().chain(repeat.err()).flatten().collect();
+            return Err(ApiError::form(errors));
+        }
+    };
     let (state, user) = super::ssr::signed_in_user().await?;
+    if let Some(repeat) = repeat {
+        let schedule = super::ssr::schedule(&state)?;
+        let series = schedule
+            .create(&user, &draft, &repeat)
+            .await
+            .map_err(ApiError::series)?;
+        leptos_axum::redirect(&format!("/series/{}", series.id));
+        return Ok(());
+    }
     let calendar = super::ssr::calendar(&state)?;
     let event = calendar.create(&user, &draft).await.map_err(ApiError::publishing)?;
     leptos_axum::redirect(&format!("/events/{}", event.id));

@@ -134,6 +134,8 @@ pub struct EventPage {
     pub answer_pending: Option<PendingWriteView>,
     /// For the organiser: this event's conflicts, newest first.
     pub conflicts: Vec<ConflictView>,
+    /// The series this event is an occurrence of.
+    pub series: Option<SeriesLink>,
     /// When the page was made, so "synced 3 minutes ago" reads the same after hydration.
     pub now: DateTime<Utc>,
 }
@@ -444,6 +446,182 @@ pub struct RefreshOutcome {
     pub failed: Vec<String>,
 }
 
+// ---- Series ----
+
+/// Where one occurrence of a series stands on Bluesky.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum OccurrenceState {
+    /// Not published yet: it will be when it is next, or as soon as someone answers it.
+    NotYet,
+    /// Its record waits for the organiser's PDS (a pending write).
+    Queued,
+    /// On Bluesky, as an event here.
+    Published,
+    /// Published once, and deleted since.
+    Gone,
+}
+
+/// One occurrence of a series, as its page lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct OccurrenceView {
+    /// What names it in URLs (`/series/{id}/at/{key}`): its start by the rule, in UTC.
+    pub key: String,
+    pub starts_at: DateTime<Utc>,
+    pub ends_at: Option<DateTime<Utc>>,
+    pub cancelled: bool,
+    pub state: OccurrenceState,
+    /// The event it became, once published.
+    pub event_id: Option<i64>,
+    /// Its record on the organiser's PDS.
+    pub record_url: Option<String>,
+}
+
+/// `/series/{id}`.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SeriesPage {
+    pub id: i64,
+    /// The first occurrence: name, description, place and the series' time zone.
+    pub draft: EventDraft,
+    /// "Occurs weekly on Tuesdays".
+    pub rule_words: String,
+    /// The RRULE, as stored.
+    pub rule: String,
+    pub cancelled: bool,
+    pub owner: Option<OwnerView>,
+    /// The viewer organises it (and may change it).
+    pub is_owner: bool,
+    /// The occurrence kept on Bluesky now.
+    pub current: Option<OccurrenceView>,
+    pub upcoming: Vec<OccurrenceView>,
+    pub past: Vec<OccurrenceView>,
+}
+
+/// `/series/{id}/at/{key}`: one occurrence, published or not.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct OccurrencePage {
+    pub series_id: i64,
+    pub draft: EventDraft,
+    pub rule_words: String,
+    pub occurrence: OccurrenceView,
+}
+
+/// The series edit form, filled.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeriesForm {
+    pub input: crate::domain::EventInput,
+    pub repeat: crate::domain::RepeatInput,
+}
+
+/// One of the organiser's series, as `/me` lists it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeriesSummary {
+    pub id: i64,
+    pub name: String,
+    pub rule_words: String,
+    pub cancelled: bool,
+}
+
+/// Events of the organiser's that look like a series, to make one of.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ProposalView {
+    /// "Occurs weekly on Tuesdays".
+    pub rule_words: String,
+    pub rule: String,
+    /// 0 to 100.
+    pub confidence: u8,
+    pub events: Vec<EventSummary>,
+    /// The events' ids, comma-separated: what accepting the proposal posts.
+    pub event_ids: String,
+}
+
+/// `/me`'s series section: the organiser's series, and the series their events look like.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct SeriesOverview {
+    pub series: Vec<SeriesSummary>,
+    pub proposals: Vec<ProposalView>,
+}
+
+/// On an event's page: the series it is an occurrence of.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SeriesLink {
+    pub id: i64,
+    pub rule_words: String,
+}
+
+#[cfg(feature = "ssr")]
+mod series_from_server {
+    //! The series service's reads, as views.
+    use super::*;
+    use crate::server::{
+        series::{Occurrence, OnBluesky, Recurrence, SeriesDetails},
+        store::{Event, SeriesRow, SeriesStatus, User},
+    };
+
+    impl From<&Occurrence> for OccurrenceView {
+        fn from(occurrence: &Occurrence) -> Self {
+            let (state, event) = match &occurrence.on_bluesky {
+                OnBluesky::NotYet => (OccurrenceState::NotYet, None),
+                OnBluesky::Queued(_) => (OccurrenceState::Queued, None),
+                OnBluesky::Published(event) => (OccurrenceState::Published, Some(event)),
+                OnBluesky::Gone => (OccurrenceState::Gone, None),
+            };
+            Self {
+                key: crate::api::series::occurrence_key(occurrence.starts_at),
+                starts_at: occurrence.starts_at,
+                ends_at: occurrence.ends_at,
+                cancelled: occurrence.cancelled,
+                state,
+                event_id: event.map(|event| event.id),
+                record_url: event.and_then(|event| event.source.source_url.clone()),
+            }
+        }
+    }
+
+    impl SeriesPage {
+        pub fn of(details: SeriesDetails, owner: Option<&User>, viewer: Option<&User>) -> Self {
+            Self {
+                id: details.series.id,
+                rule_words: details.recurrence.describe(),
+                rule: details.series.rule.clone(),
+                cancelled: details.series.status == SeriesStatus::Cancelled,
+                owner: owner.map(OwnerView::from),
+                is_owner: viewer.is_some_and(|viewer| viewer.id == details.series.owner_id),
+                current: details.current.as_ref().map(OccurrenceView::from),
+                upcoming: details.upcoming.iter().map(OccurrenceView::from).collect(),
+                past: details.past.iter().map(OccurrenceView::from).collect(),
+                draft: details.series.draft,
+            }
+        }
+    }
+
+    impl ProposalView {
+        pub fn of(proposal: &crate::server::series::Proposal, recurrence: &Recurrence, events: Vec<Event>) -> Self {
+            Self {
+                rule_words: recurrence.describe(),
+                rule: proposal.rrule(),
+                confidence: (proposal.confidence * 100.0).round().clamp(0.0, 100.0) as u8,
+                event_ids: events.iter().map(|e| e.id.to_string()).collect::<Vec<_>>().join(","),
+                events: events.into_iter().map(EventSummary::from).collect(),
+            }
+        }
+    }
+
+    impl OccurrencePage {
+        pub fn of(series: &SeriesRow, recurrence: &Recurrence, occurrence: &Occurrence) -> Self {
+            let mut draft = series.draft.clone();
+            draft.starts_at = Some(occurrence.starts_at);
+            draft.ends_at = occurrence.ends_at;
+            Self {
+                series_id: series.id,
+                draft,
+                rule_words: recurrence.describe(),
+                occurrence: occurrence.into(),
+            }
+        }
+    }
+}
+
 #[cfg(feature = "ssr")]
 mod from_server {
     //! What the services read, as views.
@@ -646,6 +824,7 @@ mod from_server {
                 answer_pending,
                 attendance: read.attendance.into(),
                 conflicts: read.conflicts.into_iter().map(ConflictView::from).collect(),
+                series: None,
                 event: read.event.into(),
                 now: Utc::now(),
             }

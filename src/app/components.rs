@@ -5,5 +5,6 @@ pub mod event_form;
 pub mod layout;
 pub mod pending_writes;
 pub mod raw_text;
+pub mod repeat_fields;
 pub mod sync_badge;
 pub mod time_zone_form;

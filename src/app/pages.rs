@@ -7,4 +7,5 @@ pub mod home;
 pub mod login;
 pub mod me;
 pub mod not_found;
+pub mod series;
 pub mod user;

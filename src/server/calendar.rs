@@ -127,7 +127,7 @@ impl Calendar {
 
     /// A fresh record key. The clock id differs per process and per call, so two instances (or
     /// two calls in one microsecond) never pick the same key.
-    fn next_rkey(&self) -> Rkey {
+    pub fn next_rkey(&self) -> Rkey {
         let micros = Utc::now().timestamp_micros().max(0) as u64;
         Rkey::tid(micros, self.clock_id.fetch_add(1, Ordering::Relaxed) & 0x3ff)
     }
@@ -136,6 +136,13 @@ impl Calendar {
     /// the PDS accepted it.
     #[tracing::instrument(skip_all, fields(owner = owner.id), err)]
     pub async fn create(&self, owner: &User, draft: &EventDraft) -> Result<Event, PublishError> {
+        self.create_keyed(owner, self.next_rkey(), draft).await
+    }
+
+    /// [`Self::create`] under a record key chosen earlier (a series occurrence's): creating the
+    /// same key again writes the same record again, never a second one.
+    #[tracing::instrument(skip_all, fields(owner = owner.id, rkey = %rkey), err)]
+    pub async fn create_keyed(&self, owner: &User, rkey: Rkey, draft: &EventDraft) -> Result<Event, PublishError> {
         bluesky_did(owner)?;
         let record = CalendarEvent::new(draft, Utc::now());
         let write = NewPendingWrite {
@@ -143,7 +150,7 @@ impl Calendar {
             event_id: None,
             operation: WriteOperation::Create,
             collection: Collection::Event,
-            rkey: self.next_rkey(),
+            rkey,
             record: Some(record.to_value()),
             swap_cid: None,
             time_zone: draft.time_zone.clone(),

@@ -10,4 +10,5 @@ pub mod rest;
 pub mod same_origin;
 pub mod scrape;
 pub mod security_headers;
+pub mod series_api;
 pub mod startup;

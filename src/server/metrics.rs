@@ -55,6 +55,12 @@ pub const RECONCILIATION_ERRORS_TOTAL: &str = "skymeet_reconciliation_errors_tot
 pub const RECONCILIATION_REPAIRS_TOTAL: &str = "skymeet_reconciliation_repairs_total";
 /// How long one PDS write of an event took, including settling it here.
 pub const PUBLISH_DURATION_SECONDS: &str = "skymeet_publish_duration_seconds";
+/// Occurrences of recurring series published to their organiser's PDS (by the scheduler, or
+/// early because someone answered one).
+pub const SERIES_OCCURRENCES_PUBLISHED_TOTAL: &str = "skymeet_series_occurrences_published_total";
+/// How well series detection does on a fixed labelled set of generated histories (true series
+/// with noise, and look-alikes): the harmonic mean of its precision and recall, from 0 to 1.
+pub const SERIES_DETECTION_ACCURACY: &str = "skymeet_series_detection_accuracy";
 /// Sign-ins with Bluesky that came back to us, by `outcome` (ok | denied | failed | unreachable).
 pub const SIGN_INS_TOTAL: &str = "skymeet_sign_ins_total";
 /// OAuth token sets stored: one per sign-in and per token refresh.

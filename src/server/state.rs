@@ -9,6 +9,7 @@ use crate::server::{
     kv::KvStore,
     profiles::Profiles,
     reconcile::Reconciler,
+    series::Schedule,
     store::Store,
 };
 use axum::extract::FromRef;
@@ -39,6 +40,8 @@ pub struct Bluesky {
     pub profiles: Arc<Profiles>,
     /// Publishing events and answers to their owners' PDSes.
     pub calendar: Arc<Calendar>,
+    /// Recurring series, and publishing their next occurrence.
+    pub schedule: Arc<Schedule>,
     /// Reading whole repos into the cache (backfills) and replaying dead letters.
     pub repos: Arc<Repos>,
     /// Comparing repos with the cache.
@@ -67,6 +70,10 @@ impl AppState {
 
     pub fn calendar(&self) -> Option<Arc<Calendar>> {
         self.bluesky.as_ref().map(|b| Arc::clone(&b.calendar))
+    }
+
+    pub fn schedule(&self) -> Option<Arc<Schedule>> {
+        self.bluesky.as_ref().map(|b| Arc::clone(&b.schedule))
     }
 
     pub fn reconciler(&self) -> Option<Arc<Reconciler>> {

@@ -12,6 +12,7 @@ mod firehose;
 mod pending_writes;
 mod rsvps;
 mod samples;
+mod series;
 mod users;
 
 pub use admin::{DeadLetter, ReconcileCounts, ReconcileReport, ReconcileTrigger};
@@ -22,6 +23,7 @@ pub use firehose::{Applied, RecordChange};
 pub use pending_writes::{NewPendingWrite, PendingWrite, WriteOperation, WriteState};
 pub use rsvps::{Attendee, NewRsvp, Rsvp, ATTENDEES_LISTED};
 pub use samples::MetricSample;
+pub use series::{OccurrenceRow, SeriesRow, SeriesStatus};
 pub use users::{Holdings, NewBlueskyUser, Profile, User};
 
 use crate::server::config::DatabaseConfig;

@@ -17,4 +17,6 @@ mod http;
 mod kv_contract;
 mod local_pds;
 mod network;
+mod recurrence;
+mod series;
 mod store_contract;

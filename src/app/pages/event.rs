@@ -94,6 +94,7 @@ fn EventDetail(page: EventPage, zone: TimeZoneName, actions: Actions) -> impl In
         attendance,
         answer_pending,
         conflicts,
+        series,
         now,
     } = page;
     let when = when(&event, &zone);
@@ -166,6 +167,12 @@ fn EventDetail(page: EventPage, zone: TimeZoneName, actions: Actions) -> impl In
             })}
             <h1 class="text-3xl font-bold">{draft.name.clone()}</h1>
             <p class="mt-2 text-slate-700" data-testid="event-when">{when}</p>
+            {series.map(|series| view! {
+                <p class="mt-1 text-sm text-slate-600">
+                    "One date of a series: " {series.rule_words} " · "
+                    <a href=format!("/series/{}", series.id) class="underline" data-testid="series-link">"all dates"</a>
+                </p>
+            })}
             {place.map(|place| view! { <p class="text-slate-600" data-testid="event-place">{place}</p> })}
             {mode.map(|mode| view! { <p class="text-slate-600">{mode}</p> })}
             {online}

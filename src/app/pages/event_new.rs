@@ -2,9 +2,10 @@ use crate::api::events::CreateEvent;
 use crate::app::components::{
     event_form::{EventFields, FormError},
     layout::ViewerContext,
+    repeat_fields::RepeatFields,
     time_zone_form::ViewerTimeZone,
 };
-use crate::domain::EventInput;
+use crate::domain::{EventInput, RepeatInput};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -36,6 +37,7 @@ pub fn NewEventPage() -> impl IntoView {
                         </p>
                         <ActionForm action=create attr:class="mt-6 space-y-5">
                             <EventFields initial error />
+                            <RepeatFields initial=RepeatInput::default() error allow_none=true />
                             <FormError error />
                             <button type="submit"
                                 class="rounded-md bg-sky-600 px-4 py-2 font-medium text-white hover:bg-sky-700 disabled:opacity-60"

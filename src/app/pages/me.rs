@@ -1,6 +1,7 @@
 use crate::api::{
     auth::{current_user, Disconnect, RefreshProfile},
-    views::Viewer,
+    series::{my_series, AcceptSeriesProposal},
+    views::{SeriesOverview, Viewer},
 };
 use crate::app::components::layout::ViewerContext;
 use leptos::prelude::*;
@@ -17,7 +18,7 @@ pub fn MePage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="text-slate-500">"Loading your profile…"</p> }>
             {move || Suspend::new(async move {
                 match me.await {
-                    Ok(Some(viewer)) => view! { <Profile viewer refresh disconnect /> }.into_any(),
+                    Ok(Some(viewer)) => view! { <Profile viewer refresh disconnect /> <YourSeries /> }.into_any(),
                     Ok(None) => {
                         view! {
                             <section class="mx-auto max-w-md text-center">
@@ -113,5 +114,71 @@ fn Profile(
             </div>
             {errors}
         </section>
+    }
+}
+
+/// The organiser's series, and the series their own events look like (with a button to make
+/// one of them).
+#[component]
+fn YourSeries() -> impl IntoView {
+    let accept = ServerAction::<AcceptSeriesProposal>::new();
+    let overview = Resource::new_blocking(move || accept.version().get(), |_| my_series());
+    let error = move || {
+        accept
+            .value()
+            .get()
+            .and_then(Result::err)
+            .map(|e| view! { <p role="alert" class="mt-2 text-sm text-rose-700">{e.message}</p> })
+    };
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                // Without Bluesky publishing there are no series to show.
+                let Ok(SeriesOverview { series, proposals }) = overview.await else {
+                    return ().into_any();
+                };
+                let series = series
+                    .into_iter()
+                    .map(|s| view! {
+                        <li data-testid="my-series">
+                            <a href=format!("/series/{}", s.id) class="font-medium text-sky-700 underline">{s.name}</a>
+                            " · " {s.rule_words} {s.cancelled.then_some(" · cancelled")}
+                        </li>
+                    })
+                    .collect_view();
+                let proposals = proposals
+                    .into_iter()
+                    .map(|p| {
+                        let count = p.events.len();
+                        let names = p.events.iter().map(|e| e.name.clone()).collect::<Vec<_>>().join(" · ");
+                        view! {
+                            <li data-testid="series-proposal" class="rounded-lg border border-slate-200 bg-white p-4">
+                                <p class="font-medium">
+                                    {format!("These {count} events look like a series: {}.", p.rule_words)}
+                                </p>
+                                <p class="mt-1 text-sm text-slate-600">{names}</p>
+                                <p class="mt-1 text-xs text-slate-500">{format!("Confidence {}%", p.confidence)}</p>
+                                <ActionForm action=accept attr:class="mt-2">
+                                    <input type="hidden" name="events" value=p.event_ids />
+                                    <button type="submit"
+                                        class="rounded-md border border-slate-300 px-3 py-1.5 text-sm font-medium hover:bg-slate-100">
+                                        "Make it one series"
+                                    </button>
+                                </ActionForm>
+                            </li>
+                        }
+                    })
+                    .collect_view();
+                view! {
+                    <section aria-labelledby="your-series" class="mx-auto mt-6 max-w-2xl">
+                        <h2 id="your-series" class="text-lg font-semibold">"Your series"</h2>
+                        <ul class="mt-2 space-y-1">{series}</ul>
+                        <ul class="mt-4 space-y-3">{proposals}</ul>
+                        {error}
+                    </section>
+                }
+                .into_any()
+            })}
+        </Transition>
     }
 }

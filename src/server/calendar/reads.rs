@@ -349,7 +349,7 @@ impl Owners {
 }
 
 /// The form fields of a cached event: from its record when there is one.
-fn draft(event: &Event) -> EventDraft {
+pub fn draft(event: &Event) -> EventDraft {
     let from_record = event
         .record
         .clone()

@@ -1,7 +1,7 @@
 //! Builds the application from a [`Config`]: storage, sessions, routes, background tasks. Tests
 //! build it on port 0 and talk to it over HTTP, exactly as a browser would.
 
-use super::{callback, health, limits, metadata, rest, same_origin, scrape, security_headers};
+use super::{callback, health, limits, metadata, rest, same_origin, scrape, security_headers, series_api};
 use crate::app::{shell, App};
 use crate::server::{
     appview::AppView,
@@ -16,6 +16,7 @@ use crate::server::{
     metrics,
     profiles::Profiles,
     reconcile::Reconciler,
+    series::Schedule,
     session::{self, SessionBackend},
     state::{AppState, Bluesky},
     store::{Store, StoreError},
@@ -130,13 +131,19 @@ impl Application {
                 .firehose_url
                 .as_ref()
                 .map(|url| Arc::new(Ingest::with_repos(store.clone(), Arc::clone(&repos), url.to_string())));
+            let calendar = Arc::new(Calendar::new(
+                store.clone(),
+                Arc::clone(&auth),
+                Arc::clone(&identity),
+                config.pending_write_backoff,
+            ));
             Bluesky {
-                calendar: Arc::new(Calendar::new(
+                schedule: Arc::new(Schedule::new(
                     store.clone(),
-                    Arc::clone(&auth),
-                    Arc::clone(&identity),
-                    config.pending_write_backoff,
+                    Arc::clone(&calendar),
+                    config.public_url.clone(),
                 )),
+                calendar,
                 reconciler: Arc::new(Reconciler::new(store.clone(), Arc::clone(&repos))),
                 repos,
                 consumer,
@@ -197,6 +204,13 @@ impl Application {
             shutdown,
             tasks,
         } = self;
+        // Measured once per process on the labelled histories: it changes only with the code.
+        tasks.spawn_blocking(|| {
+            let score = crate::server::series::detect::labelled::score(
+                &crate::server::series::detect::labelled::histories(crate::server::series::detect::labelled::MEASURED),
+            );
+            ::metrics::gauge!(crate::server::metrics::SERIES_DETECTION_ACCURACY).set(score.accuracy());
+        });
         if let KvStore::Memory(memory) = &state.kv {
             let memory = memory.clone();
             spawn_supervised(&tasks, &shutdown, "kv-purge", async move {
@@ -235,6 +249,10 @@ impl Application {
             let calendar = Arc::clone(calendar);
             let stop = shutdown.clone();
             spawn_supervised(&tasks, &shutdown, "pending-writes", calendar.run_worker(stop));
+        }
+        if let Some(schedule) = bluesky.map(|b| &b.schedule).filter(|_| state.config.role.publishes()) {
+            let (schedule, stop) = (Arc::clone(schedule), shutdown.clone());
+            spawn_supervised(&tasks, &shutdown, "series-scheduler", schedule.run(stop));
         }
 
         if let Some(ingest) = bluesky
@@ -343,6 +361,7 @@ fn router(state: AppState) -> Router {
         .route(CLIENT_METADATA_PATH, get(metadata::client_metadata))
         .route(JWKS_PATH, get(metadata::jwks))
         .merge(rest::routes())
+        .merge(series_api::routes())
         .leptos_routes_with_context(&state, routes, context.clone(), move || shell(leptos_options.clone()))
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
             context, shell,

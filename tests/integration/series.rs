@@ -1,0 +1,430 @@
+//! Recurring series against the real local PDS, on both engines: only the next occurrence is on
+//! the organiser's PDS; the scheduler (driven with its clock) moves it on and never publishes an
+//! occurrence twice, even from two instances; edits follow on the published record; cancelling
+//! and deleting do what they say; answering a later occurrence publishes it; and bad rules are
+//! refused with nothing written anywhere.
+
+use crate::helpers::{event_form, AppOptions, TestApp};
+use crate::network::{
+    create_account, get_record, list_records, sign_in_headless, spawn_local_network_app, switch_to, user_of, Account,
+    TEST_KEYS,
+};
+use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
+use reqwest::StatusCode;
+use serde_json::Value;
+use skymeet::server::store::SeriesRow;
+
+const EVENTS: &str = "community.lexicon.calendar.event";
+const RSVPS: &str = "community.lexicon.calendar.rsvp";
+const ZONE: chrono_tz::Tz = chrono_tz::Europe::Berlin;
+
+async fn organiser_app(options: AppOptions) -> (TestApp, Account) {
+    let app = spawn_local_network_app(options.with("CREDENTIALS_KEYS", TEST_KEYS)).await;
+    let organiser = create_account().await;
+    sign_in_headless(&app, &organiser).await;
+    (app, organiser)
+}
+
+/// The first Tuesday at least a week from now: a date the whole test stays in the future of.
+fn next_tuesday() -> NaiveDate {
+    let mut day = (Utc::now() + Duration::days(7)).date_naive();
+    while day.weekday() != chrono::Weekday::Tue {
+        day = day.succ_opt().expect("a date");
+    }
+    day
+}
+
+fn instant(day: NaiveDate, time: &str) -> DateTime<Utc> {
+    let naive = day.and_time(chrono::NaiveTime::parse_from_str(time, "%H:%M").expect("time"));
+    ZONE.from_local_datetime(&naive)
+        .earliest()
+        .expect("exists")
+        .with_timezone(&Utc)
+}
+
+/// The event form plus the "Repeats" fields, as the browser posts them.
+fn series_form(id: Option<String>, fields: &[(&str, &str)], repeat: &[(&str, &str)]) -> Vec<(String, String)> {
+    let mut form = event_form(id, fields);
+    form.extend(
+        repeat
+            .iter()
+            .map(|(name, value)| (format!("repeat[{name}]"), (*value).to_owned())),
+    );
+    form
+}
+
+fn fields(day: NaiveDate, start: &str, end: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("name", "Rust meetup".to_owned()),
+        ("description", "Talks, then pizza.".to_owned()),
+        ("starts_at", format!("{day}T{start}")),
+        ("ends_at", format!("{day}T{end}")),
+        ("time_zone", "Europe/Berlin".to_owned()),
+        ("venue", "c-base".to_owned()),
+        ("country", "DE".to_owned()),
+    ]
+}
+
+fn borrowed<'a>(fields: &'a [(&'static str, String)]) -> Vec<(&'static str, &'a str)> {
+    fields.iter().map(|(k, v)| (*k, v.as_str())).collect()
+}
+
+async fn only_series(app: &TestApp, organiser: &Account) -> SeriesRow {
+    let user = user_of(app, organiser).await;
+    let mut all = app.state.store.series_of_owner(user.id).await.expect("query");
+    assert_eq!(all.len(), 1, "one series");
+    all.remove(0)
+}
+
+/// The starts of the event records on `did`'s PDS, soonest first.
+async fn published_starts(did: &str) -> Vec<String> {
+    let mut starts: Vec<String> = list_records(did, EVENTS)
+        .await
+        .iter()
+        .map(|r| r["value"]["startsAt"].as_str().unwrap_or_default().to_owned())
+        .collect();
+    starts.sort();
+    starts
+}
+
+fn zulu(instant: DateTime<Utc>) -> String {
+    instant.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string()
+}
+
+async fn a_series_keeps_only_its_next_occurrence_on_the_pds(options: AppOptions) {
+    let (app, organiser) = organiser_app(options).await;
+    let day = next_tuesday();
+    let form = fields(day, "19:00", "21:00");
+    let (status, body) = app
+        .call(
+            "create_event",
+            &series_form(
+                None,
+                &borrowed(&form),
+                &[("frequency", "weekly"), ("ends", "count"), ("count", "4")],
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let series = only_series(&app, &organiser).await;
+    assert_eq!(series.rule, "FREQ=WEEKLY;BYDAY=TU;COUNT=4");
+    let first = instant(day, "19:00");
+    let week = Duration::weeks(1);
+
+    // Only the first occurrence is on the PDS, with the series line and link.
+    assert_eq!(published_starts(&organiser.did).await, [zulu(first)]);
+    let records = list_records(&organiser.did, EVENTS).await;
+    let description = records[0]["value"]["description"].as_str().expect("description");
+    assert!(
+        description.starts_with("Talks, then pizza.\n\nOccurs weekly on Tuesdays, 4 times."),
+        "{description}"
+    );
+    assert!(description.contains(&format!("/series/{}", series.id)), "{description}");
+
+    let (status, page) = app.get_html(&format!("/series/{}", series.id)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains("Occurs weekly on Tuesdays, 4 times"), "{page}");
+    assert_eq!(page.matches(r#"data-testid="occurrence""#).count(), 4, "{page}");
+    assert_eq!(page.matches(r#"data-state="published""#).count(), 1);
+    assert!(page.contains(r#"data-testid="record-link""#));
+
+    // The scheduler leaves it alone until the first occurrence is over, then publishes the
+    // second and keeps the first.
+    let schedule = app.state.schedule().expect("bluesky is on");
+    schedule.work_once(first + Duration::hours(1)).await.expect("scheduler");
+    assert_eq!(published_starts(&organiser.did).await.len(), 1);
+    let after_first = first + Duration::hours(2) + Duration::minutes(1);
+    // Two passes at once (as two workers would run them) still publish it once.
+    let (a, b) = tokio::join!(schedule.work_once(after_first), schedule.work_once(after_first));
+    assert_eq!(
+        a.expect("pass") + b.expect("pass"),
+        1,
+        "exactly one pass claims the series"
+    );
+    schedule
+        .work_once(after_first + Duration::minutes(10))
+        .await
+        .expect("scheduler");
+    assert_eq!(
+        published_starts(&organiser.did).await,
+        [zulu(first), zulu(first + week)]
+    );
+
+    // An edit of the time moves the published upcoming occurrence on its own date (swapRecord:
+    // the same record, a new version) and the series' rule with it.
+    let second_rkey = {
+        let records = list_records(&organiser.did, EVENTS).await;
+        let second = records
+            .iter()
+            .find(|r| r["value"]["startsAt"] == zulu(first + week))
+            .expect("second on the PDS");
+        second["uri"]
+            .as_str()
+            .expect("uri")
+            .rsplit('/')
+            .next()
+            .expect("rkey")
+            .to_owned()
+    };
+    let edited = fields(day, "20:00", "22:00");
+    let (status, body) = app
+        .call(
+            "update_series",
+            &series_form(
+                Some(series.id.to_string()),
+                &borrowed(&edited),
+                &[("frequency", "weekly"), ("ends", "count"), ("count", "4")],
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, record) = get_record(&organiser.did, EVENTS, &second_rkey)
+        .await
+        .expect("still there");
+    assert_eq!(record["startsAt"], zulu(instant(day + week, "20:00")));
+    assert_eq!(record["endsAt"], zulu(instant(day + week, "22:00")));
+
+    // Cancelling the third (not published): the scheduler skips it for the fourth.
+    let third = instant(day + week * 2, "20:00");
+    let key = third.format("%Y%m%dT%H%M%SZ").to_string();
+    let (status, body) = app
+        .call(
+            "cancel_occurrence",
+            &[
+                ("id", series.id.to_string()),
+                ("key", key),
+                ("cancelled", "true".to_owned()),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    schedule
+        .work_once(instant(day + week, "22:01"))
+        .await
+        .expect("scheduler");
+    let fourth = instant(day + week * 3, "20:00");
+    assert_eq!(
+        published_starts(&organiser.did).await,
+        [
+            zulu(instant(day, "20:00")),
+            zulu(instant(day + week, "20:00")),
+            zulu(fourth)
+        ]
+    );
+
+    // Deleting the series deletes its upcoming records from the PDS (by the real clock, all three
+    // are still to come) and the series with them.
+    let (status, body) = app.call("delete_series", &[("id", series.id.to_string())]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert!(published_starts(&organiser.did).await.is_empty());
+    let user = user_of(&app, &organiser).await;
+    assert!(app
+        .state
+        .store
+        .series_of_owner(user.id)
+        .await
+        .expect("query")
+        .is_empty());
+}
+
+#[tokio::test]
+async fn a_series_keeps_only_its_next_occurrence_on_the_pds_on_postgres() {
+    a_series_keeps_only_its_next_occurrence_on_the_pds(AppOptions::production()).await;
+}
+
+#[tokio::test]
+async fn a_series_keeps_only_its_next_occurrence_on_the_pds_on_sqlite() {
+    a_series_keeps_only_its_next_occurrence_on_the_pds(AppOptions::embedded()).await;
+}
+
+async fn answering_a_later_occurrence_publishes_it(options: AppOptions) {
+    let (mut app, organiser) = organiser_app(options).await;
+    let day = next_tuesday();
+    let form = fields(day, "19:00", "21:00");
+    let (status, body) = app
+        .call(
+            "create_event",
+            &series_form(None, &borrowed(&form), &[("frequency", "weekly")]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let series = only_series(&app, &organiser).await;
+    let second = instant(day + Duration::weeks(1), "19:00");
+    let key = second.format("%Y%m%dT%H%M%SZ").to_string();
+    let (status, page) = app.get_html(&format!("/series/{}/at/{key}", series.id)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(page.contains(r#"data-testid="answer-occurrence""#), "{page}");
+
+    let guest = create_account().await;
+    switch_to(&mut app, &guest).await;
+    let (status, body) = app
+        .call(
+            "answer_occurrence",
+            &[
+                ("id", series.id.to_string()),
+                ("key", key.clone()),
+                ("status", "going".to_owned()),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let starts = published_starts(&organiser.did).await;
+    assert_eq!(starts, [zulu(instant(day, "19:00")), zulu(second)]);
+    let answers = list_records(&guest.did, RSVPS).await;
+    assert_eq!(answers.len(), 1);
+    let subject = answers[0]["value"]["subject"]["uri"].as_str().expect("subject");
+    let event = app
+        .state
+        .store
+        .event_by_at_uri(subject)
+        .await
+        .expect("query")
+        .expect("cached");
+    assert_eq!(event.starts_at, Some(second));
+    // Its own page says which series it belongs to.
+    let (_, page) = app.get_html(&format!("/events/{}", event.id)).await;
+    assert!(page.contains(&format!(r#"href="/series/{}""#, series.id)), "{page}");
+
+    // The scheduler does not publish it again when its turn comes.
+    let schedule = app.state.schedule().expect("bluesky is on");
+    schedule.work_once(instant(day, "21:01")).await.expect("scheduler");
+    assert_eq!(published_starts(&organiser.did).await.len(), 2);
+
+    // A time the series has no occurrence at is refused.
+    let (status, body) = app
+        .call(
+            "answer_occurrence",
+            &[
+                ("id", series.id.to_string()),
+                ("key", "20300101T000000Z".to_owned()),
+                ("status", "going".to_owned()),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::NOT_FOUND, "{body}");
+    assert_eq!(body["code"], "error-series-3");
+}
+
+#[tokio::test]
+async fn answering_a_later_occurrence_publishes_it_on_postgres() {
+    answering_a_later_occurrence_publishes_it(AppOptions::production()).await;
+}
+
+#[tokio::test]
+async fn answering_a_later_occurrence_publishes_it_on_sqlite() {
+    answering_a_later_occurrence_publishes_it(AppOptions::embedded()).await;
+}
+
+async fn bad_rules_are_refused_and_nothing_is_written(options: AppOptions) {
+    let (app, organiser) = organiser_app(options).await;
+    let day = next_tuesday();
+    let form = fields(day, "19:00", "21:00");
+    let cases: &[(&[(&str, &str)], &str)] = &[
+        (&[("frequency", "custom"), ("rule", "FREQ=HOURLY")], "repeat_rule"),
+        (
+            &[("frequency", "custom"), ("rule", "FREQ=YEARLY;BYMONTH=2;BYMONTHDAY=30")],
+            "repeat_rule",
+        ),
+        (
+            &[("frequency", "custom"), ("rule", "FREQ=WEEKLY;BYDAY=XX")],
+            "repeat_rule",
+        ),
+        (
+            &[
+                ("frequency", "custom"),
+                ("rule", "FREQ=DAILY\nDTSTART:19700101T000000Z"),
+            ],
+            "repeat_rule",
+        ),
+        (&[("frequency", "custom"), ("rule", "")], "repeat_rule"),
+        (
+            &[("frequency", "weekly"), ("ends", "until"), ("until", "2020-01-01")],
+            "repeat_until",
+        ),
+        (
+            &[("frequency", "weekly"), ("ends", "count"), ("count", "0")],
+            "repeat_count",
+        ),
+        (&[("frequency", "weekly"), ("interval", "-3")], "repeat_interval"),
+        (&[("frequency", "fortnightly")], "repeat_frequency"),
+    ];
+    for (repeat, field) in cases {
+        let (status, body) = app
+            .call("create_event", &series_form(None, &borrowed(&form), repeat))
+            .await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{repeat:?}: {body}");
+        assert_eq!(body["code"], "error-input-1");
+        let fields: Vec<&Value> = body["fields"]
+            .as_array()
+            .map(|f| f.iter().collect())
+            .unwrap_or_default();
+        let named = body["field"].as_str() == Some(field) || fields.iter().any(|f| f["field"] == *field);
+        assert!(named, "{repeat:?} is refused for {field}: {body}");
+    }
+    // A series needs a start.
+    let no_start: Vec<(&str, &str)> = vec![("name", "Whenever")];
+    let (status, body) = app
+        .call("create_event", &series_form(None, &no_start, &[("frequency", "daily")]))
+        .await;
+    assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+    assert_eq!(body["field"], "starts_at");
+
+    assert!(
+        list_records(&organiser.did, EVENTS).await.is_empty(),
+        "nothing reached the PDS"
+    );
+    let user = user_of(&app, &organiser).await;
+    assert!(app
+        .state
+        .store
+        .series_of_owner(user.id)
+        .await
+        .expect("query")
+        .is_empty());
+}
+
+#[tokio::test]
+async fn bad_rules_are_refused_and_nothing_is_written_on_postgres() {
+    bad_rules_are_refused_and_nothing_is_written(AppOptions::production()).await;
+}
+
+#[tokio::test]
+async fn bad_rules_are_refused_and_nothing_is_written_on_sqlite() {
+    bad_rules_are_refused_and_nothing_is_written(AppOptions::embedded()).await;
+}
+
+#[tokio::test]
+async fn two_instances_never_publish_one_occurrence_twice() {
+    let (first, organiser) = organiser_app(AppOptions::production()).await;
+    let day = next_tuesday();
+    let form = fields(day, "19:00", "21:00");
+    let (status, body) = first
+        .call(
+            "create_event",
+            &series_form(None, &borrowed(&form), &[("frequency", "daily")]),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let second = spawn_local_network_app(
+        AppOptions::production()
+            .with("CREDENTIALS_KEYS", TEST_KEYS)
+            .with("DATABASE_URL", first.database_url().expect("postgres"))
+            .with("REDIS_KEY_PREFIX", first.redis_prefix()),
+    )
+    .await;
+    let (a, b) = (
+        first.state.schedule().expect("bluesky"),
+        second.state.schedule().expect("bluesky"),
+    );
+    // Day after day, both instances run the scheduler at once.
+    for days in 0..4 {
+        let now = instant(day + Duration::days(days), "21:01");
+        let (x, y) = tokio::join!(a.work_once(now), b.work_once(now));
+        assert_eq!(x.expect("pass") + y.expect("pass"), 1, "one instance claims the series");
+    }
+    let starts = published_starts(&organiser.did).await;
+    let expected: Vec<String> = (0..5)
+        .map(|d| zulu(instant(day + Duration::days(d), "19:00")))
+        .collect();
+    assert_eq!(starts, expected, "each occurrence exactly once");
+}
