@@ -19,8 +19,8 @@ pub use at_uri::{AtUri, AtUriError};
 pub use collection::Collection;
 pub use did::{Did, DidError};
 pub use event_draft::{
-    check_url, Address, EventDraft, EventInput, EventMode, EventStatus, FieldError, Geo, Link, RsvpStatus,
-    DESCRIPTION_MAX_CHARS, NAME_MAX_CHARS,
+    check_url, local_to_utc, Address, EventDraft, EventInput, EventMode, EventStatus, FieldError, Geo, Link,
+    RsvpStatus, DESCRIPTION_MAX_CHARS, NAME_MAX_CHARS,
 };
 pub use handle::{Handle, HandleError};
 pub use record_key::{Rkey, RkeyError};

@@ -76,6 +76,17 @@ test("a weekly series: its dates, an answer to the second, the record on Bluesky
   await expect(page.getByTestId("on-bluesky")).toContainText("20:00");
   records = await listRecords(organiser.did, EVENTS);
   expect(records.map((r) => r.value.startsAt).sort()).toEqual(["2031-05-13T18:00:00.000Z", "2031-05-20T18:00:00.000Z"]);
+
+  // One date gets a name of its own and moves to the Wednesday; the page says so.
+  const third = page.getByTestId("occurrence").nth(2);
+  await third.getByText("Change this date").click();
+  await third.getByLabel("Takes place").fill("2031-05-28T18:30");
+  await third.getByLabel("Name for this date").fill("Rust meetup: summer special");
+  await third.getByRole("button", { name: "Save this date" }).click();
+  const changed = page.getByTestId("occurrence").nth(2);
+  await expect(changed.getByTestId("occurrence-name")).toHaveText("Rust meetup: summer special");
+  await expect(changed).toContainText("Wed 28 May 2031, 18:30 CEST");
+  await expect(changed.getByTestId("moved")).toHaveText("moved from Tue 27 May 2031, 20:00 CEST");
 });
 
 test("a rule the form cannot take is explained and nothing is published", async ({ page, browser }, testInfo) => {

@@ -120,6 +120,39 @@ pub async fn cancel_occurrence(id: i64, key: String, cancelled: bool) -> Result<
     Ok(())
 }
 
+/// Moves one occurrence (`starts_at`: a new wall time in the series' zone, `YYYY-MM-DDTHH:MM`;
+/// empty for the rule's) and names it (`name`; empty for the series' name).
+#[server(endpoint = "change_occurrence")]
+pub async fn change_occurrence(id: i64, key: String, starts_at: String, name: String) -> Result<(), ApiError> {
+    let occurrence = parse_occurrence_key(&key).ok_or(super::ErrorCode::SeriesNoOccurrence)?;
+    let (state, user) = super::ssr::signed_in_user().await?;
+    let schedule = super::ssr::schedule(&state)?;
+    let series = super::ssr::series(&state, id).await?;
+    let moved_to = match starts_at.trim() {
+        "" => None,
+        text => Some(
+            crate::domain::local_to_utc(text, &series.draft.time_zone)
+                .map_err(|message| ApiError::invalid("starts_at", message))?,
+        ),
+    };
+    let name = name.trim();
+    if name.chars().count() > crate::domain::NAME_MAX_CHARS || name.chars().any(char::is_control) {
+        return Err(ApiError::invalid(
+            "name",
+            format!(
+                "A name has at most {} characters and no control characters.",
+                crate::domain::NAME_MAX_CHARS
+            ),
+        ));
+    }
+    schedule
+        .change_occurrence(&user, &series, occurrence, moved_to, (!name.is_empty()).then_some(name))
+        .await
+        .map_err(ApiError::series)?;
+    leptos_axum::redirect(&format!("/series/{id}"));
+    Ok(())
+}
+
 /// Answers one occurrence (publishing it first when it is not on Bluesky yet), then shows it.
 #[server(endpoint = "answer_occurrence")]
 pub async fn answer_occurrence(id: i64, key: String, status: String) -> Result<(), ApiError> {

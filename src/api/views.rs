@@ -468,6 +468,10 @@ pub struct OccurrenceView {
     /// What names it in URLs (`/series/{id}/at/{key}`): its start by the rule, in UTC.
     pub key: String,
     pub starts_at: DateTime<Utc>,
+    /// When it takes place instead, if its organiser moved it.
+    pub moved_to: Option<DateTime<Utc>>,
+    /// Its own name, if its organiser gave it one.
+    pub name: Option<String>,
     pub ends_at: Option<DateTime<Utc>>,
     pub cancelled: bool,
     pub state: OccurrenceState,
@@ -569,6 +573,8 @@ mod series_from_server {
             Self {
                 key: crate::api::series::occurrence_key(occurrence.starts_at),
                 starts_at: occurrence.starts_at,
+                moved_to: occurrence.moved_to,
+                name: occurrence.name.clone(),
                 ends_at: occurrence.ends_at,
                 cancelled: occurrence.cancelled,
                 state,
@@ -610,8 +616,11 @@ mod series_from_server {
     impl OccurrencePage {
         pub fn of(series: &SeriesRow, recurrence: &Recurrence, occurrence: &Occurrence) -> Self {
             let mut draft = series.draft.clone();
-            draft.starts_at = Some(occurrence.starts_at);
+            draft.starts_at = Some(occurrence.moved_to.unwrap_or(occurrence.starts_at));
             draft.ends_at = occurrence.ends_at;
+            if let Some(name) = &occurrence.name {
+                draft.name = name.clone();
+            }
             Self {
                 series_id: series.id,
                 draft,

@@ -440,7 +440,7 @@ fn optional(text: &str) -> Option<String> {
 
 /// A wall-clock time in `zone` (`2026-12-01T18:30`, seconds optional) as an instant. A time that
 /// does not exist there (skipped by a DST change) is refused; an ambiguous one takes the earlier.
-fn local_to_utc(text: &str, zone: &TimeZoneName) -> Result<DateTime<Utc>, String> {
+pub fn local_to_utc(text: &str, zone: &TimeZoneName) -> Result<DateTime<Utc>, String> {
     let naive = NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M")
         .or_else(|_| NaiveDateTime::parse_from_str(text, "%Y-%m-%dT%H:%M:%S"))
         .map_err(|_| format!("{text:?} is not a date and time (YYYY-MM-DDTHH:MM)."))?;

@@ -53,6 +53,11 @@ impl TimeZoneName {
         chrono_tz::Tz::from_str(&self.0).unwrap_or(chrono_tz::Tz::UTC)
     }
 
+    /// `instant` as a `<input type="datetime-local">` in this zone shows it (`2026-12-01T18:30`).
+    pub fn local_input(&self, instant: chrono::DateTime<chrono::Utc>) -> String {
+        instant.with_timezone(&self.tz()).format("%Y-%m-%dT%H:%M").to_string()
+    }
+
     /// `instant` as a person in this zone reads it, e.g. `Tue 24 Nov 2026, 18:30 CET`.
     pub fn format(&self, instant: chrono::DateTime<chrono::Utc>) -> String {
         instant

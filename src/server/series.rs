@@ -22,7 +22,7 @@ use crate::domain::{AtUri, Collection, EventDraft, EventStatus, Repeat, RsvpStat
 use crate::server::{
     calendar::{Calendar, PublishError},
     pds::calendar_event::COLLECTION,
-    store::{Event, OccurrenceRow, PendingWrite, Rsvp, SeriesRow, SeriesStatus, Store, StoreError, User},
+    store::{Event, Exceptions, OccurrenceRow, PendingWrite, Rsvp, SeriesRow, SeriesStatus, Store, StoreError, User},
 };
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use std::{collections::HashMap, sync::Arc};
@@ -81,6 +81,10 @@ pub enum OnBluesky {
 pub struct Occurrence {
     /// The start the rule gives it: what names it.
     pub starts_at: DateTime<Utc>,
+    /// When it takes place instead, if its organiser moved it.
+    pub moved_to: Option<DateTime<Utc>>,
+    /// Its own name, if its organiser gave it one.
+    pub name: Option<String>,
     pub ends_at: Option<DateTime<Utc>>,
     pub cancelled: bool,
     pub on_bluesky: OnBluesky,
@@ -271,7 +275,7 @@ impl Schedule {
             }
             let start = moved.unwrap_or(row.starts_at);
             if let Some(event) = self.event_of(owner, &row).await? {
-                let draft = self.occurrence_draft(&updated, &recurrence, start, row.cancelled);
+                let draft = self.occurrence_draft(&updated, &recurrence, start, &row.exceptions());
                 self.calendar
                     .update(owner, &event, &draft)
                     .await
@@ -303,7 +307,11 @@ impl Schedule {
             .await?;
         for row in rows.into_values() {
             if let Some(event) = self.event_of(owner, &row).await? {
-                let draft = self.occurrence_draft(&cancelled, &recurrence, row.starts_at, true);
+                let exceptions = Exceptions {
+                    cancelled: true,
+                    ..row.exceptions()
+                };
+                let draft = self.occurrence_draft(&cancelled, &recurrence, row.starts_at, &exceptions);
                 self.calendar
                     .update(owner, &event, &draft)
                     .await
@@ -356,7 +364,51 @@ impl Schedule {
             .await?;
         self.store.set_occurrence_cancelled(row.id, cancelled).await?;
         if let Some(event) = self.event_of(owner, &row).await? {
-            let draft = self.occurrence_draft(series, &recurrence, starts_at, cancelled);
+            let exceptions = Exceptions {
+                cancelled,
+                ..row.exceptions()
+            };
+            let draft = self.occurrence_draft(series, &recurrence, starts_at, &exceptions);
+            self.calendar
+                .update(owner, &event, &draft)
+                .await
+                .map(drop)
+                .or_else(queued)?;
+        }
+        self.keep_next_published(series, owner, Utc::now()).await?;
+        Ok(())
+    }
+
+    /// Moves one occurrence to another time and/or gives it a name of its own (`None` takes the
+    /// change back). On Bluesky it follows if it is there; the scheduler goes by its new time.
+    #[tracing::instrument(skip_all, fields(owner = owner.id, series = series.id), err)]
+    pub async fn change_occurrence(
+        &self,
+        owner: &User,
+        series: &SeriesRow,
+        starts_at: DateTime<Utc>,
+        moved_to: Option<DateTime<Utc>>,
+        name: Option<&str>,
+    ) -> Result<(), SeriesError> {
+        owned(owner, series)?;
+        let recurrence = recurrence_of(series)?;
+        if !recurrence.occurs_at(starts_at) {
+            return Err(SeriesError::NoSuchOccurrence);
+        }
+        // Moved to its own time is not moved.
+        let moved_to = moved_to.filter(|moved| *moved != starts_at);
+        let row = self
+            .store
+            .occurrence_row(series.id, starts_at, &self.calendar.next_rkey())
+            .await?;
+        self.store.set_occurrence_change(row.id, moved_to, name).await?;
+        if let Some(event) = self.event_of(owner, &row).await? {
+            let exceptions = Exceptions {
+                moved_to,
+                name: name.map(str::to_owned),
+                ..row.exceptions()
+            };
+            let draft = self.occurrence_draft(series, &recurrence, starts_at, &exceptions);
             self.calendar
                 .update(owner, &event, &draft)
                 .await
@@ -562,9 +614,11 @@ impl Schedule {
         let last = starts.last().copied().unwrap_or(now);
         let rows = self.rows_by_start(series.id, from, last).await?;
         let mut next_check = now + Duration::days(1);
-        for start in starts.iter().copied().filter(|start| not_over(*start, length, now)) {
+        for start in starts.iter().copied() {
             let row = rows.get(&start);
-            if row.is_some_and(|row| row.cancelled) {
+            // A moved occurrence is over when its new time is.
+            let takes_place = row.and_then(|row| row.moved_to).unwrap_or(start);
+            if !not_over(takes_place, length, now) || row.is_some_and(|row| row.cancelled) {
                 continue;
             }
             match row.filter(|row| row.published) {
@@ -580,7 +634,7 @@ impl Schedule {
                     self.publish(owner, series, start).await?;
                 }
             }
-            next_check = start + length.max(Duration::zero());
+            next_check = takes_place + length.max(Duration::zero());
             break;
         }
         if starts.is_empty() {
@@ -604,7 +658,7 @@ impl Schedule {
             .store
             .occurrence_row(series.id, starts_at, &self.calendar.next_rkey())
             .await?;
-        let draft = self.occurrence_draft(series, &recurrence, starts_at, row.cancelled);
+        let draft = self.occurrence_draft(series, &recurrence, starts_at, &row.exceptions());
         let published = self.calendar.create_keyed(owner, row.rkey.clone(), &draft).await;
         // Sent or queued, it is never created again from here: a queued create is retried by the
         // pending-write worker, and a refused one waits for its organiser under "Pending".
@@ -625,13 +679,17 @@ impl Schedule {
         series: &SeriesRow,
         recurrence: &Recurrence,
         starts_at: DateTime<Utc>,
-        cancelled: bool,
+        exceptions: &Exceptions,
     ) -> EventDraft {
         let mut draft = series.draft.clone();
         let length = length_of(&series.draft);
+        let starts_at = exceptions.moved_to.unwrap_or(starts_at);
         draft.starts_at = Some(starts_at);
         draft.ends_at = series.draft.ends_at.map(|_| starts_at + length);
-        if cancelled || series.status == SeriesStatus::Cancelled {
+        if let Some(name) = &exceptions.name {
+            draft.name = name.clone();
+        }
+        if exceptions.cancelled || series.status == SeriesStatus::Cancelled {
             draft.status = EventStatus::Cancelled;
         }
         let link = self
@@ -654,7 +712,11 @@ impl Schedule {
         starts_at: DateTime<Utc>,
         row: Option<&OccurrenceRow>,
     ) -> Result<Occurrence, SeriesError> {
-        let ends_at = series.draft.ends_at.map(|_| starts_at + length_of(&series.draft));
+        let moved_to = row.and_then(|row| row.moved_to);
+        let ends_at = series
+            .draft
+            .ends_at
+            .map(|_| moved_to.unwrap_or(starts_at) + length_of(&series.draft));
         let on_bluesky = match row.filter(|row| row.published) {
             None => OnBluesky::NotYet,
             Some(row) => match self.event_of(owner, row).await? {
@@ -667,6 +729,8 @@ impl Schedule {
         };
         Ok(Occurrence {
             starts_at,
+            moved_to,
+            name: row.and_then(|row| row.name.clone()),
             ends_at,
             cancelled: row.is_some_and(|row| row.cancelled) || series.status == SeriesStatus::Cancelled,
             on_bluesky,

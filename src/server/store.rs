@@ -23,7 +23,7 @@ pub use firehose::{Applied, RecordChange};
 pub use pending_writes::{NewPendingWrite, PendingWrite, WriteOperation, WriteState};
 pub use rsvps::{Attendee, NewRsvp, Rsvp, ATTENDEES_LISTED};
 pub use samples::MetricSample;
-pub use series::{OccurrenceRow, SeriesRow, SeriesStatus};
+pub use series::{Exceptions, OccurrenceRow, SeriesRow, SeriesStatus};
 pub use users::{Holdings, NewBlueskyUser, Profile, User};
 
 use crate::server::config::DatabaseConfig;

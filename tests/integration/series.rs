@@ -2,7 +2,8 @@
 //! the organiser's PDS; the scheduler (driven with its clock) moves it on and never publishes an
 //! occurrence twice, even from two instances; edits follow on the published record; cancelling
 //! and deleting do what they say; answering a later occurrence publishes it; and bad rules are
-//! refused with nothing written anywhere.
+//! refused with nothing written anywhere; a series detected in published events adopts them
+//! without a write.
 
 use crate::helpers::{event_form, AppOptions, TestApp};
 use crate::network::{
@@ -427,4 +428,233 @@ async fn two_instances_never_publish_one_occurrence_twice() {
         .map(|d| zulu(instant(day + Duration::days(d), "19:00")))
         .collect();
     assert_eq!(starts, expected, "each occurrence exactly once");
+}
+
+async fn a_detected_series_adopts_the_events_without_writing_them(options: AppOptions) {
+    let (app, organiser) = organiser_app(options).await;
+    let day = next_tuesday();
+    let mut ids = Vec::new();
+    for week in 0..4 {
+        let date = day + Duration::weeks(week);
+        let (name, starts, ends) = (
+            format!("Rust meetup #{}", week + 10),
+            format!("{date}T19:00"),
+            format!("{date}T21:00"),
+        );
+        let (status, body) = app
+            .create_event(&[
+                ("name", name.as_str()),
+                ("starts_at", starts.as_str()),
+                ("ends_at", ends.as_str()),
+                ("time_zone", "Europe/Berlin"),
+            ])
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    // A one-off is no part of it.
+    let party = format!("{}T16:00", day + Duration::days(2));
+    let (status, body) = app
+        .create_event(&[
+            ("name", "Summer party"),
+            ("starts_at", party.as_str()),
+            ("time_zone", "Europe/Berlin"),
+        ])
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let before: Vec<(String, String)> = list_records(&organiser.did, EVENTS)
+        .await
+        .iter()
+        .map(|r| {
+            (
+                r["uri"].as_str().unwrap_or_default().to_owned(),
+                r["cid"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(before.len(), 5);
+
+    let (status, proposals) = app
+        .send_json(reqwest::Method::GET, "/api/events/detect-series", None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{proposals}");
+    let proposals = proposals.as_array().expect("a list");
+    assert_eq!(proposals.len(), 1, "{proposals:?}");
+    assert_eq!(proposals[0]["rule"], "FREQ=WEEKLY;BYDAY=TU");
+    assert_eq!(proposals[0]["rule_words"], "Occurs weekly on Tuesdays");
+    assert_eq!(proposals[0]["confidence"], 100);
+    for event in proposals[0]["events"].as_array().expect("events") {
+        ids.push(event["id"].as_i64().expect("id"));
+    }
+    assert_eq!(ids.len(), 4);
+    let (_, page) = app.get_html("/me").await;
+    assert!(page.contains(r#"data-testid="series-proposal""#), "{page}");
+
+    // Events that are no series are refused.
+    let party_id = app
+        .state
+        .store
+        .events_by_owner(user_of(&app, &organiser).await.id)
+        .await
+        .expect("query")
+        .into_iter()
+        .find(|e| e.name == "Summer party")
+        .expect("party")
+        .id;
+    let odd = serde_json::json!({"events": [ids[0], ids[1], party_id]}).to_string();
+    let (status, body) = app
+        .send_json(reqwest::Method::POST, "/api/events/create-series", Some(&odd))
+        .await;
+    assert_eq!(
+        (status, body["code"].clone()),
+        (StatusCode::UNPROCESSABLE_ENTITY, "error-series-5".into())
+    );
+
+    let body = serde_json::json!({ "events": ids }).to_string();
+    let (status, created) = app
+        .send_json(reqwest::Method::POST, "/api/events/create-series", Some(&body))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let series = only_series(&app, &organiser).await;
+    assert_eq!(created["id"], series.id);
+    assert_eq!(series.rule, "FREQ=WEEKLY;BYDAY=TU");
+
+    // Not one record was written: the same records, at the same versions.
+    let after: Vec<(String, String)> = list_records(&organiser.did, EVENTS)
+        .await
+        .iter()
+        .map(|r| {
+            (
+                r["uri"].as_str().unwrap_or_default().to_owned(),
+                r["cid"].as_str().unwrap_or_default().to_owned(),
+            )
+        })
+        .collect();
+    assert_eq!(after, before);
+    let (_, page) = app.get_html(&format!("/series/{}", series.id)).await;
+    assert_eq!(page.matches(r#"data-state="published""#).count(), 4, "{page}");
+    // Adopted events are no longer proposed.
+    let (_, proposals) = app
+        .send_json(reqwest::Method::GET, "/api/events/detect-series", None)
+        .await;
+    assert_eq!(proposals, serde_json::json!([]));
+
+    // Once the last adopted one is over, the scheduler publishes the next date.
+    let schedule = app.state.schedule().expect("bluesky is on");
+    schedule
+        .work_once(instant(day + Duration::weeks(3), "21:01"))
+        .await
+        .expect("scheduler");
+    let starts = published_starts(&organiser.did).await;
+    assert!(
+        starts.contains(&zulu(instant(day + Duration::weeks(4), "19:00"))),
+        "{starts:?}"
+    );
+    assert_eq!(starts.len(), 6);
+}
+
+#[tokio::test]
+async fn a_detected_series_adopts_the_events_without_writing_them_on_postgres() {
+    a_detected_series_adopts_the_events_without_writing_them(AppOptions::production()).await;
+}
+
+#[tokio::test]
+async fn a_detected_series_adopts_the_events_without_writing_them_on_sqlite() {
+    a_detected_series_adopts_the_events_without_writing_them(AppOptions::embedded()).await;
+}
+
+async fn one_date_is_moved_and_renamed_and_bluesky_follows(options: AppOptions) {
+    let (app, organiser) = organiser_app(options).await;
+    let day = next_tuesday();
+    let form = fields(day, "19:00", "21:00");
+    let (status, body) = app
+        .call(
+            "create_event",
+            &series_form(
+                None,
+                &borrowed(&form),
+                &[("frequency", "weekly"), ("ends", "count"), ("count", "3")],
+            ),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let series = only_series(&app, &organiser).await;
+    let second = instant(day + Duration::weeks(1), "19:00");
+    let key = second.format("%Y%m%dT%H%M%SZ").to_string();
+    let wednesday = day + Duration::weeks(1) + Duration::days(1);
+    let change = |starts_at: String, name: &str| {
+        vec![
+            ("id", series.id.to_string()),
+            ("key", key.clone()),
+            ("starts_at", starts_at),
+            ("name", name.to_owned()),
+        ]
+    };
+
+    // Bad input changes nothing.
+    for (form, field) in [
+        (change("next wednesday".to_owned(), ""), "starts_at"),
+        (change(String::new(), "Evil\u{0}name"), "name"),
+        (change(String::new(), &"x".repeat(301)), "name"),
+    ] {
+        let (status, body) = app.call("change_occurrence", &form).await;
+        assert_eq!(status, StatusCode::BAD_REQUEST, "{body}");
+        assert_eq!(body["field"], field, "{body}");
+    }
+    let mut elsewhere = change(String::new(), "");
+    elsewhere[1].1 = "20300101T000000Z".to_owned();
+    let (status, body) = app.call("change_occurrence", &elsewhere).await;
+    assert_eq!(
+        (status, body["code"].clone()),
+        (StatusCode::NOT_FOUND, "error-series-3".into())
+    );
+
+    // The second date moves to Wednesday 18:00 under a name of its own.
+    let (status, body) = app
+        .call(
+            "change_occurrence",
+            &change(format!("{wednesday}T18:00"), "Rust meetup: Christmas edition"),
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, page) = app.get_html(&format!("/series/{}", series.id)).await;
+    assert!(page.contains(r#"data-testid="moved""#), "{page}");
+    assert!(page.contains("Rust meetup: Christmas edition"));
+    assert_eq!(published_starts(&organiser.did).await.len(), 1, "not on Bluesky yet");
+
+    // Its turn comes: it is published at its new time, with its own name.
+    let schedule = app.state.schedule().expect("bluesky is on");
+    schedule.work_once(instant(day, "21:01")).await.expect("scheduler");
+    let moved = instant(wednesday, "18:00");
+    let records = list_records(&organiser.did, EVENTS).await;
+    let record = records
+        .iter()
+        .find(|r| r["value"]["startsAt"] == zulu(moved))
+        .unwrap_or_else(|| panic!("published at the new time: {records:?}"));
+    assert_eq!(record["value"]["name"], "Rust meetup: Christmas edition");
+    assert_eq!(record["value"]["endsAt"], zulu(moved + Duration::hours(2)));
+    let rkey = record["uri"]
+        .as_str()
+        .expect("uri")
+        .rsplit('/')
+        .next()
+        .expect("rkey")
+        .to_owned();
+
+    // Taken back: the record follows (the same record, the rule's time, the series' name).
+    let (status, body) = app.call("change_occurrence", &change(String::new(), "")).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, record) = get_record(&organiser.did, EVENTS, &rkey).await.expect("still there");
+    assert_eq!(record["startsAt"], zulu(second));
+    assert_eq!(record["name"], "Rust meetup");
+    assert_eq!(published_starts(&organiser.did).await.len(), 2);
+}
+
+#[tokio::test]
+async fn one_date_is_moved_and_renamed_and_bluesky_follows_on_postgres() {
+    one_date_is_moved_and_renamed_and_bluesky_follows(AppOptions::production()).await;
+}
+
+#[tokio::test]
+async fn one_date_is_moved_and_renamed_and_bluesky_follows_on_sqlite() {
+    one_date_is_moved_and_renamed_and_bluesky_follows(AppOptions::embedded()).await;
 }

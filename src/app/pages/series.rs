@@ -2,7 +2,7 @@ use super::{event_new::SignInFirst, not_found::NotFound};
 use crate::api::{
     series::{
         edit_series_form, occurrence_details, series_details, AnswerOccurrence, CancelOccurrence, CancelSeries,
-        DeleteSeries, UpdateSeries,
+        ChangeOccurrence, DeleteSeries, UpdateSeries,
     },
     views::{OccurrencePage, OccurrenceState, OccurrenceView, SeriesPage},
     ApiError,
@@ -30,6 +30,7 @@ fn series_id() -> Memo<Option<i64>> {
 pub fn SeriesDetailPage() -> impl IntoView {
     let id = series_id();
     let actions = SeriesActions {
+        change_occurrence: ServerAction::new(),
         cancel_occurrence: ServerAction::new(),
         cancel: ServerAction::new(),
         delete: ServerAction::new(),
@@ -37,6 +38,7 @@ pub fn SeriesDetailPage() -> impl IntoView {
     let page = Resource::new_blocking(
         move || {
             let versions = [
+                actions.change_occurrence.version().get(),
                 actions.cancel_occurrence.version().get(),
                 actions.cancel.version().get(),
                 actions.delete.version().get(),
@@ -67,6 +69,7 @@ pub fn SeriesDetailPage() -> impl IntoView {
 
 #[derive(Clone, Copy)]
 struct SeriesActions {
+    change_occurrence: ServerAction<ChangeOccurrence>,
     cancel_occurrence: ServerAction<CancelOccurrence>,
     cancel: ServerAction<CancelSeries>,
     delete: ServerAction<DeleteSeries>,
@@ -88,12 +91,14 @@ fn SeriesDetail(page: SeriesPage, actions: SeriesActions) -> impl IntoView {
     } = page;
     let zone = draft.time_zone.clone();
     let SeriesActions {
+        change_occurrence,
         cancel_occurrence,
         cancel,
         delete,
     } = actions;
     let error = move || {
         [
+            change_occurrence.value().get().and_then(Result::err),
             cancel_occurrence.value().get().and_then(Result::err),
             cancel.value().get().and_then(Result::err),
             delete.value().get().and_then(Result::err),
@@ -105,7 +110,7 @@ fn SeriesDetail(page: SeriesPage, actions: SeriesActions) -> impl IntoView {
     };
     let on_bluesky = match current {
         Some(current) => {
-            let when = zone.format(current.starts_at);
+            let when = zone.format(current.moved_to.unwrap_or(current.starts_at));
             let record = current.record_url.clone().map(|url| {
                 view! {
                     " · " <a href=url class="text-sky-700 underline" data-testid="record-link"
@@ -156,7 +161,7 @@ fn SeriesDetail(page: SeriesPage, actions: SeriesActions) -> impl IntoView {
             .map(|occurrence| {
                 view! {
                     <OccurrenceRow occurrence series_id=id zone=zone.clone() is_owner
-                        cancel=cancel_occurrence testid series_cancelled=cancelled />
+                        cancel=cancel_occurrence change=change_occurrence testid series_cancelled=cancelled />
                 }
             })
             .collect_view()
@@ -176,6 +181,9 @@ fn SeriesDetail(page: SeriesPage, actions: SeriesActions) -> impl IntoView {
             <h1 class="text-3xl font-bold">{draft.name.clone()}</h1>
             <p class="mt-2 text-slate-700" data-testid="rule-words">{rule_words}</p>
             <p class="text-sm text-slate-500">"Times in " {zone.to_string()} " · " <code data-testid="rule">{rule}</code></p>
+            <p class="text-xs text-slate-500">
+                "Every date keeps the same local time across daylight-saving changes; on a date whose time the clocks skip, it moves forward by the gap."
+            </p>
             {owner.map(|owner| {
                 let href = owner.handle.clone().map(|h| format!("/u/{h}")).unwrap_or_default();
                 view! { <p class="mt-2 text-sm text-slate-500">"Organised by " <a href=href class="underline">{owner.name()}</a></p> }
@@ -208,10 +216,41 @@ fn OccurrenceRow(
     zone: TimeZoneName,
     is_owner: bool,
     cancel: ServerAction<CancelOccurrence>,
+    change: ServerAction<ChangeOccurrence>,
     testid: &'static str,
     series_cancelled: bool,
 ) -> impl IntoView {
-    let when = zone.format(occurrence.starts_at);
+    let when = zone.format(occurrence.moved_to.unwrap_or(occurrence.starts_at));
+    let moved = occurrence
+        .moved_to
+        .map(|_| format!("moved from {}", zone.format(occurrence.starts_at)));
+    let renamed = occurrence.name.clone();
+    let changing = (is_owner && !series_cancelled && !occurrence.cancelled).then(|| {
+        let local = |instant| zone.local_input(instant);
+        let starts = local(occurrence.moved_to.unwrap_or(occurrence.starts_at));
+        let name = occurrence.name.clone().unwrap_or_default();
+        let key = occurrence.key.clone();
+        view! {
+            <details class="w-full text-sm">
+                <summary class="cursor-pointer text-slate-600 underline">"Change this date"</summary>
+                <ActionForm action=change attr:class="mt-2 flex flex-wrap items-end gap-3">
+                    <input type="hidden" name="id" value=series_id />
+                    <input type="hidden" name="key" value=key />
+                    <label class="text-sm">"Takes place"
+                        <input type="datetime-local" name="starts_at" value=starts
+                            class="ml-1 rounded-md border border-slate-300 px-2 py-1" />
+                    </label>
+                    <label class="text-sm">"Name for this date"
+                        <input type="text" name="name" value=name placeholder="the series' name"
+                            class="ml-1 rounded-md border border-slate-300 px-2 py-1" />
+                    </label>
+                    <button type="submit" class="rounded-md border border-slate-300 px-3 py-1 font-medium hover:bg-slate-100">
+                        "Save this date"
+                    </button>
+                </ActionForm>
+            </details>
+        }
+    });
     let href = match occurrence.event_id {
         Some(event_id) => format!("/events/{event_id}"),
         None => format!("/series/{series_id}/at/{}", occurrence.key),
@@ -236,8 +275,11 @@ fn OccurrenceRow(
         <li data-testid=testid data-state=state_name(occurrence.state) data-cancelled=occurrence.cancelled.to_string()
             class="flex flex-wrap items-center gap-3 rounded-lg border border-slate-200 bg-white px-4 py-2">
             <a href=href class="font-medium text-sky-700 underline">{when}</a>
+            {renamed.map(|name| view! { <span class="text-sm font-medium" data-testid="occurrence-name">{name}</span> })}
+            {moved.map(|moved| view! { <span class="text-sm text-amber-800" data-testid="moved">{moved}</span> })}
             <span class="text-sm text-slate-600">{state}</span>
             {toggle}
+            {changing}
         </li>
     }
 }
@@ -306,9 +348,10 @@ fn OccurrenceDetail(page: OccurrencePage, answer: ServerAction<AnswerOccurrence>
         occurrence,
     } = page;
     let zone = draft.time_zone.clone();
+    let start = occurrence.moved_to.unwrap_or(occurrence.starts_at);
     let when = match occurrence.ends_at {
-        Some(end) => format!("{} – {}", zone.format(occurrence.starts_at), zone.format(end)),
-        None => zone.format(occurrence.starts_at),
+        Some(end) => format!("{} – {}", zone.format(start), zone.format(end)),
+        None => zone.format(start),
     };
     let error = move || {
         answer

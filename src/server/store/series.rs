@@ -92,6 +92,28 @@ pub struct OccurrenceRow {
     pub rkey: Rkey,
     pub published: bool,
     pub cancelled: bool,
+    /// When it takes place instead of `starts_at`.
+    pub moved_to: Option<DateTime<Utc>>,
+    /// The name it has instead of the series'.
+    pub name: Option<String>,
+}
+
+/// What the organiser changed in one occurrence.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct Exceptions {
+    pub cancelled: bool,
+    pub moved_to: Option<DateTime<Utc>>,
+    pub name: Option<String>,
+}
+
+impl OccurrenceRow {
+    pub fn exceptions(&self) -> Exceptions {
+        Exceptions {
+            cancelled: self.cancelled,
+            moved_to: self.moved_to,
+            name: self.name.clone(),
+        }
+    }
 }
 
 #[derive(sqlx::FromRow)]
@@ -102,6 +124,8 @@ struct OccurrenceDbRow {
     rkey: String,
     published: bool,
     cancelled: bool,
+    moved_to: Option<DateTime<Utc>>,
+    name: Option<String>,
 }
 
 impl TryFrom<OccurrenceDbRow> for OccurrenceRow {
@@ -115,11 +139,13 @@ impl TryFrom<OccurrenceDbRow> for OccurrenceRow {
                 .map_err(|e| StoreError::Corrupt(format!("series_occurrence {}: {e}", row.id)))?,
             published: row.published,
             cancelled: row.cancelled,
+            moved_to: row.moved_to,
+            name: row.name,
         })
     }
 }
 
-const OCCURRENCE_COLUMNS: &str = "id, series_id, starts_at, rkey, published, cancelled";
+const OCCURRENCE_COLUMNS: &str = "id, series_id, starts_at, rkey, published, cancelled, moved_to, name";
 
 /// The most occurrence rows one series lists at once.
 const OCCURRENCES_LISTED: i64 = 1000;
@@ -352,6 +378,26 @@ impl Store {
         )
         .bind(id)
         .bind(cancelled)
+        .execute(pool)
+        .await
+        .map(|_| ()))?;
+        Ok(())
+    }
+
+    /// Moves one occurrence to another time and gives it a name of its own (`None`: the rule's
+    /// time, the series' name).
+    pub async fn set_occurrence_change(
+        &self,
+        id: i64,
+        moved_to: Option<DateTime<Utc>>,
+        name: Option<&str>,
+    ) -> Result<(), StoreError> {
+        with_pool!(self, |pool| sqlx::query(
+            "update series_occurrence set moved_to = $2, name = $3 where id = $1"
+        )
+        .bind(id)
+        .bind(moved_to)
+        .bind(name)
         .execute(pool)
         .await
         .map(|_| ()))?;
