@@ -107,4 +107,7 @@ async fn metrics_parse_and_count_publishing_answering_and_reconciling() {
         moved(metrics::CREDENTIAL_WRITES_TOTAL, &[]) >= 1.0,
         "the member's tokens were stored"
     );
+    // Series detection's accuracy on the labelled histories, measured when the process started.
+    let accuracy = counter(&after, metrics::SERIES_DETECTION_ACCURACY, &[]);
+    assert!((0.9..=1.0).contains(&accuracy), "accuracy {accuracy}");
 }
