@@ -353,30 +353,11 @@ impl Schedule {
         starts_at: DateTime<Utc>,
         cancelled: bool,
     ) -> Result<(), SeriesError> {
-        owned(owner, series)?;
-        let recurrence = recurrence_of(series)?;
-        if !recurrence.occurs_at(starts_at) {
-            return Err(SeriesError::NoSuchOccurrence);
-        }
-        let row = self
-            .store
-            .occurrence_row(series.id, starts_at, &self.calendar.next_rkey())
-            .await?;
-        self.store.set_occurrence_cancelled(row.id, cancelled).await?;
-        if let Some(event) = self.event_of(owner, &row).await? {
-            let exceptions = Exceptions {
-                cancelled,
-                ..row.exceptions()
-            };
-            let draft = self.occurrence_draft(series, &recurrence, starts_at, &exceptions);
-            self.calendar
-                .update(owner, &event, &draft)
-                .await
-                .map(drop)
-                .or_else(queued)?;
-        }
-        self.keep_next_published(series, owner, Utc::now()).await?;
-        Ok(())
+        self.change_exceptions(owner, series, starts_at, |exceptions| Exceptions {
+            cancelled,
+            ..exceptions
+        })
+        .await
     }
 
     /// Moves one occurrence to another time and/or gives it a name of its own (`None` takes the
@@ -390,24 +371,37 @@ impl Schedule {
         moved_to: Option<DateTime<Utc>>,
         name: Option<&str>,
     ) -> Result<(), SeriesError> {
+        // Moved to its own time is not moved.
+        let moved_to = moved_to.filter(|moved| *moved != starts_at);
+        self.change_exceptions(owner, series, starts_at, |exceptions| Exceptions {
+            moved_to,
+            name: name.map(str::to_owned),
+            ..exceptions
+        })
+        .await
+    }
+
+    /// Changes what is particular to one occurrence (`change` makes its new exceptions from the
+    /// old): stored, followed by its record on Bluesky if it is there, and the scheduler told.
+    async fn change_exceptions(
+        &self,
+        owner: &User,
+        series: &SeriesRow,
+        starts_at: DateTime<Utc>,
+        change: impl FnOnce(Exceptions) -> Exceptions,
+    ) -> Result<(), SeriesError> {
         owned(owner, series)?;
         let recurrence = recurrence_of(series)?;
         if !recurrence.occurs_at(starts_at) {
             return Err(SeriesError::NoSuchOccurrence);
         }
-        // Moved to its own time is not moved.
-        let moved_to = moved_to.filter(|moved| *moved != starts_at);
         let row = self
             .store
             .occurrence_row(series.id, starts_at, &self.calendar.next_rkey())
             .await?;
-        self.store.set_occurrence_change(row.id, moved_to, name).await?;
+        let exceptions = change(row.exceptions());
+        self.store.set_occurrence_exceptions(row.id, &exceptions).await?;
         if let Some(event) = self.event_of(owner, &row).await? {
-            let exceptions = Exceptions {
-                moved_to,
-                name: name.map(str::to_owned),
-                ..row.exceptions()
-            };
             let draft = self.occurrence_draft(series, &recurrence, starts_at, &exceptions);
             self.calendar
                 .update(owner, &event, &draft)

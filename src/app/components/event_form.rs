@@ -10,19 +10,7 @@ const LABEL: &str = "block text-sm font-medium";
 /// [`EventInput`]; the surrounding `ActionForm` decides what happens on submit.
 #[component]
 pub fn EventFields(initial: EventInput, error: Signal<Option<ApiError>>) -> impl IntoView {
-    let message = move |field: &'static str| {
-        move || {
-            error.with(|error| {
-                error.as_ref().and_then(|e| e.for_field(field)).map(|message| {
-                    view! {
-                        <p role="alert" data-field-error=field class="mt-1 text-sm text-rose-700">
-                            {message.to_owned()}
-                        </p>
-                    }
-                })
-            })
-        }
-    };
+    let message = move |field: &'static str| view! { <FieldError error field /> };
     let mut zones: Vec<String> = COMMON_TIME_ZONES.iter().map(|z| (*z).to_owned()).collect();
     if !initial.time_zone.is_empty() && !zones.contains(&initial.time_zone) {
         zones.push(initial.time_zone.clone());
@@ -155,6 +143,22 @@ pub fn EventFields(initial: EventInput, error: Signal<Option<ApiError>>) -> impl
                 {message("links")}
             </div>
         </div>
+    }
+}
+
+/// The message for one form field, when the last answer had one.
+#[component]
+pub fn FieldError(error: Signal<Option<ApiError>>, field: &'static str) -> impl IntoView {
+    move || {
+        error.with(|error| {
+            error.as_ref().and_then(|e| e.for_field(field)).map(|message| {
+                view! {
+                    <p role="alert" data-field-error=field class="mt-1 text-sm text-rose-700">
+                        {message.to_owned()}
+                    </p>
+                }
+            })
+        })
     }
 }
 

@@ -1,3 +1,4 @@
+use super::event_form::FieldError;
 use crate::api::ApiError;
 use crate::domain::RepeatInput;
 use leptos::prelude::*;
@@ -11,19 +12,7 @@ const HINT: &str = "mt-1 text-xs text-slate-500";
 /// which choice it belongs to. `allow_none` offers "Does not repeat" (not when editing a series).
 #[component]
 pub fn RepeatFields(initial: RepeatInput, error: Signal<Option<ApiError>>, allow_none: bool) -> impl IntoView {
-    let message = move |field: &'static str| {
-        move || {
-            error.with(|error| {
-                error.as_ref().and_then(|e| e.for_field(field)).map(|message| {
-                    view! {
-                        <p role="alert" data-field-error=field class="mt-1 text-sm text-rose-700">
-                            {message.to_owned()}
-                        </p>
-                    }
-                })
-            })
-        }
-    };
+    let message = move |field: &'static str| view! { <FieldError error field /> };
     let frequencies = [
         ("none", "Does not repeat"),
         ("daily", "Daily"),

@@ -372,32 +372,15 @@ impl Store {
         Ok(())
     }
 
-    pub async fn set_occurrence_cancelled(&self, id: i64, cancelled: bool) -> Result<(), StoreError> {
+    /// Stores what the organiser changed in one occurrence.
+    pub async fn set_occurrence_exceptions(&self, id: i64, exceptions: &Exceptions) -> Result<(), StoreError> {
         with_pool!(self, |pool| sqlx::query(
-            "update series_occurrence set cancelled = $2 where id = $1"
+            "update series_occurrence set cancelled = $2, moved_to = $3, name = $4 where id = $1"
         )
         .bind(id)
-        .bind(cancelled)
-        .execute(pool)
-        .await
-        .map(|_| ()))?;
-        Ok(())
-    }
-
-    /// Moves one occurrence to another time and gives it a name of its own (`None`: the rule's
-    /// time, the series' name).
-    pub async fn set_occurrence_change(
-        &self,
-        id: i64,
-        moved_to: Option<DateTime<Utc>>,
-        name: Option<&str>,
-    ) -> Result<(), StoreError> {
-        with_pool!(self, |pool| sqlx::query(
-            "update series_occurrence set moved_to = $2, name = $3 where id = $1"
-        )
-        .bind(id)
-        .bind(moved_to)
-        .bind(name)
+        .bind(exceptions.cancelled)
+        .bind(exceptions.moved_to)
+        .bind(exceptions.name.as_deref())
         .execute(pool)
         .await
         .map(|_| ()))?;
