@@ -24,7 +24,9 @@ pub use event_draft::{
 };
 pub use handle::{Handle, HandleError};
 pub use record_key::{Rkey, RkeyError};
-pub use repeat::{weekday_code, Frequency, MonthlyBy, Repeat, RepeatInput, SeriesEnd};
+pub use repeat::{
+    occurrence_key, parse_occurrence_key, weekday_code, Frequency, MonthlyBy, Repeat, RepeatInput, SeriesEnd,
+};
 pub use rev::{Rev, RevError};
 pub use sync_status::{SyncStatus, UnknownSyncStatus};
 pub use time_zone::{TimeZoneError, TimeZoneName, COMMON_TIME_ZONES};

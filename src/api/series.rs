@@ -6,21 +6,7 @@ use super::{
     ApiError,
 };
 use crate::domain::{EventInput, RepeatInput};
-use chrono::{DateTime, NaiveDateTime, Utc};
 use leptos::prelude::*;
-
-/// How an occurrence is named in its URL: the start the rule gives it, in UTC, as iCalendar
-/// writes a RECURRENCE-ID (`20261208T180000Z`).
-pub fn occurrence_key(starts_at: DateTime<Utc>) -> String {
-    starts_at.format("%Y%m%dT%H%M%SZ").to_string()
-}
-
-/// The start an occurrence key names; `None` for anything else.
-pub fn parse_occurrence_key(key: &str) -> Option<DateTime<Utc>> {
-    NaiveDateTime::parse_from_str(key, "%Y%m%dT%H%M%SZ")
-        .ok()
-        .map(|naive| naive.and_utc())
-}
 
 /// `/series/{id}`: a series and its occurrences; `None` when there is none.
 #[server(endpoint = "series_details")]
@@ -28,7 +14,11 @@ pub async fn series_details(id: i64) -> Result<Option<SeriesPage>, ApiError> {
     let state = super::ssr::state()?;
     let viewer = super::ssr::viewer(&state).await?;
     let schedule = super::ssr::schedule(&state)?;
-    let Some(details) = schedule.details(id, Utc::now()).await.map_err(ApiError::series)? else {
+    let Some(details) = schedule
+        .details(id, chrono::Utc::now())
+        .await
+        .map_err(ApiError::series)?
+    else {
         return Ok(None);
     };
     let owner = state.store.user_by_id(details.series.owner_id).await?;
@@ -38,7 +28,7 @@ pub async fn series_details(id: i64) -> Result<Option<SeriesPage>, ApiError> {
 /// `/series/{id}/at/{key}`: one occurrence; `None` when the series has none at that time.
 #[server(endpoint = "occurrence_details")]
 pub async fn occurrence_details(id: i64, key: String) -> Result<Option<OccurrencePage>, ApiError> {
-    let Some(starts_at) = parse_occurrence_key(&key) else {
+    let Some(starts_at) = crate::domain::parse_occurrence_key(&key) else {
         return Ok(None);
     };
     let state = super::ssr::state()?;
@@ -108,7 +98,7 @@ pub async fn delete_series(id: i64) -> Result<(), ApiError> {
 /// Cancels one occurrence (`cancelled` true) or takes that back.
 #[server(endpoint = "cancel_occurrence")]
 pub async fn cancel_occurrence(id: i64, key: String, cancelled: bool) -> Result<(), ApiError> {
-    let starts_at = parse_occurrence_key(&key).ok_or(super::ErrorCode::SeriesNoOccurrence)?;
+    let starts_at = crate::domain::parse_occurrence_key(&key).ok_or(super::ErrorCode::SeriesNoOccurrence)?;
     let (state, user) = super::ssr::signed_in_user().await?;
     let schedule = super::ssr::schedule(&state)?;
     let series = super::ssr::series(&state, id).await?;
@@ -124,7 +114,7 @@ pub async fn cancel_occurrence(id: i64, key: String, cancelled: bool) -> Result<
 /// empty for the rule's) and names it (`name`; empty for the series' name).
 #[server(endpoint = "change_occurrence")]
 pub async fn change_occurrence(id: i64, key: String, starts_at: String, name: String) -> Result<(), ApiError> {
-    let occurrence = parse_occurrence_key(&key).ok_or(super::ErrorCode::SeriesNoOccurrence)?;
+    let occurrence = crate::domain::parse_occurrence_key(&key).ok_or(super::ErrorCode::SeriesNoOccurrence)?;
     let (state, user) = super::ssr::signed_in_user().await?;
     let schedule = super::ssr::schedule(&state)?;
     let series = super::ssr::series(&state, id).await?;
@@ -156,7 +146,7 @@ pub async fn change_occurrence(id: i64, key: String, starts_at: String, name: St
 /// Answers one occurrence (publishing it first when it is not on Bluesky yet), then shows it.
 #[server(endpoint = "answer_occurrence")]
 pub async fn answer_occurrence(id: i64, key: String, status: String) -> Result<(), ApiError> {
-    let starts_at = parse_occurrence_key(&key).ok_or(super::ErrorCode::SeriesNoOccurrence)?;
+    let starts_at = crate::domain::parse_occurrence_key(&key).ok_or(super::ErrorCode::SeriesNoOccurrence)?;
     let status = crate::domain::RsvpStatus::from_token(&status)
         .ok_or_else(|| ApiError::invalid("status", "Answer with going, interested or not going."))?;
     let (state, user) = super::ssr::signed_in_user().await?;

@@ -571,7 +571,7 @@ mod series_from_server {
                 OnBluesky::Gone => (OccurrenceState::Gone, None),
             };
             Self {
-                key: crate::api::series::occurrence_key(occurrence.starts_at),
+                key: crate::domain::occurrence_key(occurrence.starts_at),
                 starts_at: occurrence.starts_at,
                 moved_to: occurrence.moved_to,
                 name: occurrence.name.clone(),

@@ -3,7 +3,7 @@
 //! `rrule` crate); this module only writes the rule the form describes.
 
 use super::{FieldError, TimeZoneName};
-use chrono::{Datelike, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc, Weekday};
+use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc, Weekday};
 use serde::{Deserialize, Serialize};
 
 /// The "Repeats" fields exactly as posted, named `repeat[...]`; all text, possibly empty.
@@ -259,6 +259,19 @@ impl Repeat {
         }
         parts.join(";")
     }
+}
+
+/// How an occurrence of a series is named in its URL: the start its rule gives it, in UTC, as
+/// iCalendar writes a RECURRENCE-ID (`20261208T180000Z`).
+pub fn occurrence_key(starts_at: DateTime<Utc>) -> String {
+    starts_at.format("%Y%m%dT%H%M%SZ").to_string()
+}
+
+/// The start an occurrence key names; `None` for anything else.
+pub fn parse_occurrence_key(key: &str) -> Option<DateTime<Utc>> {
+    NaiveDateTime::parse_from_str(key, "%Y%m%dT%H%M%SZ")
+        .ok()
+        .map(|naive| naive.and_utc())
 }
 
 /// The RFC 5545 two-letter code of a weekday.

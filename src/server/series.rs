@@ -13,6 +13,7 @@
 
 mod describe;
 pub mod detect;
+pub mod labelled;
 pub mod rule;
 
 pub use detect::{Pattern, Proposal};

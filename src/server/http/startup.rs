@@ -206,9 +206,9 @@ impl Application {
         } = self;
         // Measured once per process on the labelled histories: it changes only with the code.
         tasks.spawn_blocking(|| {
-            let score = crate::server::series::detect::labelled::score(
-                &crate::server::series::detect::labelled::histories(crate::server::series::detect::labelled::MEASURED),
-            );
+            let score = crate::server::series::labelled::score(&crate::server::series::labelled::histories(
+                crate::server::series::labelled::MEASURED,
+            ));
             ::metrics::gauge!(crate::server::metrics::SERIES_DETECTION_ACCURACY).set(score.accuracy());
         });
         if let KvStore::Memory(memory) = &state.kv {
