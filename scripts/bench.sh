@@ -4,7 +4,9 @@
 #   createRecord on the same local PDS, and their ratio (BENCH_ENGINE=sqlite for the embedded store);
 # - firehose: a recorded subscribeRepos stream of BENCH_FRAMES frames (default 100,000; recorded once
 #   from the local PDS and cached, which takes long: the PDS commits about 24 records/s on 2 cores)
-#   through our decoder + filter and our applier, then through @atproto/sync's consumer.
+#   through our decoder + filter and our applier, then through @atproto/sync's consumer;
+# - series detection: precision, recall and accuracy (skymeet_series_detection_accuracy) on the
+#   200 generated labelled histories.
 # Needs PostgreSQL and Redis like the tests.
 set -euo pipefail
 source "$(dirname "$0")/setup.sh"
@@ -23,6 +25,7 @@ trap '[ -n "$started_pds" ] && scripts/local-pds.sh stop >/dev/null 2>&1 || true
 source "$LOCAL_PDS_DIR/run/env"
 export LOCAL_PDS_URL LOCAL_PLC_URL
 leptos_build_env
+cargo test --quiet --features ssr --lib detection_is_precise -- --nocapture 2>&1 | grep 'series detection'
 RUST_LOG=${RUST_LOG:-warn} cargo bench --features ssr --bench publish --bench firehose
 
 # The same recording through @atproto/sync's firehose consumer (the JS reference).
