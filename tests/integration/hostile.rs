@@ -88,7 +88,7 @@ fn nonce_of(policy: &str) -> String {
 /// Everything a page must hold to be safe whatever its records say: a policy with a nonce, that
 /// nonce on every script, no script of a record's making, and no live link other than http(s) or
 /// our own paths.
-async fn assert_safe_page(app: &TestApp, path: &str) -> Html {
+pub async fn assert_safe_page(app: &TestApp, path: &str) -> Html {
     let response = app
         .client
         .get(format!("{}{path}", app.address))

@@ -658,3 +658,61 @@ async fn one_date_is_moved_and_renamed_and_bluesky_follows_on_postgres() {
 async fn one_date_is_moved_and_renamed_and_bluesky_follows_on_sqlite() {
     one_date_is_moved_and_renamed_and_bluesky_follows(AppOptions::embedded()).await;
 }
+
+/// Events another app wrote with markup, script and `javascript:` links in them, found as a
+/// series: the proposal, the series and its occurrence pages show them as text, links inert.
+async fn a_hostile_series_is_shown_as_text(options: AppOptions) {
+    let (app, organiser) = organiser_app(options).await;
+    let day = next_tuesday();
+    for week in 0..3 {
+        let start = instant(day + Duration::weeks(week), "19:00");
+        let record = serde_json::json!({
+            "$type": EVENTS,
+            "name": format!("<script>window.__pwned=1</script> meetup #{week}"),
+            "description": "</title><img src=x onerror=alert(1)>",
+            "createdAt": "2026-11-24T00:00:00.000Z",
+            "startsAt": zulu(start),
+            "endsAt": zulu(start + Duration::hours(2)),
+            "uris": [{"uri": "javascript:alert(1)", "name": "click"}],
+        });
+        crate::network::put_record_directly(&organiser, EVENTS, &format!("hostile{week}"), record).await;
+    }
+    let did = skymeet::domain::Did::parse(&organiser.did).expect("DID");
+    let repos = &app.state.bluesky.as_ref().expect("bluesky").repos;
+    repos.backfill(&did, None).await.expect("backfill");
+
+    let (status, proposals) = app
+        .send_json(reqwest::Method::GET, "/api/events/detect-series", None)
+        .await;
+    assert_eq!(status, StatusCode::OK, "{proposals}");
+    assert_eq!(proposals.as_array().map(Vec::len), Some(1), "{proposals}");
+    crate::hostile::assert_safe_page(&app, "/me").await;
+    let ids: Vec<i64> = proposals[0]["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["id"].as_i64())
+        .collect();
+    let body = serde_json::json!({ "events": ids }).to_string();
+    let (status, created) = app
+        .send_json(reqwest::Method::POST, "/api/events/create-series", Some(&body))
+        .await;
+    assert_eq!(status, StatusCode::CREATED, "{created}");
+    let id = created["id"].as_i64().expect("id");
+    crate::hostile::assert_safe_page(&app, &format!("/series/{id}")).await;
+    let later = instant(day + Duration::weeks(5), "19:00")
+        .format("%Y%m%dT%H%M%SZ")
+        .to_string();
+    crate::hostile::assert_safe_page(&app, &format!("/series/{id}/at/{later}")).await;
+    crate::hostile::assert_safe_page(&app, &format!("/series/{id}/edit")).await;
+}
+
+#[tokio::test]
+async fn a_hostile_series_is_shown_as_text_on_postgres() {
+    a_hostile_series_is_shown_as_text(AppOptions::production()).await;
+}
+
+#[tokio::test]
+async fn a_hostile_series_is_shown_as_text_on_sqlite() {
+    a_hostile_series_is_shown_as_text(AppOptions::embedded()).await;
+}
