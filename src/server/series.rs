@@ -239,10 +239,7 @@ impl Schedule {
         owned(owner, series)?;
         let recurrence = Self::recurrence(repeat, draft)?;
         let now = Utc::now();
-        let old_length = length_of(&series.draft);
-        let rows = self
-            .rows_by_start(series.id, now - old_length, now + Duration::days(366 * 100))
-            .await?;
+        let rows = self.rows_not_over(series, now).await?;
         self.store
             .update_series(series.id, recurrence.as_str(), draft, now)
             .await?;
@@ -277,11 +274,7 @@ impl Schedule {
             let start = moved.unwrap_or(row.starts_at);
             if let Some(event) = self.event_of(owner, &row).await? {
                 let draft = self.occurrence_draft(&updated, &recurrence, start, &row.exceptions());
-                self.calendar
-                    .update(owner, &event, &draft)
-                    .await
-                    .map(drop)
-                    .or_else(queued)?;
+                self.follow(owner, &event, &draft).await?;
             }
         }
         self.keep_next_published(&updated, owner, now).await?;
@@ -302,10 +295,7 @@ impl Schedule {
             ..series.clone()
         };
         let recurrence = recurrence_of(series)?;
-        let length = length_of(&series.draft);
-        let rows = self
-            .rows_by_start(series.id, now - length, now + Duration::days(366 * 100))
-            .await?;
+        let rows = self.rows_not_over(series, now).await?;
         for row in rows.into_values() {
             if let Some(event) = self.event_of(owner, &row).await? {
                 let exceptions = Exceptions {
@@ -313,11 +303,7 @@ impl Schedule {
                     ..row.exceptions()
                 };
                 let draft = self.occurrence_draft(&cancelled, &recurrence, row.starts_at, &exceptions);
-                self.calendar
-                    .update(owner, &event, &draft)
-                    .await
-                    .map(drop)
-                    .or_else(queued)?;
+                self.follow(owner, &event, &draft).await?;
             }
         }
         Ok(())
@@ -329,10 +315,7 @@ impl Schedule {
     pub async fn delete(&self, owner: &User, series: &SeriesRow) -> Result<(), SeriesError> {
         owned(owner, series)?;
         let now = Utc::now();
-        let length = length_of(&series.draft);
-        let rows = self
-            .rows_by_start(series.id, now - length, now + Duration::days(366 * 100))
-            .await?;
+        let rows = self.rows_not_over(series, now).await?;
         for row in rows.into_values() {
             if let Some(event) = self.event_of(owner, &row).await? {
                 self.calendar.delete(owner, &event).await.or_else(queued)?;
@@ -404,11 +387,7 @@ impl Schedule {
         self.store.set_occurrence_exceptions(row.id, &exceptions).await?;
         if let Some(event) = self.event_of(owner, &row).await? {
             let draft = self.occurrence_draft(series, &recurrence, starts_at, &exceptions);
-            self.calendar
-                .update(owner, &event, &draft)
-                .await
-                .map(drop)
-                .or_else(queued)?;
+            self.follow(owner, &event, &draft).await?;
         }
         self.keep_next_published(series, owner, Utc::now()).await?;
         Ok(())
@@ -745,6 +724,27 @@ impl Schedule {
         self.store
             .pending_write_for_record(owner.id, Collection::Event, &row.rkey)
             .await
+    }
+
+    /// The rows of a series' occurrences that are not over by `now`.
+    async fn rows_not_over(
+        &self,
+        series: &SeriesRow,
+        now: DateTime<Utc>,
+    ) -> Result<HashMap<DateTime<Utc>, OccurrenceRow>, StoreError> {
+        let length = length_of(&series.draft);
+        self.rows_by_start(series.id, now - length, now + Duration::days(366 * 100))
+            .await
+    }
+
+    /// Sends an occurrence's changed record to its PDS (swapRecord); one the PDS cannot take now
+    /// waits as a pending write, and the change stands.
+    async fn follow(&self, owner: &User, event: &Event, draft: &EventDraft) -> Result<(), PublishError> {
+        self.calendar
+            .update(owner, event, draft)
+            .await
+            .map(drop)
+            .or_else(queued)
     }
 
     async fn rows_by_start(

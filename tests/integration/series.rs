@@ -15,6 +15,26 @@ use reqwest::StatusCode;
 use serde_json::Value;
 use skymeet::server::store::SeriesRow;
 
+/// Runs the scenario `$name(options)` as two tests, `$name::on_postgres` (with Redis) and
+/// `$name::on_sqlite` (the embedded default).
+macro_rules! on_both_engines {
+    ($name:ident) => {
+        mod $name {
+            use crate::helpers::AppOptions;
+
+            #[tokio::test]
+            async fn on_postgres() {
+                super::$name(AppOptions::production()).await;
+            }
+
+            #[tokio::test]
+            async fn on_sqlite() {
+                super::$name(AppOptions::embedded()).await;
+            }
+        }
+    };
+}
+
 const EVENTS: &str = "community.lexicon.calendar.event";
 const RSVPS: &str = "community.lexicon.calendar.rsvp";
 const ZONE: chrono_tz::Tz = chrono_tz::Europe::Berlin;
@@ -228,15 +248,7 @@ async fn a_series_keeps_only_its_next_occurrence_on_the_pds(options: AppOptions)
         .is_empty());
 }
 
-#[tokio::test]
-async fn a_series_keeps_only_its_next_occurrence_on_the_pds_on_postgres() {
-    a_series_keeps_only_its_next_occurrence_on_the_pds(AppOptions::production()).await;
-}
-
-#[tokio::test]
-async fn a_series_keeps_only_its_next_occurrence_on_the_pds_on_sqlite() {
-    a_series_keeps_only_its_next_occurrence_on_the_pds(AppOptions::embedded()).await;
-}
+on_both_engines!(a_series_keeps_only_its_next_occurrence_on_the_pds);
 
 async fn answering_a_later_occurrence_publishes_it(options: AppOptions) {
     let (mut app, organiser) = organiser_app(options).await;
@@ -306,15 +318,7 @@ async fn answering_a_later_occurrence_publishes_it(options: AppOptions) {
     assert_eq!(body["code"], "error-series-3");
 }
 
-#[tokio::test]
-async fn answering_a_later_occurrence_publishes_it_on_postgres() {
-    answering_a_later_occurrence_publishes_it(AppOptions::production()).await;
-}
-
-#[tokio::test]
-async fn answering_a_later_occurrence_publishes_it_on_sqlite() {
-    answering_a_later_occurrence_publishes_it(AppOptions::embedded()).await;
-}
+on_both_engines!(answering_a_later_occurrence_publishes_it);
 
 async fn bad_rules_are_refused_and_nothing_is_written(options: AppOptions) {
     let (app, organiser) = organiser_app(options).await;
@@ -384,15 +388,7 @@ async fn bad_rules_are_refused_and_nothing_is_written(options: AppOptions) {
         .is_empty());
 }
 
-#[tokio::test]
-async fn bad_rules_are_refused_and_nothing_is_written_on_postgres() {
-    bad_rules_are_refused_and_nothing_is_written(AppOptions::production()).await;
-}
-
-#[tokio::test]
-async fn bad_rules_are_refused_and_nothing_is_written_on_sqlite() {
-    bad_rules_are_refused_and_nothing_is_written(AppOptions::embedded()).await;
-}
+on_both_engines!(bad_rules_are_refused_and_nothing_is_written);
 
 #[tokio::test]
 async fn two_instances_never_publish_one_occurrence_twice() {
@@ -552,15 +548,7 @@ async fn a_detected_series_adopts_the_events_without_writing_them(options: AppOp
     assert_eq!(starts.len(), 6);
 }
 
-#[tokio::test]
-async fn a_detected_series_adopts_the_events_without_writing_them_on_postgres() {
-    a_detected_series_adopts_the_events_without_writing_them(AppOptions::production()).await;
-}
-
-#[tokio::test]
-async fn a_detected_series_adopts_the_events_without_writing_them_on_sqlite() {
-    a_detected_series_adopts_the_events_without_writing_them(AppOptions::embedded()).await;
-}
+on_both_engines!(a_detected_series_adopts_the_events_without_writing_them);
 
 async fn one_date_is_moved_and_renamed_and_bluesky_follows(options: AppOptions) {
     let (app, organiser) = organiser_app(options).await;
@@ -649,15 +637,7 @@ async fn one_date_is_moved_and_renamed_and_bluesky_follows(options: AppOptions) 
     assert_eq!(published_starts(&organiser.did).await.len(), 2);
 }
 
-#[tokio::test]
-async fn one_date_is_moved_and_renamed_and_bluesky_follows_on_postgres() {
-    one_date_is_moved_and_renamed_and_bluesky_follows(AppOptions::production()).await;
-}
-
-#[tokio::test]
-async fn one_date_is_moved_and_renamed_and_bluesky_follows_on_sqlite() {
-    one_date_is_moved_and_renamed_and_bluesky_follows(AppOptions::embedded()).await;
-}
+on_both_engines!(one_date_is_moved_and_renamed_and_bluesky_follows);
 
 /// Events another app wrote with markup, script and `javascript:` links in them, found as a
 /// series: the proposal, the series and its occurrence pages show them as text, links inert.
@@ -707,12 +687,4 @@ async fn a_hostile_series_is_shown_as_text(options: AppOptions) {
     crate::hostile::assert_safe_page(&app, &format!("/series/{id}/edit")).await;
 }
 
-#[tokio::test]
-async fn a_hostile_series_is_shown_as_text_on_postgres() {
-    a_hostile_series_is_shown_as_text(AppOptions::production()).await;
-}
-
-#[tokio::test]
-async fn a_hostile_series_is_shown_as_text_on_sqlite() {
-    a_hostile_series_is_shown_as_text(AppOptions::embedded()).await;
-}
+on_both_engines!(a_hostile_series_is_shown_as_text);
