@@ -13,6 +13,7 @@ use crate::network::{
 use chrono::{DateTime, Datelike, Duration, NaiveDate, TimeZone, Utc};
 use reqwest::StatusCode;
 use serde_json::Value;
+use skymeet::domain::occurrence_key;
 use skymeet::server::store::SeriesRow;
 
 /// Runs the scenario `$name(options)` as two tests, `$name::on_postgres` (with Redis) and
@@ -97,6 +98,17 @@ async fn only_series(app: &TestApp, organiser: &Account) -> SeriesRow {
     all.remove(0)
 }
 
+/// Starts a series through the event form (Tuesdays from `day`, 19:00 to 21:00 in Berlin, with
+/// the `repeat` fields), as the signed-in organiser; the series as stored.
+async fn start_series(app: &TestApp, organiser: &Account, day: NaiveDate, repeat: &[(&str, &str)]) -> SeriesRow {
+    let form = fields(day, "19:00", "21:00");
+    let (status, body) = app
+        .call("create_event", &series_form(None, &borrowed(&form), repeat))
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    only_series(app, organiser).await
+}
+
 /// The starts of the event records on `did`'s PDS, soonest first.
 async fn published_starts(did: &str) -> Vec<String> {
     let mut starts: Vec<String> = list_records(did, EVENTS)
@@ -115,19 +127,13 @@ fn zulu(instant: DateTime<Utc>) -> String {
 async fn a_series_keeps_only_its_next_occurrence_on_the_pds(options: AppOptions) {
     let (app, organiser) = organiser_app(options).await;
     let day = next_tuesday();
-    let form = fields(day, "19:00", "21:00");
-    let (status, body) = app
-        .call(
-            "create_event",
-            &series_form(
-                None,
-                &borrowed(&form),
-                &[("frequency", "weekly"), ("ends", "count"), ("count", "4")],
-            ),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let series = only_series(&app, &organiser).await;
+    let series = start_series(
+        &app,
+        &organiser,
+        day,
+        &[("frequency", "weekly"), ("ends", "count"), ("count", "4")],
+    )
+    .await;
     assert_eq!(series.rule, "FREQ=WEEKLY;BYDAY=TU;COUNT=4");
     let first = instant(day, "19:00");
     let week = Duration::weeks(1);
@@ -207,7 +213,7 @@ async fn a_series_keeps_only_its_next_occurrence_on_the_pds(options: AppOptions)
 
     // Cancelling the third (not published): the scheduler skips it for the fourth.
     let third = instant(day + week * 2, "20:00");
-    let key = third.format("%Y%m%dT%H%M%SZ").to_string();
+    let key = occurrence_key(third);
     let (status, body) = app
         .call(
             "cancel_occurrence",
@@ -253,17 +259,9 @@ on_both_engines!(a_series_keeps_only_its_next_occurrence_on_the_pds);
 async fn answering_a_later_occurrence_publishes_it(options: AppOptions) {
     let (mut app, organiser) = organiser_app(options).await;
     let day = next_tuesday();
-    let form = fields(day, "19:00", "21:00");
-    let (status, body) = app
-        .call(
-            "create_event",
-            &series_form(None, &borrowed(&form), &[("frequency", "weekly")]),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let series = only_series(&app, &organiser).await;
+    let series = start_series(&app, &organiser, day, &[("frequency", "weekly")]).await;
     let second = instant(day + Duration::weeks(1), "19:00");
-    let key = second.format("%Y%m%dT%H%M%SZ").to_string();
+    let key = occurrence_key(second);
     let (status, page) = app.get_html(&format!("/series/{}/at/{key}", series.id)).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains(r#"data-testid="answer-occurrence""#), "{page}");
@@ -553,21 +551,15 @@ on_both_engines!(a_detected_series_adopts_the_events_without_writing_them);
 async fn one_date_is_moved_and_renamed_and_bluesky_follows(options: AppOptions) {
     let (app, organiser) = organiser_app(options).await;
     let day = next_tuesday();
-    let form = fields(day, "19:00", "21:00");
-    let (status, body) = app
-        .call(
-            "create_event",
-            &series_form(
-                None,
-                &borrowed(&form),
-                &[("frequency", "weekly"), ("ends", "count"), ("count", "3")],
-            ),
-        )
-        .await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let series = only_series(&app, &organiser).await;
+    let series = start_series(
+        &app,
+        &organiser,
+        day,
+        &[("frequency", "weekly"), ("ends", "count"), ("count", "3")],
+    )
+    .await;
     let second = instant(day + Duration::weeks(1), "19:00");
-    let key = second.format("%Y%m%dT%H%M%SZ").to_string();
+    let key = occurrence_key(second);
     let wednesday = day + Duration::weeks(1) + Duration::days(1);
     let change = |starts_at: String, name: &str| {
         vec![
@@ -680,9 +672,7 @@ async fn a_hostile_series_is_shown_as_text(options: AppOptions) {
     assert_eq!(status, StatusCode::CREATED, "{created}");
     let id = created["id"].as_i64().expect("id");
     crate::hostile::assert_safe_page(&app, &format!("/series/{id}")).await;
-    let later = instant(day + Duration::weeks(5), "19:00")
-        .format("%Y%m%dT%H%M%SZ")
-        .to_string();
+    let later = occurrence_key(instant(day + Duration::weeks(5), "19:00"));
     crate::hostile::assert_safe_page(&app, &format!("/series/{id}/at/{later}")).await;
     crate::hostile::assert_safe_page(&app, &format!("/series/{id}/edit")).await;
 }

@@ -162,6 +162,21 @@ pub fn FieldError(error: Signal<Option<ApiError>>, field: &'static str) -> impl 
     }
 }
 
+/// An edit form's "Save changes" (disabled while it is sent) and the way `back` without saving.
+#[component]
+pub fn SaveOrCancel(pending: Memo<bool>, back: String) -> impl IntoView {
+    view! {
+        <div class="flex gap-3">
+            <button type="submit"
+                class="rounded-md bg-sky-600 px-4 py-2 font-medium text-white hover:bg-sky-700 disabled:opacity-60"
+                disabled=move || pending.get()>
+                "Save changes"
+            </button>
+            <a href=back class="px-4 py-2 text-slate-600 underline">"Cancel"</a>
+        </div>
+    }
+}
+
 /// A form-level error (one not about a single field), or the summary of field errors.
 #[component]
 pub fn FormError(error: Signal<Option<ApiError>>) -> impl IntoView {

@@ -5,7 +5,7 @@ use crate::api::{
 };
 use crate::app::components::{
     error_page::ErrorPage,
-    event_form::{EventFields, FormError},
+    event_form::{EventFields, FormError, SaveOrCancel},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -47,14 +47,7 @@ pub fn EditEventPage() -> impl IntoView {
                                 <input type="hidden" name="id" value=id />
                                 <EventFields initial error />
                                 <FormError error />
-                                <div class="flex gap-3">
-                                    <button type="submit"
-                                        class="rounded-md bg-sky-600 px-4 py-2 font-medium text-white hover:bg-sky-700 disabled:opacity-60"
-                                        disabled=move || update.pending().get()>
-                                        "Save changes"
-                                    </button>
-                                    <a href=format!("/events/{id}") class="px-4 py-2 text-slate-600 underline">"Cancel"</a>
-                                </div>
+                                <SaveOrCancel pending=update.pending() back=format!("/events/{id}") />
                             </ActionForm>
                         </section>
                     }

@@ -9,7 +9,7 @@ use crate::api::{
 };
 use crate::app::components::{
     error_page::ErrorPage,
-    event_form::{EventFields, FormError},
+    event_form::{EventFields, FormError, SaveOrCancel},
     repeat_fields::RepeatFields,
 };
 use crate::domain::{RsvpStatus, TimeZoneName};
@@ -433,14 +433,7 @@ pub fn EditSeriesPage() -> impl IntoView {
                                 <EventFields initial=form.input error />
                                 <RepeatFields initial=form.repeat error allow_none=false />
                                 <FormError error />
-                                <div class="flex gap-3">
-                                    <button type="submit"
-                                        class="rounded-md bg-sky-600 px-4 py-2 font-medium text-white hover:bg-sky-700 disabled:opacity-60"
-                                        disabled=move || update.pending().get()>
-                                        "Save changes"
-                                    </button>
-                                    <a href=format!("/series/{id}") class="px-4 py-2 text-slate-600 underline">"Cancel"</a>
-                                </div>
+                                <SaveOrCancel pending=update.pending() back=format!("/series/{id}") />
                             </ActionForm>
                         </section>
                     }
