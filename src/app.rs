@@ -77,11 +77,11 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/me") view=MePage ssr=SsrMode::Async />
                         <Route path=path!("/events") view=EventsPage ssr=SsrMode::Async />
                         <Route path=path!("/events/new") view=NewEventPage ssr=SsrMode::Async />
-                        <Route path=path!("/events/:id") view=EventDetailPage ssr=SsrMode::Async />
-                        <Route path=path!("/events/:id/edit") view=EditEventPage ssr=SsrMode::Async />
-                        <Route path=path!("/series/:id") view=SeriesDetailPage ssr=SsrMode::Async />
-                        <Route path=path!("/series/:id/edit") view=EditSeriesPage ssr=SsrMode::Async />
-                        <Route path=path!("/series/:id/at/:key") view=OccurrenceDetailPage ssr=SsrMode::Async />
+                        <Route path=path!("/events/:slug") view=EventDetailPage ssr=SsrMode::Async />
+                        <Route path=path!("/events/:slug/edit") view=EditEventPage ssr=SsrMode::Async />
+                        <Route path=path!("/series/:slug") view=SeriesDetailPage ssr=SsrMode::Async />
+                        <Route path=path!("/series/:slug/edit") view=EditSeriesPage ssr=SsrMode::Async />
+                        <Route path=path!("/series/:slug/at/:key") view=OccurrenceDetailPage ssr=SsrMode::Async />
                         <Route path=path!("/u/:handle") view=UserEventsPage ssr=SsrMode::Async />
                     </Routes>
                 </main>

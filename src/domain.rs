@@ -11,6 +11,7 @@ mod handle;
 mod record_key;
 mod repeat;
 mod rev;
+mod slug;
 mod sync_status;
 mod time_zone;
 mod write;
@@ -28,6 +29,7 @@ pub use repeat::{
     occurrence_key, parse_occurrence_key, weekday_code, Frequency, MonthlyBy, Repeat, RepeatInput, SeriesEnd,
 };
 pub use rev::{Rev, RevError};
+pub use slug::{Slug, SLUG_WORDS_MAX_CHARS};
 pub use sync_status::{SyncStatus, UnknownSyncStatus};
 pub use time_zone::{TimeZoneError, TimeZoneName, COMMON_TIME_ZONES};
 pub use write::{Decision, UnknownName, WriteOperation, WriteState};

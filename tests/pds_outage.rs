@@ -285,7 +285,7 @@ async fn a_write_made_while_the_pds_is_unreachable_is_published_once_when_it_is_
         1,
         "one pending write for the first occurrence: {writes:?}"
     );
-    let (status, page) = app.get_html(&format!("/series/{}", series[0].id)).await;
+    let (status, page) = app.get_html(&format!("/series/{}", series[0].slug)).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains(r#"data-state="queued""#), "{page}");
 

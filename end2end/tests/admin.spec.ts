@@ -20,7 +20,7 @@ test("the admin sees real numbers; anyone else gets 403", async ({ page, browser
   await admin.goto("/events/new");
   await admin.getByLabel("Name").fill("Counted on the dashboard");
   await admin.getByRole("button", { name: "Publish event" }).click();
-  await expect(admin).toHaveURL(/\/events\/\d+$/);
+  await expect(admin).toHaveURL(/\/events\/[a-z0-9-]+-[0-9a-z]+$/);
 
   await admin.getByRole("link", { name: "Admin" }).click();
   await expect(admin).toHaveURL(/\/admin$/);
@@ -87,7 +87,7 @@ test("reconciliation repairs a record deleted on the PDS while no consumer liste
   const name = `Deleted elsewhere ${testInfo.project.name}`;
   await admin.getByLabel("Name").fill(name);
   await admin.getByRole("button", { name: "Publish event" }).click();
-  await expect(admin).toHaveURL(/\/events\/\d+$/);
+  await expect(admin).toHaveURL(/\/events\/[a-z0-9-]+-[0-9a-z]+$/);
   const eventUrl = new URL(admin.url()).pathname;
   const rkey = ((await admin.getByTestId("at-uri").textContent()) ?? "").split("/").pop() as string;
 
@@ -123,7 +123,7 @@ test("an organiser syncs an event changed elsewhere; an admin keeps Bluesky's ve
   await page.goto("/events/new");
   await page.getByLabel("Name").fill("Sync me");
   await page.getByRole("button", { name: "Publish event" }).click();
-  await expect(page).toHaveURL(/\/events\/\d+$/);
+  await expect(page).toHaveURL(/\/events\/[a-z0-9-]+-[0-9a-z]+$/);
   const eventUrl = new URL(page.url()).pathname;
   const heading = page.getByRole("heading", { level: 1 });
   const rkey = ((await page.getByTestId("at-uri").textContent()) ?? "").split("/").pop() as string;

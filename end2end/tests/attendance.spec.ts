@@ -16,7 +16,7 @@ test("a guest answers going, then interested, then withdraws: one RSVP record fo
   await page.goto("/events/new");
   await page.getByLabel("Name").fill("Board games night");
   await page.getByRole("button", { name: "Publish event" }).click();
-  await expect(page).toHaveURL(/\/events\/\d+$/);
+  await expect(page).toHaveURL(/\/events\/[a-z0-9-]+-[0-9a-z]+$/);
   const eventUrl = new URL(page.url()).pathname;
   const eventUri = (await page.getByTestId("at-uri").textContent()) ?? "";
 
@@ -78,7 +78,7 @@ test("a visitor who is not signed in sees the counts and is asked to sign in", a
   await page.goto("/events/new");
   await page.getByLabel("Name").fill("Open to all");
   await page.getByRole("button", { name: "Publish event" }).click();
-  await expect(page).toHaveURL(/\/events\/\d+$/);
+  await expect(page).toHaveURL(/\/events\/[a-z0-9-]+-[0-9a-z]+$/);
   const eventUrl = new URL(page.url()).pathname;
 
   const visitor = await browser.newContext({

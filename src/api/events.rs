@@ -17,7 +17,7 @@ pub async fn upcoming_events() -> Result<Vec<EventSummary>, ApiError> {
     Ok(events.into_iter().map(EventSummary::from).collect())
 }
 
-/// `/events/{id}`: one event; `None` when there is none.
+/// `/events/{slug}`: one event (`id` is the slug's); `None` when there is none.
 #[server(endpoint = "event_details")]
 pub async fn event_details(id: i64) -> Result<Option<EventPage>, ApiError> {
     let state = super::ssr::state()?;
@@ -31,7 +31,7 @@ pub async fn event_details(id: i64) -> Result<Option<EventPage>, ApiError> {
             .await
             .map_err(ApiError::series)?
             .map(|(series, recurrence)| super::views::SeriesLink {
-                id: series.id,
+                slug: series.slug,
                 rule_words: recurrence.describe(),
             }),
         None => None,
@@ -95,12 +95,12 @@ pub async fn create_event(
             .create(&user, &draft, &repeat)
             .await
             .map_err(ApiError::series)?;
-        leptos_axum::redirect(&format!("/series/{}", series.id));
+        leptos_axum::redirect(&format!("/series/{}", series.slug));
         return Ok(());
     }
     let calendar = super::ssr::calendar(&state)?;
     let event = calendar.create(&user, &draft).await.map_err(ApiError::publishing)?;
-    leptos_axum::redirect(&format!("/events/{}", event.id));
+    leptos_axum::redirect(&format!("/events/{}", event.slug));
     Ok(())
 }
 
@@ -115,7 +115,7 @@ pub async fn update_event(id: i64, input: EventInput) -> Result<(), ApiError> {
         .update(&user, &event, &draft)
         .await
         .map_err(ApiError::publishing)?;
-    leptos_axum::redirect(&format!("/events/{id}"));
+    leptos_axum::redirect(&format!("/events/{}", event.slug));
     Ok(())
 }
 

@@ -8,7 +8,7 @@ use super::{
 use crate::domain::{EventInput, RepeatInput};
 use leptos::prelude::*;
 
-/// `/series/{id}`: a series and its occurrences; `None` when there is none.
+/// `/series/{slug}`: a series (`id` is the slug's) and its occurrences; `None` when there is none.
 #[server(endpoint = "series_details")]
 pub async fn series_details(id: i64) -> Result<Option<SeriesPage>, ApiError> {
     let state = super::ssr::state()?;
@@ -25,7 +25,7 @@ pub async fn series_details(id: i64) -> Result<Option<SeriesPage>, ApiError> {
     Ok(Some(SeriesPage::of(details, owner.as_ref(), viewer.as_ref())))
 }
 
-/// `/series/{id}/at/{key}`: one occurrence; `None` when the series has none at that time.
+/// `/series/{slug}/at/{key}`: one occurrence; `None` when the series has none at that time.
 #[server(endpoint = "occurrence_details")]
 pub async fn occurrence_details(id: i64, key: String) -> Result<Option<OccurrencePage>, ApiError> {
     let Some(starts_at) = crate::domain::parse_occurrence_key(&key) else {
@@ -49,6 +49,7 @@ pub async fn edit_series_form(id: i64) -> Result<SeriesForm, ApiError> {
     let recurrence = crate::server::series::Recurrence::parse(&series.rule, start, &series.draft.time_zone)
         .map_err(|e| ApiError::series(e.into()))?;
     Ok(SeriesForm {
+        slug: series.slug.clone(),
         input: series.draft.to_input(),
         repeat: recurrence.to_input(),
     })
@@ -68,7 +69,7 @@ pub async fn update_series(id: i64, input: EventInput, repeat: RepeatInput) -> R
         .update(&user, &series, &draft, &repeat)
         .await
         .map_err(ApiError::series)?;
-    leptos_axum::redirect(&format!("/series/{id}"));
+    leptos_axum::redirect(&format!("/series/{}", series.slug));
     Ok(())
 }
 
@@ -79,7 +80,7 @@ pub async fn cancel_series(id: i64) -> Result<(), ApiError> {
     let schedule = super::ssr::schedule(&state)?;
     let series = super::ssr::series(&state, id).await?;
     schedule.cancel(&user, &series).await.map_err(ApiError::series)?;
-    leptos_axum::redirect(&format!("/series/{id}"));
+    leptos_axum::redirect(&format!("/series/{}", series.slug));
     Ok(())
 }
 
@@ -106,7 +107,7 @@ pub async fn cancel_occurrence(id: i64, key: String, cancelled: bool) -> Result<
         .set_cancelled(&user, &series, starts_at, cancelled)
         .await
         .map_err(ApiError::series)?;
-    leptos_axum::redirect(&format!("/series/{id}"));
+    leptos_axum::redirect(&format!("/series/{}", series.slug));
     Ok(())
 }
 
@@ -139,7 +140,7 @@ pub async fn change_occurrence(id: i64, key: String, starts_at: String, name: St
         .change_occurrence(&user, &series, occurrence, moved_to, (!name.is_empty()).then_some(name))
         .await
         .map_err(ApiError::series)?;
-    leptos_axum::redirect(&format!("/series/{id}"));
+    leptos_axum::redirect(&format!("/series/{}", series.slug));
     Ok(())
 }
 
@@ -158,7 +159,7 @@ pub async fn answer_occurrence(id: i64, key: String, status: String) -> Result<(
             crate::server::series::SeriesError::Publish(e) => ApiError::answering(e),
             other => ApiError::series(other),
         })?;
-    leptos_axum::redirect(&format!("/events/{}", event.id));
+    leptos_axum::redirect(&format!("/events/{}", event.slug));
     Ok(())
 }
 
@@ -177,6 +178,7 @@ pub async fn my_series() -> Result<SeriesOverview, ApiError> {
             .unwrap_or_else(|| row.rule.clone());
         series.push(super::views::SeriesSummary {
             id: row.id,
+            slug: row.slug.clone(),
             name: row.draft.name.clone(),
             rule_words: words,
             cancelled: row.status == crate::server::store::SeriesStatus::Cancelled,
@@ -200,7 +202,7 @@ pub async fn accept_series_proposal(events: String) -> Result<(), ApiError> {
     let (state, user) = super::ssr::signed_in_user().await?;
     let schedule = super::ssr::schedule(&state)?;
     let series = schedule.adopt(&user, &ids).await.map_err(ApiError::series)?;
-    leptos_axum::redirect(&format!("/series/{}", series.id));
+    leptos_axum::redirect(&format!("/series/{}", series.slug));
     Ok(())
 }
 

@@ -4,7 +4,7 @@
 //! On the server, `From` conversions at the end of this file turn what the services read into
 //! these views; nothing here reads storage or the network.
 
-use crate::domain::{Decision, EventDraft, RsvpStatus, SyncStatus, TimeZoneName, WriteOperation, WriteState};
+use crate::domain::{Decision, EventDraft, RsvpStatus, Slug, SyncStatus, TimeZoneName, WriteOperation, WriteState};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -25,6 +25,8 @@ pub fn shown_name(display_name: Option<&str>, handle: Option<&str>) -> String {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EventSummary {
     pub id: i64,
+    /// Its address: `/events/{slug}`.
+    pub slug: Slug,
     pub name: String,
     pub starts_at: Option<DateTime<Utc>>,
     /// The zone the organiser entered the times in.
@@ -38,6 +40,8 @@ pub struct EventSummary {
 pub struct EventView {
     /// `None` for a record on a PDS that Skymeet has not cached.
     pub id: Option<i64>,
+    /// Its address, `/events/{slug}`, when Skymeet holds it.
+    pub slug: Option<Slug>,
     pub draft: EventDraft,
     pub owner: Option<OwnerView>,
     pub sync: SyncView,
@@ -124,7 +128,7 @@ pub struct ConflictView {
     pub created_at: DateTime<Utc>,
 }
 
-/// `/events/{id}`.
+/// `/events/{slug}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EventPage {
     pub event: EventView,
@@ -465,7 +469,7 @@ pub enum OccurrenceState {
 /// One occurrence of a series, as its page lists it.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct OccurrenceView {
-    /// What names it in URLs (`/series/{id}/at/{key}`): its start by the rule, in UTC.
+    /// What names it in URLs (`/series/{slug}/at/{key}`): its start by the rule, in UTC.
     pub key: String,
     pub starts_at: DateTime<Utc>,
     /// When it takes place instead, if its organiser moved it.
@@ -475,16 +479,18 @@ pub struct OccurrenceView {
     pub ends_at: Option<DateTime<Utc>>,
     pub cancelled: bool,
     pub state: OccurrenceState,
-    /// The event it became, once published.
-    pub event_id: Option<i64>,
+    /// The event it became, once published: its address, `/events/{slug}`.
+    pub event: Option<Slug>,
     /// Its record on the organiser's PDS.
     pub record_url: Option<String>,
 }
 
-/// `/series/{id}`.
+/// `/series/{slug}`.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct SeriesPage {
     pub id: i64,
+    /// Its address: `/series/{slug}`.
+    pub slug: Slug,
     /// The first occurrence: name, description, place and the series' time zone.
     pub draft: EventDraft,
     /// "Occurs weekly on Tuesdays".
@@ -501,10 +507,12 @@ pub struct SeriesPage {
     pub past: Vec<OccurrenceView>,
 }
 
-/// `/series/{id}/at/{key}`: one occurrence, published or not.
+/// `/series/{slug}/at/{key}`: one occurrence, published or not.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct OccurrencePage {
     pub series_id: i64,
+    /// The series' address: `/series/{slug}`.
+    pub series_slug: Slug,
     pub draft: EventDraft,
     pub rule_words: String,
     pub occurrence: OccurrenceView,
@@ -513,6 +521,8 @@ pub struct OccurrencePage {
 /// The series edit form, filled.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SeriesForm {
+    /// The series' address, `/series/{slug}`.
+    pub slug: Slug,
     pub input: crate::domain::EventInput,
     pub repeat: crate::domain::RepeatInput,
 }
@@ -521,6 +531,7 @@ pub struct SeriesForm {
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SeriesSummary {
     pub id: i64,
+    pub slug: Slug,
     pub name: String,
     pub rule_words: String,
     pub cancelled: bool,
@@ -549,7 +560,7 @@ pub struct SeriesOverview {
 /// On an event's page: the series it is an occurrence of.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct SeriesLink {
-    pub id: i64,
+    pub slug: Slug,
     pub rule_words: String,
 }
 
@@ -578,7 +589,7 @@ mod series_from_server {
                 ends_at: occurrence.ends_at,
                 cancelled: occurrence.cancelled,
                 state,
-                event_id: event.map(|event| event.id),
+                event: event.map(|event| event.slug.clone()),
                 record_url: event.and_then(|event| event.source.source_url.clone()),
             }
         }
@@ -588,6 +599,7 @@ mod series_from_server {
         pub fn of(details: SeriesDetails, owner: Option<&User>, viewer: Option<&User>) -> Self {
             Self {
                 id: details.series.id,
+                slug: details.series.slug.clone(),
                 rule_words: details.recurrence.describe(),
                 rule: details.series.rule.clone(),
                 cancelled: details.series.status == SeriesStatus::Cancelled,
@@ -623,6 +635,7 @@ mod series_from_server {
             }
             Self {
                 series_id: series.id,
+                series_slug: series.slug.clone(),
                 draft,
                 rule_words: recurrence.describe(),
                 occurrence: occurrence.into(),
@@ -670,6 +683,7 @@ mod from_server {
         fn from(event: Event) -> Self {
             Self {
                 id: event.id,
+                slug: event.slug,
                 name: event.name,
                 starts_at: event.starts_at,
                 time_zone: event.time_zone,
@@ -683,6 +697,7 @@ mod from_server {
         fn from(read: EventRead) -> Self {
             Self {
                 id: Some(read.event.id),
+                slug: Some(read.event.slug.clone()),
                 draft: read.draft,
                 owner: read.owner.as_ref().map(OwnerView::from),
                 sync: SyncView::from(&read.event),
@@ -697,6 +712,7 @@ mod from_server {
                 Listed::Cached(read) => (*read).into(),
                 Listed::Elsewhere(foreign) => Self {
                     id: None,
+                    slug: None,
                     owner: foreign.owner.as_ref().map(OwnerView::from),
                     sync: SyncView {
                         status: SyncStatus::InSync,

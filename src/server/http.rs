@@ -1,7 +1,8 @@
-//! The HTTP edge: the router and start-up, the JSON paths that name an event, health checks, and
+//! The HTTP edge: the router and start-up, redirects to readable addresses, the JSON paths that name an event, health checks, and
 //! the OAuth callback and client documents. The only server code that knows the UI (`crate::app`)
 //! and the server functions (`crate::api`); everything below it is called as services.
 
+pub mod addresses;
 pub mod callback;
 pub mod health;
 pub mod limits;

@@ -429,7 +429,7 @@ impl Schedule {
     }
 
     /// Publishes the series' next occurrence now if it is not on Bluesky (`POST
-    /// /api/events/series/{id}/sync`), and reads the series as it is then.
+    /// /api/events/series/{slug}/sync`), and reads the series as it is then.
     pub async fn sync(&self, owner: &User, series: &SeriesRow) -> Result<SeriesDetails, SeriesError> {
         owned(owner, series)?;
         let now = Utc::now();
@@ -668,7 +668,7 @@ impl Schedule {
         }
         let link = self
             .public_url
-            .join(&format!("series/{}", series.id))
+            .join(&format!("series/{}", series.slug))
             .map(|url| url.to_string())
             .unwrap_or_default();
         let line = format!("{}. All dates: {link}", recurrence.describe());

@@ -13,6 +13,7 @@ mod pending_writes;
 mod rsvps;
 mod samples;
 mod series;
+mod slugs;
 mod users;
 
 pub use admin::{DeadLetter, ReconcileCounts, ReconcileReport, ReconcileTrigger};
@@ -24,6 +25,7 @@ pub use pending_writes::{NewPendingWrite, PendingWrite, WriteOperation, WriteSta
 pub use rsvps::{Attendee, NewRsvp, Rsvp, ATTENDEES_LISTED};
 pub use samples::MetricSample;
 pub use series::{Exceptions, OccurrenceRow, SeriesRow, SeriesStatus};
+pub use slugs::Addressed;
 pub use users::{Holdings, NewBlueskyUser, Profile, User};
 
 use crate::server::config::DatabaseConfig;

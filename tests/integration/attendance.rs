@@ -185,7 +185,7 @@ async fn the_event_page_shows_counts_attendees_and_the_viewers_own_answer() {
     let (status, body) = answer(&app, &event, "going").await;
     assert_eq!(status, StatusCode::OK, "{body}");
 
-    let (status, html) = app.get_html(&format!("/events/{}", event.id)).await;
+    let (status, html) = app.get_html(&format!("/events/{}", event.slug)).await;
     assert_eq!(status, StatusCode::OK);
     assert_eq!(shown(&html, "count-going"), Some(1), "{html}");
     assert_eq!(shown(&html, "count-interested"), Some(0));
@@ -202,7 +202,7 @@ async fn the_event_page_shows_counts_attendees_and_the_viewers_own_answer() {
     let (status, body) = answer(&app, &event, "notgoing").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let response = visitor()
-        .get(format!("{}/events/{}", app.address, event.id))
+        .get(format!("{}/events/{}", app.address, event.slug))
         .send()
         .await
         .expect("sent");
@@ -266,7 +266,7 @@ async fn answers_made_in_other_apps_count_once_even_when_they_arrive_before_the_
     // Then the event arrives, and its page counts the answer.
     ingest.handle(&frame_carrying(&event_uri).await).await.expect("applied");
     let event = event_at(&app, &event_uri).await.expect("the event arrived");
-    let (_, html) = app.get_html(&format!("/events/{}", event.id)).await;
+    let (_, html) = app.get_html(&format!("/events/{}", event.slug)).await;
     assert_eq!(shown(&html, "count-interested"), Some(1), "{html}");
     assert!(html.contains(&format!("@{}", guest.handle)));
 }
@@ -359,7 +359,7 @@ async fn a_change_made_in_another_app_wins_and_an_answer_to_an_earlier_version_s
         .await
         .expect("edited on the PDS");
     assert_ne!(edited.source.cid, event.source.cid);
-    let (_, html) = app.get_html(&format!("/events/{}", event.id)).await;
+    let (_, html) = app.get_html(&format!("/events/{}", event.slug)).await;
     assert_eq!(shown(&html, "count-notgoing"), Some(1));
     assert!(html.contains(r#"data-testid="answered-earlier-version""#), "{html}");
 }

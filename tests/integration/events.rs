@@ -81,7 +81,7 @@ async fn an_event_goes_to_the_pds_first_then_the_cache_and_edits_and_deletes_fol
     assert!(event.source.last_synced_at.is_some());
     assert_eq!(event.time_zone.as_str(), "Europe/Berlin");
 
-    let (status, page) = app.get_html(&format!("/events/{}", event.id)).await;
+    let (status, page) = app.get_html(&format!("/events/{}", event.slug)).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("Rust &amp; ATProto night"), "{page}");
     assert!(page.contains(r#"data-sync-status="in_sync""#));
@@ -227,7 +227,7 @@ async fn an_edit_over_a_version_changed_elsewhere_is_a_conflict_not_an_overwrite
         "kept"
     );
     // The page says so.
-    let (_, page) = app.get_html(&format!("/events/{}", event.id)).await;
+    let (_, page) = app.get_html(&format!("/events/{}", event.slug)).await;
     assert!(page.contains(r#"data-sync-status="conflict""#), "{page}");
     assert!(page.contains(r#"data-state="conflict""#));
 

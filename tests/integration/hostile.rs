@@ -200,7 +200,7 @@ async fn the_hostile_corpus_is_dead_lettered_or_shown_safely_and_a_canary_writte
                         letter.map(|l| &l.error)
                     );
                     let event = cached.unwrap_or_else(|| panic!("{} is not cached", item.rkey));
-                    assert_safe_page(&app, &format!("/events/{}", event.id)).await;
+                    assert_safe_page(&app, &format!("/events/{}", event.slug)).await;
                 }
                 _ => assert!(
                     letter.is_some() || cached.is_some() || collection == RSVPS,
@@ -210,7 +210,7 @@ async fn the_hostile_corpus_is_dead_lettered_or_shown_safely_and_a_canary_writte
             }
         }
         // The lists that show these names are safe too.
-        assert_safe_page(&app, &format!("/events/{}", canary.id)).await;
+        assert_safe_page(&app, &format!("/events/{}", canary.slug)).await;
         assert_safe_page(&app, "/events").await;
         assert_safe_page(&app, "/").await;
 
@@ -219,7 +219,7 @@ async fn the_hostile_corpus_is_dead_lettered_or_shown_safely_and_a_canary_writte
             .iter()
             .find(|e| e.name.contains("</title>"))
             .expect("the markup name is cached");
-        let page = assert_safe_page(&app, &format!("/events/{}", named.id)).await;
+        let page = assert_safe_page(&app, &format!("/events/{}", named.slug)).await;
         let title = page
             .select(&Selector::parse("title").expect("selector"))
             .next()
@@ -231,7 +231,7 @@ async fn the_hostile_corpus_is_dead_lettered_or_shown_safely_and_a_canary_writte
         let inert = events
             .iter()
             .find(|e| e.source.at_uri.as_deref().is_some_and(|u| u.ends_with("/link-0")));
-        let page = assert_safe_page(&app, &format!("/events/{}", inert.expect("link-0 cached").id)).await;
+        let page = assert_safe_page(&app, &format!("/events/{}", inert.expect("link-0 cached").slug)).await;
         let shown: Vec<String> = page
             .select(&Selector::parse("[data-testid=inert-link]").expect("selector"))
             .map(|e| e.text().collect())

@@ -5,6 +5,26 @@
 //! `TEST_DATABASE_URL` and `TEST_REDIS_URL`) and, for `local_pds`, `LOCAL_PDS_URL`. The README's
 //! test command starts all of them.
 
+/// Runs `scenario(options)` as two tests, `scenario::on_postgres` (PostgreSQL and Redis) and
+/// `scenario::on_sqlite` (the embedded default). Defined before the modules so all of them see it.
+macro_rules! on_both_engines {
+    ($name:ident) => {
+        mod $name {
+            use crate::helpers::AppOptions;
+
+            #[tokio::test]
+            async fn on_postgres() {
+                super::$name(AppOptions::production()).await;
+            }
+
+            #[tokio::test]
+            async fn on_sqlite() {
+                super::$name(AppOptions::embedded()).await;
+            }
+        }
+    };
+}
+
 mod admin;
 mod api;
 mod attendance;
@@ -19,4 +39,5 @@ mod local_pds;
 mod network;
 mod recurrence;
 mod series;
+mod slugs;
 mod store_contract;

@@ -16,26 +16,6 @@ use serde_json::Value;
 use skymeet::domain::occurrence_key;
 use skymeet::server::store::SeriesRow;
 
-/// Runs the scenario `$name(options)` as two tests, `$name::on_postgres` (with Redis) and
-/// `$name::on_sqlite` (the embedded default).
-macro_rules! on_both_engines {
-    ($name:ident) => {
-        mod $name {
-            use crate::helpers::AppOptions;
-
-            #[tokio::test]
-            async fn on_postgres() {
-                super::$name(AppOptions::production()).await;
-            }
-
-            #[tokio::test]
-            async fn on_sqlite() {
-                super::$name(AppOptions::embedded()).await;
-            }
-        }
-    };
-}
-
 const EVENTS: &str = "community.lexicon.calendar.event";
 const RSVPS: &str = "community.lexicon.calendar.rsvp";
 const ZONE: chrono_tz::Tz = chrono_tz::Europe::Berlin;
@@ -146,14 +126,39 @@ async fn a_series_keeps_only_its_next_occurrence_on_the_pds(options: AppOptions)
         description.starts_with("Talks, then pizza.\n\nOccurs weekly on Tuesdays, 4 times."),
         "{description}"
     );
-    assert!(description.contains(&format!("/series/{}", series.id)), "{description}");
+    assert!(
+        description.contains(&format!("/series/{}", series.slug)),
+        "{description}"
+    );
 
-    let (status, page) = app.get_html(&format!("/series/{}", series.id)).await;
+    let (status, page) = app.get_html(&format!("/series/{}", series.slug)).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains("Occurs weekly on Tuesdays, 4 times"), "{page}");
     assert_eq!(page.matches(r#"data-testid="occurrence""#).count(), 4, "{page}");
     assert_eq!(page.matches(r#"data-state="published""#).count(), 1);
     assert!(page.contains(r#"data-testid="record-link""#));
+    // The series lives at its slug; its numeric address (and an occurrence's) redirect there.
+    assert!(series.slug.as_str().starts_with("rust-meetup-"), "{}", series.slug);
+    let key = occurrence_key(first + week);
+    for (from, to) in [
+        (format!("/series/{}", series.id), format!("/series/{}", series.slug)),
+        (
+            format!("/series/{}/at/{key}", series.id),
+            format!("/series/{}/at/{key}", series.slug),
+        ),
+    ] {
+        let answer = crate::slugs::location(&app, &from).await;
+        assert_eq!(answer, (StatusCode::PERMANENT_REDIRECT, Some(to)), "{from}");
+    }
+    let (status, body) = app
+        .send_json(
+            reqwest::Method::POST,
+            &format!("/api/events/series/{}/sync", series.slug),
+            None,
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    assert_eq!(body["slug"], series.slug.as_str(), "{body}");
 
     // The scheduler leaves it alone until the first occurrence is over, then publishes the
     // second and keeps the first.
@@ -262,7 +267,7 @@ async fn answering_a_later_occurrence_publishes_it(options: AppOptions) {
     let series = start_series(&app, &organiser, day, &[("frequency", "weekly")]).await;
     let second = instant(day + Duration::weeks(1), "19:00");
     let key = occurrence_key(second);
-    let (status, page) = app.get_html(&format!("/series/{}/at/{key}", series.id)).await;
+    let (status, page) = app.get_html(&format!("/series/{}/at/{key}", series.slug)).await;
     assert_eq!(status, StatusCode::OK);
     assert!(page.contains(r#"data-testid="answer-occurrence""#), "{page}");
 
@@ -293,8 +298,8 @@ async fn answering_a_later_occurrence_publishes_it(options: AppOptions) {
         .expect("cached");
     assert_eq!(event.starts_at, Some(second));
     // Its own page says which series it belongs to.
-    let (_, page) = app.get_html(&format!("/events/{}", event.id)).await;
-    assert!(page.contains(&format!(r#"href="/series/{}""#, series.id)), "{page}");
+    let (_, page) = app.get_html(&format!("/events/{}", event.slug)).await;
+    assert!(page.contains(&format!(r#"href="/series/{}""#, series.slug)), "{page}");
 
     // The scheduler does not publish it again when its turn comes.
     let schedule = app.state.schedule().expect("bluesky is on");
@@ -524,7 +529,7 @@ async fn a_detected_series_adopts_the_events_without_writing_them(options: AppOp
         })
         .collect();
     assert_eq!(after, before);
-    let (_, page) = app.get_html(&format!("/series/{}", series.id)).await;
+    let (_, page) = app.get_html(&format!("/series/{}", series.slug)).await;
     assert_eq!(page.matches(r#"data-state="published""#).count(), 4, "{page}");
     // Adopted events are no longer proposed.
     let (_, proposals) = app
@@ -596,7 +601,7 @@ async fn one_date_is_moved_and_renamed_and_bluesky_follows(options: AppOptions) 
         )
         .await;
     assert_eq!(status, StatusCode::OK, "{body}");
-    let (_, page) = app.get_html(&format!("/series/{}", series.id)).await;
+    let (_, page) = app.get_html(&format!("/series/{}", series.slug)).await;
     assert!(page.contains(r#"data-testid="moved""#), "{page}");
     assert!(page.contains("Rust meetup: Christmas edition"));
     assert_eq!(published_starts(&organiser.did).await.len(), 1, "not on Bluesky yet");
@@ -670,7 +675,7 @@ async fn a_hostile_series_is_shown_as_text(options: AppOptions) {
         .send_json(reqwest::Method::POST, "/api/events/create-series", Some(&body))
         .await;
     assert_eq!(status, StatusCode::CREATED, "{created}");
-    let id = created["id"].as_i64().expect("id");
+    let id = created["slug"].as_str().expect("slug");
     crate::hostile::assert_safe_page(&app, &format!("/series/{id}")).await;
     let later = occurrence_key(instant(day + Duration::weeks(5), "19:00"));
     crate::hostile::assert_safe_page(&app, &format!("/series/{id}/at/{later}")).await;

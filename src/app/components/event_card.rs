@@ -36,9 +36,9 @@ pub fn EventCard(event: EventView, zone: TimeZoneName) -> impl IntoView {
     let place = place(&event);
     let status = (event.draft.status != EventStatus::Scheduled).then(|| event.draft.status.label());
     let name = event.draft.name.clone();
-    let title = match event.id {
-        Some(id) => view! {
-            <a href=format!("/events/{id}") class="font-medium text-slate-900 hover:text-sky-700">
+    let title = match event.slug.clone() {
+        Some(slug) => view! {
+            <a href=format!("/events/{slug}") class="font-medium text-slate-900 hover:text-sky-700">
                 {name}
             </a>
         }

@@ -13,15 +13,16 @@ use crate::app::components::{
     time_zone_form::ViewerTimeZone,
 };
 use crate::app::pages::not_found::NotFound;
-use crate::domain::{Decision, EventMode, EventStatus, Link, TimeZoneName};
+use crate::domain::{Decision, EventMode, EventStatus, Link, Slug, TimeZoneName};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
-/// The `{id}` of `/events/{id}...`; `None` when it is not a number.
+/// The event `/events/{slug}...` names (by its slug, or by its id as older addresses do); `None`
+/// when the segment is neither.
 pub fn event_id() -> Memo<Option<i64>> {
     let params = use_params_map();
-    Memo::new(move |_| params.read().get("id").and_then(|id| id.parse().ok()))
+    Memo::new(move |_| params.read().get("slug").and_then(|slug| Slug::id_in(&slug)))
 }
 
 /// `/events/{id}`: one event, its sync status, and for its owner edit / delete.
@@ -119,10 +120,10 @@ fn EventDetail(page: EventPage, zone: TimeZoneName, actions: Actions) -> impl In
             Err(e) => view! { <p role="alert" class="mt-2 text-sm text-rose-700">{e.message}</p> }.into_any(),
         })
     };
-    let owner_actions = event.id.filter(|_| event.can_edit).map(|id| {
+    let owner_actions = event.id.zip(event.slug.clone()).filter(|_| event.can_edit).map(|(id, slug)| {
         view! {
             <div class="mt-6 flex flex-wrap gap-3">
-                <a href=format!("/events/{id}/edit")
+                <a href=format!("/events/{slug}/edit")
                     class="rounded-md border border-slate-300 px-3 py-1.5 text-sm font-medium hover:bg-slate-100">
                     "Edit"
                 </a>
@@ -170,7 +171,7 @@ fn EventDetail(page: EventPage, zone: TimeZoneName, actions: Actions) -> impl In
             {series.map(|series| view! {
                 <p class="mt-1 text-sm text-slate-600">
                     "One date of a series: " {series.rule_words} " · "
-                    <a href=format!("/series/{}", series.id) class="underline" data-testid="series-link">"all dates"</a>
+                    <a href=format!("/series/{}", series.slug) class="underline" data-testid="series-link">"all dates"</a>
                 </p>
             })}
             {place.map(|place| view! { <p class="text-slate-600" data-testid="event-place">{place}</p> })}

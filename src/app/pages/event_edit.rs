@@ -10,7 +10,7 @@ use crate::app::components::{
 use leptos::prelude::*;
 use leptos_meta::Title;
 
-/// `/events/{id}/edit`: the owner's form, filled with the event as its record holds it.
+/// `/events/{slug}/edit`: the owner's form, filled with the event as its record holds it.
 #[component]
 pub fn EditEventPage() -> impl IntoView {
     let id = event_id();
@@ -33,7 +33,7 @@ pub fn EditEventPage() -> impl IntoView {
                     let Some(page) = page.await? else {
                         return Ok::<_, ApiError>(view! { <NotFound /> }.into_any());
                     };
-                    let (Some(id), true) = (page.event.id, page.event.can_edit) else {
+                    let (Some(id), Some(slug), true) = (page.event.id, page.event.slug, page.event.can_edit) else {
                         return Ok(view! { <SignInFirst /> }.into_any());
                     };
                     let initial = page.event.draft.to_input();
@@ -47,7 +47,7 @@ pub fn EditEventPage() -> impl IntoView {
                                 <input type="hidden" name="id" value=id />
                                 <EventFields initial error />
                                 <FormError error />
-                                <SaveOrCancel pending=update.pending() back=format!("/events/{id}") />
+                                <SaveOrCancel pending=update.pending() back=format!("/events/{slug}") />
                             </ActionForm>
                         </section>
                     }

@@ -58,7 +58,7 @@ fn EventList(events: Vec<EventSummary>, zone: TimeZoneName) -> impl IntoView {
             view! {
                 <li class="flex items-center justify-between gap-4 rounded-lg border border-slate-200 bg-white p-4">
                     <div>
-                        <a href=format!("/events/{}", event.id) class="font-medium hover:text-sky-700">
+                        <a href=format!("/events/{}", event.slug) class="font-medium hover:text-sky-700">
                             {event.name}
                         </a>
                         <p class="text-sm text-slate-600">{when}</p>

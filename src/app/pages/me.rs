@@ -141,7 +141,7 @@ fn YourSeries() -> impl IntoView {
                     .into_iter()
                     .map(|s| view! {
                         <li data-testid="my-series">
-                            <a href=format!("/series/{}", s.id) class="font-medium text-sky-700 underline">{s.name}</a>
+                            <a href=format!("/series/{}", s.slug) class="font-medium text-sky-700 underline">{s.name}</a>
                             " · " {s.rule_words} {s.cancelled.then_some(" · cancelled")}
                         </li>
                     })

@@ -12,20 +12,21 @@ use crate::app::components::{
     event_form::{EventFields, FormError, SaveOrCancel},
     repeat_fields::RepeatFields,
 };
-use crate::domain::{RsvpStatus, TimeZoneName};
+use crate::domain::{RsvpStatus, Slug, TimeZoneName};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
 
 const BUTTON: &str = "rounded-md border border-slate-300 px-3 py-1.5 text-sm font-medium hover:bg-slate-100";
 
-/// The `{id}` of `/series/{id}...`; `None` when it is not a number.
+/// The series `/series/{slug}...` names (by its slug, or by its id as older addresses do);
+/// `None` when the segment is neither.
 fn series_id() -> Memo<Option<i64>> {
     let params = use_params_map();
-    Memo::new(move |_| params.read().get("id").and_then(|id| id.parse().ok()))
+    Memo::new(move |_| params.read().get("slug").and_then(|slug| Slug::id_in(&slug)))
 }
 
-/// `/series/{id}`: a recurring series, which of its occurrences is on Bluesky, and its dates.
+/// `/series/{slug}`: a recurring series, which of its occurrences is on Bluesky, and its dates.
 #[component]
 pub fn SeriesDetailPage() -> impl IntoView {
     let id = series_id();
@@ -79,6 +80,7 @@ struct SeriesActions {
 fn SeriesDetail(page: SeriesPage, actions: SeriesActions) -> impl IntoView {
     let SeriesPage {
         id,
+        slug,
         draft,
         rule_words,
         rule,
@@ -117,8 +119,8 @@ fn SeriesDetail(page: SeriesPage, actions: SeriesActions) -> impl IntoView {
                         rel="nofollow noopener noreferrer">"its record"</a>
                 }
             });
-            let open = current.event_id.map(|event_id| {
-                view! { " · " <a href=format!("/events/{event_id}") class="underline">"open it"</a> }
+            let open = current.event.clone().map(|event| {
+                view! { " · " <a href=format!("/events/{event}") class="underline">"open it"</a> }
             });
             let waiting = (current.state == OccurrenceState::Queued).then_some(" (waiting for your Bluesky server)");
             view! {
@@ -138,7 +140,7 @@ fn SeriesDetail(page: SeriesPage, actions: SeriesActions) -> impl IntoView {
     let owner_actions = is_owner.then(|| {
         view! {
             <div class="mt-6 flex flex-wrap gap-3">
-                <a href=format!("/series/{id}/edit") class=BUTTON>"Edit series"</a>
+                <a href=format!("/series/{slug}/edit") class=BUTTON>"Edit series"</a>
                 {(!cancelled).then(|| view! {
                     <ActionForm action=cancel>
                         <input type="hidden" name="id" value=id />
@@ -160,7 +162,7 @@ fn SeriesDetail(page: SeriesPage, actions: SeriesActions) -> impl IntoView {
             .into_iter()
             .map(|occurrence| {
                 view! {
-                    <OccurrenceRow occurrence series_id=id zone=zone.clone() is_owner
+                    <OccurrenceRow occurrence series_id=id series_slug=slug.clone() zone=zone.clone() is_owner
                         cancel=cancel_occurrence change=change_occurrence testid series_cancelled=cancelled />
                 }
             })
@@ -213,6 +215,7 @@ fn SeriesDetail(page: SeriesPage, actions: SeriesActions) -> impl IntoView {
 fn OccurrenceRow(
     occurrence: OccurrenceView,
     series_id: i64,
+    series_slug: Slug,
     zone: TimeZoneName,
     is_owner: bool,
     cancel: ServerAction<CancelOccurrence>,
@@ -251,9 +254,9 @@ fn OccurrenceRow(
             </details>
         }
     });
-    let href = match occurrence.event_id {
-        Some(event_id) => format!("/events/{event_id}"),
-        None => format!("/series/{series_id}/at/{}", occurrence.key),
+    let href = match &occurrence.event {
+        Some(event) => format!("/events/{event}"),
+        None => format!("/series/{series_slug}/at/{}", occurrence.key),
     };
     let state = state_label(&occurrence);
     let toggle = (is_owner && !series_cancelled).then(|| {
@@ -304,14 +307,14 @@ fn state_name(state: OccurrenceState) -> &'static str {
     }
 }
 
-/// `/series/{id}/at/{key}`: one occurrence not on Bluesky yet, which anyone may answer (that
+/// `/series/{slug}/at/{key}`: one occurrence not on Bluesky yet, which anyone may answer (that
 /// publishes it).
 #[component]
 pub fn OccurrenceDetailPage() -> impl IntoView {
     let params = use_params_map();
     let target = Memo::new(move |_| {
         let params = params.read();
-        let id = params.get("id").and_then(|id| id.parse::<i64>().ok());
+        let id = params.get("slug").and_then(|slug| Slug::id_in(&slug));
         id.zip(params.get("key"))
     });
     let answer = ServerAction::<AnswerOccurrence>::new();
@@ -343,6 +346,7 @@ pub fn OccurrenceDetailPage() -> impl IntoView {
 fn OccurrenceDetail(page: OccurrencePage, answer: ServerAction<AnswerOccurrence>) -> impl IntoView {
     let OccurrencePage {
         series_id,
+        series_slug,
         draft,
         rule_words,
         occurrence,
@@ -386,7 +390,7 @@ fn OccurrenceDetail(page: OccurrencePage, answer: ServerAction<AnswerOccurrence>
             <p class="mt-2 text-slate-700" data-testid="event-when">{when}</p>
             <p class="mt-2 text-sm text-slate-600">
                 "One date of a series: " {rule_words} " · "
-                <a href=format!("/series/{series_id}") class="underline" data-testid="series-link">"all dates"</a>
+                <a href=format!("/series/{series_slug}") class="underline" data-testid="series-link">"all dates"</a>
             </p>
             <p class="mt-4 text-sm text-slate-600">
                 "This date is not on Bluesky yet. Answering it publishes it to its organiser's Bluesky account, so that your answer has an event to point at."
@@ -399,7 +403,7 @@ fn OccurrenceDetail(page: OccurrencePage, answer: ServerAction<AnswerOccurrence>
     }
 }
 
-/// `/series/{id}/edit`: the organiser's form for the whole series.
+/// `/series/{slug}/edit`: the organiser's form for the whole series.
 #[component]
 pub fn EditSeriesPage() -> impl IntoView {
     let id = series_id();
@@ -433,7 +437,7 @@ pub fn EditSeriesPage() -> impl IntoView {
                                 <EventFields initial=form.input error />
                                 <RepeatFields initial=form.repeat error allow_none=false />
                                 <FormError error />
-                                <SaveOrCancel pending=update.pending() back=format!("/series/{id}") />
+                                <SaveOrCancel pending=update.pending() back=format!("/series/{}", form.slug) />
                             </ActionForm>
                         </section>
                     }

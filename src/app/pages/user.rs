@@ -93,7 +93,7 @@ fn UserEvents(page: UserPage, zone: TimeZoneName, actions: WriteActions) -> impl
                     let when = event.starts_at.map(|at| zone.format(at)).unwrap_or_else(|| "Date to be announced".to_owned());
                     view! {
                         <li class="rounded-lg border border-slate-200 bg-white p-3">
-                            <a href=format!("/events/{}", event.id) class="font-medium hover:text-sky-700">{event.name}</a>
+                            <a href=format!("/events/{}", event.slug) class="font-medium hover:text-sky-700">{event.name}</a>
                             <p class="text-sm text-slate-600">{when}</p>
                         </li>
                     }

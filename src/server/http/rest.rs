@@ -1,6 +1,6 @@
-//! The JSON paths that name an event: `POST /api/events/{id}/sync`,
-//! `GET /api/events/{id}/conflicts` and `POST /api/events/{id}/resolve`, where the id is the
-//! one in the event's page address.
+//! The JSON paths that name an event: `POST /api/events/{slug}/sync`,
+//! `GET /api/events/{slug}/conflicts` and `POST /api/events/{slug}/resolve`, where the slug is the
+//! one in the event's page address (its id works too).
 //!
 //! Server functions take no path parameters, so these are axum handlers. They read the session
 //! and the path, then make the same calls the server functions make (`crate::api::events::ssr`):
@@ -26,9 +26,9 @@ use tower_sessions::Session;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/api/events/{id}/sync", post(sync))
-        .route("/api/events/{id}/conflicts", get(conflicts))
-        .route("/api/events/{id}/resolve", post(resolve))
+        .route("/api/events/{slug}/sync", post(sync))
+        .route("/api/events/{slug}/conflicts", get(conflicts))
+        .route("/api/events/{slug}/resolve", post(resolve))
 }
 
 impl IntoResponse for ApiError {
@@ -84,12 +84,12 @@ async fn resolve(
     Ok(Json(()))
 }
 
-/// The event id a path names.
-fn event_id(id: &str) -> Result<i64, ApiError> {
-    id.parse().map_err(|_| {
+/// The event a path names, by its slug or its id.
+fn event_id(segment: &str) -> Result<i64, ApiError> {
+    crate::domain::Slug::id_in(segment).ok_or_else(|| {
         ApiError::with_message(
             ErrorCode::Request,
-            "An event is named by its id, a number, as in its page's address /events/{id}.",
+            "An event is named by its slug, as in its page's address /events/{slug}, or by its id.",
         )
     })
 }

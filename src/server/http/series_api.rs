@@ -1,6 +1,6 @@
 //! The JSON paths of recurring series, as the design names them: `GET /api/events/detect-series`
 //! (the signed-in organiser's proposals), `POST /api/events/create-series` (make a series of
-//! proposed events) and `POST /api/events/series/{id}/sync` (publish its next occurrence now, if
+//! proposed events) and `POST /api/events/series/{slug}/sync` (publish its next occurrence now, if
 //! it is not on Bluesky). Same services and errors as the pages' server functions.
 
 use crate::api::{
@@ -9,6 +9,7 @@ use crate::api::{
     views::{ProposalView, SeriesPage},
     ApiError, ErrorCode,
 };
+use crate::domain::Slug;
 use crate::server::state::AppState;
 use axum::{
     extract::{rejection::JsonRejection, Path, State},
@@ -23,7 +24,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/api/events/detect-series", get(detect))
         .route("/api/events/create-series", post(create))
-        .route("/api/events/series/{id}/sync", post(sync))
+        .route("/api/events/series/{slug}/sync", post(sync))
 }
 
 async fn detect(State(state): State<AppState>, session: Session) -> Result<Json<Vec<ProposalView>>, ApiError> {
@@ -47,6 +48,7 @@ struct CreateBody {
 #[derive(Debug, Serialize)]
 struct Created {
     id: i64,
+    slug: Slug,
     url: String,
 }
 
@@ -80,7 +82,8 @@ async fn create(
         StatusCode::CREATED,
         Json(Created {
             id: series.id,
-            url: format!("/series/{}", series.id),
+            url: format!("/series/{}", series.slug),
+            slug: series.slug,
         }),
     ))
 }
@@ -90,10 +93,10 @@ async fn sync(
     session: Session,
     Path(id): Path<String>,
 ) -> Result<Json<SeriesPage>, ApiError> {
-    let id: i64 = id.parse().map_err(|_| {
+    let id = Slug::id_in(&id).ok_or_else(|| {
         ApiError::with_message(
             ErrorCode::Request,
-            "A series is named by its id, a number, as in its page's address /series/{id}.",
+            "A series is named by its slug, as in its page's address /series/{slug}, or by its id.",
         )
     })?;
     let user = signed_in_on(&state, &session).await?;

@@ -1,7 +1,7 @@
 //! Builds the application from a [`Config`]: storage, sessions, routes, background tasks. Tests
 //! build it on port 0 and talk to it over HTTP, exactly as a browser would.
 
-use super::{callback, health, limits, metadata, rest, same_origin, scrape, security_headers, series_api};
+use super::{addresses, callback, health, limits, metadata, rest, same_origin, scrape, security_headers, series_api};
 use crate::app::{shell, App};
 use crate::server::{
     appview::AppView,
@@ -72,6 +72,13 @@ pub struct Application {
 impl Application {
     pub async fn build(mut config: Config) -> Result<Self, StartupError> {
         let store = Store::connect(&config.database).await?;
+        let filled = store.fill_missing_slugs().await?;
+        if filled > 0 {
+            tracing::info!(
+                filled,
+                "events and series stored before readable addresses have one now"
+            );
+        }
         let redis = match &config.redis {
             Some(redis) => Some(connect_redis(redis.url.expose_secret()).await?),
             None => None,
@@ -366,6 +373,7 @@ fn router(state: AppState) -> Router {
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
             context, shell,
         ))
+        .layer(axum::middleware::from_fn_with_state(state.clone(), addresses::redirect))
         .layer(axum::middleware::from_fn(same_origin::guard))
         .with_state(state)
 }

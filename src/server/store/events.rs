@@ -1,5 +1,5 @@
 use super::{bury, settle_pending_write, with_pool, ResultExt, Store, StoreError};
-use crate::domain::{Rev, SyncStatus, TimeZoneName};
+use crate::domain::{Rev, Slug, SyncStatus, TimeZoneName};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::types::Json;
@@ -96,6 +96,8 @@ pub struct NewEvent {
 #[derive(Debug, Clone, PartialEq)]
 pub struct Event {
     pub id: i64,
+    /// Its address segment (`/events/{slug}`), fixed when it was first stored.
+    pub slug: Slug,
     pub owner_id: Option<i64>,
     pub name: String,
     pub description: Option<String>,
@@ -112,6 +114,7 @@ pub struct Event {
 #[derive(sqlx::FromRow)]
 pub(super) struct EventRow {
     id: i64,
+    slug: Option<String>,
     owner_id: Option<i64>,
     name: String,
     description: Option<String>,
@@ -138,8 +141,11 @@ impl TryFrom<EventRow> for Event {
     type Error = StoreError;
     fn try_from(row: EventRow) -> Result<Self, Self::Error> {
         let corrupt = |e: &dyn fmt::Display| StoreError::Corrupt(format!("event {}: {e}", row.id));
+        // A row from before slugs has none until start-up gives it one: its name's words stand in.
+        let words = row.slug.unwrap_or_else(|| Slug::words_of(&row.name));
         Ok(Self {
             id: row.id,
+            slug: Slug::new(&words, row.id),
             owner_id: row.owner_id,
             name: row.name,
             description: row.description,
@@ -171,7 +177,8 @@ impl TryFrom<EventRow> for Event {
     }
 }
 
-pub(super) const EVENT_COLUMNS: &str = "id, owner_id, name, description, starts_at, ends_at, time_zone, source_type, \
+pub(super) const EVENT_COLUMNS: &str =
+    "id, slug, owner_id, name, description, starts_at, ends_at, time_zone, source_type, \
      source_id, source_url, source_data, last_synced_at, at_uri, rkey, cid, rev, sync_status, last_sync_error, record, \
      created_at, updated_at";
 
@@ -187,8 +194,8 @@ impl Store {
         let sql = format!(
             "insert into event (owner_id, name, description, starts_at, ends_at, time_zone, source_type,
                  source_id, source_url, source_data, last_synced_at, at_uri, rkey, cid, sync_status, record,
-                 rev, last_sync_error)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+                 rev, last_sync_error, slug)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
              returning {EVENT_COLUMNS}"
         );
         let source = &event.source;
@@ -213,6 +220,7 @@ impl Store {
                 .bind(event.record.as_ref().map(Json))
                 .bind(source.rev.as_ref().map(Rev::as_str))
                 .bind(&source.last_sync_error)
+                .bind(Slug::words_of(&event.name))
                 .fetch_one(&mut *tx)
                 .await?;
             // Our write made the record again after a delete: the delete's tombstone goes.

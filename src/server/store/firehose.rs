@@ -3,7 +3,7 @@
 
 use super::NewRsvp;
 use super::{buried, bury, with_pool, Event, EventRow, NewEvent, Store, StoreError, EVENT_COLUMNS};
-use crate::domain::{Collection, Did, Handle, Rev, SyncStatus};
+use crate::domain::{Collection, Did, Handle, Rev, Slug, SyncStatus};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::types::Json;
@@ -183,8 +183,8 @@ impl Store {
         let now = Utc::now();
         let insert = format!(
             "insert into event (owner_id, name, description, starts_at, ends_at, time_zone, source_type,
-                 source_id, source_url, source_data, last_synced_at, at_uri, rkey, cid, sync_status, record, rev)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)
+                 source_id, source_url, source_data, last_synced_at, at_uri, rkey, cid, sync_status, record, rev, slug)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
              returning {EVENT_COLUMNS}"
         );
         let update = "update event set name = $2, description = $3, starts_at = $4, ends_at = $5, source_url = $6,
@@ -243,6 +243,7 @@ impl Store {
                                             .bind(SyncStatus::InSync.as_str())
                                             .bind(event.record.as_ref().map(Json))
                                             .bind(new_rev)
+                                            .bind(Slug::words_of(&event.name))
                                             .fetch_one(&mut *tx)
                                             .await?;
                                         Ok(Applied::Inserted)

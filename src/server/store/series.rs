@@ -1,7 +1,7 @@
 //! Recurring series and what belongs to single occurrences of them.
 
 use super::{with_pool, Store, StoreError};
-use crate::domain::{EventDraft, Rkey};
+use crate::domain::{EventDraft, Rkey, Slug};
 use chrono::{DateTime, Utc};
 use sqlx::types::Json;
 use std::str::FromStr;
@@ -39,6 +39,8 @@ impl FromStr for SeriesStatus {
 #[derive(Debug, Clone, PartialEq)]
 pub struct SeriesRow {
     pub id: i64,
+    /// Its address segment (`/series/{slug}`), fixed when it was created.
+    pub slug: Slug,
     pub owner_id: i64,
     pub rule: String,
     /// The first occurrence; see the migration for what it stands for.
@@ -52,6 +54,7 @@ pub struct SeriesRow {
 #[derive(sqlx::FromRow)]
 struct Row {
     id: i64,
+    slug: Option<String>,
     owner_id: i64,
     rule: String,
     draft: Json<EventDraft>,
@@ -64,8 +67,11 @@ struct Row {
 impl TryFrom<Row> for SeriesRow {
     type Error = StoreError;
     fn try_from(row: Row) -> Result<Self, Self::Error> {
+        // A series from before slugs has none until start-up gives it one: its name stands in.
+        let words = row.slug.unwrap_or_else(|| Slug::words_of(&row.draft.name));
         Ok(Self {
             id: row.id,
+            slug: Slug::new(&words, row.id),
             owner_id: row.owner_id,
             rule: row.rule,
             draft: row.draft.0,
@@ -80,7 +86,7 @@ impl TryFrom<Row> for SeriesRow {
     }
 }
 
-const SERIES_COLUMNS: &str = "id, owner_id, rule, draft, status, next_check_at, created_at, updated_at";
+const SERIES_COLUMNS: &str = "id, slug, owner_id, rule, draft, status, next_check_at, created_at, updated_at";
 
 /// What belongs to one occurrence of a series (see the migration).
 #[derive(Debug, Clone, PartialEq)]
@@ -159,7 +165,7 @@ impl Store {
         next_check_at: DateTime<Utc>,
     ) -> Result<SeriesRow, StoreError> {
         let sql = format!(
-            "insert into series (owner_id, rule, draft, next_check_at) values ($1, $2, $3, $4)
+            "insert into series (owner_id, rule, draft, next_check_at, slug) values ($1, $2, $3, $4, $5)
              returning {SERIES_COLUMNS}"
         );
         let row: Row = with_pool!(self, |pool| sqlx::query_as(&sql)
@@ -167,6 +173,7 @@ impl Store {
             .bind(rule)
             .bind(Json(draft))
             .bind(next_check_at)
+            .bind(Slug::words_of(&draft.name))
             .fetch_one(pool)
             .await)?;
         row.try_into()
