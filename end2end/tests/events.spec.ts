@@ -1,3 +1,4 @@
+import { readFileSync } from "node:fs";
 import { expect, test } from "@playwright/test";
 import { createAccount, getRecord, listRecords } from "./support/pds";
 import { signIn } from "./support/sign-in";
@@ -38,6 +39,21 @@ test("create, see, edit and delete an event: the PDS holds it first", async ({ p
     mode: `${COLLECTION}#hybrid`,
   });
   const eventUrl = page.url();
+
+  // "Add to calendar" downloads a calendar file holding it, in the organiser's zone.
+  const downloading = page.waitForEvent("download");
+  await page.getByTestId("add-to-calendar").getByRole("link", { name: "Calendar file (.ics)" }).click();
+  const download = await downloading;
+  expect(download.suggestedFilename()).toMatch(/^rust-bluesky-evening-[0-9a-z]+\.ics$/);
+  const ics = readFileSync(await download.path(), "utf8");
+  expect(ics).toContain("BEGIN:VCALENDAR\r\n");
+  expect(ics).toContain("SUMMARY:Rust & Bluesky evening\r\n");
+  expect(ics).toContain("DTSTART;TZID=Europe/Berlin:20310514T183000\r\n");
+  expect(ics).toContain("BEGIN:VTIMEZONE\r\nTZID:Europe/Berlin\r\n");
+  await expect(page.getByTestId("add-to-calendar").getByRole("link", { name: "Google Calendar" })).toHaveAttribute(
+    "href",
+    /^https:\/\/calendar\.google\.com\/calendar\/render\?action=TEMPLATE&text=Rust\+%26\+Bluesky\+evening&dates=20310514T163000Z%2F20310514T190000Z/,
+  );
 
   // The numeric address of earlier versions leads to the same page.
   const id = parseInt(eventUrl.split("-").pop() as string, 36);

@@ -36,8 +36,24 @@ pub async fn event_details(id: i64) -> Result<Option<EventPage>, ApiError> {
             }),
         None => None,
     };
+    let path = format!("/events/{}", details.event.event.slug);
+    let page_url = state
+        .config
+        .public_url
+        .join(&path)
+        .map(String::from)
+        .unwrap_or_default();
+    let add_to_calendar =
+        crate::server::feeds::web_calendar_links(&details.event.draft, &page_url).map(|(google, outlook)| {
+            super::views::AddToCalendar {
+                ics: format!("{path}/calendar.ics"),
+                google,
+                outlook,
+            }
+        });
     Ok(Some(EventPage {
         series,
+        add_to_calendar,
         ..EventPage::from(details)
     }))
 }

@@ -140,8 +140,18 @@ pub struct EventPage {
     pub conflicts: Vec<ConflictView>,
     /// The series this event is an occurrence of.
     pub series: Option<SeriesLink>,
+    /// Ways to put it in a calendar; `None` while it has no start.
+    pub add_to_calendar: Option<AddToCalendar>,
     /// When the page was made, so "synced 3 minutes ago" reads the same after hydration.
     pub now: DateTime<Utc>,
+}
+
+/// "Add to calendar": the event's `.ics`, and the web calendars' own forms filled with it.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AddToCalendar {
+    pub ics: String,
+    pub google: String,
+    pub outlook: String,
 }
 
 /// `/u/{handle}`.
@@ -850,6 +860,7 @@ mod from_server {
                 attendance: read.attendance.into(),
                 conflicts: read.conflicts.into_iter().map(ConflictView::from).collect(),
                 series: None,
+                add_to_calendar: None,
                 event: read.event.into(),
                 now: Utc::now(),
             }

@@ -56,6 +56,10 @@ impl AppState {
         Reads::new(self.store.clone(), self.identity())
     }
 
+    pub fn feeds(&self) -> crate::server::feeds::Feeds {
+        crate::server::feeds::Feeds::new(self.store.clone(), self.identity(), self.config.public_url.clone())
+    }
+
     pub fn identity(&self) -> Option<Arc<Identity>> {
         self.bluesky.as_ref().map(|b| Arc::clone(&b.identity))
     }

@@ -374,3 +374,32 @@ impl TestApp {
             .expect("request sent")
     }
 }
+
+/// Runs `tests/fixtures/{script}` with the tests' Python (`SKYMEET_PYTHON`; `scripts/test.sh`
+/// installs it with the PyPI packages the scripts use), `input` on its standard input; what it
+/// printed.
+pub fn run_python(script: &str, input: String) -> String {
+    use std::io::Write;
+    use std::process::{Command, Stdio};
+    let python = std::env::var("SKYMEET_PYTHON").unwrap_or_else(|_| "python3".to_owned());
+    let path = format!("{}/tests/fixtures/{script}", env!("CARGO_MANIFEST_DIR"));
+    let mut child = Command::new(python)
+        .arg(&path)
+        .stdin(Stdio::piped())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .expect("python runs (scripts/test.sh installs it; SKYMEET_PYTHON names it)");
+    // Written from a thread of its own: python answers while it reads, and a full pipe of answers
+    // would otherwise stop both.
+    let mut stdin = child.stdin.take().expect("stdin");
+    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
+    let output = child.wait_with_output().expect("python finished");
+    writer.join().expect("writer").expect("input written");
+    assert!(
+        output.status.success(),
+        "{script} failed (are its packages installed? scripts/test.sh does it): {}",
+        String::from_utf8_lossy(&output.stderr)
+    );
+    String::from_utf8(output.stdout).expect("UTF-8")
+}

@@ -30,6 +30,7 @@ mod api;
 mod attendance;
 mod auth;
 mod events;
+mod feeds;
 mod firehose;
 mod helpers;
 mod hostile;

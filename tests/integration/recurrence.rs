@@ -7,8 +7,6 @@
 
 use chrono::{DateTime, Duration, NaiveDateTime, TimeZone, Utc};
 use skymeet::{domain::TimeZoneName, server::series::Recurrence};
-use std::io::Write;
-use std::process::{Command, Stdio};
 
 const ZONES: &[&str] = &[
     "Europe/Berlin",
@@ -114,10 +112,6 @@ fn generate(random: &mut Lcg) -> Case {
     }
 }
 
-fn python() -> String {
-    std::env::var("SKYMEET_PYTHON").unwrap_or_else(|_| "python3".to_owned())
-}
-
 #[test]
 fn expansion_agrees_with_python_dateutil_across_zones_and_dst_changes() {
     let mut random = Lcg(0x5eed_cafe);
@@ -151,27 +145,8 @@ fn expansion_agrees_with_python_dateutil_across_zones_and_dst_changes() {
         cases.push((case, recurrence, start, until));
     }
 
-    let script = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/fixtures/expand_rrule.py");
-    let mut child = Command::new(python())
-        .arg(script)
-        .stdin(Stdio::piped())
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .spawn()
-        .expect("python runs (scripts/test.sh installs it with python-dateutil; SKYMEET_PYTHON names it)");
-    // Written from a thread of its own: python answers while it reads, and a full pipe of answers
-    // would otherwise stop both.
-    let mut stdin = child.stdin.take().expect("stdin");
-    let writer = std::thread::spawn(move || stdin.write_all(input.as_bytes()));
-    let output = child.wait_with_output().expect("python finished");
-    writer.join().expect("writer").expect("cases written");
-    assert!(
-        output.status.success(),
-        "dateutil failed (is python-dateutil installed? scripts/test.sh does it): {}",
-        String::from_utf8_lossy(&output.stderr)
-    );
-    let answers: Vec<Vec<String>> = String::from_utf8(output.stdout)
-        .expect("UTF-8")
+    let output = crate::helpers::run_python("expand_rrule.py", input);
+    let answers: Vec<Vec<String>> = output
         .lines()
         .map(|line| serde_json::from_str(line).expect("a JSON list"))
         .collect();

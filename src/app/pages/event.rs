@@ -96,6 +96,7 @@ fn EventDetail(page: EventPage, zone: TimeZoneName, actions: Actions) -> impl In
         answer_pending,
         conflicts,
         series,
+        add_to_calendar,
         now,
     } = page;
     let when = when(&event, &zone);
@@ -185,6 +186,16 @@ fn EventDetail(page: EventPage, zone: TimeZoneName, actions: Actions) -> impl In
                 <p class="mt-6 whitespace-pre-line text-slate-800" data-testid="event-description">{text}</p>
             })}
             <ul class="mt-4 space-y-1 text-sm">{links}</ul>
+            {add_to_calendar.map(|add| view! {
+                <p class="mt-4 text-sm text-slate-700" data-testid="add-to-calendar">
+                    "Add to calendar: "
+                    <a href=add.ics class="text-sky-700 underline" download>"Calendar file (.ics)"</a>
+                    " · "
+                    <a href=add.google class="text-sky-700 underline" rel="nofollow noopener noreferrer" target="_blank">"Google Calendar"</a>
+                    " · "
+                    <a href=add.outlook class="text-sky-700 underline" rel="nofollow noopener noreferrer" target="_blank">"Outlook"</a>
+                </p>
+            })}
             <div class="mt-6">
                 <SyncDetails sync=event.sync.clone() now />
             </div>

@@ -1,7 +1,9 @@
 //! Builds the application from a [`Config`]: storage, sessions, routes, background tasks. Tests
 //! build it on port 0 and talk to it over HTTP, exactly as a browser would.
 
-use super::{addresses, callback, health, limits, metadata, rest, same_origin, scrape, security_headers, series_api};
+use super::{
+    addresses, callback, feeds, health, limits, metadata, rest, same_origin, scrape, security_headers, series_api,
+};
 use crate::app::{shell, App};
 use crate::server::{
     appview::AppView,
@@ -369,6 +371,7 @@ fn router(state: AppState) -> Router {
         .route(JWKS_PATH, get(metadata::jwks))
         .merge(rest::routes())
         .merge(series_api::routes())
+        .merge(feeds::routes())
         .leptos_routes_with_context(&state, routes, context.clone(), move || shell(leptos_options.clone()))
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
             context, shell,

@@ -107,6 +107,8 @@ pub struct Event {
     pub source: SourceTracking,
     /// The record as the owner's PDS holds it, fields of other apps included.
     pub record: Option<Value>,
+    /// How many times it changed since it was first stored (iCalendar's SEQUENCE).
+    pub sequence: i64,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -133,6 +135,7 @@ pub(super) struct EventRow {
     sync_status: String,
     last_sync_error: Option<String>,
     record: Option<Json<Value>>,
+    sequence: i64,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -171,6 +174,7 @@ impl TryFrom<EventRow> for Event {
                 last_sync_error: row.last_sync_error,
             },
             record: row.record.map(|json| json.0),
+            sequence: row.sequence,
             created_at: row.created_at,
             updated_at: row.updated_at,
         })
@@ -180,7 +184,7 @@ impl TryFrom<EventRow> for Event {
 pub(super) const EVENT_COLUMNS: &str =
     "id, slug, owner_id, name, description, starts_at, ends_at, time_zone, source_type, \
      source_id, source_url, source_data, last_synced_at, at_uri, rkey, cid, rev, sync_status, last_sync_error, record, \
-     created_at, updated_at";
+     sequence, created_at, updated_at";
 
 impl Store {
     pub async fn insert_event(&self, event: &NewEvent) -> Result<Event, StoreError> {
@@ -248,7 +252,7 @@ impl Store {
         let sql = format!(
             "update event set name = $2, description = $3, starts_at = $4, ends_at = $5, time_zone = $6,
                  source_url = $7, source_data = $8, last_synced_at = $9, cid = $10, sync_status = $11, record = $12,
-                 rev = $13, last_sync_error = $14
+                 rev = $13, last_sync_error = $14, sequence = sequence + 1
              where id = $1
              returning {EVENT_COLUMNS}"
         );

@@ -1,0 +1,174 @@
+//! Calendar feeds: which events each `.ics` holds, read from Skymeet's copy and written by
+//! [`crate::server::ics`]. Every feed is bounded: upcoming events and a stretch of recent past, at
+//! most a few hundred.
+
+use crate::domain::{EventDraft, Handle};
+use crate::server::{
+    calendar::reads::draft,
+    ics::{calendar, CalendarEntry},
+    identity::Identity,
+    pds::PdsError,
+    store::{Event, Store, StoreError},
+};
+use chrono::{DateTime, Duration, Utc};
+use std::sync::Arc;
+
+/// How far back a feed keeps events that are over: a calendar app keeps what it saw anyway.
+const RECENT_PAST: Duration = Duration::days(90);
+/// The most events the site's feed holds.
+const SITE_FEED_LIMIT: u32 = 500;
+
+#[derive(Debug, thiserror::Error)]
+pub enum FeedError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error("the handle could not be resolved")]
+    Unresolved(#[source] PdsError),
+}
+
+/// A feed ready to send: its name (for a file name) and its text.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Feed {
+    pub name: String,
+    pub text: String,
+}
+
+pub struct Feeds {
+    store: Store,
+    /// `None` where Bluesky is off: then no handle names anyone.
+    identity: Option<Arc<Identity>>,
+    public_url: url::Url,
+}
+
+impl Feeds {
+    pub fn new(store: Store, identity: Option<Arc<Identity>>, public_url: url::Url) -> Self {
+        Self {
+            store,
+            identity,
+            public_url,
+        }
+    }
+
+    /// One event, to add to a calendar; `None` when there is none.
+    pub async fn event(&self, id: i64) -> Result<Option<Feed>, FeedError> {
+        let Some(event) = self.store.event_by_id(id).await? else {
+            return Ok(None);
+        };
+        let name = event.name.clone();
+        Ok(Some(Feed {
+            text: calendar(&name, &[self.entry(&event)]),
+            name: event.slug.to_string(),
+        }))
+    }
+
+    /// What a person organises (`/u/{handle}/calendar.ics`); `None` when the handle names no one
+    /// Skymeet knows.
+    pub async fn organiser(&self, handle: &Handle, now: DateTime<Utc>) -> Result<Option<Feed>, FeedError> {
+        let Some(identity) = &self.identity else {
+            return Ok(None);
+        };
+        let Some(did) = identity.resolve_handle(handle).await.map_err(FeedError::Unresolved)? else {
+            return Ok(None);
+        };
+        let Some(user) = self.store.user_by_did(&did).await? else {
+            return Ok(None);
+        };
+        let events = self.store.events_by_owner(user.id).await?;
+        let entries: Vec<_> = events
+            .iter()
+            .filter(|event| not_long_over(event, now))
+            .map(|event| self.entry(event))
+            .collect();
+        Ok(Some(Feed {
+            text: calendar(&format!("@{handle} on Skymeet"), &entries),
+            name: handle.to_string(),
+        }))
+    }
+
+    /// The whole site: what is coming, and what was on lately.
+    pub async fn site(&self, now: DateTime<Utc>) -> Result<Feed, FeedError> {
+        let events = self.store.upcoming_events(now - RECENT_PAST, SITE_FEED_LIMIT).await?;
+        let entries: Vec<_> = events.iter().map(|event| self.entry(event)).collect();
+        Ok(Feed {
+            text: calendar("Skymeet", &entries),
+            name: "skymeet".to_owned(),
+        })
+    }
+
+    fn entry(&self, event: &Event) -> CalendarEntry {
+        let host = self.public_url.host_str().unwrap_or("skymeet");
+        CalendarEntry {
+            uid: event
+                .source
+                .at_uri
+                .clone()
+                .unwrap_or_else(|| format!("skymeet-event-{}@{host}", event.id)),
+            draft: draft(event),
+            url: self
+                .public_url
+                .join(&format!("events/{}", event.slug))
+                .map(String::from)
+                .unwrap_or_default(),
+            sequence: event.sequence,
+            last_modified: event.updated_at,
+        }
+    }
+}
+
+/// How much of a description goes into a web calendar's link (the rest is on the event's page).
+const LINK_DESCRIPTION_MAX_CHARS: usize = 500;
+
+/// Google Calendar's and Outlook's "new event" forms, filled with `draft` (which links to
+/// `page_url` for the rest); `None` without a start.
+pub fn web_calendar_links(draft: &EventDraft, page_url: &str) -> Option<(String, String)> {
+    let start = draft.starts_at?;
+    let end = draft
+        .ends_at
+        .filter(|end| *end >= start)
+        .unwrap_or(start + Duration::hours(1));
+    let mut details: String = draft
+        .description
+        .as_deref()
+        .unwrap_or_default()
+        .chars()
+        .take(LINK_DESCRIPTION_MAX_CHARS)
+        .collect();
+    if !details.is_empty() {
+        details.push_str("\n\n");
+    }
+    details.push_str(page_url);
+    let place = crate::server::ics::location(draft).unwrap_or_default();
+    let compact = |at: DateTime<Utc>| at.format("%Y%m%dT%H%M%SZ").to_string();
+    let google = url::Url::parse_with_params(
+        "https://calendar.google.com/calendar/render",
+        [
+            ("action", "TEMPLATE"),
+            ("text", draft.name.as_str()),
+            ("dates", &format!("{}/{}", compact(start), compact(end))),
+            ("details", &details),
+            ("location", &place),
+            ("ctz", draft.time_zone.as_str()),
+        ],
+    );
+    let iso = |at: DateTime<Utc>| at.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let outlook = url::Url::parse_with_params(
+        "https://outlook.live.com/calendar/0/deeplink/compose",
+        [
+            ("path", "/calendar/action/compose"),
+            ("rru", "addevent"),
+            ("subject", draft.name.as_str()),
+            ("startdt", &iso(start)),
+            ("enddt", &iso(end)),
+            ("body", &details),
+            ("location", &place),
+        ],
+    );
+    Some((google.ok()?.into(), outlook.ok()?.into()))
+}
+
+fn not_long_over(event: &Event, now: DateTime<Utc>) -> bool {
+    event
+        .ends_at
+        .or(event.starts_at)
+        .is_some_and(|at| at >= now - RECENT_PAST)
+}

@@ -1,0 +1,107 @@
+//! The iCalendar paths: `GET /events/{slug}/calendar.ics` (one event, to add to a calendar),
+//! `GET /u/{handle}/calendar.ics` (what a person organises) and `GET /calendar.ics` (the site).
+//! Feeds carry an `ETag` (a conditional request that matches gets 304 and no body) and may be
+//! cached for a few minutes.
+
+use crate::domain::{Handle, Slug};
+use crate::server::{
+    feeds::{Feed, FeedError},
+    state::AppState,
+};
+use axum::{
+    extract::{Path, State},
+    http::{header, HeaderMap, HeaderValue, StatusCode},
+    response::{IntoResponse, Response},
+    routing::get,
+    Router,
+};
+use std::hash::{DefaultHasher, Hash, Hasher};
+
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/calendar.ics", get(site))
+        .route("/events/{slug}/calendar.ics", get(event))
+        .route("/u/{handle}/calendar.ics", get(organiser))
+}
+
+async fn site(State(state): State<AppState>, headers: HeaderMap) -> Response {
+    answer(&headers, state.feeds().site(chrono::Utc::now()).await.map(Some), false)
+}
+
+async fn event(State(state): State<AppState>, Path(slug): Path<String>, headers: HeaderMap) -> Response {
+    let Some(id) = Slug::id_in(&slug) else {
+        return not_found();
+    };
+    answer(&headers, state.feeds().event(id).await, true)
+}
+
+async fn organiser(State(state): State<AppState>, Path(handle): Path<String>, headers: HeaderMap) -> Response {
+    let Ok(handle) = Handle::parse(handle.trim_start_matches('@')) else {
+        return not_found();
+    };
+    answer(
+        &headers,
+        state.feeds().organiser(&handle, chrono::Utc::now()).await,
+        false,
+    )
+}
+
+/// The feed as a response: 304 when the client holds this version, 404 when there is none,
+/// 503 when it could not be read. `download` asks the browser to save it as a file.
+fn answer(headers: &HeaderMap, feed: Result<Option<Feed>, FeedError>, download: bool) -> Response {
+    let feed = match feed {
+        Ok(Some(feed)) => feed,
+        Ok(None) => return not_found(),
+        Err(error) => {
+            tracing::warn!(error = %error, "could not read a calendar feed");
+            return (
+                StatusCode::SERVICE_UNAVAILABLE,
+                "The calendar could not be read; try again soon.\n",
+            )
+                .into_response();
+        }
+    };
+    let etag = etag(&feed.text);
+    let cache = [
+        (header::ETAG, etag.clone()),
+        (header::CACHE_CONTROL, HeaderValue::from_static("public, max-age=300")),
+    ];
+    let matches = headers
+        .get(header::IF_NONE_MATCH)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|tags| tags.split(',').any(|tag| tag.trim() == etag || tag.trim() == "*"));
+    if matches {
+        return (StatusCode::NOT_MODIFIED, cache).into_response();
+    }
+    let disposition = match download {
+        // The name is a slug or a handle: letters, digits, dots and dashes only.
+        true => format!("attachment; filename=\"{}.ics\"", feed.name),
+        false => "inline".to_owned(),
+    };
+    let disposition = HeaderValue::from_str(&disposition).unwrap_or(HeaderValue::from_static("inline"));
+    (
+        cache,
+        [
+            (
+                header::CONTENT_TYPE,
+                HeaderValue::from_static("text/calendar; charset=utf-8"),
+            ),
+            (header::CONTENT_DISPOSITION, disposition),
+        ],
+        feed.text,
+    )
+        .into_response()
+}
+
+fn not_found() -> Response {
+    (StatusCode::NOT_FOUND, "No such calendar.\n").into_response()
+}
+
+/// A strong validator of the text: its length and a 64-bit hash (SipHash with fixed keys, stable
+/// for a build; a new build at worst makes clients fetch the feed once more).
+fn etag(text: &str) -> HeaderValue {
+    let mut hasher = DefaultHasher::new();
+    text.hash(&mut hasher);
+    let tag = format!("\"{:x}-{:016x}\"", text.len(), hasher.finish());
+    HeaderValue::from_str(&tag).unwrap_or(HeaderValue::from_static("\"0\""))
+}
