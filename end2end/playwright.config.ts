@@ -84,7 +84,9 @@ function serverOn(port: number, database: string) {
 
 export default defineConfig({
   testDir: "./tests",
-  timeout: 30_000,
+  // A flow signs in through the PDS and writes to it several times: on 2 cores, under the load of
+  // the other workers, 30 s was not always enough.
+  timeout: 60_000,
   expect: { timeout: 10_000 },
   fullyParallel: true,
   forbidOnly: !!process.env.CI,

@@ -7,6 +7,7 @@ pub mod attendance;
 pub mod auth;
 mod error;
 pub mod events;
+pub mod feeds;
 pub mod preferences;
 pub mod series;
 pub mod views;

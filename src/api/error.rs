@@ -317,6 +317,18 @@ mod from_server {
         }
     }
 
+    impl From<crate::server::feeds::FeedError> for ApiError {
+        fn from(error: crate::server::feeds::FeedError) -> Self {
+            match error {
+                crate::server::feeds::FeedError::Store(error) => error.into(),
+                crate::server::feeds::FeedError::Unresolved(error) => {
+                    tracing::warn!(error = %error, "could not resolve a handle for a feed");
+                    ErrorCode::Internal.into()
+                }
+            }
+        }
+    }
+
     impl From<tower_sessions::session::Error> for ApiError {
         fn from(error: tower_sessions::session::Error) -> Self {
             ServerError::from(error).into()

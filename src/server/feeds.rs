@@ -2,7 +2,7 @@
 //! [`crate::server::ics`]. Every feed is bounded: upcoming events and a stretch of recent past, at
 //! most a few hundred.
 
-use crate::domain::{EventDraft, Handle};
+use crate::domain::{EventDraft, Handle, RsvpStatus};
 use crate::server::{
     calendar::reads::draft,
     ics::{calendar, CalendarEntry},
@@ -85,6 +85,48 @@ impl Feeds {
         }))
     }
 
+    /// What the person whose token `token` is answered going or interested to; `None` for a
+    /// token that is no one's (never issued, or replaced since).
+    pub async fn going(&self, token: &str, now: DateTime<Utc>) -> Result<Option<Feed>, FeedError> {
+        if !looks_like_token(token) {
+            return Ok(None);
+        }
+        let Some(user_id) = self.store.user_id_by_calendar_token(token).await? else {
+            return Ok(None);
+        };
+        let mut events = self.store.events_answered(user_id, RsvpStatus::Going).await?;
+        events.extend(self.store.events_answered(user_id, RsvpStatus::Interested).await?);
+        let entries: Vec<_> = events
+            .iter()
+            .filter(|event| not_long_over(event, now))
+            .map(|event| self.entry(event))
+            .collect();
+        Ok(Some(Feed {
+            text: calendar("My Skymeet events", &entries),
+            name: "going".to_owned(),
+        }))
+    }
+
+    /// The path of `user_id`'s private feed, if they asked for one.
+    pub async fn going_path(&self, user_id: i64) -> Result<Option<String>, FeedError> {
+        Ok(self
+            .store
+            .calendar_token(user_id)
+            .await?
+            .map(|token| going_path(&token)))
+    }
+
+    /// Gives `user_id` a new private feed address (the old one stops working); its path.
+    pub async fn new_going_path(&self, user_id: i64) -> Result<String, FeedError> {
+        // 256 bits from the operating system's generator, as 64 hex digits.
+        use chacha20poly1305::aead::{rand_core::RngCore, OsRng};
+        let mut bytes = [0u8; 32];
+        OsRng.fill_bytes(&mut bytes);
+        let token: String = bytes.iter().map(|byte| format!("{byte:02x}")).collect();
+        self.store.set_calendar_token(user_id, &token).await?;
+        Ok(going_path(&token))
+    }
+
     /// The whole site: what is coming, and what was on lately.
     pub async fn site(&self, now: DateTime<Utc>) -> Result<Feed, FeedError> {
         let events = self.store.upcoming_events(now - RECENT_PAST, SITE_FEED_LIMIT).await?;
@@ -164,6 +206,15 @@ pub fn web_calendar_links(draft: &EventDraft, page_url: &str) -> Option<(String,
         ],
     );
     Some((google.ok()?.into(), outlook.ok()?.into()))
+}
+
+fn going_path(token: &str) -> String {
+    format!("/feeds/{token}/going.ics")
+}
+
+/// What a token can be: 64 lower-case hex digits. Anything else is not looked up.
+fn looks_like_token(token: &str) -> bool {
+    token.len() == 64 && token.bytes().all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
 }
 
 fn not_long_over(event: &Event, now: DateTime<Utc>) -> bool {

@@ -6,6 +6,7 @@
 //! differ, the migrations do: `migrations/postgres` and `migrations/sqlite`.
 
 mod admin;
+mod calendar_tokens;
 mod conflicts;
 mod events;
 mod firehose;

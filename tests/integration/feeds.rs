@@ -189,3 +189,82 @@ async fn feeds_hold_the_right_instants_in_every_zone(options: AppOptions) {
 }
 
 on_both_engines!(feeds_hold_the_right_instants_in_every_zone);
+
+async fn a_private_feed_holds_what_i_answered_until_i_replace_it(options: AppOptions) {
+    let (app, account) = organiser(options).await;
+    for name in ["Going there", "Maybe there", "Not there", "Unanswered"] {
+        let (status, body) = app
+            .create_event(&[
+                ("name", name),
+                ("starts_at", "2031-05-01T18:00"),
+                ("time_zone", "Europe/Berlin"),
+            ])
+            .await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+    let user = crate::network::user_of(&app, &account).await;
+    let events = app.state.store.events_by_owner(user.id).await.expect("events");
+    let named = |name: &str| events.iter().find(|e| e.name == name).expect("event").clone();
+    for (name, answer) in [
+        ("Going there", "going"),
+        ("Maybe there", "interested"),
+        ("Not there", "notgoing"),
+    ] {
+        let (status, body) = app.answer_event(named(name).id, answer).await;
+        assert_eq!(status, StatusCode::OK, "{body}");
+    }
+
+    // No link until asked for; then one that reads back exactly the two answers.
+    let nothing: [(&str, &str); 0] = [];
+    let (status, none) = app.call("calendar_feed", &nothing).await;
+    assert_eq!((status, none), (StatusCode::OK, Value::Null));
+    let (status, link) = app.call("new_calendar_feed", &nothing).await;
+    assert_eq!(status, StatusCode::OK, "{link}");
+    let link = link.as_str().expect("a link").to_owned();
+    let path = &link[link.find("/feeds/").expect("a feed path")..];
+    let (status, shown) = app.call("calendar_feed", &nothing).await;
+    assert_eq!((status, shown.as_str()), (StatusCode::OK, Some(link.as_str())));
+    let response = app.get(path).await;
+    assert_eq!(
+        response
+            .headers()
+            .get(header::CACHE_CONTROL)
+            .and_then(|v| v.to_str().ok()),
+        Some("private, max-age=300")
+    );
+    let (read, _) = read_calendar(&app, path).await;
+    let mut summaries: Vec<&str> = read["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|e| e["summary"].as_str())
+        .collect();
+    summaries.sort_unstable();
+    assert_eq!(summaries, ["Going there", "Maybe there"]);
+    let (_, page) = app.get_html("/me").await;
+    assert!(page.contains(&link), "/me shows the link");
+
+    // A new link cuts the old one off.
+    let (_, renewed) = app.call("new_calendar_feed", &nothing).await;
+    let renewed = renewed.as_str().expect("a link").to_owned();
+    assert_ne!(renewed, link);
+    assert_eq!(app.get(path).await.status(), StatusCode::NOT_FOUND);
+    let renewed_path = &renewed[renewed.find("/feeds/").expect("a feed path")..];
+    read_calendar(&app, renewed_path).await;
+    for forged in ["/feeds/0/going.ics", &format!("/feeds/{}/going.ics", "0".repeat(64))] {
+        assert_eq!(app.get(forged).await.status(), StatusCode::NOT_FOUND, "{forged}");
+    }
+
+    // Signed out, there is no link to see or make.
+    for function in ["calendar_feed", "new_calendar_feed"] {
+        let response = crate::helpers::visitor()
+            .post(format!("{}/api/{function}", app.address))
+            .form(&nothing)
+            .send()
+            .await
+            .expect("sent");
+        assert_eq!(response.status(), StatusCode::UNAUTHORIZED, "{function}");
+    }
+}
+
+on_both_engines!(a_private_feed_holds_what_i_answered_until_i_replace_it);

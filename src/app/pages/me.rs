@@ -1,5 +1,6 @@
 use crate::api::{
     auth::{current_user, Disconnect, RefreshProfile},
+    feeds::{calendar_feed, NewCalendarFeed},
     series::{my_series, AcceptSeriesProposal},
     views::{SeriesOverview, Viewer},
 };
@@ -18,7 +19,7 @@ pub fn MePage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="text-slate-500">"Loading your profile…"</p> }>
             {move || Suspend::new(async move {
                 match me.await {
-                    Ok(Some(viewer)) => view! { <Profile viewer refresh disconnect /> <YourSeries /> }.into_any(),
+                    Ok(Some(viewer)) => view! { <Profile viewer refresh disconnect /> <CalendarFeed /> <YourSeries /> }.into_any(),
                     Ok(None) => {
                         view! {
                             <section class="mx-auto max-w-md text-center">
@@ -114,6 +115,47 @@ fn Profile(
             </div>
             {errors}
         </section>
+    }
+}
+
+/// The private calendar feed of what the person answered going or interested to: its address,
+/// and a button that makes a new one (so a leaked address can be cut off).
+#[component]
+fn CalendarFeed() -> impl IntoView {
+    let renew = ServerAction::<NewCalendarFeed>::new();
+    let feed = Resource::new_blocking(move || renew.version().get(), |_| calendar_feed());
+    let error = move || {
+        renew
+            .value()
+            .get()
+            .and_then(Result::err)
+            .map(|e| view! { <p role="alert" class="mt-2 text-sm text-rose-700">{e.message}</p> })
+    };
+    view! {
+        <Transition fallback=|| ()>
+            {move || Suspend::new(async move {
+                let address = feed.await.ok().flatten();
+                let button = if address.is_some() { "Make a new link" } else { "Get a private link" };
+                view! {
+                    <section aria-labelledby="calendar-feed" class="mx-auto mt-8 max-w-2xl rounded-2xl border border-slate-200 bg-white p-6 shadow-sm">
+                        <h2 id="calendar-feed" class="text-lg font-semibold">"Your calendar"</h2>
+                        <p class="mt-1 text-sm text-slate-600">
+                            "Subscribe to this link in your calendar app to see the events you answered going or interested to. Anyone with the link can read it; making a new link stops the old one."
+                        </p>
+                        {address.map(|address| view! {
+                            <input type="text" readonly value=address aria-label="Your calendar link" data-testid="calendar-feed"
+                                class="mt-3 w-full rounded-md border border-slate-300 px-2 py-1 font-mono text-xs" />
+                        })}
+                        <ActionForm action=renew attr:class="mt-3">
+                            <button type="submit" class="rounded-md border border-slate-300 px-3 py-1.5 text-sm font-medium hover:bg-slate-100">
+                                {button}
+                            </button>
+                        </ActionForm>
+                        {error}
+                    </section>
+                }
+            })}
+        </Transition>
     }
 }
 

@@ -1,7 +1,8 @@
 //! The iCalendar paths: `GET /events/{slug}/calendar.ics` (one event, to add to a calendar),
-//! `GET /u/{handle}/calendar.ics` (what a person organises) and `GET /calendar.ics` (the site).
-//! Feeds carry an `ETag` (a conditional request that matches gets 304 and no body) and may be
-//! cached for a few minutes.
+//! `GET /u/{handle}/calendar.ics` (what a person organises), `GET /calendar.ics` (the site) and
+//! `GET /feeds/{token}/going.ics` (a person's private feed of what they go to). Feeds carry an
+//! `ETag` (a conditional request that matches gets 304 and no body) and may be cached for a few
+//! minutes, the private one by the person's own client only.
 
 use crate::domain::{Handle, Slug};
 use crate::server::{
@@ -22,6 +23,15 @@ pub fn routes() -> Router<AppState> {
         .route("/calendar.ics", get(site))
         .route("/events/{slug}/calendar.ics", get(event))
         .route("/u/{handle}/calendar.ics", get(organiser))
+        .route("/feeds/{token}/going.ics", get(going))
+}
+
+async fn going(State(state): State<AppState>, Path(token): Path<String>, headers: HeaderMap) -> Response {
+    let mut response = answer(&headers, state.feeds().going(&token, chrono::Utc::now()).await, false);
+    response
+        .headers_mut()
+        .insert(header::CACHE_CONTROL, HeaderValue::from_static("private, max-age=300"));
+    response
 }
 
 async fn site(State(state): State<AppState>, headers: HeaderMap) -> Response {
@@ -104,4 +114,25 @@ fn etag(text: &str) -> HeaderValue {
     text.hash(&mut hasher);
     let tag = format!("\"{:x}-{:016x}\"", text.len(), hasher.finish());
     HeaderValue::from_str(&tag).unwrap_or(HeaderValue::from_static("\"0\""))
+}
+
+/// `path` fit for the logs: a private feed's token is a secret, so it is left out (the request
+/// log shows paths only, never query strings).
+pub fn loggable_path(path: &str) -> std::borrow::Cow<'_, str> {
+    match path.strip_prefix("/feeds/") {
+        Some(rest) => format!("/feeds/[token]{}", rest.find('/').map_or("", |at| &rest[at..])).into(),
+        None => path.into(),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn tokens_stay_out_of_the_logs() {
+        assert_eq!(
+            super::loggable_path("/feeds/abc123/going.ics"),
+            "/feeds/[token]/going.ics"
+        );
+        assert_eq!(super::loggable_path("/events/x-1"), "/events/x-1");
+    }
 }

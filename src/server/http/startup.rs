@@ -175,7 +175,17 @@ impl Application {
         let router = router
             .layer(axum::middleware::from_fn(metrics::track_http))
             .layer(axum::middleware::from_fn(security_headers::add))
-            .layer(TraceLayer::new_for_http());
+            .layer(
+                TraceLayer::new_for_http().make_span_with(|request: &axum::extract::Request| {
+                    // The path only, with secrets left out: no query strings (sign-in codes), no
+                    // private feed tokens.
+                    tracing::debug_span!(
+                        "request",
+                        method = %request.method(),
+                        path = %feeds::loggable_path(request.uri().path()),
+                    )
+                }),
+            );
         Ok(Self {
             listener,
             router,
