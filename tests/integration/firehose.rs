@@ -36,11 +36,12 @@ pub async fn consuming_app_on(options: AppOptions) -> TestApp {
     panic!("the consumer did not connect");
 }
 
-/// Waits (up to 10 s) until the cached events of `did` satisfy `done`.
+/// Waits (up to 30 s: the whole suite shares two cores with the PDS) until the cached events of
+/// `did` satisfy `done`.
 async fn eventually(app: &TestApp, did: &str, done: impl Fn(&[Event]) -> bool) -> Vec<Event> {
     let did = Did::parse(did).expect("DID");
     let mut events = Vec::new();
-    for _ in 0..200 {
+    for _ in 0..600 {
         events = app.state.store.events_of(&did).await.expect("query");
         if done(&events) {
             return events;
