@@ -413,6 +413,21 @@ async fn every_response_carries_the_security_headers_and_pages_a_fresh_nonce() {
     );
 }
 
+/// Many pages rendered at once each go out with their own page policy, and their scripts carry its
+/// nonce: a page that once went out with the strict policy for non-pages could not hydrate.
+#[tokio::test]
+async fn pages_rendered_side_by_side_each_carry_their_own_page_policy() {
+    let app = spawn_app(AppOptions::embedded()).await;
+    let pages = (0..32).map(|i| {
+        let app = &app;
+        async move {
+            let path = if i % 2 == 0 { "/" } else { "/events" };
+            assert_safe_page(app, path).await;
+        }
+    });
+    futures_util::future::join_all(pages).await;
+}
+
 #[tokio::test]
 async fn a_client_over_its_rate_gets_429_with_retry_after_and_others_are_not_slowed() {
     let app = spawn_app(

@@ -2,10 +2,17 @@
 //! `Content-Security-Policy` for every page, `nosniff`, no framing, no referrer to other sites.
 //!
 //! Every string from a record is escaped where it lands; the policy is the second line. A page's
-//! policy runs only scripts carrying that response's nonce: Leptos puts a fresh one on each page's
-//! own scripts (its hydration loader and the data it streams), and scripts those load in turn are
-//! trusted through `'strict-dynamic'`. Compiling the app's WebAssembly needs `'wasm-unsafe-eval'`.
-//! Other responses (JSON, server functions, files) get a policy that allows nothing at all.
+//! policy runs only scripts carrying that response's nonce: this middleware makes a fresh one for
+//! each request and hands it to Leptos (through the request's extensions), which puts it on the
+//! page's own scripts (its hydration loader and the data it streams); scripts those load in turn
+//! are trusted through `'strict-dynamic'`. Compiling the app's WebAssembly needs
+//! `'wasm-unsafe-eval'`. Other responses (JSON, server functions, files) get a policy that allows
+//! nothing at all.
+//!
+//! The middleware, not the page, writes the header, and it chooses the policy by what the response
+//! is (HTML or not). A page cannot end up with the wrong one: Leptos copies headers a page sets
+//! into the response only on some of its paths, and a page that once went out with the strict
+//! policy could not run its scripts.
 
 use axum::{
     extract::Request,
@@ -13,7 +20,10 @@ use axum::{
     middleware::Next,
     response::Response,
 };
-use leptos::prelude::use_context;
+use leptos::{
+    nonce::Nonce,
+    prelude::{provide_context, use_context},
+};
 
 /// For anything that is not a page: nothing may run, load or frame it.
 const NOTHING: &str = "default-src 'none'; frame-ancestors 'none'; base-uri 'none'";
@@ -27,28 +37,34 @@ pub fn page_policy(nonce: &str) -> String {
     )
 }
 
-/// Called while a page renders (from the Leptos context): sets the page's policy with the nonce
-/// Leptos gave its scripts for this response.
-pub fn provide_page_policy() {
-    let (Some(nonce), Some(response)) = (
-        leptos::nonce::use_nonce(),
-        use_context::<leptos_axum::ResponseOptions>(),
-    ) else {
-        return;
-    };
-    // Leptos makes the nonce from URL-safe base64, which is always a valid header value.
-    if let Ok(policy) = HeaderValue::from_str(&page_policy(&nonce.to_string())) {
-        response.insert_header(header::CONTENT_SECURITY_POLICY, policy);
+/// Called before a page renders (from the Leptos context): its scripts carry the nonce the
+/// middleware made for this request, replacing the one Leptos made itself.
+pub fn provide_page_nonce() {
+    let nonce = use_context::<axum::http::request::Parts>().and_then(|parts| parts.extensions.get::<Nonce>().cloned());
+    if let Some(nonce) = nonce {
+        provide_context(nonce);
     }
 }
 
-/// Middleware: the headers every response gets, and the strict policy for those without one.
-pub async fn add(request: Request, next: Next) -> Response {
+/// Middleware: the headers every response gets, with the page policy for HTML and the strict one
+/// for everything else.
+pub async fn add(mut request: Request, next: Next) -> Response {
+    let nonce = Nonce::new();
+    request.extensions_mut().insert(nonce.clone());
     let mut response = next.run(request).await;
+    let is_page = response
+        .headers()
+        .get(header::CONTENT_TYPE)
+        .and_then(|value| value.to_str().ok())
+        .is_some_and(|value| value.starts_with("text/html"));
+    let policy = if is_page {
+        // Leptos makes the nonce from URL-safe base64, which is always a valid header value.
+        HeaderValue::from_str(&page_policy(&nonce)).unwrap_or(HeaderValue::from_static(NOTHING))
+    } else {
+        HeaderValue::from_static(NOTHING)
+    };
     let headers = response.headers_mut();
-    headers
-        .entry(header::CONTENT_SECURITY_POLICY)
-        .or_insert(HeaderValue::from_static(NOTHING));
+    headers.insert(header::CONTENT_SECURITY_POLICY, policy);
     headers.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
     headers.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
     headers.insert(

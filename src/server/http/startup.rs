@@ -367,7 +367,7 @@ fn router(state: AppState) -> Router {
         let state = state.clone();
         move || {
             provide_context(state.clone());
-            security_headers::provide_page_policy();
+            security_headers::provide_page_nonce();
         }
     };
     let leptos_options = state.leptos_options.clone();
