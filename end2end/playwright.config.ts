@@ -93,7 +93,8 @@ export default defineConfig({
   retries: 0,
   workers: 2,
   reporter: [["list"]],
-  use: { baseURL, trace: "retain-on-failure" },
+  // Browsers report their zone to the app (JavaScript on); Berlin, where the specs' events are.
+  use: { baseURL, trace: "retain-on-failure", timezoneId: "Europe/Berlin" },
   projects: [
     { name: "js", use: { ...chromium, javaScriptEnabled: true } },
     { name: "no-js", use: { ...chromium, javaScriptEnabled: false } },

@@ -8,6 +8,7 @@ mod collection;
 mod did;
 mod event_draft;
 mod handle;
+mod place;
 mod record_key;
 mod repeat;
 mod rev;
@@ -24,6 +25,7 @@ pub use event_draft::{
     RsvpStatus, DESCRIPTION_MAX_CHARS, NAME_MAX_CHARS,
 };
 pub use handle::{Handle, HandleError};
+pub use place::{place_text, Place, PLACE_TEXT_MAX_CHARS};
 pub use record_key::{Rkey, RkeyError};
 pub use repeat::{
     occurrence_key, parse_occurrence_key, weekday_code, Frequency, MonthlyBy, Repeat, RepeatInput, SeriesEnd,
@@ -31,7 +33,7 @@ pub use repeat::{
 pub use rev::{Rev, RevError};
 pub use slug::{Slug, SLUG_WORDS_MAX_CHARS};
 pub use sync_status::{SyncStatus, UnknownSyncStatus};
-pub use time_zone::{TimeZoneError, TimeZoneName, COMMON_TIME_ZONES};
+pub use time_zone::{ShownZone, TimeZoneError, TimeZoneName, UnknownZone, COMMON_TIME_ZONES};
 pub use write::{Decision, UnknownName, WriteOperation, WriteState};
 
 mod provider;

@@ -24,6 +24,7 @@ pub mod reconcile;
 pub mod records;
 pub mod series;
 pub mod session;
+pub mod sharing;
 pub mod state;
 pub mod store;
 pub mod telemetry;

@@ -1,15 +1,20 @@
 import { expect, test } from "@playwright/test";
 
 // Each test gets a fresh browser context, hence a session of its own.
+test.use({ timezoneId: "Europe/Paris" });
 
-test("a visitor picks the time zone times are shown in", async ({ page }, testInfo) => {
+test("times are in the browser's zone, or the one the visitor picks", async ({ page }, testInfo) => {
   await page.goto("/");
-  await expect(page.getByTestId("viewer-zone")).toHaveText("Times are shown in UTC.");
 
   if (testInfo.project.name === "js") {
-    // Hydrated: the form is sent in the background and the page updates in place, no reload.
+    // Hydrated: the browser's zone is found and kept, without a reload.
     await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+    await expect(page.getByTestId("viewer-zone")).toHaveText("Times are shown in Europe/Paris.");
+    // The form is sent in the background and the page updates in place, no reload.
     await page.evaluate(() => ((window as any).__beforeSubmit = "still here"));
+  } else {
+    // Without JavaScript the browser's zone is unknown: each event in its own.
+    await expect(page.getByTestId("viewer-zone")).toHaveText("Times are shown in each event's own time zone.");
   }
 
   await page.getByLabel("Times shown in").selectOption("Asia/Tokyo");

@@ -51,10 +51,30 @@ pub async fn event_details(id: i64) -> Result<Option<EventPage>, ApiError> {
                 outlook,
             }
         });
+    let page = EventPage::from(details);
+    let organiser = page
+        .event
+        .owner
+        .as_ref()
+        .map(|owner| crate::server::sharing::Organiser {
+            name: owner.name(),
+            url: owner
+                .handle
+                .as_ref()
+                .and_then(|handle| state.config.public_url.join(&format!("/u/{handle}")).ok())
+                .map(String::from),
+        });
+    let place = crate::server::ics::location(&page.event.draft);
+    let share = super::views::Share {
+        preview: crate::server::sharing::preview(&page.event.draft, place.as_deref()),
+        json_ld: crate::server::sharing::json_ld(&page.event.draft, &page.event.places, organiser.as_ref(), &page_url),
+        canonical: page_url,
+    };
     Ok(Some(EventPage {
         series,
         add_to_calendar,
-        ..EventPage::from(details)
+        share: Some(share),
+        ..page
     }))
 }
 

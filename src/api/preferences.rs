@@ -1,18 +1,19 @@
 //! The visitor's preferences, kept in their session.
 
 use super::ApiError;
-use crate::domain::TimeZoneName;
+use crate::domain::{ShownZone, TimeZoneName};
 use leptos::prelude::*;
 
-/// The time zone pages show times in: the one chosen by the visitor, or UTC.
+/// The time zone pages show times in: the one the visitor chose or their browser reported, else
+/// each event's own.
 #[server(endpoint = "viewer_time_zone")]
-pub async fn viewer_time_zone() -> Result<TimeZoneName, ApiError> {
+pub async fn viewer_time_zone() -> Result<ShownZone, ApiError> {
     use crate::server::session::keys;
     let zone: Option<TimeZoneName> = super::ssr::session().await?.get(keys::TIME_ZONE).await?;
-    Ok(zone.unwrap_or_default())
+    Ok(zone.map_or(ShownZone::EventsOwn, ShownZone::Viewer))
 }
 
-/// Remembers the time zone a visitor picked.
+/// Remembers the time zone a visitor picked, or the one their browser reported.
 #[server(endpoint = "set_time_zone")]
 pub async fn set_time_zone(time_zone: String) -> Result<TimeZoneName, ApiError> {
     use crate::server::session::keys;

@@ -4,7 +4,9 @@
 //! On the server, `From` conversions at the end of this file turn what the services read into
 //! these views; nothing here reads storage or the network.
 
-use crate::domain::{Decision, EventDraft, RsvpStatus, Slug, SyncStatus, TimeZoneName, WriteOperation, WriteState};
+use crate::domain::{
+    Decision, EventDraft, Place, RsvpStatus, Slug, SyncStatus, TimeZoneName, UnknownZone, WriteOperation, WriteState,
+};
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 
@@ -43,6 +45,10 @@ pub struct EventView {
     /// Its address, `/events/{slug}`, when Skymeet holds it.
     pub slug: Option<Slug>,
     pub draft: EventDraft,
+    /// A zone its record names that is not in the tz database; `draft.time_zone` stands in for it.
+    pub unknown_zone: Option<UnknownZone>,
+    /// Every place it names, in its record's order.
+    pub places: Vec<Place>,
     pub owner: Option<OwnerView>,
     pub sync: SyncView,
     /// The viewer owns it (and may edit and delete it).
@@ -142,6 +148,8 @@ pub struct EventPage {
     pub series: Option<SeriesLink>,
     /// Ways to put it in a calendar; `None` while it has no start.
     pub add_to_calendar: Option<AddToCalendar>,
+    /// What link previews and search engines read of it.
+    pub share: Option<Share>,
     /// When the page was made, so "synced 3 minutes ago" reads the same after hydration.
     pub now: DateTime<Utc>,
 }
@@ -152,6 +160,17 @@ pub struct AddToCalendar {
     pub ics: String,
     pub google: String,
     pub outlook: String,
+}
+
+/// What an event page tells link previews and search engines.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Share {
+    /// The page's one address, in full.
+    pub canonical: String,
+    /// A line or two for previews.
+    pub preview: String,
+    /// schema.org `Event` JSON-LD, already safe to put inside a `<script>`.
+    pub json_ld: String,
 }
 
 /// `/u/{handle}`.
@@ -709,6 +728,8 @@ mod from_server {
                 id: Some(read.event.id),
                 slug: Some(read.event.slug.clone()),
                 draft: read.draft,
+                unknown_zone: read.unknown_zone,
+                places: read.places,
                 owner: read.owner.as_ref().map(OwnerView::from),
                 sync: SyncView::from(&read.event),
                 can_edit: read.can_edit,
@@ -732,6 +753,8 @@ mod from_server {
                         last_error: None,
                     },
                     draft: foreign.draft,
+                    unknown_zone: foreign.unknown_zone,
+                    places: foreign.places,
                     can_edit: false,
                 },
             }
@@ -861,6 +884,7 @@ mod from_server {
                 conflicts: read.conflicts.into_iter().map(ConflictView::from).collect(),
                 series: None,
                 add_to_calendar: None,
+                share: None,
                 event: read.event.into(),
                 now: Utc::now(),
             }

@@ -67,6 +67,72 @@ impl TimeZoneName {
     }
 }
 
+impl TimeZoneName {
+    /// The zone that is always `seconds` east of UTC, when the tz database has one: UTC, or an
+    /// `Etc/GMT±h` zone for whole hours (whose sign is inverted by POSIX convention: `Etc/GMT-2` is
+    /// two hours east). An offset such as +05:30 belongs to no fixed zone there.
+    pub fn from_offset(seconds: i32) -> Option<Self> {
+        if seconds == 0 {
+            return Some(Self::utc());
+        }
+        if seconds % 3600 != 0 || !(-12 * 3600..=14 * 3600).contains(&seconds) {
+            return None;
+        }
+        let hours = seconds / 3600;
+        Self::parse(&format!("Etc/GMT{:+}", -hours)).ok()
+    }
+}
+
+/// What pages show times in: the zone the visitor chose or their browser reported, or, until one
+/// is known (a first visit without JavaScript), each event's own zone.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ShownZone {
+    #[default]
+    EventsOwn,
+    Viewer(TimeZoneName),
+}
+
+impl ShownZone {
+    /// The zone an event whose own zone is `own` is shown in.
+    pub fn for_event<'a>(&'a self, own: &'a TimeZoneName) -> &'a TimeZoneName {
+        match self {
+            Self::Viewer(zone) => zone,
+            Self::EventsOwn => own,
+        }
+    }
+
+    /// `instant` of an event whose own zone is `own`, as this page shows it.
+    pub fn format(&self, instant: chrono::DateTime<chrono::Utc>, own: &TimeZoneName) -> String {
+        self.for_event(own).format(instant)
+    }
+
+    /// What a page says about its times.
+    pub fn sentence(&self) -> String {
+        match self {
+            Self::Viewer(zone) => format!("Times are shown in {zone}."),
+            Self::EventsOwn => "Times are shown in each event's own time zone.".to_owned(),
+        }
+    }
+
+    /// The visitor's zone, when known.
+    pub fn viewer(&self) -> Option<&TimeZoneName> {
+        match self {
+            Self::Viewer(zone) => Some(zone),
+            Self::EventsOwn => None,
+        }
+    }
+}
+
+/// A record named a time zone that is not in the tz database (or not a name at all): the page says
+/// so, and what its times are shown in instead.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct UnknownZone {
+    /// What the record wrote, cut short.
+    pub named: String,
+    /// The zone used instead: the fixed one of the offset its times were written with, or UTC.
+    pub used: TimeZoneName,
+}
+
 impl Default for TimeZoneName {
     fn default() -> Self {
         Self::utc()
@@ -111,6 +177,23 @@ mod tests {
         let berlin = TimeZoneName::parse("Europe/Berlin").expect("known zone");
         assert_eq!(berlin.format(instant), "Tue 24 Nov 2026, 18:30 CET");
         assert_eq!(TimeZoneName::utc().format(instant), "Tue 24 Nov 2026, 17:30 UTC");
+    }
+
+    #[test]
+    fn whole_hour_offsets_have_a_fixed_zone() {
+        assert_eq!(TimeZoneName::from_offset(0), Some(TimeZoneName::utc()));
+        let east = TimeZoneName::from_offset(2 * 3600).expect("whole hours");
+        assert_eq!(east.as_str(), "Etc/GMT-2");
+        let instant = chrono::DateTime::parse_from_rfc3339("2026-11-24T17:30:00Z")
+            .expect("valid")
+            .to_utc();
+        assert!(east.format(instant).contains("19:30"), "{}", east.format(instant));
+        assert_eq!(
+            TimeZoneName::from_offset(-5 * 3600).map(String::from),
+            Some("Etc/GMT+5".to_owned())
+        );
+        assert_eq!(TimeZoneName::from_offset(5 * 3600 + 1800), None);
+        assert_eq!(TimeZoneName::from_offset(15 * 3600), None);
     }
 
     #[test]

@@ -604,14 +604,15 @@ impl Calendar {
     }
 }
 
-/// The cached form of a record the owner's PDS holds: in sync as of now.
+/// The cached form of a record the owner's PDS holds: in sync as of now. Its zone is the one the
+/// record gives, else `default_zone`.
 pub fn cached_event(
     did: &Did,
     owner_id: i64,
     rkey: &Rkey,
     value: Value,
     cid: &str,
-    time_zone: crate::domain::TimeZoneName,
+    default_zone: crate::domain::TimeZoneName,
     pds: &str,
 ) -> Result<NewEvent, PublishError> {
     let record = CalendarEvent::from_value(value.clone()).map_err(PublishError::BadRecord)?;
@@ -638,7 +639,7 @@ pub fn cached_event(
         description: record.description().map(str::to_owned),
         starts_at: record.starts_at(),
         ends_at: record.ends_at(),
-        time_zone,
+        time_zone: record.time_zone().zone_or(default_zone),
         source,
         record: Some(value),
     })

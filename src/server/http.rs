@@ -8,6 +8,7 @@ pub mod feeds;
 pub mod health;
 pub mod limits;
 pub mod metadata;
+pub mod record_json;
 pub mod rest;
 pub mod same_origin;
 pub mod scrape;

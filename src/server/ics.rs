@@ -142,10 +142,7 @@ pub fn location(draft: &EventDraft) -> Option<String> {
 
 /// Coordinates that are numbers on the globe; anything else a record says is left out.
 fn coordinates(draft: &EventDraft) -> Option<(f64, f64)> {
-    let geo = draft.geo.as_ref()?;
-    let latitude: f64 = geo.latitude.trim().parse().ok()?;
-    let longitude: f64 = geo.longitude.trim().parse().ok()?;
-    ((-90.0..=90.0).contains(&latitude) && (-180.0..=180.0).contains(&longitude)).then_some((latitude, longitude))
+    draft.geo.as_ref()?.point()
 }
 
 /// Text a stranger wrote, fit for a calendar: control characters go (line breaks and tabs

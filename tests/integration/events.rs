@@ -62,7 +62,9 @@ async fn an_event_goes_to_the_pds_first_then_the_cache_and_edits_and_deletes_fol
                 {"$type": "community.lexicon.location.address", "name": "c-base", "locality": "Berlin", "country": "DE"},
                 {"$type": "community.lexicon.calendar.event#uri", "uri": "https://meet.example/rust"}
             ],
-            "uris": [{"uri": "https://example.com/tickets", "name": "Tickets"}]
+            "uris": [{"uri": "https://example.com/tickets", "name": "Tickets"}],
+            // The zone, in the field atmo.rsvp writes it, so other apps keep it too.
+            "timezone": "Europe/Berlin"
         })
     );
     assert_eq!(event.source.cid.as_deref(), Some(cid.as_str()));

@@ -198,7 +198,7 @@ async fn an_invalid_time_zone_is_a_clear_error(app: TestApp) {
     let (_, html) = app.get_html("/").await;
     assert_eq!(
         select_text(&document(&html), "[data-testid=viewer-zone]"),
-        ["Times are shown in UTC."]
+        ["Times are shown in each event's own time zone."]
     );
 }
 

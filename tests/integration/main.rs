@@ -29,6 +29,7 @@ mod admin;
 mod api;
 mod attendance;
 mod auth;
+mod event_pages;
 mod events;
 mod feeds;
 mod firehose;

@@ -1,10 +1,11 @@
 use super::sync_badge::SyncBadge;
 use crate::api::views::EventView;
-use crate::domain::{EventStatus, TimeZoneName};
+use crate::domain::{EventStatus, ShownZone};
 use leptos::prelude::*;
 
-/// When an event happens, in the viewer's zone.
-pub fn when(event: &EventView, zone: &TimeZoneName) -> String {
+/// When an event happens, in the viewer's zone (or, with none known, the event's own).
+pub fn when(event: &EventView, shown: &ShownZone) -> String {
+    let zone = shown.for_event(&event.draft.time_zone);
     match (event.draft.starts_at, event.draft.ends_at) {
         (Some(start), Some(end)) => format!("{} – {}", zone.format(start), zone.format(end)),
         (Some(start), None) => zone.format(start),
@@ -31,7 +32,7 @@ pub fn place(event: &EventView) -> Option<String> {
 
 /// One event in a list.
 #[component]
-pub fn EventCard(event: EventView, zone: TimeZoneName) -> impl IntoView {
+pub fn EventCard(event: EventView, zone: ShownZone) -> impl IntoView {
     let when = when(&event, &zone);
     let place = place(&event);
     let status = (event.draft.status != EventStatus::Scheduled).then(|| event.draft.status.label());

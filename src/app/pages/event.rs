@@ -13,9 +13,10 @@ use crate::app::components::{
     time_zone_form::ViewerTimeZone,
 };
 use crate::app::pages::not_found::NotFound;
-use crate::domain::{Decision, EventMode, EventStatus, Link, Slug, TimeZoneName};
+use crate::domain::{Decision, EventMode, EventStatus, Geo, Link, Place, ShownZone, Slug};
+use leptos::nonce::use_nonce;
 use leptos::prelude::*;
-use leptos_meta::Title;
+use leptos_meta::{Link as MetaLink, Meta, Title};
 use leptos_router::hooks::use_params_map;
 
 /// The event `/events/{slug}...` names (by its slug, or by its id as older addresses do); `None`
@@ -81,7 +82,7 @@ struct Actions {
 }
 
 #[component]
-fn EventDetail(page: EventPage, zone: TimeZoneName, actions: Actions) -> impl IntoView {
+fn EventDetail(page: EventPage, zone: ShownZone, actions: Actions) -> impl IntoView {
     let Actions {
         delete,
         sync,
@@ -97,9 +98,28 @@ fn EventDetail(page: EventPage, zone: TimeZoneName, actions: Actions) -> impl In
         conflicts,
         series,
         add_to_calendar,
+        share,
         now,
     } = page;
-    let when = when(&event, &zone);
+    let when_shown = when(&event, &zone);
+    // Where the viewer's zone is not the event's, the event's own wall time too; with no viewer
+    // zone known (JavaScript off, nothing chosen), which zone the times are in.
+    let own_zone = event.draft.time_zone.clone();
+    let own_time = match zone.viewer() {
+        Some(viewer) if *viewer == own_zone => None,
+        Some(_) if event.draft.starts_at.is_some() => Some(format!(
+            "In the event's time zone ({own_zone}): {}",
+            when(&event, &ShownZone::EventsOwn)
+        )),
+        Some(_) => None,
+        None => Some(format!("In the event's own time zone, {own_zone}.")),
+    };
+    let unknown_zone = event.unknown_zone.clone().map(|unknown| {
+        format!(
+            "This event's record names the time zone \u{201c}{}\u{201d}, which is not one we know, so its times are read as {}.",
+            unknown.named, unknown.used
+        )
+    });
     let place = place(&event);
     let draft = event.draft.clone();
     let status = (draft.status != EventStatus::Scheduled).then(|| draft.status.label());
@@ -157,18 +177,33 @@ fn EventDetail(page: EventPage, zone: TimeZoneName, actions: Actions) -> impl In
             view! { <li><LinkTo link=link.clone() text /></li> }
         })
         .collect_view();
-    let online = draft.online.clone().map(|link| {
-        let text = link.uri.clone();
-        view! { <p class="mt-1">"Online: " <LinkTo link text /></p> }
+    let shared = share.map(|share| {
+        view! {
+            <MetaLink rel="canonical" href=share.canonical.clone() />
+            <Meta name="description" content=share.preview.clone() />
+            <Meta property="og:type" content="website" />
+            <Meta property="og:site_name" content="Skymeet" />
+            <Meta property="og:title" content=draft.name.clone() />
+            <Meta property="og:description" content=share.preview.clone() />
+            <Meta property="og:url" content=share.canonical.clone() />
+            <Meta name="twitter:card" content="summary" />
+            // Not run by browsers (its type is data), but the page's policy still wants the nonce.
+            <script type="application/ld+json" nonce=use_nonce() inner_html=share.json_ld data-testid="json-ld"></script>
+        }
     });
     view! {
         <Title text=draft.name.clone() />
+        {shared}
         <article class="rounded-2xl border border-slate-200 bg-white p-8 shadow-sm">
             {status.map(|status| view! {
                 <p class="mb-2 inline-block rounded bg-amber-100 px-2 py-0.5 text-sm font-medium text-amber-800">{status}</p>
             })}
             <h1 class="text-3xl font-bold">{draft.name.clone()}</h1>
-            <p class="mt-2 text-slate-700" data-testid="event-when">{when}</p>
+            <p class="mt-2 text-slate-700" data-testid="event-when">{when_shown}</p>
+            {own_time.map(|text| view! { <p class="text-sm text-slate-500" data-testid="event-own-zone">{text}</p> })}
+            {unknown_zone.map(|text| view! {
+                <p class="mt-1 text-sm text-amber-800" data-testid="unknown-zone">{text}</p>
+            })}
             {series.map(|series| view! {
                 <p class="mt-1 text-sm text-slate-600">
                     "One date of a series: " {series.rule_words} " · "
@@ -177,7 +212,7 @@ fn EventDetail(page: EventPage, zone: TimeZoneName, actions: Actions) -> impl In
             })}
             {place.map(|place| view! { <p class="text-slate-600" data-testid="event-place">{place}</p> })}
             {mode.map(|mode| view! { <p class="text-slate-600">{mode}</p> })}
-            {online}
+            <Places places=event.places.clone() />
             {event.owner.clone().map(|owner| {
                 let href = owner.handle.clone().map(|h| format!("/u/{h}")).unwrap_or_default();
                 view! { <p class="mt-2 text-sm text-slate-500">"Organised by " <a href=href class="underline">{owner.name()}</a></p> }
@@ -194,6 +229,15 @@ fn EventDetail(page: EventPage, zone: TimeZoneName, actions: Actions) -> impl In
                     <a href=add.google class="text-sky-700 underline" rel="nofollow noopener noreferrer" target="_blank">"Google Calendar"</a>
                     " · "
                     <a href=add.outlook class="text-sky-700 underline" rel="nofollow noopener noreferrer" target="_blank">"Outlook"</a>
+                </p>
+            })}
+            {event.slug.clone().filter(|_| event.sync.at_uri.is_some()).map(|slug| view! {
+                <p class="mt-2 text-sm">
+                    // `external`: a file, not a page of the app, so the router leaves the click to the browser.
+                    <a href=format!("/events/{slug}/record.json") rel="external" class="text-sky-700 underline" data-testid="record-json">
+                        "The record as JSON"
+                    </a>
+                    <span class="text-slate-500">" (every field, as its data server holds it)"</span>
                 </p>
             })}
             <div class="mt-6">
@@ -218,6 +262,66 @@ fn LinkTo(link: Link, text: String) -> impl IntoView {
         .into_any(),
         None => view! { <span class="break-all text-slate-600" data-testid="inert-link">{text}</span> }.into_any(),
     }
+}
+
+/// Every place the event names, each with what it holds: the lines of an address, a point with a
+/// link to the map, an online link, and for kinds this version cannot read, what they are called.
+#[component]
+fn Places(places: Vec<Place>) -> impl IntoView {
+    if places.is_empty() {
+        return ().into_any();
+    }
+    let map_link = |geo: &Geo| {
+        geo.map_url().map(|href| {
+            let text = format!("{}, {} on the map", geo.latitude.trim(), geo.longitude.trim());
+            view! { <a href=href class="text-sky-700 underline" rel="nofollow noopener noreferrer">{text}</a> }
+        })
+    };
+    let items = places
+        .into_iter()
+        .map(|place| {
+            let kind = place.kind();
+            let body = match place {
+                Place::Address { name, lines } => view! {
+                    {name.map(|name| view! { <span class="font-medium">{name}</span> })}
+                    {lines.into_iter().map(|line| view! { <span class="block">{line}</span> }).collect_view()}
+                }
+                .into_any(),
+                Place::Point { name, geo } => view! {
+                    {name.map(|name| view! { <span class="block font-medium">{name}</span> })}
+                    {map_link(&geo)}
+                }
+                .into_any(),
+                Place::Foursquare { name, place_id, geo } => view! {
+                    <span class="block font-medium">{name.unwrap_or_else(|| "A Foursquare place".to_owned())}</span>
+                    <span class="block text-slate-500">"Foursquare place " {place_id}</span>
+                    {geo.as_ref().and_then(map_link)}
+                }
+                .into_any(),
+                Place::H3Cell { name, cell } => view! {
+                    {name.map(|name| view! { <span class="block font-medium">{name}</span> })}
+                    <span class="block text-slate-500">"Map cell (H3) " {cell}</span>
+                }
+                .into_any(),
+                Place::Online(link) => {
+                    let text = link.name.clone().unwrap_or_else(|| link.uri.clone());
+                    view! { "Online: " <LinkTo link text /> }.into_any()
+                }
+                Place::Other { kind, name } => view! {
+                    {name.map(|name| view! { <span class="block font-medium">{name}</span> })}
+                    <span class="block text-slate-500">
+                        "A kind of place this site cannot show yet: " {kind.unwrap_or_else(|| "unnamed".to_owned())}
+                    </span>
+                }
+                .into_any(),
+            };
+            view! { <li data-testid="place" data-kind=kind class="text-slate-700">{body}</li> }
+        })
+        .collect_view();
+    view! {
+        <ul class="mt-2 space-y-2 text-sm" data-testid="event-places" aria-label="Where">{items}</ul>
+    }
+    .into_any()
 }
 
 /// The organiser's record of this event's conflicts: both versions and the decision.

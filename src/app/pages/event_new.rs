@@ -21,7 +21,8 @@ pub fn NewEventPage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
             {move || Suspend::new(async move {
                 let signed_in = matches!(viewer.await, Ok(Some(_)));
-                let zone = zone.await.unwrap_or_default();
+                // A new event starts in the visitor's zone, or UTC before one is known.
+                let zone = zone.await.unwrap_or_default().viewer().cloned().unwrap_or_default();
                 if !signed_in {
                     return view! { <SignInFirst /> }.into_any();
                 }

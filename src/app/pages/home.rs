@@ -1,6 +1,6 @@
 use crate::api::{events::upcoming_events, views::EventSummary, ApiError};
 use crate::app::components::{error_page::ErrorPage, sync_badge::SyncBadge, time_zone_form::ViewerTimeZone};
-use crate::domain::TimeZoneName;
+use crate::domain::ShownZone;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -35,8 +35,8 @@ pub fn HomePage() -> impl IntoView {
 }
 
 #[component]
-fn EventList(events: Vec<EventSummary>, zone: TimeZoneName) -> impl IntoView {
-    let shown_in = format!("Times are shown in {zone}.");
+fn EventList(events: Vec<EventSummary>, zone: ShownZone) -> impl IntoView {
+    let shown_in = zone.sentence();
     if events.is_empty() {
         return view! {
             <p class="mt-4 rounded-lg border border-dashed border-slate-300 bg-white p-6 text-slate-600">
@@ -53,7 +53,7 @@ fn EventList(events: Vec<EventSummary>, zone: TimeZoneName) -> impl IntoView {
         .map(|event| {
             let when = event
                 .starts_at
-                .map(|at| zone.format(at))
+                .map(|at| zone.format(at, &event.time_zone))
                 .unwrap_or_else(|| "Date to be announced".to_owned());
             view! {
                 <li class="flex items-center justify-between gap-4 rounded-lg border border-slate-200 bg-white p-4">

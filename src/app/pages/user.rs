@@ -6,7 +6,7 @@ use crate::app::components::{
     pending_writes::{PendingWrites, WriteActions},
     time_zone_form::ViewerTimeZone,
 };
-use crate::domain::TimeZoneName;
+use crate::domain::ShownZone;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -39,7 +39,7 @@ pub fn UserEventsPage() -> impl IntoView {
 }
 
 #[component]
-fn UserEvents(page: UserPage, zone: TimeZoneName, actions: WriteActions) -> impl IntoView {
+fn UserEvents(page: UserPage, zone: ShownZone, actions: WriteActions) -> impl IntoView {
     let UserPage {
         handle,
         display_name,
@@ -90,7 +90,7 @@ fn UserEvents(page: UserPage, zone: TimeZoneName, actions: WriteActions) -> impl
             {going.is_empty().then(|| view! { <p class="mt-2 text-slate-600">"Not going to any event yet."</p> })}
             <ul class="mt-3 space-y-2" data-testid="going">
                 {going.into_iter().map(|event| {
-                    let when = event.starts_at.map(|at| zone.format(at)).unwrap_or_else(|| "Date to be announced".to_owned());
+                    let when = event.starts_at.map(|at| zone.format(at, &event.time_zone)).unwrap_or_else(|| "Date to be announced".to_owned());
                     view! {
                         <li class="rounded-lg border border-slate-200 bg-white p-3">
                             <a href=format!("/events/{}", event.slug) class="font-medium hover:text-sky-700">{event.name}</a>

@@ -2,7 +2,9 @@
 //! of events; a person's events as their PDS holds them. What is read here is plain data; the
 //! server functions turn it into views.
 
-use crate::domain::{AtUri, Collection, Did, EventDraft, Handle, Provider, RsvpStatus, TimeZoneName};
+use crate::domain::{
+    AtUri, Collection, Did, EventDraft, Handle, Place, Provider, RsvpStatus, TimeZoneName, UnknownZone,
+};
 use crate::server::{
     identity::Identity,
     pds::{
@@ -23,8 +25,39 @@ pub struct EventRead {
     pub event: Event,
     /// The form fields, from the record when there is one.
     pub draft: EventDraft,
+    /// A zone its record names that we do not know (the draft's zone stands in for it).
+    pub unknown_zone: Option<UnknownZone>,
+    /// Every place it names.
+    pub places: Vec<Place>,
     pub owner: Option<User>,
     pub can_edit: bool,
+}
+
+/// An event's record as JSON, and where it was read.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RecordCopy {
+    pub uri: Option<String>,
+    pub cid: Option<String>,
+    pub value: serde_json::Value,
+    #[serde(skip)]
+    pub from: RecordSource,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RecordSource {
+    /// Its owner's PDS, just now.
+    Pds,
+    /// Skymeet's copy (the PDS did not answer, or the event is kept here only).
+    Cache,
+}
+
+impl RecordSource {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Pds => "pds",
+            Self::Cache => "cache",
+        }
+    }
 }
 
 /// One of a person's events on their user page.
@@ -40,6 +73,8 @@ pub enum Listed {
 #[derive(Debug, Clone)]
 pub struct ForeignRead {
     pub draft: EventDraft,
+    pub unknown_zone: Option<UnknownZone>,
+    pub places: Vec<Place>,
     pub owner: Option<User>,
     pub at_uri: String,
     pub record_url: Option<String>,
@@ -129,6 +164,46 @@ impl Reads {
     }
 
     /// One event with what its page shows; `None` when there is none.
+    /// The record behind event `id`, exactly as its owner's PDS holds it; Skymeet's copy when the
+    /// PDS cannot be reached or the event is kept here only. `None` when there is no such event,
+    /// or its record is gone from the PDS.
+    pub async fn record(&self, id: i64) -> Result<Option<RecordCopy>, StoreError> {
+        let Some(event) = self.store.event_by_id(id).await? else {
+            return Ok(None);
+        };
+        let ours = || {
+            event.record.clone().map(|value| RecordCopy {
+                uri: event.source.at_uri.clone(),
+                cid: event.source.cid.clone(),
+                value,
+                from: RecordSource::Cache,
+            })
+        };
+        let (Some(identity), Some(uri)) = (
+            self.identity.as_ref(),
+            event.source.at_uri.as_deref().and_then(|uri| AtUri::parse(uri).ok()),
+        ) else {
+            return Ok(ours());
+        };
+        let fetched = match identity.public_repo(uri.did()).await {
+            Ok((repo, _)) => repo.get_record(uri.collection(), uri.rkey()).await,
+            Err(e) => Err(e),
+        };
+        Ok(match fetched {
+            Ok(Some(entry)) => Some(RecordCopy {
+                uri: Some(entry.uri),
+                cid: entry.cid,
+                value: entry.value,
+                from: RecordSource::Pds,
+            }),
+            Ok(None) => None,
+            Err(e) => {
+                tracing::debug!(error = %e, "the record's PDS did not answer; showing our copy");
+                ours()
+            }
+        })
+    }
+
     pub async fn details(&self, id: i64, viewer: Option<&User>) -> Result<Option<DetailsRead>, StoreError> {
         let Some(event) = self.store.event_by_id(id).await? else {
             return Ok(None);
@@ -226,7 +301,9 @@ impl Reads {
                         }
                     };
                     listed.push(Listed::Elsewhere(Box::new(ForeignRead {
-                        draft: record.draft(TimeZoneName::utc()),
+                        draft: record.draft(record.time_zone().zone_or(TimeZoneName::utc())),
+                        unknown_zone: record.time_zone().unknown,
+                        places: record.places(),
                         owner: user.clone(),
                         record_url: AtUri::parse(&entry.uri).ok().and_then(|uri| record_url(&pds, &uri)),
                         at_uri: entry.uri,
@@ -324,8 +401,15 @@ impl Reads {
             Some(id) => owners.get(&self.store, id).await?,
             None => None,
         };
+        let Described {
+            draft,
+            unknown_zone,
+            places,
+        } = described(&event);
         Ok(EventRead {
-            draft: draft(&event),
+            draft,
+            unknown_zone,
+            places,
             can_edit: viewer.is_some_and(|v| event.owner_id == Some(v.id)),
             owner,
             event,
@@ -350,12 +434,30 @@ impl Owners {
 
 /// The form fields of a cached event: from its record when there is one.
 pub fn draft(event: &Event) -> EventDraft {
-    let from_record = event
+    described(event).draft
+}
+
+/// What a page shows of a cached event, read from its record when there is one.
+pub struct Described {
+    pub draft: EventDraft,
+    /// A zone the record names that we do not know.
+    pub unknown_zone: Option<UnknownZone>,
+    pub places: Vec<Place>,
+}
+
+pub fn described(event: &Event) -> Described {
+    let record = event
         .record
         .clone()
-        .and_then(|value| CalendarEvent::from_value(value).ok())
-        .map(|record| record.draft(event.time_zone.clone()));
-    from_record.unwrap_or_else(|| EventDraft {
+        .and_then(|value| CalendarEvent::from_value(value).ok());
+    if let Some(record) = record {
+        return Described {
+            draft: record.draft(event.time_zone.clone()),
+            unknown_zone: record.time_zone().unknown,
+            places: record.places(),
+        };
+    }
+    let draft = EventDraft {
         name: event.name.clone(),
         description: event.description.clone(),
         starts_at: event.starts_at,
@@ -367,5 +469,10 @@ pub fn draft(event: &Event) -> EventDraft {
         geo: None,
         online: None,
         links: Vec::new(),
-    })
+    };
+    Described {
+        places: Place::of_draft(&draft),
+        draft,
+        unknown_zone: None,
+    }
 }

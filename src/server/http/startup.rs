@@ -2,7 +2,8 @@
 //! build it on port 0 and talk to it over HTTP, exactly as a browser would.
 
 use super::{
-    addresses, callback, feeds, health, limits, metadata, rest, same_origin, scrape, security_headers, series_api,
+    addresses, callback, feeds, health, limits, metadata, record_json, rest, same_origin, scrape, security_headers,
+    series_api,
 };
 use crate::app::{shell, App};
 use crate::server::{
@@ -382,6 +383,7 @@ fn router(state: AppState) -> Router {
         .merge(rest::routes())
         .merge(series_api::routes())
         .merge(feeds::routes())
+        .merge(record_json::routes())
         .leptos_routes_with_context(&state, routes, context.clone(), move || shell(leptos_options.clone()))
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
             context, shell,

@@ -4,7 +4,7 @@
 //! `shared/MISSION.md`), and nothing is dropped: fields this version does not know, and location
 //! kinds it cannot read, are kept as they were and written back on update.
 
-use crate::domain::{Address, EventDraft, EventMode, EventStatus, Geo, Link};
+use crate::domain::{Address, EventDraft, EventMode, EventStatus, Geo, Link, Place, TimeZoneName, UnknownZone};
 use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -41,6 +41,27 @@ pub struct CalendarEvent {
     /// Everything else, e.g. another app's metadata or the older draft's `text`.
     #[serde(flatten)]
     pub extra: Map<String, Value>,
+}
+
+/// The field atmo.rsvp writes an event's IANA time zone in (the lexicon has none). Skymeet reads
+/// it and writes it too, so an event keeps its zone in every app that reads the field.
+const TIMEZONE: &str = "timezone";
+
+/// The zone a record gives its event.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct RecordZone {
+    /// `None` when the record says nothing about its zone (no `timezone`, times in UTC or with no
+    /// offset).
+    pub zone: Option<TimeZoneName>,
+    /// Set when the record names a zone we do not know; `zone` is then what stands in for it.
+    pub unknown: Option<UnknownZone>,
+}
+
+impl RecordZone {
+    /// The record's zone, or `default` when it says nothing about one.
+    pub fn zone_or(self, default: TimeZoneName) -> TimeZoneName {
+        self.zone.unwrap_or(default)
+    }
 }
 
 fn collection() -> String {
@@ -263,6 +284,8 @@ impl CalendarEvent {
         self.ends_at = draft.ends_at.map(datetime);
         self.mode = Some(draft.mode.token().to_owned());
         self.status = Some(draft.status.token());
+        self.extra
+            .insert(TIMEZONE.to_owned(), Value::String(draft.time_zone.as_str().to_owned()));
         let mut locations: Vec<Location> = self
             .locations
             .take()
@@ -319,6 +342,103 @@ impl CalendarEvent {
             })
             .collect();
         self.uris = (!uris.is_empty()).then_some(uris);
+    }
+
+    /// The zone the record gives: its `timezone` when that is a zone we know; otherwise the fixed
+    /// zone of the offset `startsAt` was written with (a record written in UTC, or with no offset,
+    /// says nothing); otherwise UTC when it named a zone we do not know.
+    pub fn time_zone(&self) -> RecordZone {
+        const SHOWN: usize = 64;
+        let written = self.extra.get(TIMEZONE).filter(|value| !value.is_null());
+        if let Some(zone) = written
+            .and_then(Value::as_str)
+            .and_then(|name| TimeZoneName::parse(name).ok())
+        {
+            return RecordZone {
+                zone: Some(zone),
+                unknown: None,
+            };
+        }
+        let from_offset = self
+            .starts_at
+            .as_deref()
+            .and_then(|text| DateTime::parse_from_rfc3339(text).ok())
+            .map(|instant| instant.offset().local_minus_utc())
+            .filter(|seconds| *seconds != 0)
+            .and_then(TimeZoneName::from_offset);
+        let Some(written) = written else {
+            return RecordZone {
+                zone: from_offset,
+                unknown: None,
+            };
+        };
+        let named = match written {
+            Value::String(text) => text.clone(),
+            other => other.to_string(),
+        };
+        let used = from_offset.unwrap_or_else(TimeZoneName::utc);
+        RecordZone {
+            zone: Some(used.clone()),
+            unknown: Some(UnknownZone {
+                named: named.chars().filter(|c| !c.is_control()).take(SHOWN).collect(),
+                used,
+            }),
+        }
+    }
+
+    /// Every place the record names, in its order.
+    pub fn places(&self) -> Vec<Place> {
+        let name = |name: &Option<String>| {
+            name.as_deref()
+                .map(crate::domain::place_text)
+                .filter(|name| !name.is_empty())
+        };
+        self.locations
+            .iter()
+            .flatten()
+            .map(|location| match location {
+                Location::Known(KnownLocation::Address(a)) => Place::address(&Address {
+                    name: a.name.clone(),
+                    street: a.street.clone(),
+                    locality: a.locality.clone(),
+                    region: a.region.clone(),
+                    postal_code: a.postal_code.clone(),
+                    country: a.country.clone(),
+                }),
+                Location::Known(KnownLocation::Geo(g)) => Place::Point {
+                    name: name(&g.name),
+                    geo: geo(&g.latitude, &g.longitude),
+                },
+                Location::Known(KnownLocation::Fsq(f)) => Place::Foursquare {
+                    name: name(&f.name),
+                    place_id: crate::domain::place_text(&f.fsq_place_id),
+                    geo: f
+                        .latitude
+                        .as_ref()
+                        .zip(f.longitude.as_ref())
+                        .map(|(lat, lon)| geo(lat, lon)),
+                },
+                Location::Known(KnownLocation::Hthree(h)) => Place::H3Cell {
+                    name: name(&h.name),
+                    cell: crate::domain::place_text(&h.value),
+                },
+                Location::Known(KnownLocation::Uri(u)) => Place::Online(Link {
+                    uri: u.uri.clone(),
+                    name: name(&u.name),
+                }),
+                Location::Other(value) => Place::Other {
+                    kind: value
+                        .get("$type")
+                        .and_then(Value::as_str)
+                        .map(crate::domain::place_text),
+                    name: value
+                        .get("name")
+                        .and_then(Value::as_str)
+                        .map(crate::domain::place_text)
+                        .filter(|name| !name.is_empty()),
+                },
+            })
+            .collect()
     }
 
     /// The description, or the older draft's `text`.
@@ -409,6 +529,13 @@ fn uri(link: &Link) -> Uri {
     }
 }
 
+fn geo(latitude: &Value, longitude: &Value) -> Geo {
+    Geo {
+        latitude: crate::domain::place_text(&coordinate_text(latitude)),
+        longitude: crate::domain::place_text(&coordinate_text(longitude)),
+    }
+}
+
 fn coordinate_text(value: &Value) -> String {
     match value {
         Value::String(s) => s.clone(),
@@ -485,6 +612,57 @@ mod tests {
             "the older h3 kind is kept raw"
         );
         assert!(matches!(locations[3], Location::Known(KnownLocation::Fsq(_))));
+        let kinds: Vec<&str> = record.places().iter().map(Place::kind).collect();
+        assert_eq!(kinds, ["address", "point", "other", "foursquare"]);
+        assert_eq!(
+            record.places()[2],
+            Place::Other {
+                kind: Some("community.lexicon.location.h3".to_owned()),
+                name: None
+            }
+        );
+    }
+
+    #[test]
+    fn the_zone_comes_from_the_timezone_field_then_the_offset_then_nothing() {
+        let zone = |record: Value| CalendarEvent::from_value(record).expect("parses").time_zone();
+        let named = zone(json!({"name": "a", "timezone": "America/Chicago", "startsAt": "2026-12-05T10:00:00Z"}));
+        assert_eq!(named.zone.map(String::from).as_deref(), Some("America/Chicago"));
+        assert_eq!(named.unknown, None);
+        let offset = zone(json!({"name": "a", "startsAt": "2026-12-05T10:00:00+01:00"}));
+        assert_eq!(offset.zone.map(String::from).as_deref(), Some("Etc/GMT-1"));
+        assert_eq!(
+            zone(json!({"name": "a", "startsAt": "2026-12-05T10:00:00Z"})),
+            RecordZone::default(),
+            "UTC times alone say nothing of a zone"
+        );
+        let unknown =
+            zone(json!({"name": "a", "timezone": "Mars/Olympus_Mons", "startsAt": "2026-12-05T10:00:00-03:00"}));
+        assert_eq!(unknown.zone.as_ref().map(TimeZoneName::as_str), Some("Etc/GMT+3"));
+        assert_eq!(
+            unknown.unknown.as_ref().map(|u| u.named.as_str()),
+            Some("Mars/Olympus_Mons")
+        );
+        let hostile =
+            zone(json!({"name": "a", "timezone": {"x": "<script>"}, "startsAt": "2026-12-05T10:00:00+05:30"}));
+        assert_eq!(hostile.zone, Some(TimeZoneName::utc()), "no fixed zone for +05:30: UTC");
+        assert!(hostile.unknown.is_some_and(|u| u.named.chars().count() <= 64));
+    }
+
+    #[test]
+    fn a_written_record_names_its_zone_for_other_apps() {
+        let mut input = CalendarEvent::from_value(json!({"name": "a"}))
+            .expect("parses")
+            .draft(TimeZoneName::utc())
+            .to_input();
+        input.starts_at = "2026-12-05T10:00".to_owned();
+        input.time_zone = "Europe/Berlin".to_owned();
+        let record = CalendarEvent::new(&EventDraft::parse(&input).expect("valid"), Utc::now());
+        let value = record.to_value();
+        assert_eq!(value["timezone"], "Europe/Berlin");
+        assert_eq!(value["startsAt"], "2026-12-05T09:00:00.000Z");
+        let read = CalendarEvent::from_value(value).expect("parses").time_zone();
+        assert_eq!(read.zone.map(String::from).as_deref(), Some("Europe/Berlin"));
     }
 
     #[test]
@@ -556,7 +734,9 @@ mod tests {
                 "startsAt": "2026-12-01T23:00:00.000Z",
                 "mode": "community.lexicon.calendar.event#virtual",
                 "status": "community.lexicon.calendar.event#scheduled",
-                "locations": [{"$type": "community.lexicon.calendar.event#uri", "uri": "https://meet.example/x"}]
+                "locations": [{"$type": "community.lexicon.calendar.event#uri", "uri": "https://meet.example/x"}],
+                // Not in the lexicon: the zone, as atmo.rsvp writes it, for other apps to read.
+                "timezone": "America/New_York"
             })
         );
     }

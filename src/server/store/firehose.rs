@@ -189,7 +189,7 @@ impl Store {
         );
         let update = "update event set name = $2, description = $3, starts_at = $4, ends_at = $5, source_url = $6,
                           source_data = $7, last_synced_at = $8, cid = $9, sync_status = $10, record = $11,
-                          rev = $12, last_sync_error = null, sequence = sequence + 1
+                          rev = $12, time_zone = $13, last_sync_error = null, sequence = sequence + 1
                       where id = $1";
         // The news is of the version we hold: it is in sync as of this revision.
         let confirm = "update event set last_synced_at = $2, sync_status = $3, rev = $4, last_sync_error = null
@@ -280,6 +280,7 @@ impl Store {
                                                 .bind(SyncStatus::InSync.as_str())
                                                 .bind(event.record.as_ref().map(Json))
                                                 .bind(new_rev)
+                                                .bind(event.time_zone.as_str())
                                                 .execute(&mut *tx)
                                                 .await?;
                                             Ok(Applied::Updated)

@@ -1,0 +1,33 @@
+//! `GET /events/{slug}/record.json`: the record behind an event, so organisers and developers can
+//! see every field of it, other apps' extension fields included. It is read from the owner's PDS
+//! as it holds it now (`{uri, cid, value}`, the shape of `com.atproto.repo.getRecord`); when the
+//! PDS cannot be reached, Skymeet's copy is answered instead. `X-Record-Source` says which.
+
+use crate::api::{ApiError, ErrorCode};
+use crate::domain::Slug;
+use crate::server::state::AppState;
+use axum::{
+    extract::{Path, State},
+    http::{header, HeaderName, HeaderValue},
+    response::{IntoResponse, Response},
+    routing::get,
+    Json, Router,
+};
+
+pub const SOURCE_HEADER: HeaderName = HeaderName::from_static("x-record-source");
+
+pub fn routes() -> Router<AppState> {
+    Router::new().route("/events/{slug}/record.json", get(record))
+}
+
+/// 404 (error-event-3) when there is no such event or its record is gone from its PDS.
+async fn record(State(state): State<AppState>, Path(slug): Path<String>) -> Result<Response, ApiError> {
+    let id = Slug::id_in(&slug).ok_or(ErrorCode::EventNotFound)?;
+    let copy = state.reads().record(id).await?.ok_or(ErrorCode::EventNotFound)?;
+    let source = HeaderValue::from_static(copy.from.as_str());
+    let mut response = Json(copy).into_response();
+    let headers = response.headers_mut();
+    headers.insert(SOURCE_HEADER, source);
+    headers.insert(header::CACHE_CONTROL, HeaderValue::from_static("no-cache"));
+    Ok(response)
+}

@@ -1,0 +1,235 @@
+//! What an event page shows of a record from another app (issue 16), against the real local PDS,
+//! on both engines: the zone the record names (atmo.rsvp's `timezone`), else the offset of its
+//! times, else UTC with a note; times in the viewer's zone with the event's own beside them; every
+//! place it names; the record itself as JSON; and the tags that make the page share well. Hostile
+//! text in places and names stays text everywhere, the JSON-LD script included.
+
+use crate::helpers::{AppOptions, TestApp};
+use crate::hostile::assert_safe_page;
+use crate::network::{
+    create_account, put_record_directly, sign_in_headless, spawn_local_network_app, Account, TEST_KEYS,
+};
+use reqwest::StatusCode;
+use scraper::{Html, Selector};
+use serde_json::{json, Value};
+use skymeet::domain::Did;
+use skymeet::server::store::Event;
+
+const EVENTS: &str = "community.lexicon.calendar.event";
+
+fn texts(page: &Html, selector: &str) -> Vec<String> {
+    page.select(&Selector::parse(selector).expect("selector"))
+        .map(|e| e.text().collect::<String>().trim().to_owned())
+        .collect()
+}
+
+fn attrs(page: &Html, selector: &str, name: &str) -> Vec<String> {
+    page.select(&Selector::parse(selector).expect("selector"))
+        .filter_map(|e| e.value().attr(name).map(str::to_owned))
+        .collect()
+}
+
+/// Reads `account`'s repo into the cache as a backfill does, and returns the event at `rkey`.
+async fn backfilled(app: &TestApp, account: &Account, rkey: &str) -> Event {
+    let did = Did::parse(&account.did).expect("DID");
+    let bluesky = app.state.bluesky.as_ref().expect("Bluesky is on");
+    bluesky.repos.backfill(&did, None).await.expect("backfill");
+    let uri = format!("at://{}/{EVENTS}/{rkey}", account.did);
+    crate::network::event_at(app, &uri)
+        .await
+        .unwrap_or_else(|| panic!("{uri} is cached"))
+}
+
+async fn page(app: &TestApp, event: &Event) -> Html {
+    let (status, html) = app.get_html(&format!("/events/{}", event.slug)).await;
+    assert_eq!(status, StatusCode::OK);
+    Html::parse_document(&html)
+}
+
+async fn records_from_other_apps_keep_their_zone_and_places(options: AppOptions) {
+    let app = spawn_local_network_app(options).await;
+    let account = create_account().await;
+    let hostile = r#"<img src=x onerror="window.__pwned = 1"></script><script>window.__pwned = 2</script>"#;
+    put_record_directly(
+        &account,
+        EVENTS,
+        "chicago",
+        json!({
+            "$type": EVENTS,
+            "name": format!("Lakeside meetup {hostile}"),
+            "createdAt": "2026-11-24T00:00:00.000Z",
+            "startsAt": "2031-06-01T23:00:00.000Z",
+            "timezone": "America/Chicago",
+            "mode": "community.lexicon.calendar.event#hybrid",
+            "locations": [
+                {"$type": "community.lexicon.location.address", "name": format!("Pier {hostile}"),
+                 "street": "600 E Grand Ave", "locality": "Chicago", "region": "IL", "country": "US"},
+                {"$type": "community.lexicon.location.geo", "latitude": "41.8916", "longitude": "-87.6079", "name": "The pier"},
+                {"$type": "community.lexicon.location.geo", "latitude": "91", "longitude": "javascript:alert(1)"},
+                {"$type": "community.lexicon.location.fsq", "fsq_place_id": "4b0588", "name": "Café"},
+                {"$type": "community.lexicon.location.hthree", "value": "872664c1effffff"},
+                {"$type": "community.lexicon.calendar.event#uri", "uri": "javascript:window.__pwned = 3", "name": "the stream"},
+                {"$type": "com.example.room", "name": format!("Room {hostile}")}
+            ],
+            "media": [{"role": "header", "alt": "kept as it is"}]
+        }),
+    )
+    .await;
+    let chicago = backfilled(&app, &account, "chicago").await;
+    assert_eq!(chicago.time_zone.as_str(), "America/Chicago");
+
+    // No zone known for the visitor yet: the event's own wall time, and which zone that is.
+    let shown = page(&app, &chicago).await;
+    assert_eq!(texts(&shown, "[data-testid=event-when]"), ["Sun 1 Jun 2031, 18:00 CDT"]);
+    assert_eq!(
+        texts(&shown, "[data-testid=event-own-zone]"),
+        ["In the event's own time zone, America/Chicago."]
+    );
+    assert!(texts(&shown, "[data-testid=unknown-zone]").is_empty());
+    // Every place, in the record's order; a map link only for a point on the globe.
+    assert_eq!(
+        attrs(&shown, "[data-testid=place]", "data-kind"),
+        ["address", "point", "point", "foursquare", "h3", "online", "other"]
+    );
+    let places = texts(&shown, "[data-testid=place]");
+    assert!(
+        places[0].contains("600 E Grand Ave") && places[0].contains("Chicago"),
+        "{places:?}"
+    );
+    assert!(
+        places[0].contains(hostile),
+        "markup in a place name is text: {places:?}"
+    );
+    assert!(places[4].contains("872664c1effffff"), "{places:?}");
+    assert!(
+        places[6].contains("com.example.room") && places[6].contains(hostile),
+        "{places:?}"
+    );
+    assert_eq!(
+        attrs(&shown, "[data-testid=place] a[href*='openstreetmap.org']", "href"),
+        ["https://www.openstreetmap.org/?mlat=41.8916&mlon=-87.6079#map=16/41.8916/-87.6079"]
+    );
+    assert_eq!(
+        texts(&shown, "[data-testid=place] [data-testid=inert-link]"),
+        ["the stream"]
+    );
+
+    // Shared: a canonical address, Open Graph tags, and JSON-LD that reads back as the event.
+    let canonical = app
+        .state
+        .config
+        .public_url
+        .join(&format!("/events/{}", chicago.slug))
+        .expect("URL")
+        .to_string();
+    assert_eq!(attrs(&shown, "link[rel=canonical]", "href"), [canonical.as_str()]);
+    assert_eq!(
+        attrs(&shown, "meta[property='og:url']", "content"),
+        [canonical.as_str()]
+    );
+    assert_eq!(
+        attrs(&shown, "meta[property='og:title']", "content"),
+        [format!("Lakeside meetup {hostile}")]
+    );
+    let ld: Vec<Value> = texts(&shown, "script[type='application/ld+json']")
+        .iter()
+        .map(|text| serde_json::from_str(text).expect("JSON-LD is JSON"))
+        .collect();
+    assert_eq!(ld.len(), 1);
+    assert_eq!(ld[0]["@type"], "Event");
+    assert_eq!(ld[0]["name"], format!("Lakeside meetup {hostile}"));
+    assert_eq!(ld[0]["startDate"], "2031-06-01T18:00:00-05:00");
+    assert_eq!(ld[0]["url"], canonical);
+    assert_eq!(
+        ld[0]["eventAttendanceMode"],
+        "https://schema.org/MixedEventAttendanceMode"
+    );
+    assert_safe_page(&app, &format!("/events/{}", chicago.slug)).await;
+
+    // The record as its PDS holds it, extension fields and all.
+    let response = app.get(&format!("/events/{}/record.json", chicago.slug)).await;
+    assert_eq!(response.status(), StatusCode::OK);
+    assert_eq!(response.headers()["x-record-source"], "pds");
+    let record: Value = response.json().await.expect("JSON");
+    assert_eq!(record["uri"], format!("at://{}/{EVENTS}/chicago", account.did));
+    assert_eq!(record["cid"].as_str(), chicago.source.cid.as_deref());
+    assert_eq!(record["value"]["timezone"], "America/Chicago");
+    assert_eq!(record["value"]["media"][0]["alt"], "kept as it is");
+    assert_eq!(
+        attrs(&shown, "[data-testid=record-json]", "href"),
+        [format!("/events/{}/record.json", chicago.slug)]
+    );
+    assert_eq!(
+        app.get("/events/no-such-event-zz/record.json").await.status(),
+        StatusCode::NOT_FOUND
+    );
+
+    // A zone we do not know: the offset its times were written with stands in, and the page says so.
+    put_record_directly(
+        &account,
+        EVENTS,
+        "mars",
+        json!({"$type": EVENTS, "name": "Olympus", "createdAt": "2026-11-24T00:00:00.000Z",
+               "startsAt": "2031-06-01T18:00:00+02:00", "timezone": "Mars/Olympus_Mons"}),
+    )
+    .await;
+    // No zone at all, but an offset: the fixed zone of that offset.
+    put_record_directly(
+        &account,
+        EVENTS,
+        "offset",
+        json!({"$type": EVENTS, "name": "Offset only", "createdAt": "2026-11-24T00:00:00.000Z",
+               "startsAt": "2031-06-01T18:00:00-03:00"}),
+    )
+    .await;
+    let mars = backfilled(&app, &account, "mars").await;
+    assert_eq!(mars.time_zone.as_str(), "Etc/GMT-2");
+    let shown = page(&app, &mars).await;
+    assert_eq!(texts(&shown, "[data-testid=event-when]"), ["Sun 1 Jun 2031, 18:00 +02"]);
+    let note = texts(&shown, "[data-testid=unknown-zone]");
+    assert!(
+        note.len() == 1 && note[0].contains("Mars/Olympus_Mons") && note[0].contains("Etc/GMT-2"),
+        "{note:?}"
+    );
+    let offset = backfilled(&app, &account, "offset").await;
+    assert_eq!(offset.time_zone.as_str(), "Etc/GMT+3");
+
+    // Once the visitor's zone is known, times are in it, with the event's own beside them.
+    app.post_time_zone_form("Asia/Tokyo").await;
+    let shown = page(&app, &chicago).await;
+    assert_eq!(texts(&shown, "[data-testid=event-when]"), ["Mon 2 Jun 2031, 08:00 JST"]);
+    assert_eq!(
+        texts(&shown, "[data-testid=event-own-zone]"),
+        ["In the event's time zone (America/Chicago): Sun 1 Jun 2031, 18:00 CDT"]
+    );
+}
+on_both_engines!(records_from_other_apps_keep_their_zone_and_places);
+
+async fn our_records_name_their_zone_and_follow_a_change_made_elsewhere(options: AppOptions) {
+    let app = spawn_local_network_app(options.with("CREDENTIALS_KEYS", TEST_KEYS)).await;
+    let account = create_account().await;
+    sign_in_headless(&app, &account).await;
+    let (status, body) = app
+        .create_event(&[
+            ("name", "Zone keeper"),
+            ("starts_at", "2031-03-29T10:00"),
+            ("time_zone", "Europe/Berlin"),
+        ])
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let event = crate::network::only_event_of(&app, &account).await;
+    let rkey = event.source.rkey.clone().expect("published");
+    let (_, record) = crate::network::get_record(&account.did, EVENTS, &rkey)
+        .await
+        .expect("on the PDS");
+    assert_eq!(record["timezone"], "Europe/Berlin", "other apps can read our zone");
+    assert_eq!(record["startsAt"], "2031-03-29T09:00:00.000Z", "10:00 CET");
+
+    // Another app moves it to Tokyo: the cache follows the record.
+    let mut changed = record.clone();
+    changed["timezone"] = json!("Asia/Tokyo");
+    put_record_directly(&account, EVENTS, &rkey, changed).await;
+    let moved = backfilled(&app, &account, &rkey).await;
+    assert_eq!(moved.time_zone.as_str(), "Asia/Tokyo");
+}
+on_both_engines!(our_records_name_their_zone_and_follow_a_change_made_elsewhere);
