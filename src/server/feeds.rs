@@ -2,13 +2,14 @@
 //! [`crate::server::ics`]. Every feed is bounded: upcoming events and a stretch of recent past, at
 //! most a few hundred.
 
-use crate::domain::{EventDraft, Handle, RsvpStatus};
+use crate::domain::{EventDraft, EventStatus, Handle, RsvpStatus};
 use crate::server::{
     calendar::reads::draft,
-    ics::{calendar, CalendarEntry},
+    ics::{calendar, CalendarEntry, Repeats},
     identity::Identity,
     pds::PdsError,
-    store::{Event, Store, StoreError},
+    series::Recurrence,
+    store::{Event, SeriesRow, SeriesStatus, Store, StoreError},
 };
 use chrono::{DateTime, Duration, Utc};
 use std::sync::Arc;
@@ -17,6 +18,9 @@ use std::sync::Arc;
 const RECENT_PAST: Duration = Duration::days(90);
 /// The most events the site's feed holds.
 const SITE_FEED_LIMIT: u32 = 500;
+/// How far ahead a feed spells out a series (its skipped and changed dates, its zone's changes);
+/// apps look again every hour, so the window moves on with time.
+const SERIES_HORIZON: Duration = Duration::days(2 * 366);
 
 #[derive(Debug, thiserror::Error)]
 pub enum FeedError {
@@ -74,11 +78,18 @@ impl Feeds {
             return Ok(None);
         };
         let events = self.store.events_by_owner(user.id).await?;
-        let entries: Vec<_> = events
+        // A series is one entry with its rule: the dates of it that are on Bluesky as events of
+        // their own are not listed again.
+        let in_series = self.store.occurrence_rkeys_of_owner(user.id).await?;
+        let mut entries: Vec<_> = events
             .iter()
             .filter(|event| not_long_over(event, now))
+            .filter(|event| !event.source.rkey.as_ref().is_some_and(|rkey| in_series.contains(rkey)))
             .map(|event| self.entry(event))
             .collect();
+        for series in self.store.series_of_owner(user.id).await? {
+            entries.extend(self.series_entries(&series, now).await?);
+        }
         Ok(Some(Feed {
             text: calendar(&format!("@{handle} on Skymeet"), &entries),
             name: handle.to_string(),
@@ -137,6 +148,87 @@ impl Feeds {
         })
     }
 
+    /// One series, to add to a calendar; `None` when there is none.
+    pub async fn series(&self, id: i64, now: DateTime<Utc>) -> Result<Option<Feed>, FeedError> {
+        let Some(series) = self.store.series_by_id(id).await? else {
+            return Ok(None);
+        };
+        Ok(Some(Feed {
+            text: calendar(&series.draft.name, &self.series_entries(&series, now).await?),
+            name: series.slug.to_string(),
+        }))
+    }
+
+    /// A series as a calendar has it: one entry with its rule and the dates it skips, and one for
+    /// each date its organiser moved or renamed. A series whose rule no longer reads has none.
+    async fn series_entries(&self, series: &SeriesRow, now: DateTime<Utc>) -> Result<Vec<CalendarEntry>, FeedError> {
+        let Some(start) = series.draft.starts_at else {
+            return Ok(Vec::new());
+        };
+        let recurrence = match Recurrence::parse(&series.rule, start, &series.draft.time_zone) {
+            Ok(recurrence) => recurrence,
+            Err(e) => {
+                tracing::warn!(series = series.id, error = %e, "a stored series rule no longer reads");
+                return Ok(Vec::new());
+            }
+        };
+        let horizon = now + SERIES_HORIZON;
+        let through = recurrence
+            .between(start, horizon, u16::MAX)
+            .last()
+            .copied()
+            .unwrap_or(start);
+        let rows = self.store.occurrence_rows(series.id, start, horizon).await?;
+        let host = self.public_url.host_str().unwrap_or("skymeet");
+        let mut draft = series.draft.clone();
+        if series.status == SeriesStatus::Cancelled {
+            draft.status = EventStatus::Cancelled;
+        }
+        let base = CalendarEntry {
+            uid: format!("skymeet-series-{}@{host}", series.id),
+            draft,
+            url: self
+                .public_url
+                .join(&format!("series/{}", series.slug))
+                .map(String::from)
+                .unwrap_or_default(),
+            // A series has no count of its changes; the seconds since it was made grow with each.
+            sequence: (series.updated_at - series.created_at).num_seconds(),
+            last_modified: series.updated_at,
+            repeats: Some(Repeats {
+                rule: recurrence.as_str().to_owned(),
+                skipped: rows
+                    .iter()
+                    .filter(|row| row.cancelled)
+                    .map(|row| row.starts_at)
+                    .collect(),
+                through,
+            }),
+            recurrence_id: None,
+        };
+        let length = match (base.draft.starts_at, base.draft.ends_at) {
+            (Some(start), Some(end)) if end > start => Some(end - start),
+            _ => None,
+        };
+        let changed = rows
+            .iter()
+            .filter(|row| !row.cancelled && (row.moved_to.is_some() || row.name.is_some()))
+            .map(|row| {
+                let mut entry = base.clone();
+                let starts_at = row.moved_to.unwrap_or(row.starts_at);
+                entry.draft.starts_at = Some(starts_at);
+                entry.draft.ends_at = length.map(|length| starts_at + length);
+                if let Some(name) = &row.name {
+                    entry.draft.name = name.clone();
+                }
+                entry.repeats = None;
+                entry.recurrence_id = Some(row.starts_at);
+                entry
+            })
+            .collect::<Vec<_>>();
+        Ok(std::iter::once(base).chain(changed).collect())
+    }
+
     fn entry(&self, event: &Event) -> CalendarEntry {
         let host = self.public_url.host_str().unwrap_or("skymeet");
         CalendarEntry {
@@ -153,6 +245,8 @@ impl Feeds {
                 .unwrap_or_default(),
             sequence: event.sequence,
             last_modified: event.updated_at,
+            repeats: None,
+            recurrence_id: None,
         }
     }
 }

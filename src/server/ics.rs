@@ -17,8 +17,8 @@ use ics::{
     escape_text,
     parameters::TzIDParam,
     properties::{
-        Description, DtEnd, DtStart, Geo, LastModified, Location, Method, Name, RefreshInterval, Sequence, Status,
-        Summary, TzName, URL,
+        Description, DtEnd, DtStart, ExDate, Geo, LastModified, Location, Method, Name, RRule, RecurrenceID,
+        RefreshInterval, Sequence, Status, Summary, TzName, URL,
     },
     Daylight, Event as IcsEvent, ICalendar, Standard, TimeZone as IcsTimeZone,
 };
@@ -36,6 +36,23 @@ pub struct CalendarEntry {
     /// How many times it changed (`SEQUENCE`).
     pub sequence: i64,
     pub last_modified: DateTime<Utc>,
+    /// For a series: its rule, which the entry's start is the first date of.
+    pub repeats: Option<Repeats>,
+    /// For one changed date of a series: the start the rule gives it (`RECURRENCE-ID`); the
+    /// entry then shares the series' `uid` and says what that date is now.
+    pub recurrence_id: Option<DateTime<Utc>>,
+}
+
+/// How a series repeats, for its one `VEVENT`.
+#[derive(Debug, Clone)]
+pub struct Repeats {
+    /// The `RRULE` value, checked when the series was stored (`FREQ=WEEKLY;BYDAY=TU`).
+    pub rule: String,
+    /// The dates the rule gives that do not take place (`EXDATE`).
+    pub skipped: Vec<DateTime<Utc>>,
+    /// Until when the calendar must know the zone's changes: the series' last date, or as far
+    /// ahead as a feed looks.
+    pub through: DateTime<Utc>,
 }
 
 /// The most characters of an event's text a calendar gets (descriptions can be long).
@@ -80,6 +97,29 @@ fn vevent(entry: &CalendarEntry) -> IcsEvent<'static> {
     }
     if let Some(end) = draft.ends_at.filter(|end| Some(*end) >= draft.starts_at) {
         event.push(at(DtEnd::new(wall_or_utc(end, &draft.time_zone)), &draft.time_zone));
+    }
+    if let Some(repeats) = &entry.repeats {
+        // The rule is ours (checked when stored), but it is still only written if it has nothing
+        // that could end the line or the value.
+        if repeats
+            .rule
+            .bytes()
+            .all(|b| b.is_ascii_alphanumeric() || b"=;,-+".contains(&b))
+        {
+            event.push(RRule::new(repeats.rule.clone()));
+        }
+        for skipped in &repeats.skipped {
+            event.push(at(
+                ExDate::new(wall_or_utc(*skipped, &draft.time_zone)),
+                &draft.time_zone,
+            ));
+        }
+    }
+    if let Some(original) = entry.recurrence_id {
+        event.push(at(
+            RecurrenceID::new(wall_or_utc(original, &draft.time_zone)),
+            &draft.time_zone,
+        ));
     }
     event.push(Status::new(match draft.status {
         EventStatus::Cancelled => "CANCELLED",
@@ -163,7 +203,9 @@ fn zones_used(entries: &[&CalendarEntry]) -> BTreeMap<String, (DateTime<Utc>, Da
         if is_utc(zone) {
             continue;
         }
-        for instant in [entry.draft.starts_at, entry.draft.ends_at].into_iter().flatten() {
+        let series = entry.repeats.as_ref().map(|repeats| repeats.through);
+        let instants = [entry.draft.starts_at, entry.draft.ends_at, entry.recurrence_id, series];
+        for instant in instants.into_iter().flatten() {
             let span = zones.entry(zone.as_str().to_owned()).or_insert((instant, instant));
             span.0 = span.0.min(instant);
             span.1 = span.1.max(instant);
@@ -317,7 +359,39 @@ mod tests {
             url: "https://skymeet.example/events/x-1".to_owned(),
             sequence: 3,
             last_modified: Utc.with_ymd_and_hms(2026, 11, 1, 12, 0, 0).single().expect("instant"),
+            repeats: None,
+            recurrence_id: None,
         }
+    }
+
+    #[test]
+    fn a_series_is_one_event_with_its_rule_skipped_dates_and_changed_ones() {
+        let start = Utc.with_ymd_and_hms(2026, 3, 3, 18, 0, 0).single().expect("instant");
+        let mut series = entry("Weekly", "Europe/Berlin", start);
+        let week = Duration::days(7);
+        series.repeats = Some(Repeats {
+            rule: "FREQ=WEEKLY;BYDAY=TU".to_owned(),
+            skipped: vec![start + week],
+            through: start + Duration::days(365),
+        });
+        let mut moved = series.clone();
+        moved.repeats = None;
+        moved.recurrence_id = Some(start + week * 2);
+        moved.draft.starts_at = Some(start + week * 2 + Duration::days(1));
+        let text = calendar("Series", &[series, moved]).replace("\r\n ", "");
+        for line in [
+            "RRULE:FREQ=WEEKLY;BYDAY=TU",
+            "EXDATE;TZID=Europe/Berlin:20260310T190000",
+            "RECURRENCE-ID;TZID=Europe/Berlin:20260317T190000",
+            "DTSTART;TZID=Europe/Berlin:20260318T190000",
+            // The zone's changes are written out for the whole year, summer time included.
+            "TZOFFSETTO:+0200",
+            "DTSTART:20261025T030000",
+        ] {
+            assert!(text.contains(&format!("{line}\r\n")), "{line} in\n{text}");
+        }
+        assert_eq!(text.matches("BEGIN:VEVENT").count(), 2);
+        assert_eq!(text.matches("RRULE:").count(), 1);
     }
 
     #[test]

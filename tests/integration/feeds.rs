@@ -10,7 +10,7 @@ use serde_json::Value;
 use skymeet::server::store::Event;
 
 /// `path`'s body as Python's icalendar reads it, after checking it is a calendar.
-async fn read_calendar(app: &TestApp, path: &str) -> (Value, Option<String>) {
+pub async fn read_calendar(app: &TestApp, path: &str) -> (Value, Option<String>) {
     let response = app.get(path).await;
     assert_eq!(response.status(), StatusCode::OK, "{path}");
     let headers = response.headers().clone();

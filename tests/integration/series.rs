@@ -636,6 +636,94 @@ async fn one_date_is_moved_and_renamed_and_bluesky_follows(options: AppOptions) 
 
 on_both_engines!(one_date_is_moved_and_renamed_and_bluesky_follows);
 
+/// A series in a calendar is one entry with its rule, read back by Python's `icalendar` and
+/// expanded by `dateutil`: the cancelled date is an EXDATE, the moved and renamed one its own
+/// entry with a RECURRENCE-ID, and the organiser's feed does not list the published date twice.
+async fn a_series_is_one_calendar_entry_with_its_changes(options: AppOptions) {
+    let (app, organiser) = organiser_app(options).await;
+    let day = next_tuesday();
+    let series = start_series(
+        &app,
+        &organiser,
+        day,
+        &[("frequency", "weekly"), ("ends", "count"), ("count", "5")],
+    )
+    .await;
+    let week = Duration::weeks(1);
+    let at = |weeks: i32, time: &str| instant(day + week * weeks, time);
+    let (status, body) = app
+        .call(
+            "cancel_occurrence",
+            &[
+                ("id", series.id.to_string()),
+                ("key", occurrence_key(at(2, "19:00"))),
+                ("cancelled", "true".to_owned()),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let wednesday = day + week + Duration::days(1);
+    let (status, body) = app
+        .call(
+            "change_occurrence",
+            &[
+                ("id", series.id.to_string()),
+                ("key", occurrence_key(at(1, "19:00"))),
+                ("starts_at", format!("{wednesday}T18:00")),
+                ("name", "Rust meetup: Christmas edition".to_owned()),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    let text = |instant: DateTime<Utc>| instant.format("%Y-%m-%dT%H:%M:%SZ").to_string();
+    let (calendar, _) = crate::feeds::read_calendar(&app, &format!("/series/{}/calendar.ics", series.slug)).await;
+    let events = calendar["events"].as_array().expect("events");
+    assert_eq!(events.len(), 2, "{calendar}");
+    let master = &events[0];
+    // The reader writes the rule's parts back in an order of its own.
+    let mut parts: Vec<&str> = master["rrule"].as_str().expect("a rule").split(';').collect();
+    parts.sort_unstable();
+    assert_eq!(parts, ["BYDAY=TU", "COUNT=5", "FREQ=WEEKLY"]);
+    assert_eq!(master["start"], text(at(0, "19:00")));
+    assert_eq!(master["exdates"], serde_json::json!([text(at(2, "19:00"))]));
+    assert_eq!(
+        master["occurrences"],
+        serde_json::json!([
+            text(at(0, "19:00")),
+            text(at(1, "19:00")),
+            text(at(3, "19:00")),
+            text(at(4, "19:00"))
+        ]),
+        "the rule's dates, the cancelled one left out"
+    );
+    let moved = &events[1];
+    assert_eq!(moved["uid"], master["uid"]);
+    assert_eq!(moved["recurrence_id"], text(at(1, "19:00")));
+    assert_eq!(moved["start"], text(instant(wednesday, "18:00")));
+    assert_eq!(moved["end"], text(instant(wednesday, "20:00")));
+    assert_eq!(moved["summary"], "Rust meetup: Christmas edition");
+    assert!(calendar["zone_checks"]
+        .as_array()
+        .expect("checks")
+        .iter()
+        .all(|check| check["vtimezone"] == check["tz_database"]));
+
+    // The organiser's feed has the series once, and not its published first date as well.
+    let (feed, _) = crate::feeds::read_calendar(&app, &format!("/u/{}/calendar.ics", organiser.handle)).await;
+    let uids: Vec<&str> = feed["events"]
+        .as_array()
+        .expect("events")
+        .iter()
+        .filter_map(|event| event["uid"].as_str())
+        .collect();
+    assert_eq!(uids, [master["uid"].as_str().expect("uid"); 2], "{feed}");
+    let (status, _) = app.get_html("/series/no-such-series-zz/calendar.ics").await;
+    assert_eq!(status, StatusCode::NOT_FOUND);
+}
+
+on_both_engines!(a_series_is_one_calendar_entry_with_its_changes);
+
 /// Events another app wrote with markup, script and `javascript:` links in them, found as a
 /// series: the proposal, the series and its occurrence pages show them as text, links inert.
 async fn a_hostile_series_is_shown_as_text(options: AppOptions) {

@@ -186,6 +186,11 @@ fn SeriesDetail(page: SeriesPage, actions: SeriesActions) -> impl IntoView {
             <p class="text-xs text-slate-500">
                 "Every date keeps the same local time across daylight-saving changes; on a date whose time the clocks skip, it moves forward by the gap."
             </p>
+            <p class="mt-2 text-sm" data-testid="series-calendar">
+                <a href=format!("/series/{slug}/calendar.ics") class="text-sky-700 underline" download>
+                    "Add every date to your calendar (.ics)"
+                </a>
+            </p>
             {owner.map(|owner| {
                 let href = owner.handle.clone().map(|h| format!("/u/{h}")).unwrap_or_default();
                 view! { <p class="mt-2 text-sm text-slate-500">"Organised by " <a href=href class="underline">{owner.name()}</a></p> }

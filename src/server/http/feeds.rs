@@ -1,5 +1,6 @@
 //! The iCalendar paths: `GET /events/{slug}/calendar.ics` (one event, to add to a calendar),
-//! `GET /u/{handle}/calendar.ics` (what a person organises), `GET /calendar.ics` (the site) and
+//! `GET /series/{slug}/calendar.ics` (a whole series), `GET /u/{handle}/calendar.ics` (what a person
+//! organises), `GET /calendar.ics` (the site) and
 //! `GET /feeds/{token}/going.ics` (a person's private feed of what they go to). Feeds carry an
 //! `ETag` (a conditional request that matches gets 304 and no body) and may be cached for a few
 //! minutes, the private one by the person's own client only.
@@ -22,6 +23,7 @@ pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/calendar.ics", get(site))
         .route("/events/{slug}/calendar.ics", get(event))
+        .route("/series/{slug}/calendar.ics", get(series))
         .route("/u/{handle}/calendar.ics", get(organiser))
         .route("/feeds/{token}/going.ics", get(going))
 }
@@ -43,6 +45,13 @@ async fn event(State(state): State<AppState>, Path(slug): Path<String>, headers:
         return not_found();
     };
     answer(&headers, state.feeds().event(id).await, true)
+}
+
+async fn series(State(state): State<AppState>, Path(slug): Path<String>, headers: HeaderMap) -> Response {
+    let Some(id) = Slug::id_in(&slug) else {
+        return not_found();
+    };
+    answer(&headers, state.feeds().series(id, chrono::Utc::now()).await, true)
 }
 
 async fn organiser(State(state): State<AppState>, Path(handle): Path<String>, headers: HeaderMap) -> Response {
