@@ -8,6 +8,7 @@ mod collection;
 mod did;
 mod event_draft;
 mod handle;
+mod image;
 mod place;
 mod record_key;
 mod repeat;
@@ -25,6 +26,7 @@ pub use event_draft::{
     RsvpStatus, DESCRIPTION_MAX_CHARS, NAME_MAX_CHARS,
 };
 pub use handle::{Handle, HandleError};
+pub use image::{BlobCid, EventImage, ImageRole, ALT_MAX_CHARS};
 pub use place::{place_text, Place, PLACE_TEXT_MAX_CHARS};
 pub use record_key::{Rkey, RkeyError};
 pub use repeat::{

@@ -15,6 +15,7 @@ pub mod firehose;
 pub mod http;
 pub mod ics;
 pub mod identity;
+pub mod images;
 pub mod kv;
 pub mod metrics;
 pub mod outbound;

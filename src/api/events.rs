@@ -65,10 +65,20 @@ pub async fn event_details(id: i64) -> Result<Option<EventPage>, ApiError> {
                 .map(String::from),
         });
     let place = crate::server::ics::location(&page.event.draft);
+    let image = crate::domain::EventImage::header(&page.event.images)
+        .and_then(|image| state.config.public_url.join(&image.path(&path)).ok())
+        .map(String::from);
     let share = super::views::Share {
         preview: crate::server::sharing::preview(&page.event.draft, place.as_deref()),
-        json_ld: crate::server::sharing::json_ld(&page.event.draft, &page.event.places, organiser.as_ref(), &page_url),
+        json_ld: crate::server::sharing::json_ld(
+            &page.event.draft,
+            &page.event.places,
+            organiser.as_ref(),
+            image.as_deref(),
+            &page_url,
+        ),
         canonical: page_url,
+        image,
     };
     Ok(Some(EventPage {
         series,

@@ -5,7 +5,8 @@
 //! these views; nothing here reads storage or the network.
 
 use crate::domain::{
-    Decision, EventDraft, Place, RsvpStatus, Slug, SyncStatus, TimeZoneName, UnknownZone, WriteOperation, WriteState,
+    Decision, EventDraft, EventImage, Place, RsvpStatus, Slug, SyncStatus, TimeZoneName, UnknownZone, WriteOperation,
+    WriteState,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -49,6 +50,9 @@ pub struct EventView {
     pub unknown_zone: Option<UnknownZone>,
     /// Every place it names, in its record's order.
     pub places: Vec<Place>,
+    /// The images its record carries (served at `/events/{slug}/images/{cid}`); none for an event
+    /// Skymeet does not hold.
+    pub images: Vec<EventImage>,
     pub owner: Option<OwnerView>,
     pub sync: SyncView,
     /// The viewer owns it (and may edit and delete it).
@@ -171,6 +175,8 @@ pub struct Share {
     pub preview: String,
     /// schema.org `Event` JSON-LD, already safe to put inside a `<script>`.
     pub json_ld: String,
+    /// The header image's full address, for previews.
+    pub image: Option<String>,
 }
 
 /// `/u/{handle}`.
@@ -730,6 +736,7 @@ mod from_server {
                 draft: read.draft,
                 unknown_zone: read.unknown_zone,
                 places: read.places,
+                images: read.images,
                 owner: read.owner.as_ref().map(OwnerView::from),
                 sync: SyncView::from(&read.event),
                 can_edit: read.can_edit,
@@ -755,6 +762,7 @@ mod from_server {
                     draft: foreign.draft,
                     unknown_zone: foreign.unknown_zone,
                     places: foreign.places,
+                    images: Vec::new(),
                     can_edit: false,
                 },
             }

@@ -4,6 +4,7 @@
 
 pub mod addresses;
 pub mod callback;
+pub mod event_images;
 pub mod feeds;
 pub mod health;
 pub mod limits;

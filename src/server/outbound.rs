@@ -233,7 +233,22 @@ impl Outbound {
         }
     }
 
+    /// `GET url`, reading at most `limit` bytes of the answer (a smaller bound than the usual
+    /// one, for answers such as images that have their own).
+    pub async fn get(&self, url: &Url, limit: usize) -> Result<Response<Vec<u8>>, OutboundError> {
+        let request = Request::builder()
+            .method(Method::GET)
+            .uri(url.as_str())
+            .body(Vec::new())
+            .map_err(|e| OutboundError::BadRequest(e.to_string()))?;
+        self.send_capped(request, limit.min(MAX_RESPONSE_BYTES)).await
+    }
+
     async fn send(&self, request: Request<Vec<u8>>) -> Result<Response<Vec<u8>>, OutboundError> {
+        self.send_capped(request, MAX_RESPONSE_BYTES).await
+    }
+
+    async fn send_capped(&self, request: Request<Vec<u8>>, limit: usize) -> Result<Response<Vec<u8>>, OutboundError> {
         let url = Url::parse(&request.uri().to_string()).map_err(|e| OutboundError::BadRequest(e.to_string()))?;
         let host = url.host_str().unwrap_or_default().to_owned();
         // One circuit per server: host and port.
@@ -270,7 +285,7 @@ impl Outbound {
                         tokio::time::sleep(backoff(attempt)).await;
                         continue;
                     }
-                    return into_http(response).await;
+                    return into_http(response, limit).await;
                 }
                 Err(e) => {
                     self.breakers.record(&server, false, Instant::now());
@@ -302,13 +317,13 @@ pub fn refused_private(error: &(dyn std::error::Error + 'static)) -> bool {
     false
 }
 
-async fn into_http(response: reqwest::Response) -> Result<Response<Vec<u8>>, OutboundError> {
+async fn into_http(response: reqwest::Response, limit: usize) -> Result<Response<Vec<u8>>, OutboundError> {
     let mut builder =
         Response::builder().status(StatusCode::from_u16(response.status().as_u16()).unwrap_or(StatusCode::BAD_GATEWAY));
     for (name, value) in response.headers() {
         builder = builder.header(name, value);
     }
-    let body = read_capped(response, MAX_RESPONSE_BYTES).await?;
+    let body = read_capped(response, limit).await?;
     builder.body(body).map_err(|e| OutboundError::BadRequest(e.to_string()))
 }
 

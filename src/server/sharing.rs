@@ -42,7 +42,13 @@ pub fn preview(draft: &EventDraft, place: Option<&str>) -> String {
 
 /// The event as schema.org `Event` JSON-LD, ready to be the body of a
 /// `<script type="application/ld+json">`: nothing in it can end the script early.
-pub fn json_ld(draft: &EventDraft, places: &[Place], organiser: Option<&Organiser>, page_url: &str) -> String {
+pub fn json_ld(
+    draft: &EventDraft,
+    places: &[Place],
+    organiser: Option<&Organiser>,
+    image: Option<&str>,
+    page_url: &str,
+) -> String {
     let mut event = Map::new();
     event.insert("@context".into(), json!("https://schema.org"));
     event.insert("@type".into(), json!("Event"));
@@ -77,6 +83,9 @@ pub fn json_ld(draft: &EventDraft, places: &[Place], organiser: Option<&Organise
     let locations: Vec<Value> = places.iter().filter_map(location).collect();
     if !locations.is_empty() {
         event.insert("location".into(), Value::Array(locations));
+    }
+    if let Some(image) = image {
+        event.insert("image".into(), json!([image]));
     }
     if let Some(organiser) = organiser {
         let mut person = json!({"@type": "Person", "name": organiser.name});
@@ -173,6 +182,7 @@ mod tests {
             &draft("Night"),
             &places,
             Some(&organiser),
+            Some("https://skymeet.example/events/night-1/images/bafkreiabc"),
             "https://skymeet.example/events/night-1",
         );
         let value: Value = serde_json::from_str(&text).expect("JSON");
@@ -192,12 +202,16 @@ mod tests {
         );
         assert_eq!(value["location"][1]["url"], "https://meet.example/x");
         assert_eq!(value["organizer"]["name"], "Ada");
+        assert_eq!(
+            value["image"][0],
+            "https://skymeet.example/events/night-1/images/bafkreiabc"
+        );
     }
 
     #[test]
     fn nothing_in_a_name_can_end_the_script() {
         let name = "</script><script>alert(1)</script> & \u{2028} <!--";
-        let text = json_ld(&draft(name), &[], None, "https://skymeet.example/events/x-1");
+        let text = json_ld(&draft(name), &[], None, None, "https://skymeet.example/events/x-1");
         assert!(
             !text.contains('<') && !text.contains('>') && !text.contains('&'),
             "{text}"

@@ -48,6 +48,8 @@ pub struct Bluesky {
     pub reconciler: Arc<Reconciler>,
     /// The firehose consumer; there when `FIREHOSE_URL` is set.
     pub consumer: Option<Arc<Ingest>>,
+    /// Event images from their owners' PDSes, checked and cached.
+    pub images: Arc<crate::server::images::Images>,
 }
 
 impl AppState {
@@ -58,6 +60,10 @@ impl AppState {
 
     pub fn feeds(&self) -> crate::server::feeds::Feeds {
         crate::server::feeds::Feeds::new(self.store.clone(), self.identity(), self.config.public_url.clone())
+    }
+
+    pub fn images(&self) -> Option<Arc<crate::server::images::Images>> {
+        self.bluesky.as_ref().map(|b| Arc::clone(&b.images))
     }
 
     pub fn identity(&self) -> Option<Arc<Identity>> {

@@ -233,3 +233,87 @@ async fn our_records_name_their_zone_and_follow_a_change_made_elsewhere(options:
     assert_eq!(moved.time_zone.as_str(), "Asia/Tokyo");
 }
 on_both_engines!(our_records_name_their_zone_and_follow_a_change_made_elsewhere);
+
+/// A 1×1 PNG.
+const PNG: &str = "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAQAAAC1HAwCAAAAC0lEQVR42mNkYAAAAAYAAjCB0C8AAAAASUVORK5CYII=";
+
+/// Uploads `bytes` to `account`'s PDS as another app would; the blob reference to put in a record.
+async fn upload_blob(account: &Account, bytes: Vec<u8>, content_type: &str) -> Value {
+    let body: Value = reqwest::Client::builder()
+        .no_proxy()
+        .build()
+        .expect("client")
+        .post(format!(
+            "{}/xrpc/com.atproto.repo.uploadBlob",
+            crate::network::pds_url()
+        ))
+        .bearer_auth(&account.access_jwt)
+        .header(reqwest::header::CONTENT_TYPE, content_type)
+        .body(bytes)
+        .send()
+        .await
+        .expect("uploadBlob sent")
+        .error_for_status()
+        .expect("uploadBlob accepted")
+        .json()
+        .await
+        .expect("JSON");
+    body["blob"].clone()
+}
+
+async fn images_in_a_record_are_shown_checked_and_nothing_else(options: AppOptions) {
+    use base64::Engine as _;
+    let app = spawn_local_network_app(options).await;
+    let account = create_account().await;
+    let png = base64::engine::general_purpose::STANDARD.decode(PNG).expect("a PNG");
+    let header = upload_blob(&account, png.clone(), "image/png").await;
+    // Script that says it is a PNG, and an "image" above the size we serve.
+    let lying = upload_blob(&account, b"<svg><script>alert(1)</script></svg>".to_vec(), "image/png").await;
+    let mut big = png.clone();
+    big.resize(3 * 1024 * 1024 + 1, 0);
+    let too_big = upload_blob(&account, big, "image/png").await;
+    let unnamed = upload_blob(&account, [png.clone(), vec![1]].concat(), "image/png").await;
+    let cid = |blob: &Value| blob["ref"]["$link"].as_str().expect("a CID").to_owned();
+    put_record_directly(
+        &account,
+        EVENTS,
+        "pictured",
+        json!({
+            "$type": EVENTS, "name": "Pictured", "createdAt": "2026-11-24T00:00:00.000Z",
+            "startsAt": "2031-06-01T18:00:00.000Z",
+            "media": [
+                {"role": "thumbnail", "content": lying, "alt": "a lie"},
+                {"role": "header", "content": header, "alt": "The <b>pier</b> at dusk", "aspect_ratio": {"width": 1600, "height": 900}},
+                {"role": "other", "content": too_big, "alt": "too big"}
+            ]
+        }),
+    )
+    .await;
+    let event = backfilled(&app, &account, "pictured").await;
+    let shown = page(&app, &event).await;
+    let src = format!("/events/{}/images/{}", event.slug, cid(&header));
+    assert_eq!(attrs(&shown, "img[data-testid=event-image]", "src"), [src.as_str()]);
+    assert_eq!(
+        attrs(&shown, "img[data-testid=event-image]", "alt"),
+        ["The <b>pier</b> at dusk"]
+    );
+    assert_eq!(attrs(&shown, "img[data-testid=event-image]", "width"), ["1600"]);
+    let full = app.state.config.public_url.join(&src).expect("URL").to_string();
+    assert_eq!(attrs(&shown, "meta[property='og:image']", "content"), [full.as_str()]);
+    assert_safe_page(&app, &format!("/events/{}", event.slug)).await;
+
+    // The header is served, from the PDS's bytes, as what they are.
+    for _ in 0..2 {
+        let response = app.get(&src).await;
+        assert_eq!(response.status(), StatusCode::OK);
+        assert_eq!(response.headers()["content-type"], "image/png");
+        assert_eq!(response.headers()["x-content-type-options"], "nosniff");
+        assert_eq!(response.bytes().await.expect("bytes").to_vec(), png);
+    }
+    // Not an image, too big, not named by the record, not a CID: nothing.
+    for bad in [cid(&lying), cid(&too_big), cid(&unnamed), "..%2F..%2Fetc".to_owned()] {
+        let response = app.get(&format!("/events/{}/images/{bad}", event.slug)).await;
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{bad}");
+    }
+}
+on_both_engines!(images_in_a_record_are_shown_checked_and_nothing_else);

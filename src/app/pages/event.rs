@@ -13,7 +13,7 @@ use crate::app::components::{
     time_zone_form::ViewerTimeZone,
 };
 use crate::app::pages::not_found::NotFound;
-use crate::domain::{Decision, EventMode, EventStatus, Geo, Link, Place, ShownZone, Slug};
+use crate::domain::{Decision, EventImage, EventMode, EventStatus, Geo, Link, Place, ShownZone, Slug};
 use leptos::nonce::use_nonce;
 use leptos::prelude::*;
 use leptos_meta::{Link as MetaLink, Meta, Title};
@@ -186,15 +186,31 @@ fn EventDetail(page: EventPage, zone: ShownZone, actions: Actions) -> impl IntoV
             <Meta property="og:title" content=draft.name.clone() />
             <Meta property="og:description" content=share.preview.clone() />
             <Meta property="og:url" content=share.canonical.clone() />
-            <Meta name="twitter:card" content="summary" />
+            <Meta name="twitter:card" content=if share.image.is_some() { "summary_large_image" } else { "summary" } />
+            {share.image.clone().map(|image| view! { <Meta property="og:image" content=image /> })}
             // Not run by browsers (its type is data), but the page's policy still wants the nonce.
             <script type="application/ld+json" nonce=use_nonce() inner_html=share.json_ld data-testid="json-ld"></script>
         }
+    });
+    // The header image, through Skymeet (an image that cannot be fetched or is not an image
+    // answers 404; with JavaScript the broken image is then hidden).
+    let header = event.slug.clone().and_then(|slug| {
+        EventImage::header(&event.images).map(|image| {
+            let src = image.path(&format!("/events/{slug}"));
+            let (width, height) = image.aspect_ratio.unwrap_or((16, 9));
+            let hidden = RwSignal::new(false);
+            view! {
+                <img src=src alt=image.alt.clone() width=width height=height data-testid="event-image"
+                    class="mb-6 max-h-96 w-full rounded-xl object-cover" class:hidden=move || hidden.get()
+                    on:error=move |_| hidden.set(true) />
+            }
+        })
     });
     view! {
         <Title text=draft.name.clone() />
         {shared}
         <article class="rounded-2xl border border-slate-200 bg-white p-8 shadow-sm">
+            {header}
             {status.map(|status| view! {
                 <p class="mb-2 inline-block rounded bg-amber-100 px-2 py-0.5 text-sm font-medium text-amber-800">{status}</p>
             })}

@@ -3,7 +3,7 @@
 //! server functions turn it into views.
 
 use crate::domain::{
-    AtUri, Collection, Did, EventDraft, Handle, Place, Provider, RsvpStatus, TimeZoneName, UnknownZone,
+    AtUri, Collection, Did, EventDraft, EventImage, Handle, Place, Provider, RsvpStatus, TimeZoneName, UnknownZone,
 };
 use crate::server::{
     identity::Identity,
@@ -29,6 +29,8 @@ pub struct EventRead {
     pub unknown_zone: Option<UnknownZone>,
     /// Every place it names.
     pub places: Vec<Place>,
+    /// The images its record carries.
+    pub images: Vec<EventImage>,
     pub owner: Option<User>,
     pub can_edit: bool,
 }
@@ -405,11 +407,13 @@ impl Reads {
             draft,
             unknown_zone,
             places,
+            images,
         } = described(&event);
         Ok(EventRead {
             draft,
             unknown_zone,
             places,
+            images,
             can_edit: viewer.is_some_and(|v| event.owner_id == Some(v.id)),
             owner,
             event,
@@ -443,6 +447,7 @@ pub struct Described {
     /// A zone the record names that we do not know.
     pub unknown_zone: Option<UnknownZone>,
     pub places: Vec<Place>,
+    pub images: Vec<EventImage>,
 }
 
 pub fn described(event: &Event) -> Described {
@@ -455,6 +460,7 @@ pub fn described(event: &Event) -> Described {
             draft: record.draft(event.time_zone.clone()),
             unknown_zone: record.time_zone().unknown,
             places: record.places(),
+            images: record.images(),
         };
     }
     let draft = EventDraft {
@@ -474,5 +480,6 @@ pub fn described(event: &Event) -> Described {
         places: Place::of_draft(&draft),
         draft,
         unknown_zone: None,
+        images: Vec::new(),
     }
 }

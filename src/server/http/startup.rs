@@ -2,8 +2,8 @@
 //! build it on port 0 and talk to it over HTTP, exactly as a browser would.
 
 use super::{
-    addresses, callback, feeds, health, limits, metadata, record_json, rest, same_origin, scrape, security_headers,
-    series_api,
+    addresses, callback, event_images, feeds, health, limits, metadata, record_json, rest, same_origin, scrape,
+    security_headers, series_api,
 };
 use crate::app::{shell, App};
 use crate::server::{
@@ -15,6 +15,7 @@ use crate::server::{
     error::Chain,
     firehose::{self, Ingest, Repos},
     identity::{self, Identity},
+    images::Images,
     kv::{KvStore, MemoryKv},
     metrics,
     profiles::Profiles,
@@ -148,6 +149,7 @@ impl Application {
                 config.pending_write_backoff,
             ));
             Bluesky {
+                images: Arc::new(Images::new(store.clone(), Arc::clone(&identity))),
                 schedule: Arc::new(Schedule::new(
                     store.clone(),
                     Arc::clone(&calendar),
@@ -384,6 +386,7 @@ fn router(state: AppState) -> Router {
         .merge(series_api::routes())
         .merge(feeds::routes())
         .merge(record_json::routes())
+        .merge(event_images::routes())
         .leptos_routes_with_context(&state, routes, context.clone(), move || shell(leptos_options.clone()))
         .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
             context, shell,

@@ -4,7 +4,10 @@
 //! `shared/MISSION.md`), and nothing is dropped: fields this version does not know, and location
 //! kinds it cannot read, are kept as they were and written back on update.
 
-use crate::domain::{Address, EventDraft, EventMode, EventStatus, Geo, Link, Place, TimeZoneName, UnknownZone};
+use crate::domain::{
+    Address, BlobCid, EventDraft, EventImage, EventMode, EventStatus, Geo, ImageRole, Link, Place, TimeZoneName,
+    UnknownZone, ALT_MAX_CHARS,
+};
 use chrono::{DateTime, NaiveDateTime, SecondsFormat, Utc};
 use serde::{Deserialize, Serialize};
 use serde_json::{Map, Value};
@@ -46,6 +49,12 @@ pub struct CalendarEvent {
 /// The field atmo.rsvp writes an event's IANA time zone in (the lexicon has none). Skymeet reads
 /// it and writes it too, so an event keeps its zone in every app that reads the field.
 const TIMEZONE: &str = "timezone";
+
+/// The extension field other apps keep an event's images in: `[{role, content: blob, alt,
+/// aspect_ratio}]`.
+const MEDIA: &str = "media";
+/// The most images of one event that are read.
+const IMAGES_READ: usize = 8;
 
 /// The zone a record gives its event.
 #[derive(Debug, Clone, PartialEq, Default)]
@@ -386,6 +395,51 @@ impl CalendarEvent {
         }
     }
 
+    /// The images in the record's `media`, as far as they can be read: each needs a blob with a
+    /// plain CID (`content.ref.$link`, or the older `cid`); anything else is skipped.
+    pub fn images(&self) -> Vec<EventImage> {
+        let Some(media) = self.extra.get(MEDIA).and_then(Value::as_array) else {
+            return Vec::new();
+        };
+        media
+            .iter()
+            .filter_map(|item| {
+                let content = item.get("content")?;
+                let cid = content
+                    .get("ref")
+                    .and_then(|reference| reference.get("$link"))
+                    .or_else(|| content.get("cid"))
+                    .and_then(Value::as_str)
+                    .and_then(BlobCid::parse)?;
+                let dimension = |value: &Value, name: &str| {
+                    value
+                        .get(name)
+                        .and_then(Value::as_u64)
+                        .and_then(|n| u32::try_from(n).ok())
+                        .filter(|n| *n > 0)
+                };
+                let aspect_ratio = item
+                    .get("aspect_ratio")
+                    .or_else(|| item.get("aspectRatio"))
+                    .and_then(|ratio| Some((dimension(ratio, "width")?, dimension(ratio, "height")?)));
+                Some(EventImage {
+                    role: ImageRole::from_token(item.get("role").and_then(Value::as_str).unwrap_or_default()),
+                    cid,
+                    alt: item
+                        .get("alt")
+                        .and_then(Value::as_str)
+                        .unwrap_or_default()
+                        .chars()
+                        .filter(|c| !c.is_control())
+                        .take(ALT_MAX_CHARS)
+                        .collect(),
+                    aspect_ratio,
+                })
+            })
+            .take(IMAGES_READ)
+            .collect()
+    }
+
     /// Every place the record names, in its order.
     pub fn places(&self) -> Vec<Place> {
         let name = |name: &Option<String>| {
@@ -663,6 +717,33 @@ mod tests {
         assert_eq!(value["startsAt"], "2026-12-05T09:00:00.000Z");
         let read = CalendarEvent::from_value(value).expect("parses").time_zone();
         assert_eq!(read.zone.map(String::from).as_deref(), Some("Europe/Berlin"));
+    }
+
+    #[test]
+    fn images_are_read_from_media_and_broken_ones_skipped() {
+        let record = CalendarEvent::from_value(json!({
+            "name": "a",
+            "media": [
+                {"role": "thumbnail", "alt": "small", "content": {"$type": "blob", "ref": {"$link": "bafkreithumbnail0001"}, "mimeType": "image/png", "size": 10}},
+                {"role": "header", "alt": "Big\u{7} one", "aspect_ratio": {"width": 1600, "height": 900},
+                 "content": {"$type": "blob", "ref": {"$link": "bafkreiheader00000001"}, "mimeType": "image/jpeg", "size": 10}},
+                {"role": "header", "content": {"ref": {"$link": "../../etc/passwd"}}},
+                {"role": "header", "content": "not a blob"},
+                {"role": "header", "aspect_ratio": {"width": 0, "height": -1}, "content": {"cid": "bafkreiolderstyle0001"}}
+            ]
+        }))
+        .expect("parses");
+        let images = record.images();
+        assert_eq!(images.len(), 3);
+        let header = EventImage::header(&images).expect("a header");
+        assert_eq!(header.cid.as_str(), "bafkreiheader00000001");
+        assert_eq!(header.alt, "Big one");
+        assert_eq!(header.aspect_ratio, Some((1600, 900)));
+        assert_eq!(images[2].aspect_ratio, None);
+        assert!(CalendarEvent::from_value(json!({"name": "a", "media": "x"}))
+            .expect("parses")
+            .images()
+            .is_empty());
     }
 
     #[test]
