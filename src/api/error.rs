@@ -152,6 +152,22 @@ error_codes! {
     AdminNoUser = "error-admin-8", 404, "No such Bluesky user.";
     /// Resetting a session failed.
     AdminResetFailed = "error-admin-9", 502, "The session could not be reset. Please try again.";
+
+    /// An uploaded image is larger than Skymeet takes.
+    ImageTooLarge = "error-image-1", 413, "That image is too large: choose one of at most 2 MB.";
+    /// An uploaded file is not an image of a kind Skymeet shows (judged by its bytes).
+    ImageUnsupported = "error-image-2", 415, "That file is not an image Skymeet can use: choose a JPEG, PNG, GIF, WebP or AVIF file.";
+    /// The image's description is longer than Skymeet keeps.
+    ImageAltTooLong = "error-image-3", 400, "The image's description is too long: at most 1,000 characters.";
+    /// The form came without a file.
+    ImageMissing = "error-image-4", 400, "Choose an image file first.";
+}
+
+impl ErrorCode {
+    /// The code a stable string names, such as `error-image-1`.
+    pub fn from_code(text: &str) -> Option<Self> {
+        Self::ALL.iter().copied().find(|code| code.as_str() == text)
+    }
 }
 
 impl std::fmt::Display for ErrorCode {
@@ -405,6 +421,7 @@ mod from_server {
                         format!("Your Bluesky server refused the event ({detail}). It is kept under Pending on your page, where you can retry or discard it."),
                     )
                 }
+                PublishError::Unreachable(PdsError::ScopeMissing) => ErrorCode::PdsScopeMissing.into(),
                 PublishError::Unreachable(_) => ErrorCode::PdsUnreachable.into(),
                 PublishError::BadRecord(_) => ErrorCode::PdsBadRecord.into(),
                 PublishError::Store(e) => e.into(),
@@ -514,6 +531,10 @@ mod tests {
         ("error-admin-7", 502),
         ("error-admin-8", 404),
         ("error-admin-9", 502),
+        ("error-image-1", 413),
+        ("error-image-2", 415),
+        ("error-image-3", 400),
+        ("error-image-4", 400),
     ];
 
     #[test]

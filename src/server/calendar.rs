@@ -172,6 +172,52 @@ impl Calendar {
             None => CalendarEvent::new(draft, event.created_at),
         };
         record.apply(draft);
+        self.save_record(owner, event, rkey, &record, draft.time_zone.clone())
+            .await
+    }
+
+    /// Makes an uploaded image the event's header: the image goes to the owner's PDS as a blob
+    /// (`bytes` already checked to be an image of `content_type`), then the record names it in
+    /// `media[]`, the shape other apps read, through the same swapRecord write as an edit.
+    #[tracing::instrument(skip_all, fields(owner = owner.id, event = event.id, bytes = bytes.len()), err)]
+    pub async fn set_header_image(
+        &self,
+        owner: &User,
+        event: &Event,
+        bytes: Vec<u8>,
+        content_type: &str,
+        alt: &str,
+    ) -> Result<Event, PublishError> {
+        let rkey = self.owned_rkey(owner, event)?;
+        let did = bluesky_did(owner)?;
+        let value = event.record.clone().ok_or_else(|| {
+            PublishError::BadRecord(crate::server::pds::calendar_event::RecordError::missing("record"))
+        })?;
+        let mut record = CalendarEvent::from_value(value).map_err(PublishError::BadRecord)?;
+        let aspect_ratio = imagesize::blob_size(&bytes)
+            .ok()
+            .and_then(|size| Some((u32::try_from(size.width).ok()?, u32::try_from(size.height).ok()?)))
+            .filter(|(width, height)| *width > 0 && *height > 0);
+        // Nothing is written while the image has not reached the PDS: the event keeps its copy.
+        let repo = self.auth.repo(did).await.map_err(PublishError::Unreachable)?;
+        let blob = repo
+            .upload_blob(bytes, content_type)
+            .await
+            .map_err(PublishError::Unreachable)?;
+        record.set_header_image(blob, alt, aspect_ratio);
+        self.save_record(owner, event, rkey, &record, event.time_zone.clone())
+            .await
+    }
+
+    /// Writes `record` over the event's, PDS first (swapRecord: only over the version we have).
+    async fn save_record(
+        &self,
+        owner: &User,
+        event: &Event,
+        rkey: Rkey,
+        record: &CalendarEvent,
+        time_zone: crate::domain::TimeZoneName,
+    ) -> Result<Event, PublishError> {
         let operation = self.queued_operation(owner, &rkey, WriteOperation::Update).await?;
         let write = NewPendingWrite {
             owner_id: owner.id,
@@ -181,7 +227,7 @@ impl Calendar {
             rkey,
             record: Some(record.to_value()),
             swap_cid: event.source.cid.clone(),
-            time_zone: draft.time_zone.clone(),
+            time_zone,
         };
         let write = self.store.save_pending_write(&write, claimed_now()).await?;
         match self.attempt(owner, write).await? {

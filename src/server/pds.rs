@@ -142,6 +142,29 @@ impl<C: XrpcClient + Send + Sync> Repo<C> {
             .await
     }
 
+    /// Uploads a blob (an image) to the repo; the blob reference a record names it by
+    /// (`{$type: "blob", ref: {$link}, mimeType, size}`). The PDS keeps it once a record does.
+    #[tracing::instrument(skip_all, fields(did = %self.did, bytes = bytes.len()), err)]
+    pub async fn upload_blob(&self, bytes: Vec<u8>, content_type: &str) -> Result<Value, PdsError> {
+        #[derive(Deserialize)]
+        struct Output {
+            blob: Value,
+        }
+        let request = XrpcRequest::<(), ()> {
+            method: Method::POST,
+            nsid: "com.atproto.repo.uploadBlob".to_owned(),
+            parameters: None,
+            input: Some(InputDataOrBytes::Bytes(bytes)),
+            encoding: Some(content_type.to_owned()),
+        };
+        let response = with_timeout(self.client.send_xrpc::<(), (), Output, ErrorResponseBody>(&request)).await?;
+        match response {
+            Ok(OutputDataOrBytes::Data(output)) => Ok(output.blob),
+            Ok(OutputDataOrBytes::Bytes(_)) => Err(PdsError::BadResponse("uploadBlob did not answer JSON".to_owned())),
+            Err(e) => Err(classify(e)),
+        }
+    }
+
     /// Deletes a record; with `swap`, only if its current CID is that one. Deleting a record that
     /// is already gone succeeds. Returns the commit that deleted it, when the PDS says.
     #[tracing::instrument(skip_all, fields(did = %self.did, collection, rkey = %rkey), err)]

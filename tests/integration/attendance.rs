@@ -215,7 +215,10 @@ async fn the_event_page_shows_counts_attendees_and_the_viewers_own_answer() {
     let (status, body) = answer(&app, &event, "going").await;
     assert_eq!(status, StatusCode::OK, "{body}");
     let (_, html) = app.get_html(&format!("/u/{}", guest.handle)).await;
-    let going = html.split(r#"data-testid="going""#).nth(1).expect("the going list");
+    let going = html
+        .split(r#"data-testid="going""#)
+        .nth(1)
+        .unwrap_or_else(|| panic!("the going list: {html}"));
     assert!(going.contains("Board games"), "{going}");
 }
 

@@ -317,3 +317,100 @@ async fn images_in_a_record_are_shown_checked_and_nothing_else(options: AppOptio
     }
 }
 on_both_engines!(images_in_a_record_are_shown_checked_and_nothing_else);
+
+/// Posts the header image form as a browser does; where it sends the browser back to.
+async fn post_image(app: &TestApp, slug: &str, bytes: Vec<u8>, alt: &str) -> String {
+    let form = reqwest::multipart::Form::new()
+        .part(
+            "image",
+            reqwest::multipart::Part::bytes(bytes)
+                .file_name("header.png")
+                .mime_str("image/png")
+                .expect("type"),
+        )
+        .text("alt", alt.to_owned());
+    let response = app
+        .client
+        .post(format!("{}/events/{slug}/image", app.address))
+        .multipart(form)
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(response.status(), StatusCode::SEE_OTHER);
+    response.headers()["location"].to_str().expect("ASCII").to_owned()
+}
+
+async fn an_organiser_uploads_a_header_image_other_apps_can_read(options: AppOptions) {
+    use base64::Engine as _;
+    let app = spawn_local_network_app(options.with("CREDENTIALS_KEYS", TEST_KEYS)).await;
+    let account = create_account().await;
+    sign_in_headless(&app, &account).await;
+    let (status, body) = app
+        .create_event(&[
+            ("name", "With a picture"),
+            ("starts_at", "2031-06-01T18:00"),
+            ("time_zone", "UTC"),
+        ])
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let event = crate::network::only_event_of(&app, &account).await;
+    let slug = event.slug.to_string();
+    let rkey = event.source.rkey.clone().expect("published");
+    let png = base64::engine::general_purpose::STANDARD.decode(PNG).expect("a PNG");
+
+    // Refused, each with its reason on the page, and the record untouched.
+    let mut too_big = png.clone();
+    too_big.resize(2 * 1024 * 1024 + 1, 0);
+    for (bytes, alt, code) in [
+        (b"<svg onload=alert(1)>".to_vec(), "", "error-image-2"),
+        (too_big, "", "error-image-1"),
+        (Vec::new(), "", "error-image-4"),
+        (png.clone(), "x".repeat(1001).as_str(), "error-image-3"),
+    ] {
+        let location = post_image(&app, &slug, bytes, alt).await;
+        assert_eq!(location, format!("/events/{slug}?image_error={code}"));
+    }
+    let (_, unchanged) = crate::network::get_record(&account.did, EVENTS, &rkey)
+        .await
+        .expect("on the PDS");
+    assert!(unchanged.get("media").is_none(), "{unchanged}");
+    let (_, html) = app.get_html(&format!("/events/{slug}?image_error=error-image-2")).await;
+    let shown = Html::parse_document(&html);
+    assert_eq!(
+        texts(&shown, "[data-testid=image-error]"),
+        ["That file is not an image Skymeet can use: choose a JPEG, PNG, GIF, WebP or AVIF file."]
+    );
+    let (_, html) = app.get_html(&format!("/events/{slug}?image_error=%3Cscript%3E")).await;
+    assert!(texts(&Html::parse_document(&html), "[data-testid=image-error]").is_empty());
+
+    // Accepted: the image is a blob on the organiser's PDS, named in media[] as other apps do.
+    let location = post_image(&app, &slug, png.clone(), "A one-pixel sunset").await;
+    assert_eq!(location, format!("/events/{slug}"));
+    let (_, record) = crate::network::get_record(&account.did, EVENTS, &rkey)
+        .await
+        .expect("on the PDS");
+    let media = &record["media"][0];
+    assert_eq!(media["role"], "header");
+    assert_eq!(media["alt"], "A one-pixel sunset");
+    assert_eq!(media["aspect_ratio"], json!({"width": 1, "height": 1}));
+    assert_eq!(media["content"]["$type"], "blob");
+    assert_eq!(media["content"]["mimeType"], "image/png");
+    assert_eq!(record["name"], "With a picture", "the rest of the record is kept");
+    let cid = media["content"]["ref"]["$link"].as_str().expect("a CID");
+    let shown = page(&app, &crate::network::only_event_of(&app, &account).await).await;
+    assert_eq!(
+        attrs(&shown, "img[data-testid=event-image]", "src"),
+        [format!("/events/{slug}/images/{cid}")]
+    );
+    let served = app.get(&format!("/events/{slug}/images/{cid}")).await;
+    assert_eq!(served.status(), StatusCode::OK);
+    assert_eq!(served.bytes().await.expect("bytes").to_vec(), png);
+
+    // Someone else may not change it.
+    let stranger = create_account().await;
+    let mut app = app;
+    crate::network::switch_to(&mut app, &stranger).await;
+    let location = post_image(&app, &slug, png, "").await;
+    assert_eq!(location, format!("/events/{slug}?image_error=error-event-1"));
+}
+on_both_engines!(an_organiser_uploads_a_header_image_other_apps_can_read);

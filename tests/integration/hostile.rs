@@ -95,7 +95,11 @@ pub async fn assert_safe_page(app: &TestApp, path: &str) -> Html {
         .send()
         .await
         .expect("page");
-    assert_eq!(response.status(), StatusCode::OK, "{path}");
+    if response.status() != StatusCode::OK {
+        let status = response.status();
+        let body = response.text().await.unwrap_or_default();
+        panic!("{path}: {status}\n{body}");
+    }
     let policy = response
         .headers()
         .get(header::CONTENT_SECURITY_POLICY)

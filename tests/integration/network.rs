@@ -75,7 +75,7 @@ pub async fn sign_in_headless(app: &TestApp, account: &Account) {
     sign_in_granting(
         app,
         account,
-        "atproto repo:community.lexicon.calendar.event repo:community.lexicon.calendar.rsvp",
+        "atproto repo:community.lexicon.calendar.event repo:community.lexicon.calendar.rsvp blob:image/*",
     )
     .await;
 }

@@ -2,7 +2,7 @@ use crate::api::{
     attendance::{AnswerEvent, WithdrawAnswer},
     events::{event_details, DeleteEvent, SyncEvent},
     views::{ConflictView, EventPage, SyncOutcome},
-    ApiError,
+    ApiError, ErrorCode,
 };
 use crate::app::components::{
     attendance::Attendance,
@@ -17,7 +17,7 @@ use crate::domain::{Decision, EventImage, EventMode, EventStatus, Geo, Link, Pla
 use leptos::nonce::use_nonce;
 use leptos::prelude::*;
 use leptos_meta::{Link as MetaLink, Meta, Title};
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 /// The event `/events/{slug}...` names (by its slug, or by its id as older addresses do); `None`
 /// when the segment is neither.
@@ -163,6 +163,7 @@ fn EventDetail(page: EventPage, zone: ShownZone, actions: Actions) -> impl IntoV
                     </button>
                 </ActionForm>
             </div>
+            <ImageForm slug=slug.clone() />
             {synced}
             {move || delete_error().map(|message| view! {
                 <p role="alert" class="mt-2 text-sm text-rose-700">{message}</p>
@@ -277,6 +278,38 @@ fn LinkTo(link: Link, text: String) -> impl IntoView {
         }
         .into_any(),
         None => view! { <span class="break-all text-slate-600" data-testid="inert-link">{text}</span> }.into_any(),
+    }
+}
+
+/// The organiser's header image form: a plain multipart post (with or without JavaScript) to
+/// `/events/{slug}/image`, which sends the image to their PDS and comes back here, with
+/// `?image_error={code}` when it was refused.
+#[component]
+fn ImageForm(slug: Slug) -> impl IntoView {
+    let query = use_query_map();
+    let refused = move || {
+        query
+            .read()
+            .get("image_error")
+            .and_then(|code| ErrorCode::from_code(&code))
+            .map(|code| view! { <p role="alert" class="mt-2 text-sm text-rose-700" data-testid="image-error">{code.message()}</p> })
+    };
+    view! {
+        <form method="post" action=format!("/events/{slug}/image") enctype="multipart/form-data"
+            class="mt-4 flex flex-wrap items-end gap-3 text-sm" data-testid="image-form">
+            <label class="flex flex-col gap-1">
+                <span class="font-medium text-slate-700">"Header image (JPEG, PNG, GIF, WebP or AVIF, at most 2 MB)"</span>
+                <input type="file" name="image" required accept="image/jpeg,image/png,image/gif,image/webp,image/avif" />
+            </label>
+            <label class="flex flex-col gap-1">
+                <span class="font-medium text-slate-700">"What it shows (for people who cannot see it)"</span>
+                <input type="text" name="alt" maxlength="1000" class="rounded-md border border-slate-300 px-2 py-1" />
+            </label>
+            <button type="submit" class="rounded-md border border-slate-300 px-3 py-1.5 font-medium hover:bg-slate-100">
+                "Upload image"
+            </button>
+        </form>
+        {refused}
     }
 }
 

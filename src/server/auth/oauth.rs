@@ -147,6 +147,8 @@ impl BlueskyAuth {
                 .iter()
                 .map(|collection| Scope::Unknown(format!("repo:{}", collection.nsid()))),
         );
+        // Header images an organiser uploads go to their PDS as blobs: images only.
+        scopes.push(Scope::Unknown("blob:image/*".to_owned()));
         // Everything the client may ask for: the granular scopes, and the broad one for servers
         // without them.
         let allowed_scopes: Vec<Scope> = scopes

@@ -440,6 +440,25 @@ impl CalendarEvent {
             .collect()
     }
 
+    /// Makes `blob` the record's header image, described by `alt`; the other images (and any
+    /// fields apps put on them) stay as they were.
+    pub fn set_header_image(&mut self, blob: Value, alt: &str, aspect_ratio: Option<(u32, u32)>) {
+        let mut media: Vec<Value> = match self.extra.remove(MEDIA) {
+            Some(Value::Array(items)) => items
+                .into_iter()
+                .filter(|item| item.get("role").and_then(Value::as_str) != Some("header"))
+                .collect(),
+            // Something that is not a list of images cannot be kept beside one.
+            _ => Vec::new(),
+        };
+        let mut header = serde_json::json!({"role": "header", "content": blob, "alt": alt});
+        if let Some((width, height)) = aspect_ratio {
+            header["aspect_ratio"] = serde_json::json!({"width": width, "height": height});
+        }
+        media.insert(0, header);
+        self.extra.insert(MEDIA.to_owned(), Value::Array(media));
+    }
+
     /// Every place the record names, in its order.
     pub fn places(&self) -> Vec<Place> {
         let name = |name: &Option<String>| {
