@@ -81,12 +81,12 @@ impl Feeds {
         // A series is one entry with its rule: the dates of it that are on Bluesky as events of
         // their own are not listed again.
         let in_series = self.store.occurrence_rkeys_of_owner(user.id).await?;
-        let mut entries: Vec<_> = events
-            .iter()
-            .filter(|event| not_long_over(event, now))
-            .filter(|event| !event.source.rkey.as_ref().is_some_and(|rkey| in_series.contains(rkey)))
-            .map(|event| self.entry(event))
-            .collect();
+        let mut entries = self.entries(
+            events
+                .iter()
+                .filter(|event| !event.source.rkey.as_ref().is_some_and(|rkey| in_series.contains(rkey))),
+            now,
+        );
         for series in self.store.series_of_owner(user.id).await? {
             entries.extend(self.series_entries(&series, now).await?);
         }
@@ -107,11 +107,7 @@ impl Feeds {
         };
         let mut events = self.store.events_answered(user_id, RsvpStatus::Going).await?;
         events.extend(self.store.events_answered(user_id, RsvpStatus::Interested).await?);
-        let entries: Vec<_> = events
-            .iter()
-            .filter(|event| not_long_over(event, now))
-            .map(|event| self.entry(event))
-            .collect();
+        let entries = self.entries(events.iter(), now);
         Ok(Some(Feed {
             text: calendar("My Skymeet events", &entries),
             name: "going".to_owned(),
@@ -172,7 +168,8 @@ impl Feeds {
                 return Ok(Vec::new());
             }
         };
-        let horizon = now + SERIES_HORIZON;
+        // From now on, or from its start for a series that has not begun.
+        let horizon = now.max(start) + SERIES_HORIZON;
         let through = recurrence
             .between(start, horizon, u16::MAX)
             .last()
@@ -227,6 +224,14 @@ impl Feeds {
             })
             .collect::<Vec<_>>();
         Ok(std::iter::once(base).chain(changed).collect())
+    }
+
+    /// `events` as entries, those long over left out.
+    fn entries<'a>(&self, events: impl Iterator<Item = &'a Event>, now: DateTime<Utc>) -> Vec<CalendarEntry> {
+        events
+            .filter(|event| not_long_over(event, now))
+            .map(|event| self.entry(event))
+            .collect()
     }
 
     fn entry(&self, event: &Event) -> CalendarEntry {

@@ -414,3 +414,86 @@ async fn an_organiser_uploads_a_header_image_other_apps_can_read(options: AppOpt
     assert_eq!(location, format!("/events/{slug}?image_error=error-event-1"));
 }
 on_both_engines!(an_organiser_uploads_a_header_image_other_apps_can_read);
+
+/// An event another app wrote in Chicago, with its image, is edited here: the edit form offers
+/// its zone, and the record keeps the zone, the image and the other app's fields.
+async fn a_zone_written_elsewhere_survives_an_edit_here(options: AppOptions) {
+    let app = spawn_local_network_app(options.with("CREDENTIALS_KEYS", TEST_KEYS)).await;
+    let account = create_account().await;
+    put_record_directly(
+        &account,
+        EVENTS,
+        "elsewhere",
+        json!({
+            "$type": EVENTS, "name": "Written elsewhere", "createdAt": "2026-11-24T00:00:00.000Z",
+            "startsAt": "2031-06-01T23:00:00.000Z", "timezone": "America/Chicago",
+            "media": [{"role": "header", "alt": "kept", "content": {"$type": "blob", "ref": {"$link": "bafkreiabcdefghijklmn"}, "mimeType": "image/png", "size": 1}}],
+            "openMeetMeta": {"seriesSlug": "x"}
+        }),
+    )
+    .await;
+    sign_in_headless(&app, &account).await;
+    let event = backfilled(&app, &account, "elsewhere").await;
+    assert_eq!(event.time_zone.as_str(), "America/Chicago");
+    let (_, html) = app.get_html(&format!("/events/{}/edit", event.slug)).await;
+    let form = Html::parse_document(&html);
+    assert_eq!(texts(&form, "#event-time-zone option[selected]"), ["America/Chicago"]);
+    assert_eq!(attrs(&form, "#event-starts-at", "value"), ["2031-06-01T18:00"]);
+
+    let (status, body) = app
+        .update_event(
+            event.id,
+            &[
+                ("name", "Edited here"),
+                ("starts_at", "2031-06-01T19:00"),
+                ("time_zone", "America/Chicago"),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, record) = crate::network::get_record(&account.did, EVENTS, "elsewhere")
+        .await
+        .expect("on the PDS");
+    assert_eq!(record["name"], "Edited here");
+    assert_eq!(record["timezone"], "America/Chicago");
+    assert_eq!(record["startsAt"], "2031-06-02T00:00:00.000Z", "19:00 CDT");
+    assert_eq!(record["media"][0]["alt"], "kept");
+    assert_eq!(record["openMeetMeta"], json!({"seriesSlug": "x"}));
+    let edited = crate::network::only_event_of(&app, &account).await;
+    assert_eq!(edited.time_zone.as_str(), "America/Chicago");
+}
+on_both_engines!(a_zone_written_elsewhere_survives_an_edit_here);
+
+/// The firehose brings another app's record with its zone (a named one whose offset, +05:30, no
+/// fixed zone has), and a later change of that zone.
+async fn the_firehose_brings_a_record_s_zone_and_its_change(options: AppOptions) {
+    use skymeet::server::firehose::Ingest;
+    let app = spawn_local_network_app(options).await;
+    let identity = app.state.identity().expect("identity");
+    let ingest = std::sync::Arc::new(Ingest::new(
+        app.state.store.clone(),
+        identity,
+        crate::network::firehose_url(),
+    ));
+    let account = create_account().await;
+    let uri = format!("at://{}/{EVENTS}/kolkata", account.did);
+    let record = json!({"$type": EVENTS, "name": "Chai and code", "createdAt": "2026-11-24T00:00:00.000Z",
+                        "startsAt": "2031-06-01T13:30:00.000Z", "timezone": "Asia/Kolkata"});
+    put_record_directly(&account, EVENTS, "kolkata", record.clone()).await;
+    let mut moved = record;
+    moved["timezone"] = json!("Europe/Lisbon");
+    put_record_directly(&account, EVENTS, "kolkata", moved).await;
+    let frames = crate::network::frames_carrying(&uri, 2).await;
+
+    ingest.handle(&frames[0]).await.expect("applied");
+    let event = crate::network::event_at(&app, &uri).await.expect("cached");
+    assert_eq!(event.time_zone.as_str(), "Asia/Kolkata");
+    assert_eq!(
+        texts(&page(&app, &event).await, "[data-testid=event-when]"),
+        ["Sun 1 Jun 2031, 19:00 IST"]
+    );
+    ingest.handle(&frames[1]).await.expect("applied");
+    let event = crate::network::event_at(&app, &uri).await.expect("cached");
+    assert_eq!(event.time_zone.as_str(), "Europe/Lisbon");
+}
+on_both_engines!(the_firehose_brings_a_record_s_zone_and_its_change);

@@ -724,6 +724,40 @@ async fn a_series_is_one_calendar_entry_with_its_changes(options: AppOptions) {
 
 on_both_engines!(a_series_is_one_calendar_entry_with_its_changes);
 
+/// A weekly series across the spring change keeps 19:00 on the wall in calendars: the reader
+/// expands the rule to 18:00 UTC before the change and 17:00 UTC after it.
+async fn a_series_across_a_dst_change_keeps_its_wall_time_in_calendars(options: AppOptions) {
+    let (app, organiser) = organiser_app(options).await;
+    // Tuesdays around the last Sunday of March 2031, when Berlin moves to summer time.
+    let day = NaiveDate::from_ymd_opt(2031, 3, 18).expect("a date");
+    let series = start_series(
+        &app,
+        &organiser,
+        day,
+        &[("frequency", "weekly"), ("ends", "count"), ("count", "4")],
+    )
+    .await;
+    let (calendar, _) = crate::feeds::read_calendar(&app, &format!("/series/{}/calendar.ics", series.slug)).await;
+    assert_eq!(
+        calendar["events"][0]["occurrences"],
+        serde_json::json!([
+            "2031-03-18T18:00:00Z",
+            "2031-03-25T18:00:00Z",
+            "2031-04-01T17:00:00Z",
+            "2031-04-08T17:00:00Z"
+        ]),
+        "{calendar}"
+    );
+    let checks = calendar["zone_checks"].as_array().expect("checks");
+    assert!(!checks.is_empty());
+    assert!(
+        checks.iter().all(|check| check["vtimezone"] == check["tz_database"]),
+        "{calendar}"
+    );
+}
+
+on_both_engines!(a_series_across_a_dst_change_keeps_its_wall_time_in_calendars);
+
 /// Events another app wrote with markup, script and `javascript:` links in them, found as a
 /// series: the proposal, the series and its occurrence pages show them as text, links inert.
 async fn a_hostile_series_is_shown_as_text(options: AppOptions) {
