@@ -53,3 +53,11 @@ pub fn ErrorPage(errors: ArcRwSignal<Errors>) -> impl IntoView {
         </section>
     }
 }
+
+/// The message of an action's last failure, as an alert under its form; nothing before it ran
+/// or when it succeeded. Read it reactively: `move || failure(action.value().get())`.
+pub fn failure<T>(result: Option<Result<T, ApiError>>) -> Option<impl IntoView> {
+    result
+        .and_then(Result::err)
+        .map(|e| view! { <p role="alert" class="mt-2 text-sm text-rose-700">{e.message}</p> })
+}

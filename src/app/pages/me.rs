@@ -4,7 +4,7 @@ use crate::api::{
     series::{my_series, AcceptSeriesProposal},
     views::{SeriesOverview, Viewer},
 };
-use crate::app::components::layout::ViewerContext;
+use crate::app::components::{error_page::failure, layout::ViewerContext};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -124,13 +124,7 @@ fn Profile(
 fn CalendarFeed() -> impl IntoView {
     let renew = ServerAction::<NewCalendarFeed>::new();
     let feed = Resource::new_blocking(move || renew.version().get(), |_| calendar_feed());
-    let error = move || {
-        renew
-            .value()
-            .get()
-            .and_then(Result::err)
-            .map(|e| view! { <p role="alert" class="mt-2 text-sm text-rose-700">{e.message}</p> })
-    };
+    let error = move || failure(renew.value().get());
     view! {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {
@@ -165,13 +159,7 @@ fn CalendarFeed() -> impl IntoView {
 fn YourSeries() -> impl IntoView {
     let accept = ServerAction::<AcceptSeriesProposal>::new();
     let overview = Resource::new_blocking(move || accept.version().get(), |_| my_series());
-    let error = move || {
-        accept
-            .value()
-            .get()
-            .and_then(Result::err)
-            .map(|e| view! { <p role="alert" class="mt-2 text-sm text-rose-700">{e.message}</p> })
-    };
+    let error = move || failure(accept.value().get());
     view! {
         <Transition fallback=|| ()>
             {move || Suspend::new(async move {

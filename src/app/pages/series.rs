@@ -8,7 +8,7 @@ use crate::api::{
     ApiError,
 };
 use crate::app::components::{
-    error_page::ErrorPage,
+    error_page::{failure, ErrorPage},
     event_form::{EventFields, FormError, SaveOrCancel},
     repeat_fields::RepeatFields,
 };
@@ -362,13 +362,7 @@ fn OccurrenceDetail(page: OccurrencePage, answer: ServerAction<AnswerOccurrence>
         Some(end) => format!("{} – {}", zone.format(start), zone.format(end)),
         None => zone.format(start),
     };
-    let error = move || {
-        answer
-            .value()
-            .get()
-            .and_then(Result::err)
-            .map(|e| view! { <p role="alert" class="mt-2 text-sm text-rose-700">{e.message}</p> })
-    };
+    let error = move || failure(answer.value().get());
     let key = occurrence.key.clone();
     let buttons = RsvpStatus::ALL
         .into_iter()

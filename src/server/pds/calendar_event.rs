@@ -130,6 +130,20 @@ pub struct AddressLocation {
     pub extra: Map<String, Value>,
 }
 
+impl AddressLocation {
+    /// The address's lines, without the fields other apps add.
+    pub fn address(&self) -> Address {
+        Address {
+            name: self.name.clone(),
+            street: self.street.clone(),
+            locality: self.locality.clone(),
+            region: self.region.clone(),
+            postal_code: self.postal_code.clone(),
+            country: self.country.clone(),
+        }
+    }
+}
+
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct GeoLocation {
     /// Decimal degrees as text; some apps write numbers, which are kept as they are.
@@ -470,14 +484,7 @@ impl CalendarEvent {
             .iter()
             .flatten()
             .map(|location| match location {
-                Location::Known(KnownLocation::Address(a)) => Place::address(&Address {
-                    name: a.name.clone(),
-                    street: a.street.clone(),
-                    locality: a.locality.clone(),
-                    region: a.region.clone(),
-                    postal_code: a.postal_code.clone(),
-                    country: a.country.clone(),
-                }),
+                Location::Known(KnownLocation::Address(a)) => Place::address(&a.address()),
                 Location::Known(KnownLocation::Geo(g)) => Place::Point {
                     name: name(&g.name),
                     geo: geo(&g.latitude, &g.longitude),
@@ -546,14 +553,7 @@ impl CalendarEvent {
     pub fn draft(&self, time_zone: crate::domain::TimeZoneName) -> EventDraft {
         let locations = self.locations.as_deref().unwrap_or_default();
         let address = locations.iter().find_map(|location| match location {
-            Location::Known(KnownLocation::Address(a)) => Some(Address {
-                name: a.name.clone(),
-                street: a.street.clone(),
-                locality: a.locality.clone(),
-                region: a.region.clone(),
-                postal_code: a.postal_code.clone(),
-                country: a.country.clone(),
-            }),
+            Location::Known(KnownLocation::Address(a)) => Some(a.address()),
             _ => None,
         });
         let geo = locations.iter().find_map(|location| match location {
