@@ -46,4 +46,9 @@ test("an organiser gives an event a header image; a file that is not one is refu
   expect(served.status()).toBe(200);
   expect(served.headers()["content-type"]).toBe("image/png");
   expect(Buffer.from(await served.body()).equals(PNG)).toBe(true);
+
+  // The edit page shows it and offers the same form.
+  await page.goto(`${eventUrl}/edit`);
+  await expect(page.getByTestId("current-image")).toHaveAttribute("src", src!);
+  await expect(page.getByTestId("image-form")).toBeVisible();
 });

@@ -285,7 +285,7 @@ fn LinkTo(link: Link, text: String) -> impl IntoView {
 /// `/events/{slug}/image`, which sends the image to their PDS and comes back here, with
 /// `?image_error={code}` when it was refused.
 #[component]
-fn ImageForm(slug: Slug) -> impl IntoView {
+pub fn ImageForm(slug: Slug) -> impl IntoView {
     let query = use_query_map();
     let refused = move || {
         query

@@ -1,4 +1,8 @@
-use super::{event::event_id, event_new::SignInFirst, not_found::NotFound};
+use super::{
+    event::{event_id, ImageForm},
+    event_new::SignInFirst,
+    not_found::NotFound,
+};
 use crate::api::{
     events::{event_details, UpdateEvent},
     ApiError,
@@ -37,6 +41,11 @@ pub fn EditEventPage() -> impl IntoView {
                         return Ok(view! { <SignInFirst /> }.into_any());
                     };
                     let initial = page.event.draft.to_input();
+                    let back = format!("/events/{slug}");
+                    let current_image = crate::domain::EventImage::header(&page.event.images).map(|image| {
+                        let src = image.path(&format!("/events/{slug}"));
+                        view! { <img src=src alt=image.alt.clone() class="mt-2 max-h-32 rounded-lg" data-testid="current-image" /> }
+                    });
                     Ok(view! {
                         <section class="mx-auto max-w-2xl rounded-2xl border border-slate-200 bg-white p-8 shadow-sm">
                             <h1 class="text-2xl font-bold">"Edit event"</h1>
@@ -47,8 +56,12 @@ pub fn EditEventPage() -> impl IntoView {
                                 <input type="hidden" name="id" value=id />
                                 <EventFields initial error />
                                 <FormError error />
-                                <SaveOrCancel pending=update.pending() back=format!("/events/{slug}") />
+                                <SaveOrCancel pending=update.pending() back=back />
                             </ActionForm>
+                            // Its own form: the file goes to the PDS as it is, apart from the fields.
+                            <h2 class="mt-8 text-lg font-semibold">"Header image"</h2>
+                            {current_image}
+                            <ImageForm slug />
                         </section>
                     }
                         .into_any())

@@ -34,7 +34,8 @@ pub fn NewEventPage() -> impl IntoView {
                     <section class="mx-auto max-w-2xl rounded-2xl border border-slate-200 bg-white p-8 shadow-sm">
                         <h1 class="text-2xl font-bold">"New event"</h1>
                         <p class="mt-1 text-sm text-slate-600">
-                            "It is published to your Bluesky account first, in your own data server."
+                            "It is published to your Bluesky account first, in your own data server. "
+                            "You can add a header image on its page once it is published."
                         </p>
                         <ActionForm action=create attr:class="mt-6 space-y-5">
                             <EventFields initial error />
