@@ -13,6 +13,7 @@ mod place;
 mod record_key;
 mod repeat;
 mod rev;
+mod search;
 mod slug;
 mod sync_status;
 mod time_zone;
@@ -33,6 +34,10 @@ pub use repeat::{
     occurrence_key, parse_occurrence_key, weekday_code, Frequency, MonthlyBy, Repeat, RepeatInput, SeriesEnd,
 };
 pub use rev::{Rev, RevError};
+pub use search::{
+    unmarked, Cursor, Dates, EventSearch, Marked, Near, QuickRange, SearchInput, SearchText, Window, MARK_END,
+    MARK_START, NEAR_DEFAULT_KM, NEAR_MAX_KM, RANKED_RESULTS_MAX, SEARCH_TEXT_MAX_CHARS,
+};
 pub use slug::{Slug, SLUG_WORDS_MAX_CHARS};
 pub use sync_status::{SyncStatus, UnknownSyncStatus};
 pub use time_zone::{ShownZone, TimeZoneError, TimeZoneName, UnknownZone, COMMON_TIME_ZONES};

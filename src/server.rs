@@ -4,6 +4,7 @@
 //! knows the UI (`crate::app`) and the server functions (`crate::api`).
 
 pub mod appview;
+pub mod atom;
 pub mod auth;
 pub mod calendar;
 pub mod charts;
@@ -18,6 +19,7 @@ pub mod identity;
 pub mod images;
 pub mod kv;
 pub mod metrics;
+pub mod network_import;
 pub mod outbound;
 pub mod pds;
 pub mod profiles;

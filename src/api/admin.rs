@@ -35,6 +35,34 @@ pub async fn reconcile() -> Result<i64, ApiError> {
     }
 }
 
+/// Imports what the network holds: resumes the unfinished import, or begins a new one (every
+/// repo the relay lists is read again; records already cached are left as they are).
+#[server(endpoint = "admin/bluesky/import")]
+pub async fn import_network() -> Result<(), ApiError> {
+    let (state, _) = super::ssr::admin().await?;
+    let importer = ssr::bluesky(&state)?.importer.clone().ok_or(ErrorCode::AdminNoRelay)?;
+    match importer.start(tokio_util::sync::CancellationToken::new()) {
+        true => Ok(()),
+        false => Err(ErrorCode::AdminImporting.into()),
+    }
+}
+
+/// Queues the repos the latest import could not read again, and goes on importing.
+#[server(endpoint = "admin/bluesky/import/retry")]
+pub async fn retry_import() -> Result<u64, ApiError> {
+    let (state, _) = super::ssr::admin().await?;
+    let importer = ssr::bluesky(&state)?.importer.clone().ok_or(ErrorCode::AdminNoRelay)?;
+    let Some(import) = state.store.latest_import().await? else {
+        return Ok(0);
+    };
+    let queued = state.store.retry_failed_repos(import.id).await?;
+    if queued > 0 && !importer.is_running() {
+        // A run that starts meanwhile reads them as well.
+        importer.start(tokio_util::sync::CancellationToken::new());
+    }
+    Ok(queued)
+}
+
 /// Imports one repo's calendar records now, for a DID or a handle: anyone's, signed in or not.
 #[server(endpoint = "admin/bluesky/backfill")]
 pub async fn backfill_repo(identifier: String) -> Result<BackfillView, ApiError> {

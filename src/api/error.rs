@@ -152,6 +152,10 @@ error_codes! {
     AdminNoUser = "error-admin-8", 404, "No such Bluesky user.";
     /// Resetting a session failed.
     AdminResetFailed = "error-admin-9", 502, "The session could not be reset. Please try again.";
+    /// Importing the network needs a relay, and none is configured.
+    AdminNoRelay = "error-admin-10", 503, "No relay is configured (RELAY_URL), so the network cannot be imported.";
+    /// An import of the network is running already.
+    AdminImporting = "error-admin-11", 409, "An import of the network is already running.";
 
     /// An uploaded image is larger than Skymeet takes.
     ImageTooLarge = "error-image-1", 413, "That image is too large: choose one of at most 2 MB.";
@@ -531,6 +535,8 @@ mod tests {
         ("error-admin-7", 502),
         ("error-admin-8", 404),
         ("error-admin-9", 502),
+        ("error-admin-10", 503),
+        ("error-admin-11", 409),
         ("error-image-1", 413),
         ("error-image-2", 415),
         ("error-image-3", 400),

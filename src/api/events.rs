@@ -5,16 +5,32 @@ use super::{
     views::{ConflictView, EventPage, EventSummary, EventsPage, Resolution, SyncResult, UserPage},
     ApiError,
 };
-use crate::domain::EventInput;
+use crate::domain::{EventInput, SearchInput};
 use leptos::prelude::*;
 
+/// The home page's list: the next events to come.
 #[server(endpoint = "upcoming_events")]
 pub async fn upcoming_events() -> Result<Vec<EventSummary>, ApiError> {
     /// How many upcoming events the home page lists.
     const UPCOMING_LIMIT: u32 = 20;
     let state = super::ssr::state()?;
-    let events = state.store.upcoming_events(chrono::Utc::now(), UPCOMING_LIMIT).await?;
-    Ok(events.into_iter().map(EventSummary::from).collect())
+    let viewer = super::ssr::viewer(&state).await?;
+    let found = state
+        .reads()
+        .search(
+            &crate::domain::EventSearch::upcoming(),
+            &crate::domain::TimeZoneName::utc(),
+            chrono::Utc::now(),
+            None,
+            UPCOMING_LIMIT,
+            viewer.as_ref(),
+        )
+        .await?;
+    Ok(found
+        .results
+        .into_iter()
+        .map(|found| EventSummary::from(found.event.event))
+        .collect())
 }
 
 /// `/events/{slug}`: one event (`id` is the slug's); `None` when there is none.
@@ -88,32 +104,66 @@ pub async fn event_details(id: i64) -> Result<Option<EventPage>, ApiError> {
     }))
 }
 
-/// `/events`: events not over yet, most recently changed first, a page at a time.
-#[server(endpoint = "list_events")]
-pub async fn list_events(page: u32) -> Result<EventsPage, ApiError> {
+/// `/events`: a page of events found by `search` (everything still to come when it asks nothing),
+/// from `after` (a position an earlier page gave; anything else starts at the first page).
+#[server(endpoint = "search_events")]
+pub async fn search_events(
+    #[server(default)] search: SearchInput,
+    #[server(default)] after: String,
+) -> Result<EventsPage, ApiError> {
+    let query = search.query_string();
+    let parsed = match crate::domain::EventSearch::parse(&search) {
+        Ok(parsed) => parsed,
+        Err(errors) => {
+            return Ok(EventsPage {
+                results: Vec::new(),
+                query,
+                next: None,
+                later: false,
+                errors,
+                ranked: false,
+            })
+        }
+    };
     let state = super::ssr::state()?;
     let viewer = super::ssr::viewer(&state).await?;
-    let page = page.max(1);
-    let per_page = super::views::EVENTS_PER_PAGE;
-    let (events, has_next) = state.reads().page(page, per_page, viewer.as_ref()).await?;
+    // Dates are the viewer's days: in their zone, else UTC.
+    let zone = match super::preferences::viewer_time_zone().await? {
+        crate::domain::ShownZone::Viewer(zone) => zone,
+        crate::domain::ShownZone::EventsOwn => crate::domain::TimeZoneName::utc(),
+    };
+    let after = crate::domain::Cursor::parse(&after);
+    let found = state
+        .reads()
+        .search(
+            &parsed,
+            &zone,
+            chrono::Utc::now(),
+            after,
+            super::views::EVENTS_PER_PAGE,
+            viewer.as_ref(),
+        )
+        .await?;
     Ok(EventsPage {
-        events: events.into_iter().map(super::views::EventView::from).collect(),
-        page,
-        has_next,
-        now: chrono::Utc::now(),
+        results: found.results.into_iter().map(Into::into).collect(),
+        query,
+        next: found.next.map(|cursor| cursor.to_string()),
+        later: after.is_some(),
+        errors: Vec::new(),
+        ranked: parsed.text.is_some(),
     })
 }
 
 /// `/u/{handle}`: a Bluesky user's events, read from their PDS, or from Skymeet's copy when the
 /// PDS cannot be reached. `None` when the handle is no Bluesky account.
 #[server(endpoint = "user_events")]
-pub async fn user_events(handle: String) -> Result<Option<UserPage>, ApiError> {
+pub async fn user_events(handle: String, #[server(default)] page: u32) -> Result<Option<UserPage>, ApiError> {
     let Ok(handle) = crate::domain::Handle::parse(handle.trim().trim_start_matches('@')) else {
         return Ok(None);
     };
     let state = super::ssr::state()?;
     let viewer = super::ssr::viewer(&state).await?;
-    let read = state.reads().user(&handle, viewer.as_ref()).await?;
+    let read = state.reads().user(&handle, page, viewer.as_ref()).await?;
     Ok(read.map(UserPage::from))
 }
 

@@ -5,8 +5,8 @@
 //! these views; nothing here reads storage or the network.
 
 use crate::domain::{
-    Decision, EventDraft, EventImage, Place, RsvpStatus, Slug, SyncStatus, TimeZoneName, UnknownZone, WriteOperation,
-    WriteState,
+    Decision, EventDraft, EventImage, FieldError, Marked, Place, RsvpStatus, Slug, SyncStatus, TimeZoneName,
+    UnknownZone, WriteOperation, WriteState,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -187,7 +187,13 @@ pub struct UserPage {
     pub display_name: Option<String>,
     pub avatar_url: Option<String>,
     pub is_owner: bool,
-    pub events: Vec<EventView>,
+    /// Their events still to come on this page, soonest first (then those without a date).
+    pub upcoming: Vec<EventView>,
+    /// Their events that are over on this page, latest first.
+    pub past: Vec<EventView>,
+    /// The page (from 1), and whether another follows.
+    pub page: u32,
+    pub has_next: bool,
     /// Events this person answered "going" (from Skymeet's copy).
     pub going: Vec<EventSummary>,
     /// The PDS could not be reached: these are Skymeet's copies.
@@ -196,13 +202,28 @@ pub struct UserPage {
     pub now: DateTime<Utc>,
 }
 
-/// `/events`.
+/// `/events`: one page of a search (with nothing asked, of everything still to come).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EventsPage {
-    pub events: Vec<EventView>,
-    pub page: u32,
-    pub has_next: bool,
-    pub now: DateTime<Utc>,
+    pub results: Vec<FoundView>,
+    /// The search's fields as the address carries them (`q=jazz&mode=virtual`), for its links.
+    pub query: String,
+    /// Where the next page starts (`after=`), when there is one.
+    pub next: Option<String>,
+    /// This is not the first page.
+    pub later: bool,
+    /// What was wrong with the search (nothing is listed then).
+    pub errors: Vec<FieldError>,
+    /// Words were asked for: the results are by relevance, not by date.
+    pub ranked: bool,
+}
+
+/// One event a search found, with its matches marked when words found it.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FoundView {
+    pub event: EventView,
+    pub name: Option<Marked>,
+    pub passage: Option<Marked>,
 }
 
 /// What syncing one event did (`POST /api/events/{id}/sync`).
@@ -371,8 +392,38 @@ pub struct SyncReport {
     pub reconciling: bool,
     /// While a run goes on on this instance: repos compared so far, and how many it compares.
     pub reconcile_progress: Option<(u64, u64)>,
+    /// The latest import of the network; `None` without a relay.
+    pub import: Option<ImportView>,
     pub charts: Charts,
     pub now: DateTime<Utc>,
+}
+
+/// How the import of the network stands.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct ImportView {
+    pub relay: String,
+    pub running: bool,
+    /// `None` before the first import.
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// The relay is still listing repos.
+    pub listing: bool,
+    pub found: i64,
+    pub done: i64,
+    pub failed: i64,
+    pub records: i64,
+    /// The repos that failed (a few), and why.
+    pub failures: Vec<(String, Option<String>)>,
+}
+
+impl ImportView {
+    /// Repos read or given up on, of those found, 0-100.
+    pub fn percent(&self) -> u32 {
+        match self.found {
+            0 => 0,
+            found => (((self.done + self.failed) * 100) / found).clamp(0, 100) as u32,
+        }
+    }
 }
 
 /// The charts over time, over the last hours that have samples.
@@ -728,6 +779,16 @@ mod from_server {
         }
     }
 
+    impl From<crate::server::calendar::discovery::FoundRead> for FoundView {
+        fn from(found: crate::server::calendar::discovery::FoundRead) -> Self {
+            Self {
+                event: found.event.into(),
+                name: found.name,
+                passage: found.passage,
+            }
+        }
+    }
+
     impl From<EventRead> for EventView {
         fn from(read: EventRead) -> Self {
             Self {
@@ -901,13 +962,18 @@ mod from_server {
 
     impl From<UserRead> for UserPage {
         fn from(read: UserRead) -> Self {
+            let mut upcoming = read.events;
+            let past = upcoming.split_off(read.upcoming.min(upcoming.len()));
             Self {
                 handle: read.handle.to_string(),
                 did: read.did.to_string(),
                 display_name: read.user.as_ref().and_then(|u| u.display_name.clone()),
                 avatar_url: read.user.as_ref().and_then(|u| u.avatar_url.clone()),
                 is_owner: read.is_owner,
-                events: read.events.into_iter().map(EventView::from).collect(),
+                upcoming: upcoming.into_iter().map(EventView::from).collect(),
+                past: past.into_iter().map(EventView::from).collect(),
+                page: read.page,
+                has_next: read.has_next,
                 going: read.going.into_iter().map(EventSummary::from).collect(),
                 cached: read.cached,
                 pending: read
@@ -1012,6 +1078,21 @@ mod from_server {
                 reconciliations: read.reconciliations.into_iter().map(ReconcileView::from).collect(),
                 reconciling: read.reconciling,
                 reconcile_progress: read.reconcile_progress,
+                import: read.import.map(|import| {
+                    let progress = import.progress;
+                    ImportView {
+                        relay: import.relay,
+                        running: import.running,
+                        started_at: progress.as_ref().map(|p| p.import.started_at),
+                        finished_at: progress.as_ref().and_then(|p| p.import.finished_at),
+                        listing: progress.as_ref().is_some_and(|p| p.import.listing.is_some()),
+                        found: progress.as_ref().map_or(0, |p| p.found),
+                        done: progress.as_ref().map_or(0, |p| p.done),
+                        failed: progress.as_ref().map_or(0, |p| p.failed),
+                        records: progress.as_ref().map_or(0, |p| p.records),
+                        failures: progress.map(|p| p.failures).unwrap_or_default(),
+                    }
+                }),
                 charts: Charts {
                     start: series.start,
                     end: series.end,

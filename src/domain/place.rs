@@ -49,6 +49,31 @@ impl Place {
         [address, point, online].into_iter().flatten().collect()
     }
 
+    /// The words a search finds it by: its name and address lines (links are not words).
+    pub fn words(&self) -> String {
+        let (name, more): (&Option<String>, &[String]) = match self {
+            Self::Address { name, lines } => (name, lines),
+            Self::Point { name, .. }
+            | Self::Foursquare { name, .. }
+            | Self::H3Cell { name, .. }
+            | Self::Other { name, .. } => (name, &[]),
+            Self::Online(link) => (&link.name, &[]),
+        };
+        name.iter()
+            .chain(more)
+            .map(|text| place_text(text))
+            .collect::<Vec<_>>()
+            .join(", ")
+    }
+
+    /// Where it is on the globe, when it says so: `(latitude, longitude)`.
+    pub fn point(&self) -> Option<(f64, f64)> {
+        match self {
+            Self::Point { geo, .. } | Self::Foursquare { geo: Some(geo), .. } => geo.point(),
+            _ => None,
+        }
+    }
+
     pub fn address(address: &Address) -> Self {
         let town = [&address.postal_code, &address.locality]
             .into_iter()

@@ -5,6 +5,7 @@
 //! (see [`attendance`]).
 
 mod attendance;
+pub mod discovery;
 pub mod reads;
 pub use attendance::cached_rsvp;
 
@@ -18,8 +19,8 @@ use crate::server::{
         record_url, CommitMeta, PdsError, StrongRef,
     },
     store::{
-        Conflict, Decision, Event, NewEvent, NewPendingWrite, PendingWrite, Rsvp, SourceTracking, SourceType, Store,
-        StoreError, User, WriteOperation, WriteState,
+        Conflict, Decision, Event, Findable, NewEvent, NewPendingWrite, PendingWrite, Rsvp, SourceTracking, SourceType,
+        Store, StoreError, User, WriteOperation, WriteState,
     },
 };
 use chrono::{DateTime, Utc};
@@ -679,15 +680,19 @@ pub fn cached_event(
         sync_status: SyncStatus::InSync,
         last_sync_error: None,
     };
+    let time_zone = record.time_zone().zone_or(default_zone);
+    let findable = Findable::of(&record.draft(time_zone.clone()), &record.places());
     Ok(NewEvent {
         owner_id: Some(owner_id),
-        name: record.name.trim().to_owned(),
-        description: record.description().map(str::to_owned),
+        // Searches mark their matches with characters no stored text may hold.
+        name: crate::domain::unmarked(record.name.trim()),
+        description: record.description().map(crate::domain::unmarked),
         starts_at: record.starts_at(),
         ends_at: record.ends_at(),
-        time_zone: record.time_zone().zone_or(default_zone),
+        time_zone,
         source,
         record: Some(value),
+        findable,
     })
 }
 

@@ -85,6 +85,10 @@ pub struct AtprotoConfig {
     /// The AppView asked for follower counts (`APPVIEW_URL`, e.g. `https://public.api.bsky.app`);
     /// none by default.
     pub appview_url: Option<Url>,
+    /// The relay asked which repos hold calendar records (`RELAY_URL`, e.g. `https://bsky.network`),
+    /// to import what the network holds on the first start and on an admin's request; none by
+    /// default.
+    pub relay_url: Option<Url>,
     /// How long a server that keeps failing is skipped before it is tried again
     /// (`ATPROTO_CIRCUIT_COOLDOWN_SECONDS`, default 30).
     pub circuit_cooldown: std::time::Duration,
@@ -366,6 +370,10 @@ impl Config {
             .get("APPVIEW_URL")
             .map(|value| parse_http_url(&value).map_err(|e| ConfigError::invalid("APPVIEW_URL", e)))
             .transpose()?;
+        let relay_url = source
+            .get("RELAY_URL")
+            .map(|value| parse_http_url(&value).map_err(|e| ConfigError::invalid("RELAY_URL", e)))
+            .transpose()?;
         let circuit_cooldown = parse_or(source, "ATPROTO_CIRCUIT_COOLDOWN_SECONDS", "30", |v| {
             v.parse::<f64>()
                 .ok()
@@ -444,6 +452,7 @@ impl Config {
                 handle_resolution,
                 allow_private_addresses,
                 appview_url,
+                relay_url,
                 circuit_cooldown,
             },
             credentials_keys,

@@ -37,7 +37,18 @@ pub struct DashboardRead {
     pub reconciling: bool,
     /// Repos compared so far by the run going on here, and how many it compares.
     pub reconcile_progress: Option<(u64, u64)>,
+    /// The latest import of the network, when a relay is configured.
+    pub import: Option<ImportRead>,
     pub charts: ChartsRead,
+}
+
+/// The latest import of the network.
+#[derive(Debug, Clone)]
+pub struct ImportRead {
+    pub relay: String,
+    /// `None` before the first import.
+    pub progress: Option<crate::server::store::ImportProgress>,
+    pub running: bool,
 }
 
 impl DashboardRead {
@@ -146,6 +157,14 @@ pub async fn read(state: &AppState, listed: u32) -> Result<DashboardRead, StoreE
         reconciliations: store.reconcile_reports(listed).await?,
         reconciling: reconciler.as_ref().is_some_and(|r| r.is_running()),
         reconcile_progress: reconciler.as_ref().and_then(|r| r.progress()),
+        import: match state.importer() {
+            Some(importer) => Some(ImportRead {
+                relay: importer.relay().to_string(),
+                progress: store.import_progress().await?,
+                running: importer.is_running(),
+            }),
+            None => None,
+        },
         charts: ChartsRead {
             sample_interval: state.config.metrics_sample_interval,
             series: series(&samples, start, end, CHART_BUCKETS),

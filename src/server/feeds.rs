@@ -30,11 +30,36 @@ pub enum FeedError {
     Unresolved(#[source] PdsError),
 }
 
-/// A feed ready to send: its name (for a file name) and its text.
+/// A feed ready to send: its name (for a file name), its text and what kind of text it is.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Feed {
     pub name: String,
     pub text: String,
+    pub format: FeedFormat,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum FeedFormat {
+    /// iCalendar, for calendar apps.
+    Calendar,
+    /// Atom, for feed readers.
+    Atom,
+}
+
+impl FeedFormat {
+    pub fn content_type(self) -> &'static str {
+        match self {
+            Self::Calendar => "text/calendar; charset=utf-8",
+            Self::Atom => "application/atom+xml; charset=utf-8",
+        }
+    }
+
+    pub fn extension(self) -> &'static str {
+        match self {
+            Self::Calendar => "ics",
+            Self::Atom => "atom",
+        }
+    }
 }
 
 pub struct Feeds {
@@ -60,6 +85,7 @@ impl Feeds {
         };
         let name = event.name.clone();
         Ok(Some(Feed {
+            format: FeedFormat::Calendar,
             text: calendar(&name, &[self.entry(&event)]),
             name: event.slug.to_string(),
         }))
@@ -91,6 +117,7 @@ impl Feeds {
             entries.extend(self.series_entries(&series, now).await?);
         }
         Ok(Some(Feed {
+            format: FeedFormat::Calendar,
             text: calendar(&format!("@{handle} on Skymeet"), &entries),
             name: handle.to_string(),
         }))
@@ -109,6 +136,7 @@ impl Feeds {
         events.extend(self.store.events_answered(user_id, RsvpStatus::Interested).await?);
         let entries = self.entries(events.iter(), now);
         Ok(Some(Feed {
+            format: FeedFormat::Calendar,
             text: calendar("My Skymeet events", &entries),
             name: "going".to_owned(),
         }))
@@ -139,9 +167,20 @@ impl Feeds {
         let events = self.store.upcoming_events(now - RECENT_PAST, SITE_FEED_LIMIT).await?;
         let entries: Vec<_> = events.iter().map(|event| self.entry(event)).collect();
         Ok(Feed {
+            format: FeedFormat::Calendar,
             text: calendar("Skymeet", &entries),
             name: "skymeet".to_owned(),
         })
+    }
+
+    /// A search's events (`/events/calendar.ics?…`), as the search ordered them.
+    pub fn found(&self, title: &str, events: &[&Event]) -> Feed {
+        let entries: Vec<_> = events.iter().map(|event| self.entry(event)).collect();
+        Feed {
+            format: FeedFormat::Calendar,
+            text: calendar(title, &entries),
+            name: "events".to_owned(),
+        }
     }
 
     /// One series, to add to a calendar; `None` when there is none.
@@ -150,6 +189,7 @@ impl Feeds {
             return Ok(None);
         };
         Ok(Some(Feed {
+            format: FeedFormat::Calendar,
             text: calendar(&series.draft.name, &self.series_entries(&series, now).await?),
             name: series.slug.to_string(),
         }))

@@ -41,7 +41,7 @@ where
 }
 
 /// The outgoing HTTP client for the network: private addresses only on the local network, apart
-/// from the configured PLC directory, handle-resolution service and AppView.
+/// from the configured PLC directory, handle-resolution service, AppView and relay.
 pub fn outbound(config: &AtprotoConfig) -> Outbound {
     let mut policy = AddressPolicy {
         allow_private: config.allow_private_addresses,
@@ -51,7 +51,7 @@ pub fn outbound(config: &AtprotoConfig) -> Outbound {
     if let HandleResolution::Service(url) = &config.handle_resolution {
         policy = policy.trust(url);
     }
-    if let Some(url) = &config.appview_url {
+    for url in [&config.appview_url, &config.relay_url].into_iter().flatten() {
         policy = policy.trust(url);
     }
     Outbound::new(policy, config.circuit_cooldown)

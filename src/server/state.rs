@@ -48,6 +48,8 @@ pub struct Bluesky {
     pub reconciler: Arc<Reconciler>,
     /// The firehose consumer; there when `FIREHOSE_URL` is set.
     pub consumer: Option<Arc<Ingest>>,
+    /// Importing what the network holds; there when `RELAY_URL` is set.
+    pub importer: Option<Arc<crate::server::network_import::Importer>>,
     /// Event images from their owners' PDSes, checked and cached.
     pub images: Arc<crate::server::images::Images>,
 }
@@ -84,6 +86,10 @@ impl AppState {
 
     pub fn schedule(&self) -> Option<Arc<Schedule>> {
         self.bluesky.as_ref().map(|b| Arc::clone(&b.schedule))
+    }
+
+    pub fn importer(&self) -> Option<Arc<crate::server::network_import::Importer>> {
+        self.bluesky.as_ref().and_then(|b| b.importer.clone())
     }
 
     pub fn reconciler(&self) -> Option<Arc<Reconciler>> {

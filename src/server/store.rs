@@ -8,8 +8,10 @@
 mod admin;
 mod calendar_tokens;
 mod conflicts;
+mod discovery;
 mod events;
 mod firehose;
+mod network_import;
 mod pending_writes;
 mod rsvps;
 mod samples;
@@ -19,9 +21,11 @@ mod users;
 
 pub use admin::{DeadLetter, ReconcileCounts, ReconcileReport, ReconcileTrigger};
 pub use conflicts::{Conflict, Decision};
-pub use events::{Event, NewEvent, SourceTracking, SourceType};
+pub use discovery::{EventFilter, Found, ONGOING_LISTED};
+pub use events::{Event, Findable, NewEvent, SourceTracking, SourceType};
 use events::{EventRow, EVENT_COLUMNS};
 pub use firehose::{Applied, RecordChange};
+pub use network_import::{ImportProgress, NetworkImport};
 pub use pending_writes::{NewPendingWrite, PendingWrite, WriteOperation, WriteState};
 pub use rsvps::{Attendee, NewRsvp, Rsvp, ATTENDEES_LISTED};
 pub use samples::MetricSample;

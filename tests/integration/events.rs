@@ -146,6 +146,7 @@ fn new_event(event: &Event) -> NewEvent {
         time_zone: event.time_zone.clone(),
         source: SourceTracking { ..event.source.clone() },
         record: event.record.clone(),
+        findable: Default::default(),
     }
 }
 

@@ -268,6 +268,7 @@ async fn a_change_the_database_refuses_is_refused_alone_and_the_rest_of_the_fram
                     ..SourceTracking::local()
                 },
                 record: Some(json!({"name": name})),
+                findable: Default::default(),
             }),
             rev: None,
         };

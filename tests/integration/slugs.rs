@@ -145,6 +145,7 @@ fn draft_event(name: &str) -> NewEvent {
         time_zone: TimeZoneName::utc(),
         source: SourceTracking::local(),
         record: None,
+        findable: Default::default(),
     }
 }
 

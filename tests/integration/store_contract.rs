@@ -73,6 +73,7 @@ fn event(name: &str, starts_at: Option<DateTime<Utc>>) -> NewEvent {
         time_zone: TimeZoneName::utc(),
         source: SourceTracking::local(),
         record: None,
+        findable: Default::default(),
     }
 }
 
@@ -139,6 +140,7 @@ async fn an_event_keeps_its_source_tracking(store: Store) {
         },
         // Other apps' fields come back exactly.
         record: Some(json!({"name": "Rust meetup", "theme": {"opacity": 50}, "facets": [{"index": 3}]})),
+        findable: Default::default(),
         ..event("Rust meetup", Some(now() + Duration::days(3)))
     };
     let stored = store.insert_event(&new).await.expect("insert");

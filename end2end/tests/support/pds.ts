@@ -93,3 +93,18 @@ export async function deleteRecord(account: Account, collection: string, rkey: s
   });
   return xrpc("com.atproto.repo.deleteRecord", { repo: account.did, collection, rkey }, session.accessJwt);
 }
+
+/** Writes many records to the account's repo in one commit, as another app would. */
+export async function putRecords(account: Account, collection: string, records: { rkey: string; record: unknown }[]) {
+  const session = await xrpc("com.atproto.server.createSession", {
+    identifier: account.handle,
+    password: account.password,
+  });
+  const writes = records.map(({ rkey, record }) => ({
+    $type: "com.atproto.repo.applyWrites#create",
+    collection,
+    rkey,
+    value: record,
+  }));
+  return xrpc("com.atproto.repo.applyWrites", { repo: account.did, writes }, session.accessJwt);
+}

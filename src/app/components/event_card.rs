@@ -1,6 +1,6 @@
 use super::sync_badge::SyncBadge;
 use crate::api::views::EventView;
-use crate::domain::{EventStatus, ShownZone};
+use crate::domain::{EventStatus, Marked, ShownZone};
 use leptos::prelude::*;
 
 /// When an event happens, in the viewer's zone (or, with none known, the event's own).
@@ -30,13 +30,42 @@ pub fn place(event: &EventView) -> Option<String> {
     }
 }
 
-/// One event in a list.
+/// A text with a search's matches in `<mark>` (the text itself escaped like any other).
 #[component]
-pub fn EventCard(event: EventView, zone: ShownZone) -> impl IntoView {
+pub fn MarkedText(marked: Marked) -> impl IntoView {
+    marked
+        .0
+        .into_iter()
+        .map(|(text, matched)| match matched {
+            true => view! { <mark class="rounded bg-amber-100 px-0.5">{text}</mark> }.into_any(),
+            false => text.into_any(),
+        })
+        .collect_view()
+}
+
+/// One event in a list; a search's result shows its matches marked in its name and in a passage
+/// of its description.
+#[component]
+pub fn EventCard(
+    event: EventView,
+    zone: ShownZone,
+    #[prop(default = None)] marked_name: Option<Marked>,
+    #[prop(default = None)] passage: Option<Marked>,
+) -> impl IntoView {
     let when = when(&event, &zone);
     let place = place(&event);
     let status = (event.draft.status != EventStatus::Scheduled).then(|| event.draft.status.label());
-    let name = event.draft.name.clone();
+    let name = match marked_name {
+        Some(marked) => view! { <MarkedText marked /> }.into_any(),
+        None => event.draft.name.clone().into_any(),
+    };
+    let passage = passage.map(|marked| {
+        view! {
+            <p data-testid="search-passage" class="mt-1 text-sm text-slate-600">
+                <MarkedText marked />
+            </p>
+        }
+    });
     let title = match event.slug.clone() {
         Some(slug) => view! {
             <a href=format!("/events/{slug}") class="font-medium text-slate-900 hover:text-sky-700">
@@ -56,6 +85,7 @@ pub fn EventCard(event: EventView, zone: ShownZone) -> impl IntoView {
                 <p class="text-sm text-slate-600">{when}</p>
                 {place.map(|place| view! { <p class="text-sm text-slate-500">{place}</p> })}
                 {status.map(|status| view! { <p class="text-sm font-medium text-amber-700">{status}</p> })}
+                {passage}
                 {event.owner.map(|owner| view! { <p class="text-xs text-slate-500">"By " {owner.name()}</p> })}
             </div>
             <SyncBadge status=event.sync.status />

@@ -1,10 +1,12 @@
 use crate::api::{
     admin::{
-        admin_sessions, sync_status, BackfillRepo, DiscardDeadLetter, Reconcile, RefreshSessions, ReplayDeadLetter,
-        ResetSession,
+        admin_sessions, sync_status, BackfillRepo, DiscardDeadLetter, ImportNetwork, Reconcile, RefreshSessions,
+        ReplayDeadLetter, ResetSession, RetryImport,
     },
     events::ResolveConflict,
-    views::{ChartView, Charts, ConsumerView, Count, DeadLetterView, ReconcileView, SessionView, SyncReport},
+    views::{
+        ChartView, Charts, ConsumerView, Count, DeadLetterView, ImportView, ReconcileView, SessionView, SyncReport,
+    },
     ApiError,
 };
 use crate::app::components::{error_page::ErrorPage, sync_badge::ago};
@@ -20,9 +22,13 @@ pub fn AdminPage() -> impl IntoView {
     let replay = ServerAction::<ReplayDeadLetter>::new();
     let discard = ServerAction::<DiscardDeadLetter>::new();
     let resolve = ServerAction::<ResolveConflict>::new();
+    let import = ServerAction::<ImportNetwork>::new();
+    let retry = ServerAction::<RetryImport>::new();
     let report = Resource::new_blocking(
         move || {
             [
+                import.version().get(),
+                retry.version().get(),
                 reconcile.version().get(),
                 replay.version().get(),
                 discard.version().get(),
@@ -37,7 +43,7 @@ pub fn AdminPage() -> impl IntoView {
             <ErrorBoundary fallback=|errors| view! { <ErrorPage errors /> }>
                 {move || Suspend::new(async move {
                     let report = report.await?;
-                    Ok::<_, ApiError>(view! { <Dashboard report reconcile replay discard resolve /> <Sessions /> })
+                    Ok::<_, ApiError>(view! { <Dashboard report reconcile replay discard resolve import retry /> <Sessions /> })
                 })}
             </ErrorBoundary>
         </Transition>
@@ -51,6 +57,8 @@ fn Dashboard(
     replay: ServerAction<ReplayDeadLetter>,
     discard: ServerAction<DiscardDeadLetter>,
     resolve: ServerAction<ResolveConflict>,
+    import: ServerAction<ImportNetwork>,
+    retry: ServerAction<RetryImport>,
 ) -> impl IntoView {
     let SyncReport {
         events,
@@ -65,9 +73,11 @@ fn Dashboard(
         reconciliations,
         reconciling,
         reconcile_progress,
+        import: imported,
         charts,
         now,
     } = report;
+    let importing = imported.as_ref().is_some_and(|i| i.running);
     let pending_total: i64 = pending_writes.iter().map(|c| c.count).sum();
     // While ingestion fails, the share in sync describes a cache that is falling behind.
     let in_sync = match consumer.as_ref().is_some_and(|c| c.stuck) {
@@ -76,7 +86,7 @@ fn Dashboard(
     };
     view! {
         // While a reconciliation runs, the page reloads itself (with or without JavaScript).
-        {reconciling.then(|| view! { <Meta http_equiv="refresh" content="2" /> })}
+        {(reconciling || importing).then(|| view! { <Meta http_equiv="refresh" content="2" /> })}
         <h1 class="text-2xl font-bold">"Admin"</h1>
         <section aria-labelledby="sync" class="mt-6 grid gap-4 sm:grid-cols-3" data-testid="sync-report">
             <h2 id="sync" class="sr-only">"Sync status"</h2>
@@ -100,6 +110,7 @@ fn Dashboard(
         <TimeCharts charts />
         <Consumer consumer now />
         <Reconciliations reports=reconciliations reconciling progress=reconcile_progress reconcile now />
+        {imported.map(|imported| view! { <NetworkImport imported import retry now /> })}
         <DeadLetters letters=dead_letters total=dead_letters_total replay discard now />
         <section aria-labelledby="conflicts" class="mt-6 rounded-xl border border-slate-200 bg-white p-4 shadow-sm">
             <h2 id="conflicts" class="font-semibold">"Conflicts"</h2>
@@ -434,6 +445,83 @@ fn Reconciliations(
                 </thead>
                 <tbody>{rows}</tbody>
             </table>
+        </section>
+    }
+}
+
+/// The import of what the network holds: a relay lists the repos, each is read through its PDS.
+#[component]
+fn NetworkImport(
+    imported: ImportView,
+    import: ServerAction<ImportNetwork>,
+    retry: ServerAction<RetryImport>,
+    now: DateTime<Utc>,
+) -> impl IntoView {
+    let errors = move || {
+        let import = import.value().get().and_then(Result::err);
+        let retry = retry.value().get().and_then(Result::err);
+        [import, retry]
+            .into_iter()
+            .flatten()
+            .map(|error| view! { <p role="alert" class="mt-2 text-sm text-rose-700">{error.message}</p> })
+            .collect_view()
+    };
+    let percent = imported.percent();
+    let state = match (&imported.started_at, imported.running, imported.finished_at) {
+        (None, _, _) => "Not imported yet.".to_owned(),
+        (Some(_), true, _) if imported.listing => "Listing the repos that hold calendar records…".to_owned(),
+        (Some(_), true, _) => "Reading the repos through their PDSes…".to_owned(),
+        (Some(_), false, Some(finished)) => format!("Done {}.", ago(now, finished)),
+        (Some(_), false, None) => "Stopped before the end: it resumes on the next start, or now.".to_owned(),
+    };
+    let failures = imported
+        .failures
+        .into_iter()
+        .map(|(did, error)| {
+            view! {
+                <li data-testid="import-failure">
+                    <code>{did}</code> ": " {error.unwrap_or_default()}
+                </li>
+            }
+        })
+        .collect_view();
+    let running = imported.running;
+    let failed = imported.failed;
+    view! {
+        <section aria-labelledby="import" class="mt-6 rounded-xl border border-slate-200 bg-white p-4 shadow-sm" data-testid="network-import">
+            <div class="flex items-center justify-between gap-2">
+                <h2 id="import" class="font-semibold">"Import from the network"</h2>
+                <div class="flex gap-2">
+                    {(failed > 0).then(|| view! {
+                        <ActionForm action=retry>
+                            <button type="submit" class="rounded-md border border-slate-300 px-3 py-1.5 text-sm font-medium hover:bg-slate-100">
+                                "Retry failed repos"
+                            </button>
+                        </ActionForm>
+                    })}
+                    <ActionForm action=import>
+                        <button type="submit" disabled=running
+                            class="rounded-md bg-sky-600 px-3 py-1.5 text-sm font-medium text-white hover:bg-sky-700 disabled:opacity-50">
+                            {if running { "Importing…" } else { "Import now" }}
+                        </button>
+                    </ActionForm>
+                </div>
+            </div>
+            <p class="mt-1 text-sm text-slate-600">
+                "Every repo the relay " <code>{imported.relay}</code> " lists as holding calendar records, read through its own PDS."
+            </p>
+            {errors}
+            <p class="mt-2 text-sm" data-testid="import-state">{state}</p>
+            <progress class="mt-2 w-full" max="100" value=percent.to_string() data-testid="import-progress">
+                {format!("{percent}%")}
+            </progress>
+            <dl class="mt-2 grid grid-cols-2 gap-2 text-sm sm:grid-cols-4">
+                <div><dt class="text-slate-500">"Repos found"</dt><dd data-testid="import-found">{imported.found}</dd></div>
+                <div><dt class="text-slate-500">"Read"</dt><dd data-testid="import-done">{imported.done}</dd></div>
+                <div><dt class="text-slate-500">"Failed"</dt><dd data-testid="import-failed">{failed}</dd></div>
+                <div><dt class="text-slate-500">"Records imported"</dt><dd data-testid="import-records">{imported.records}</dd></div>
+            </dl>
+            <ul class="mt-2 space-y-1 text-sm text-rose-800">{failures}</ul>
         </section>
     }
 }

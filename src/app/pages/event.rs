@@ -13,7 +13,7 @@ use crate::app::components::{
     time_zone_form::ViewerTimeZone,
 };
 use crate::app::pages::not_found::NotFound;
-use crate::domain::{Decision, EventImage, EventMode, EventStatus, Geo, Link, Place, ShownZone, Slug};
+use crate::domain::{Decision, EventImage, EventMode, EventStatus, Geo, Link, Place, SearchInput, ShownZone, Slug};
 use leptos::nonce::use_nonce;
 use leptos::prelude::*;
 use leptos_meta::{Link as MetaLink, Meta, Title};
@@ -320,10 +320,21 @@ fn Places(places: Vec<Place>) -> impl IntoView {
     if places.is_empty() {
         return ().into_any();
     }
+    // A point links to the map, and to the other events around it.
     let map_link = |geo: &Geo| {
-        geo.map_url().map(|href| {
-            let text = format!("{}, {} on the map", geo.latitude.trim(), geo.longitude.trim());
-            view! { <a href=href class="text-sky-700 underline" rel="nofollow noopener noreferrer">{text}</a> }
+        let (latitude, longitude) = geo.point()?;
+        let href = geo.map_url()?;
+        let text = format!("{}, {} on the map", geo.latitude.trim(), geo.longitude.trim());
+        let near = SearchInput {
+            near: format!("{latitude},{longitude}"),
+            ..Default::default()
+        };
+        Some(view! {
+            <a href=href class="text-sky-700 underline" rel="nofollow noopener noreferrer">{text}</a>
+            " · "
+            <a data-testid="events-near" href=format!("/events?{}", near.query_string()) class="text-sky-700 underline">
+                "Events near here"
+            </a>
         })
     };
     let items = places

@@ -9,18 +9,26 @@ use crate::app::components::{
 use crate::domain::ShownZone;
 use leptos::prelude::*;
 use leptos_meta::Title;
-use leptos_router::hooks::use_params_map;
+use leptos_router::hooks::{use_params_map, use_query_map};
 
 /// `/u/{handle}`: a Bluesky user's events, read from their PDS.
 #[component]
 pub fn UserEventsPage() -> impl IntoView {
     let params = use_params_map();
     let handle = Memo::new(move |_| params.read().get("handle").unwrap_or_default());
+    let query = use_query_map();
+    let page_number = Memo::new(move |_| {
+        query
+            .read()
+            .get("page")
+            .and_then(|p| p.parse::<u32>().ok())
+            .unwrap_or(1)
+    });
     let ViewerTimeZone { zone, .. } = expect_context();
     let actions = WriteActions::new();
     let page = Resource::new_blocking(
-        move || (handle.get(), actions.version()),
-        |(handle, _)| user_events(handle),
+        move || (handle.get(), page_number.get(), actions.version()),
+        |(handle, page, _)| user_events(handle, page),
     );
     view! {
         <Transition fallback=|| view! { <p class="text-slate-500">"Loading events…"</p> }>
@@ -45,7 +53,10 @@ fn UserEvents(page: UserPage, zone: ShownZone, actions: WriteActions) -> impl In
         display_name,
         avatar_url,
         is_owner,
-        events,
+        upcoming,
+        past,
+        page,
+        has_next,
         going,
         cached,
         pending,
@@ -53,11 +64,31 @@ fn UserEvents(page: UserPage, zone: ShownZone, actions: WriteActions) -> impl In
         ..
     } = page;
     let title = display_name.clone().unwrap_or_else(|| format!("@{handle}"));
-    let empty = events.is_empty();
-    let cards = events
-        .into_iter()
-        .map(|event| view! { <EventCard event zone=zone.clone() /> })
-        .collect_view();
+    let empty = upcoming.is_empty() && past.is_empty();
+    let cards = |events: Vec<crate::api::views::EventView>| {
+        events
+            .into_iter()
+            .map(|event| view! { <EventCard event zone=zone.clone() /> })
+            .collect_view()
+    };
+    let upcoming = (!upcoming.is_empty()).then(|| {
+        view! {
+            <h3 class="mt-3 text-sm font-semibold uppercase tracking-wide text-slate-500">"Coming up"</h3>
+            <ul data-testid="upcoming-events" class="mt-2 space-y-3">{cards(upcoming)}</ul>
+        }
+    });
+    let past = (!past.is_empty()).then(|| {
+        view! {
+            <h3 class="mt-5 text-sm font-semibold uppercase tracking-wide text-slate-500">"Past"</h3>
+            <ul data-testid="past-events" class="mt-2 space-y-3">{cards(past)}</ul>
+        }
+    });
+    let previous = (page > 1).then(|| {
+        view! { <a data-testid="user-previous" href=format!("?page={}", page - 1) class="underline">"← Earlier page"</a> }
+    });
+    let next = has_next.then(|| {
+        view! { <a data-testid="user-next" href=format!("?page={}", page + 1) class="underline">"Next page →"</a> }
+    });
     view! {
         <Title text=format!("Events by {title}") />
         <header class="flex items-center justify-between gap-4">
@@ -83,7 +114,12 @@ fn UserEvents(page: UserPage, zone: ShownZone, actions: WriteActions) -> impl In
         <section aria-labelledby="events" class="mt-6">
             <h2 id="events" class="text-lg font-semibold">"Events"</h2>
             {empty.then(|| view! { <p class="mt-2 text-slate-600">"No events yet."</p> })}
-            <ul class="mt-3 space-y-3">{cards}</ul>
+            {upcoming}
+            {past}
+            <nav aria-label="Pages" class="mt-4 flex justify-between text-sm text-sky-700">
+                <span>{previous}</span>
+                <span>{next}</span>
+            </nav>
         </section>
         <section aria-labelledby="going" class="mt-8">
             <h2 id="going" class="text-lg font-semibold">"Going to"</h2>

@@ -18,6 +18,8 @@ use std::{collections::HashMap, sync::Arc};
 
 /// The most records read from one PDS for a user page.
 const USER_PAGE_MAX_RECORDS: usize = 500;
+/// How many events one page of a user page lists.
+pub const USER_PAGE_EVENTS: usize = 20;
 
 /// A cached event, its organiser, and whether the viewer may change it.
 #[derive(Debug, Clone)]
@@ -135,7 +137,14 @@ pub struct UserRead {
     /// Skymeet's user for the DID, when it has one.
     pub user: Option<User>,
     pub is_owner: bool,
+    /// One page of their events: those to come (soonest first, then those without a date), then
+    /// those over (latest first).
     pub events: Vec<Listed>,
+    /// How many of `events` are still to come (the rest are over).
+    pub upcoming: usize,
+    /// The page (from 1), and whether another follows.
+    pub page: u32,
+    pub has_next: bool,
     /// Events this person answered "going" (from Skymeet's copy).
     pub going: Vec<Event>,
     /// The PDS could not be reached: `events` are Skymeet's copies.
@@ -233,29 +242,9 @@ impl Reads {
         }))
     }
 
-    /// Events not over yet, most recently changed first: page `page` (from 1) of `per_page`, and
-    /// whether there is a next page.
-    pub async fn page(
-        &self,
-        page: u32,
-        per_page: u32,
-        viewer: Option<&User>,
-    ) -> Result<(Vec<EventRead>, bool), StoreError> {
-        let offset = page.max(1).saturating_sub(1).saturating_mul(per_page);
-        let mut events = self.store.active_events(Utc::now(), per_page + 1, offset).await?;
-        let has_next = events.len() > per_page as usize;
-        events.truncate(per_page as usize);
-        let mut owners = Owners::default();
-        let mut reads = Vec::with_capacity(events.len());
-        for event in events {
-            reads.push(self.read(&mut owners, event, viewer).await?);
-        }
-        Ok((reads, has_next))
-    }
-
     /// A Bluesky user's events as their PDS holds them, or Skymeet's copies when the PDS cannot be
     /// reached. `None` when the handle is no Bluesky account (or Bluesky is off here).
-    pub async fn user(&self, handle: &Handle, viewer: Option<&User>) -> Result<Option<UserRead>, ReadError> {
+    pub async fn user(&self, handle: &Handle, page: u32, viewer: Option<&User>) -> Result<Option<UserRead>, ReadError> {
         let Some(identity) = self.identity.as_ref() else {
             return Ok(None);
         };
@@ -339,12 +328,16 @@ impl Reads {
             Some(user) => self.store.events_answered(user.id, RsvpStatus::Going).await?,
             None => Vec::new(),
         };
+        let (events, upcoming, page, has_next) = one_page(events, Utc::now(), page);
         Ok(Some(UserRead {
             handle: handle.clone(),
             did,
             user,
             is_owner,
             events,
+            upcoming,
+            page,
+            has_next,
             going,
             cached,
             pending,
@@ -398,7 +391,21 @@ impl Reads {
         }
     }
 
-    async fn read(&self, owners: &mut Owners, event: Event, viewer: Option<&User>) -> Result<EventRead, StoreError> {
+    pub(super) fn store(&self) -> &Store {
+        &self.store
+    }
+
+    pub(super) fn identity(&self) -> Option<&Arc<Identity>> {
+        self.identity.as_ref()
+    }
+
+    /// `event` with its owner (read once per page through `owners`) and what its record says.
+    pub(super) async fn read(
+        &self,
+        owners: &mut Owners,
+        event: Event,
+        viewer: Option<&User>,
+    ) -> Result<EventRead, StoreError> {
         let owner = match event.owner_id {
             Some(id) => owners.get(&self.store, id).await?,
             None => None,
@@ -421,9 +428,44 @@ impl Reads {
     }
 }
 
+impl Listed {
+    fn draft(&self) -> &EventDraft {
+        match self {
+            Self::Cached(read) => &read.draft,
+            Self::Elsewhere(foreign) => &foreign.draft,
+        }
+    }
+}
+
+/// Page `page` (from 1) of a person's events: those to come first (soonest first, then those
+/// without a date), then those over (latest first). Returns the page, how many of it are to come,
+/// the page number it is, and whether another page follows.
+fn one_page(events: Vec<Listed>, now: DateTime<Utc>, page: u32) -> (Vec<Listed>, usize, u32, bool) {
+    let (mut upcoming, mut past): (Vec<Listed>, Vec<Listed>) = events.into_iter().partition(|listed| {
+        let draft = listed.draft();
+        draft.ends_at.or(draft.starts_at).is_none_or(|at| at >= now)
+    });
+    // Undated (`None`) sorts last among those to come.
+    upcoming.sort_by_key(|listed| (listed.draft().starts_at.is_none(), listed.draft().starts_at));
+    past.sort_by_key(|listed| std::cmp::Reverse(listed.draft().starts_at));
+    let upcoming_total = upcoming.len();
+    let total = upcoming_total + past.len();
+    let pages = total.div_ceil(USER_PAGE_EVENTS).max(1);
+    let page = (page.max(1) as usize).min(pages);
+    let skip = (page - 1) * USER_PAGE_EVENTS;
+    let listed: Vec<Listed> = upcoming
+        .into_iter()
+        .chain(past)
+        .skip(skip)
+        .take(USER_PAGE_EVENTS)
+        .collect();
+    let upcoming_here = upcoming_total.saturating_sub(skip).min(listed.len());
+    (listed, upcoming_here, page as u32, page < pages)
+}
+
 /// Owners met while reading one page, so each is read once.
 #[derive(Default)]
-struct Owners(HashMap<i64, Option<User>>);
+pub(super) struct Owners(HashMap<i64, Option<User>>);
 
 impl Owners {
     async fn get(&mut self, store: &Store, id: i64) -> Result<Option<User>, StoreError> {

@@ -1,17 +1,19 @@
 //! The iCalendar paths: `GET /events/{slug}/calendar.ics` (one event, to add to a calendar),
 //! `GET /series/{slug}/calendar.ics` (a whole series), `GET /u/{handle}/calendar.ics` (what a person
 //! organises), `GET /calendar.ics` (the site) and
-//! `GET /feeds/{token}/going.ics` (a person's private feed of what they go to). Feeds carry an
+//! `GET /feeds/{token}/going.ics` (a person's private feed of what they go to); and a search of
+//! `/events` as `GET /events/calendar.ics?…` and `GET /events/feed.atom?…`. Feeds carry an
 //! `ETag` (a conditional request that matches gets 304 and no body) and may be cached for a few
 //! minutes, the private one by the person's own client only.
 
-use crate::domain::{Handle, Slug};
+use crate::domain::{EventSearch, Handle, SearchInput, Slug, TimeZoneName};
 use crate::server::{
-    feeds::{Feed, FeedError},
+    atom,
+    feeds::{Feed, FeedError, FeedFormat},
     state::AppState,
 };
 use axum::{
-    extract::{Path, State},
+    extract::{Path, Query, State},
     http::{header, HeaderMap, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
     routing::get,
@@ -26,6 +28,83 @@ pub fn routes() -> Router<AppState> {
         .route("/series/{slug}/calendar.ics", get(series))
         .route("/u/{handle}/calendar.ics", get(organiser))
         .route("/feeds/{token}/going.ics", get(going))
+        .route("/events/calendar.ics", get(found_calendar))
+        .route("/events/feed.atom", get(found_atom))
+}
+
+/// The most events a search's feed holds (a search by words has at most this many anyway).
+const FOUND_IN_FEED: u32 = crate::domain::RANKED_RESULTS_MAX;
+
+async fn found_calendar(
+    State(state): State<AppState>,
+    Query(search): Query<SearchInput>,
+    headers: HeaderMap,
+) -> Response {
+    found(state, search, headers, FeedFormat::Calendar).await
+}
+
+async fn found_atom(State(state): State<AppState>, Query(search): Query<SearchInput>, headers: HeaderMap) -> Response {
+    found(state, search, headers, FeedFormat::Atom).await
+}
+
+/// A search of `/events` as a feed: the same events, in the same order, the first
+/// [`FOUND_IN_FEED`] of them. A feed app has no session, so its dates are days in UTC.
+async fn found(state: AppState, search: SearchInput, headers: HeaderMap, format: FeedFormat) -> Response {
+    let parsed = match EventSearch::parse(&search) {
+        Ok(parsed) => parsed,
+        Err(errors) => {
+            let messages: Vec<String> = errors.into_iter().map(|error| error.message).collect();
+            return (StatusCode::BAD_REQUEST, format!("{}\n", messages.join("\n"))).into_response();
+        }
+    };
+    let now = chrono::Utc::now();
+    let found = match state
+        .reads()
+        .search(&parsed, &TimeZoneName::utc(), now, None, FOUND_IN_FEED, None)
+        .await
+    {
+        Ok(found) => found,
+        Err(error) => {
+            tracing::warn!(error = %error, "could not read a search's feed");
+            return unavailable();
+        }
+    };
+    let reads: Vec<_> = found.results.iter().map(|found| &found.event).collect();
+    let title = match &parsed.text {
+        Some(text) => format!("Skymeet: events for \u{201c}{}\u{201d}", text.words().join(" ")),
+        None => "Skymeet: events".to_owned(),
+    };
+    let feed = match format {
+        FeedFormat::Calendar => {
+            let events: Vec<_> = reads.iter().map(|read| &read.event).collect();
+            state.feeds().found(&title, &events)
+        }
+        FeedFormat::Atom => {
+            let public_url = &state.config.public_url;
+            let query = match search.query_string() {
+                query if query.is_empty() => String::new(),
+                query => format!("?{query}"),
+            };
+            let url_of = |path: &str| {
+                public_url
+                    .join(&format!("{path}{query}"))
+                    .map(String::from)
+                    .unwrap_or_default()
+            };
+            let address = atom::FeedAddress {
+                title: &title,
+                feed_url: &url_of("events/feed.atom"),
+                page_url: &url_of("events"),
+                public_url,
+            };
+            Feed {
+                name: "events".to_owned(),
+                text: atom::feed(&address, &reads, now),
+                format: FeedFormat::Atom,
+            }
+        }
+    };
+    answer(&headers, Ok(Some(feed)), false)
 }
 
 async fn going(State(state): State<AppState>, Path(token): Path<String>, headers: HeaderMap) -> Response {
@@ -73,11 +152,7 @@ fn answer(headers: &HeaderMap, feed: Result<Option<Feed>, FeedError>, download: 
         Ok(None) => return not_found(),
         Err(error) => {
             tracing::warn!(error = %error, "could not read a calendar feed");
-            return (
-                StatusCode::SERVICE_UNAVAILABLE,
-                "The calendar could not be read; try again soon.\n",
-            )
-                .into_response();
+            return unavailable();
         }
     };
     let etag = etag(&feed.text);
@@ -94,7 +169,7 @@ fn answer(headers: &HeaderMap, feed: Result<Option<Feed>, FeedError>, download: 
     }
     let disposition = match download {
         // The name is a slug or a handle: letters, digits, dots and dashes only.
-        true => format!("attachment; filename=\"{}.ics\"", feed.name),
+        true => format!("attachment; filename=\"{}.{}\"", feed.name, feed.format.extension()),
         false => "inline".to_owned(),
     };
     let disposition = HeaderValue::from_str(&disposition).unwrap_or(HeaderValue::from_static("inline"));
@@ -103,11 +178,19 @@ fn answer(headers: &HeaderMap, feed: Result<Option<Feed>, FeedError>, download: 
         [
             (
                 header::CONTENT_TYPE,
-                HeaderValue::from_static("text/calendar; charset=utf-8"),
+                HeaderValue::from_static(feed.format.content_type()),
             ),
             (header::CONTENT_DISPOSITION, disposition),
         ],
         feed.text,
+    )
+        .into_response()
+}
+
+fn unavailable() -> Response {
+    (
+        StatusCode::SERVICE_UNAVAILABLE,
+        "The feed could not be read; try again soon.\n",
     )
         .into_response()
 }

@@ -18,6 +18,7 @@ use crate::server::{
     images::Images,
     kv::{KvStore, MemoryKv},
     metrics,
+    network_import::Importer,
     profiles::Profiles,
     reconcile::Reconciler,
     series::Schedule,
@@ -83,6 +84,10 @@ impl Application {
                 "events and series stored before readable addresses have one now"
             );
         }
+        let findable = crate::server::calendar::discovery::fill_findable(&store).await?;
+        if findable > 0 {
+            tracing::info!(findable, "events stored before search can be found now");
+        }
         let redis = match &config.redis {
             Some(redis) => Some(connect_redis(redis.url.expose_secret()).await?),
             None => None,
@@ -134,7 +139,7 @@ impl Application {
                 .as_ref()
                 .map(|url| AppView::new(url, Arc::clone(&http_client)));
             let profiles = Arc::new(Profiles::new(Arc::clone(&auth), appview));
-            let identity = Arc::new(Identity::new(&config.atproto, http_client));
+            let identity = Arc::new(Identity::new(&config.atproto, Arc::clone(&http_client)));
             // One reader of repos, shared by the consumer, backfills and reconciliation, so what
             // it remembers of each repo serves them all.
             let repos = Arc::new(Repos::new(store.clone(), Arc::clone(&identity)));
@@ -148,7 +153,16 @@ impl Application {
                 Arc::clone(&identity),
                 config.pending_write_backoff,
             ));
+            let importer = config.atproto.relay_url.as_ref().map(|relay| {
+                Arc::new(Importer::new(
+                    store.clone(),
+                    Arc::clone(&repos),
+                    Arc::clone(&http_client),
+                    relay.clone(),
+                ))
+            });
             Bluesky {
+                importer,
                 images: Arc::new(Images::new(store.clone(), Arc::clone(&identity))),
                 schedule: Arc::new(Schedule::new(
                     store.clone(),
@@ -284,6 +298,17 @@ impl Application {
             let (ingest, stop) = (Arc::clone(ingest), shutdown.clone());
             let reset = state.config.firehose_reset_cursor;
             spawn_supervised(&tasks, &shutdown, "firehose", firehose::run(ingest, reset, stop));
+        }
+
+        // The first start imports what the network holds; a later one finishes an import a
+        // restart interrupted.
+        if let Some(importer) = bluesky
+            .and_then(|b| b.importer.as_ref())
+            .filter(|_| state.config.role.ingests())
+        {
+            if let Err(e) = importer.resume_or_begin(shutdown.clone()).await {
+                tracing::warn!(error = %Chain(&e), "the network import could not start");
+            }
         }
 
         if let (Some(reconciler), Some(interval)) = (bluesky.map(|b| &b.reconciler), state.config.reconcile_interval) {

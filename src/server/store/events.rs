@@ -1,5 +1,5 @@
 use super::{bury, settle_pending_write, with_pool, ResultExt, Store, StoreError};
-use crate::domain::{Rev, Slug, SyncStatus, TimeZoneName};
+use crate::domain::{EventDraft, EventMode, EventStatus, Place, Rev, Slug, SyncStatus, TimeZoneName};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::types::Json;
@@ -80,6 +80,49 @@ impl SourceTracking {
     }
 }
 
+/// What searches and filters read of an event, taken from its record when it is stored.
+#[derive(Debug, Clone, PartialEq, Default)]
+pub struct Findable {
+    pub mode: EventMode,
+    pub status: EventStatus,
+    /// The words of every place it names (names and address lines, not links).
+    pub place: String,
+    /// The first point on the globe it names: `(latitude, longitude)`.
+    pub point: Option<(f64, f64)>,
+}
+
+/// The most characters of place words kept for searching.
+const PLACE_WORDS_MAX_CHARS: usize = 1000;
+
+impl Findable {
+    pub fn of(draft: &EventDraft, places: &[Place]) -> Self {
+        let mut place: String = places
+            .iter()
+            .map(Place::words)
+            .filter(|words| !words.is_empty())
+            .collect::<Vec<_>>()
+            .join(" · ");
+        place = crate::domain::unmarked(&place);
+        if let Some((cut, _)) = place.char_indices().nth(PLACE_WORDS_MAX_CHARS) {
+            place.truncate(cut);
+        }
+        Self {
+            mode: draft.mode,
+            status: draft.status,
+            place,
+            point: places.iter().find_map(Place::point),
+        }
+    }
+
+    pub(super) fn latitude(&self) -> Option<f64> {
+        self.point.map(|(latitude, _)| latitude)
+    }
+
+    pub(super) fn longitude(&self) -> Option<f64> {
+        self.point.map(|(_, longitude)| longitude)
+    }
+}
+
 #[derive(Debug, Clone)]
 pub struct NewEvent {
     pub owner_id: Option<i64>,
@@ -91,6 +134,7 @@ pub struct NewEvent {
     pub source: SourceTracking,
     /// The record as the owner's PDS holds it, fields of other apps included.
     pub record: Option<Value>,
+    pub findable: Findable,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -198,8 +242,9 @@ impl Store {
         let sql = format!(
             "insert into event (owner_id, name, description, starts_at, ends_at, time_zone, source_type,
                  source_id, source_url, source_data, last_synced_at, at_uri, rkey, cid, sync_status, record,
-                 rev, last_sync_error, slug)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)
+                 rev, last_sync_error, slug, mode, status, place, latitude, longitude)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
+                     $20, $21, $22, $23, $24)
              returning {EVENT_COLUMNS}"
         );
         let source = &event.source;
@@ -225,6 +270,11 @@ impl Store {
                 .bind(source.rev.as_ref().map(Rev::as_str))
                 .bind(&source.last_sync_error)
                 .bind(Slug::words_of(&event.name))
+                .bind(event.findable.mode.name())
+                .bind(event.findable.status.name())
+                .bind(&event.findable.place)
+                .bind(event.findable.latitude())
+                .bind(event.findable.longitude())
                 .fetch_one(&mut *tx)
                 .await?;
             // Our write made the record again after a delete: the delete's tombstone goes.
@@ -252,7 +302,8 @@ impl Store {
         let sql = format!(
             "update event set name = $2, description = $3, starts_at = $4, ends_at = $5, time_zone = $6,
                  source_url = $7, source_data = $8, last_synced_at = $9, cid = $10, sync_status = $11, record = $12,
-                 rev = $13, last_sync_error = $14, sequence = sequence + 1
+                 rev = $13, last_sync_error = $14, sequence = sequence + 1,
+                 mode = $15, status = $16, place = $17, latitude = $18, longitude = $19
              where id = $1
              returning {EVENT_COLUMNS}"
         );
@@ -274,6 +325,11 @@ impl Store {
                 .bind(event.record.as_ref().map(Json))
                 .bind(source.rev.as_ref().map(Rev::as_str))
                 .bind(&source.last_sync_error)
+                .bind(event.findable.mode.name())
+                .bind(event.findable.status.name())
+                .bind(&event.findable.place)
+                .bind(event.findable.latitude())
+                .bind(event.findable.longitude())
                 .fetch_optional(&mut *tx)
                 .await?;
             settle_pending_write!(tx, settles);
@@ -316,25 +372,6 @@ impl Store {
         rows.into_iter().map(Event::try_from).collect()
     }
 
-    /// Events not over yet (or undated), most recently changed first: one page of them.
-    pub async fn active_events(&self, now: DateTime<Utc>, limit: u32, offset: u32) -> Result<Vec<Event>, StoreError> {
-        let sql = format!(
-            "select {EVENT_COLUMNS} from event
-             where coalesce(ends_at, starts_at) is null or coalesce(ends_at, starts_at) >= $1
-             order by updated_at desc, id desc
-             limit $2 offset $3"
-        );
-        let rows: Vec<EventRow> = with_pool!(self, |pool| {
-            sqlx::query_as(&sql)
-                .bind(now)
-                .bind(i64::from(limit))
-                .bind(i64::from(offset))
-                .fetch_all(pool)
-                .await
-        })?;
-        rows.into_iter().map(Event::try_from).collect()
-    }
-
     pub async fn event_by_id(&self, id: i64) -> Result<Option<Event>, StoreError> {
         let sql = format!("select {EVENT_COLUMNS} from event where id = $1");
         let row: Option<EventRow> = with_pool!(self, |pool| sqlx::query_as(&sql).bind(id).fetch_optional(pool).await)?;
@@ -348,24 +385,6 @@ impl Store {
             .fetch_optional(pool)
             .await)?;
         row.map(Event::try_from).transpose()
-    }
-
-    /// Events that end (or, lacking an end, start) at or after `now`, soonest first.
-    pub async fn upcoming_events(&self, now: DateTime<Utc>, limit: u32) -> Result<Vec<Event>, StoreError> {
-        let sql = format!(
-            "select {EVENT_COLUMNS} from event
-             where coalesce(ends_at, starts_at) >= $1
-             order by starts_at, id
-             limit $2"
-        );
-        let rows: Vec<EventRow> = with_pool!(self, |pool| {
-            sqlx::query_as(&sql)
-                .bind(now)
-                .bind(i64::from(limit))
-                .fetch_all(pool)
-                .await
-        })?;
-        rows.into_iter().map(Event::try_from).collect()
     }
 
     /// Deletes an event its PDS no longer holds (deleted in repo revision `rev`, when known),

@@ -183,13 +183,16 @@ impl Store {
         let now = Utc::now();
         let insert = format!(
             "insert into event (owner_id, name, description, starts_at, ends_at, time_zone, source_type,
-                 source_id, source_url, source_data, last_synced_at, at_uri, rkey, cid, sync_status, record, rev, slug)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)
+                 source_id, source_url, source_data, last_synced_at, at_uri, rkey, cid, sync_status, record, rev, slug,
+                 mode, status, place, latitude, longitude)
+             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
+                     $19, $20, $21, $22, $23)
              returning {EVENT_COLUMNS}"
         );
         let update = "update event set name = $2, description = $3, starts_at = $4, ends_at = $5, source_url = $6,
                           source_data = $7, last_synced_at = $8, cid = $9, sync_status = $10, record = $11,
-                          rev = $12, time_zone = $13, last_sync_error = null, sequence = sequence + 1
+                          rev = $12, time_zone = $13, last_sync_error = null, sequence = sequence + 1,
+                          mode = $14, status = $15, place = $16, latitude = $17, longitude = $18
                       where id = $1";
         // The news is of the version we hold: it is in sync as of this revision.
         let confirm = "update event set last_synced_at = $2, sync_status = $3, rev = $4, last_sync_error = null
@@ -244,6 +247,11 @@ impl Store {
                                             .bind(event.record.as_ref().map(Json))
                                             .bind(new_rev)
                                             .bind(Slug::words_of(&event.name))
+                                            .bind(event.findable.mode.name())
+                                            .bind(event.findable.status.name())
+                                            .bind(&event.findable.place)
+                                            .bind(event.findable.latitude())
+                                            .bind(event.findable.longitude())
                                             .fetch_one(&mut *tx)
                                             .await?;
                                         Ok(Applied::Inserted)
@@ -281,6 +289,11 @@ impl Store {
                                                 .bind(event.record.as_ref().map(Json))
                                                 .bind(new_rev)
                                                 .bind(event.time_zone.as_str())
+                                                .bind(event.findable.mode.name())
+                                                .bind(event.findable.status.name())
+                                                .bind(&event.findable.place)
+                                                .bind(event.findable.latitude())
+                                                .bind(event.findable.longitude())
                                                 .execute(&mut *tx)
                                                 .await?;
                                             Ok(Applied::Updated)
