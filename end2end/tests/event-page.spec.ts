@@ -47,7 +47,9 @@ test("an event from another app shows in my zone, beside its own, with every pla
   const places = page.getByTestId("place");
   await expect(places).toHaveCount(3);
   await expect(places.nth(0)).toContainText("Navy Pier");
-  await expect(places.nth(1).getByRole("link")).toHaveAttribute("href", /openstreetmap\.org\/\?mlat=41\.8916&mlon=-87\.6079/);
+  await expect(places.nth(1).getByRole("link", { name: /on the map$/ })).toHaveAttribute("href", /openstreetmap\.org\/\?mlat=41\.8916&mlon=-87\.6079/);
+  // A point also leads to the events around it.
+  await expect(places.nth(1).getByTestId("events-near")).toHaveAttribute("href", "/events?near=41.8916%2C-87.6079");
   await expect(places.nth(2)).toContainText("Room 4");
 
   // The record itself, as JSON, with the fields only other apps know.
