@@ -6,7 +6,11 @@
 #   from the local PDS and cached, which takes long: the PDS commits about 24 records/s on 2 cores)
 #   through our decoder + filter and our applier, then through @atproto/sync's consumer;
 # - series detection: precision, recall and accuracy (skymeet_series_detection_accuracy) on the
-#   200 generated labelled histories.
+#   200 generated labelled histories;
+# - discovery: with BENCH_EVENTS (default 100,000) events seeded, wrk -c64 against /events (first
+#   and a deep page), home, an event page, a user page, a search and a near-me search, each beside
+#   a static file of the same bytes served by the same process; on SQLite and on PostgreSQL, with
+#   the query plans of the listing and the search.
 # Needs PostgreSQL and Redis like the tests.
 set -euo pipefail
 source "$(dirname "$0")/setup.sh"
@@ -26,6 +30,10 @@ source "$LOCAL_PDS_DIR/run/env"
 export LOCAL_PDS_URL LOCAL_PLC_URL
 leptos_build_env
 cargo test --quiet --features ssr --lib detection_is_precise -- --nocapture 2>&1 | grep 'series detection'
+ensure_apt wrk
+for engine in sqlite postgres; do
+  RUST_LOG=${RUST_LOG:-warn} BENCH_ENGINE=$engine cargo bench --features ssr --bench discovery
+done
 RUST_LOG=${RUST_LOG:-warn} cargo bench --features ssr --bench publish --bench firehose
 
 # The same recording through @atproto/sync's firehose consumer (the JS reference).

@@ -22,15 +22,14 @@ alter table event add column search tsvector generated always as (
 create index event_search_idx on event using gin (search);
 
 -- Listings by date read the start index in order from a point (keyset pagination): the id breaks
--- ties, and the end rides along so that events already over are skipped without reading rows.
+-- ties, and the end and the coordinates ride along so that events already over, or far from a
+-- place asked for ("near"), are skipped without reading rows.
 drop index event_starts_at_idx;
-create index event_starts_at_idx on event (starts_at, id) include (ends_at);
+create index event_starts_at_idx on event (starts_at, id) include (ends_at, latitude, longitude);
 create index event_undated_idx on event (id) where starts_at is null;
 -- A person's events by date.
 drop index event_owner_id_idx;
 create index event_owner_starts_idx on event (owner_id, starts_at, id);
--- "Near": a box of latitudes and longitudes first.
-create index event_point_idx on event (latitude, longitude) where latitude is not null;
 create index event_place_missing_idx on event (id) where place is null;
 
 -- Importing what the network holds: a relay lists the repos that hold calendar records

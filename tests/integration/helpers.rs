@@ -210,6 +210,12 @@ impl TestApp {
             .unwrap_or_default()
     }
 
+    /// The SQLite file this app runs on (the embedded default), for a benchmark to seed.
+    #[allow(dead_code)] // Used by benches/discovery.rs, which includes this file.
+    pub fn sqlite_path(&self) -> Option<String> {
+        self._database.sqlite_path.clone()
+    }
+
     /// The database this app runs on, for a second instance to share.
     pub fn database_url(&self) -> Option<String> {
         self._database.database_url.clone()

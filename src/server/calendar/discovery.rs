@@ -55,6 +55,9 @@ impl Reads {
                 }),
                 _ => None,
             };
+            owners
+                .prefetch(self.store(), &events.iter().collect::<Vec<_>>())
+                .await?;
             let mut results = Vec::with_capacity(events.len());
             for event in events {
                 results.push(FoundRead {
@@ -76,6 +79,12 @@ impl Reads {
         let next = (more && offset + wanted < RANKED_RESULTS_MAX).then_some(Cursor::Ranked {
             offset: offset + wanted,
         });
+        owners
+            .prefetch(
+                self.store(),
+                &found.iter().map(|found| &found.event).collect::<Vec<_>>(),
+            )
+            .await?;
         let mut results = Vec::with_capacity(found.len());
         for found in found {
             results.push(FoundRead {

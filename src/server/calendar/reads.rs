@@ -468,6 +468,23 @@ fn one_page(events: Vec<Listed>, now: DateTime<Utc>, page: u32) -> (Vec<Listed>,
 pub(super) struct Owners(HashMap<i64, Option<User>>);
 
 impl Owners {
+    /// Reads the owners of `events` not read yet, all in one query.
+    pub(super) async fn prefetch(&mut self, store: &Store, events: &[&Event]) -> Result<(), StoreError> {
+        let mut wanted: Vec<i64> = events
+            .iter()
+            .filter_map(|event| event.owner_id)
+            .filter(|id| !self.0.contains_key(id))
+            .collect();
+        wanted.sort_unstable();
+        wanted.dedup();
+        let found = store.users_by_ids(&wanted).await?;
+        for id in wanted {
+            let user = found.iter().find(|user| user.id == id).cloned();
+            self.0.insert(id, user);
+        }
+        Ok(())
+    }
+
     async fn get(&mut self, store: &Store, id: i64) -> Result<Option<User>, StoreError> {
         if let Some(user) = self.0.get(&id) {
             return Ok(user.clone());

@@ -63,13 +63,16 @@ enum Arg {
 struct Sql {
     text: String,
     args: Vec<Arg>,
+    /// For SQLite, whose planner needs a word more than PostgreSQL's (see [`Sql::near`]).
+    sqlite: bool,
 }
 
 impl Sql {
-    fn new(text: &str) -> Self {
+    fn new(store: &Store, text: &str) -> Self {
         Self {
             text: text.to_owned(),
             args: Vec::new(),
+            sqlite: matches!(store.pool, super::Pool::Sqlite(_)),
         }
     }
 
@@ -101,10 +104,14 @@ impl Sql {
         }
     }
 
-    /// Points within `near.km`: first a box of latitudes and longitudes (which the point index
-    /// answers), then the distance on a plane fitted at the centre (equirectangular), which is
-    /// within a fraction of a percent at radii up to `NEAR_MAX_KM`. A box that would cross the
-    /// antimeridian is cut there.
+    /// Points within `near.km`: first a box of latitudes and longitudes, then the distance on a
+    /// plane fitted at the centre (equirectangular), which is within a fraction of a percent at
+    /// radii up to `NEAR_MAX_KM`. A box that would cross the antimeridian is cut there.
+    ///
+    /// The listing still reads the start index in order (the coordinates ride along in it), so a
+    /// page stops after its events. On SQLite a unary `+` keeps the planner from reading every
+    /// event in the box by a coordinate index and sorting them (thousands, in a busy city);
+    /// PostgreSQL weighs the box by the columns' statistics and needs no such word.
     fn near(&mut self, near: Near) {
         const KM_PER_DEGREE: f64 = 111.2;
         let reach = near.km / KM_PER_DEGREE;
@@ -117,8 +124,9 @@ impl Sql {
         let east = self.arg(Arg::Real((near.longitude + reach / squeeze).min(180.0)));
         let k = self.arg(Arg::Real(squeeze));
         let reach_squared = self.arg(Arg::Real(reach * reach));
+        let plus = if self.sqlite { "+" } else { "" };
         self.push(&format!(
-            " and event.latitude between {south} and {north} and event.longitude between {west} and {east}
+            " and {plus}event.latitude between {south} and {north} and {plus}event.longitude between {west} and {east}
               and (event.latitude - {lat}) * (event.latitude - {lat})
                   + (event.longitude - {lon}) * {k} * (event.longitude - {lon}) * {k} <= {reach_squared}"
         ));
@@ -217,9 +225,10 @@ impl Store {
         let limit = i64::from(limit);
         let mut events = Vec::new();
         if !matches!(after, Some(Cursor::Undated { .. })) {
-            let mut sql = Sql::new(&format!(
-                "select {EVENT_COLUMNS} from event where event.starts_at is not null"
-            ));
+            let mut sql = Sql::new(
+                self,
+                &format!("select {EVENT_COLUMNS} from event where event.starts_at is not null"),
+            );
             sql.dated_window(&filter.window);
             if let Some(Cursor::Dated { starts_at, id }) = after {
                 let starts_at = sql.arg(Arg::Time(starts_at));
@@ -236,9 +245,10 @@ impl Store {
         }
         let wanted = usize::try_from(limit).unwrap_or(usize::MAX);
         if filter.window.undated && events.len() < wanted {
-            let mut sql = Sql::new(&format!(
-                "select {EVENT_COLUMNS} from event where event.starts_at is null"
-            ));
+            let mut sql = Sql::new(
+                self,
+                &format!("select {EVENT_COLUMNS} from event where event.starts_at is null"),
+            );
             if let Some(Cursor::Undated { id }) = after {
                 let id = sql.arg(Arg::Int(id));
                 sql.push(&format!(" and event.id > {id}"));
@@ -269,7 +279,7 @@ impl Store {
             // `to_tsquery` syntax: `jazz & nigh:*`. The words are letters and digits only.
             true => {
                 let query = sql_arg_query(text, " & ", |word| word.to_owned(), ":*");
-                let mut sql = Sql::default();
+                let mut sql = Sql::new(self, "");
                 let query = sql.arg(Arg::Text(query));
                 sql.push(&format!(
                     "select event.id from event, to_tsquery('english', {query}) as query
@@ -280,7 +290,7 @@ impl Store {
             // FTS5 syntax: `"jazz" "nigh"*`.
             false => {
                 let query = sql_arg_query(text, " ", |word| format!("\"{word}\""), "*");
-                let mut sql = Sql::default();
+                let mut sql = Sql::new(self, "");
                 let query = sql.arg(Arg::Text(query));
                 sql.push(&format!(
                     "select event.id from event_fts join event on event.id = event_fts.rowid
@@ -325,7 +335,7 @@ impl Store {
 
     /// The events with these ids, by id.
     async fn events_by_ids(&self, ids: &[i64]) -> Result<HashMap<i64, Event>, StoreError> {
-        let mut sql = Sql::new(&format!("select {EVENT_COLUMNS} from event where event.id in ("));
+        let mut sql = Sql::new(self, &format!("select {EVENT_COLUMNS} from event where event.id in ("));
         let list: Vec<String> = ids.iter().map(|id| sql.arg(Arg::Int(*id))).collect();
         sql.push(&list.join(", "));
         sql.push(")");
@@ -343,7 +353,7 @@ impl Store {
         ids: &[i64],
         postgres: bool,
     ) -> Result<HashMap<i64, (Option<String>, Option<String>)>, StoreError> {
-        let mut sql = Sql::default();
+        let mut sql = Sql::new(self, "");
         let start = MARK_START.to_string();
         let end = MARK_END.to_string();
         match postgres {

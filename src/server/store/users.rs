@@ -195,6 +195,26 @@ impl Store {
         row.map(User::try_from).transpose()
     }
 
+    /// The users with these ids (those that exist), in one query.
+    pub async fn users_by_ids(&self, ids: &[i64]) -> Result<Vec<User>, StoreError> {
+        if ids.is_empty() {
+            return Ok(Vec::new());
+        }
+        let placeholders: Vec<String> = (1..=ids.len()).map(|n| format!("${n}")).collect();
+        let sql = format!(
+            "select {USER_COLUMNS} from app_user where id in ({})",
+            placeholders.join(", ")
+        );
+        let rows: Vec<UserRow> = with_pool!(self, |pool| {
+            let mut query = sqlx::query_as(&sql);
+            for id in ids {
+                query = query.bind(id);
+            }
+            query.fetch_all(pool).await
+        })?;
+        rows.into_iter().map(User::try_from).collect()
+    }
+
     pub async fn user_by_id(&self, id: i64) -> Result<Option<User>, StoreError> {
         let sql = format!("select {USER_COLUMNS} from app_user where id = $1");
         let row: Option<UserRow> = with_pool!(self, |pool| sqlx::query_as(&sql).bind(id).fetch_optional(pool).await)?;
