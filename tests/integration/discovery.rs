@@ -2,30 +2,18 @@
 //! combinations, keyset pages that neither repeat nor skip while events are added, a search's
 //! feeds, and hostile records from the real local PDS found and shown safely.
 
-use crate::helpers::{spawn_app, AppOptions, TestApp};
+use crate::helpers::{attrs, spawn_app, texts, AppOptions, TestApp};
 use crate::hostile::assert_safe_page;
 use crate::network::{create_account, put_record_directly, spawn_local_network_app};
 use chrono::{DateTime, Duration, DurationRound, Utc};
 use reqwest::StatusCode;
-use scraper::{Html, Selector};
+use scraper::Html;
 use serde_json::json;
 use skymeet::domain::{Did, EventMode, EventStatus, TimeZoneName};
 use skymeet::server::store::{Event, Findable, NewEvent, SourceTracking};
 use std::collections::HashSet;
 
 const EVENTS: &str = "community.lexicon.calendar.event";
-
-fn texts(page: &Html, selector: &str) -> Vec<String> {
-    page.select(&Selector::parse(selector).expect("selector"))
-        .map(|e| e.text().collect::<String>().trim().to_owned())
-        .collect()
-}
-
-fn attrs(page: &Html, selector: &str, name: &str) -> Vec<String> {
-    page.select(&Selector::parse(selector).expect("selector"))
-        .filter_map(|e| e.value().attr(name).map(str::to_owned))
-        .collect()
-}
 
 /// An event kept here only, with what searches read of it.
 struct Fixture<'a> {

@@ -4,30 +4,18 @@
 //! place it names; the record itself as JSON; and the tags that make the page share well. Hostile
 //! text in places and names stays text everywhere, the JSON-LD script included.
 
-use crate::helpers::{AppOptions, TestApp};
+use crate::helpers::{attrs, texts, AppOptions, TestApp};
 use crate::hostile::assert_safe_page;
 use crate::network::{
     create_account, put_record_directly, sign_in_headless, spawn_local_network_app, Account, TEST_KEYS,
 };
 use reqwest::StatusCode;
-use scraper::{Html, Selector};
+use scraper::Html;
 use serde_json::{json, Value};
 use skymeet::domain::Did;
 use skymeet::server::store::Event;
 
 const EVENTS: &str = "community.lexicon.calendar.event";
-
-fn texts(page: &Html, selector: &str) -> Vec<String> {
-    page.select(&Selector::parse(selector).expect("selector"))
-        .map(|e| e.text().collect::<String>().trim().to_owned())
-        .collect()
-}
-
-fn attrs(page: &Html, selector: &str, name: &str) -> Vec<String> {
-    page.select(&Selector::parse(selector).expect("selector"))
-        .filter_map(|e| e.value().attr(name).map(str::to_owned))
-        .collect()
-}
 
 /// Reads `account`'s repo into the cache as a backfill does, and returns the event at `rkey`.
 async fn backfilled(app: &TestApp, account: &Account, rkey: &str) -> Event {

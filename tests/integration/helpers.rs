@@ -6,6 +6,20 @@ use std::{collections::HashMap, fmt::Display, str::FromStr};
 /// not JSON).
 pub type Answer = (reqwest::StatusCode, serde_json::Value);
 
+/// The trimmed text of each element of `page` that `selector` picks.
+pub fn texts(page: &scraper::Html, selector: &str) -> Vec<String> {
+    page.select(&scraper::Selector::parse(selector).expect("selector"))
+        .map(|e| e.text().collect::<String>().trim().to_owned())
+        .collect()
+}
+
+/// The attribute `name` of each element of `page` that `selector` picks (where it has one).
+pub fn attrs(page: &scraper::Html, selector: &str, name: &str) -> Vec<String> {
+    page.select(&scraper::Selector::parse(selector).expect("selector"))
+        .filter_map(|e| e.value().attr(name).map(str::to_owned))
+        .collect()
+}
+
 /// A server function called without arguments.
 pub const NO_ARGUMENTS: [(&str, &str); 0] = [];
 

@@ -178,7 +178,7 @@ impl Store {
     /// written since keeps what its write stored).
     pub async fn set_findable(&self, events: &[(i64, super::Findable)]) -> Result<u64, StoreError> {
         with_pool!(self, |pool| async {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(self.begin_writing()).await?;
             let mut written = 0;
             for (id, findable) in events {
                 written += sqlx::query(

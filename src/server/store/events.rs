@@ -249,7 +249,7 @@ impl Store {
         );
         let source = &event.source;
         let row: EventRow = with_pool!(self, |pool| async {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(self.begin_writing()).await?;
             let row = sqlx::query_as(&sql)
                 .bind(event.owner_id)
                 .bind(&event.name)
@@ -309,7 +309,7 @@ impl Store {
         );
         let source = &event.source;
         let row: Option<EventRow> = with_pool!(self, |pool| async {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(self.begin_writing()).await?;
             let row = sqlx::query_as(&sql)
                 .bind(id)
                 .bind(&event.name)
@@ -391,7 +391,7 @@ impl Store {
     /// leaving a tombstone that keeps late firehose changes out; `false` when there was none.
     pub async fn delete_event(&self, id: i64, rev: Option<&Rev>) -> Result<bool, StoreError> {
         let deleted: Option<(Option<String>,)> = with_pool!(self, |pool| async {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(self.begin_writing()).await?;
             let deleted: Option<(Option<String>,)> = sqlx::query_as("delete from event where id = $1 returning at_uri")
                 .bind(id)
                 .fetch_optional(&mut *tx)

@@ -74,7 +74,7 @@ impl Store {
         cursor: Option<&str>,
     ) -> Result<(), StoreError> {
         with_pool!(self, |pool| async {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(self.begin_writing()).await?;
             for did in dids {
                 sqlx::query("insert into import_repo (import_id, did) values ($1, $2) on conflict do nothing")
                     .bind(id)
@@ -141,7 +141,7 @@ impl Store {
     /// Queues the failed repos of import `id` again, and reopens it; how many.
     pub async fn retry_failed_repos(&self, id: i64) -> Result<u64, StoreError> {
         with_pool!(self, |pool| async {
-            let mut tx = pool.begin().await?;
+            let mut tx = pool.begin_with(self.begin_writing()).await?;
             let queued = sqlx::query(
                 "update import_repo set state = 'queued', attempts = 0 where import_id = $1 and state = 'failed'",
             )

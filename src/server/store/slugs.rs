@@ -72,7 +72,7 @@ impl Store {
                 );
             let words: Vec<_> = words.collect();
             filled += with_pool!(self, |pool| async {
-                let mut tx = pool.begin().await?;
+                let mut tx = pool.begin_with(self.begin_writing()).await?;
                 let mut written = 0;
                 for (table, id, words) in &words {
                     let sql = format!("update {table} set slug = $2 where id = $1 and slug is null");
