@@ -113,3 +113,43 @@ test("search, filter, page through and share a search", async ({ page, browser }
   await page.getByTestId("search-first").click();
   await expect(cards).toHaveCount(20);
 });
+
+test("near me: the browser's location, once the viewer allows it", async ({ page, context }, testInfo) => {
+  const js = testInfo.project.name === "js";
+  const word = `wombat${randomBytes(3).toString("hex")}`;
+  const account = await createAccount();
+  const at = (name: string, latitude: string, longitude: string) => ({
+    $type: EVENTS,
+    name: `${word} ${name}`,
+    createdAt: "2026-11-24T00:00:00.000Z",
+    startsAt: "2031-08-01T18:00:00.000Z",
+    locations: [{ $type: "community.lexicon.location.geo", latitude, longitude }],
+  });
+  await putRecords(account, EVENTS, [
+    { rkey: "lisbon", record: at("in Lisbon", "38.7223", "-9.1393") },
+    { rkey: "porto", record: at("in Porto", "41.1579", "-8.6291") },
+  ]);
+  // A viewer in Lisbon who lets the site know where they are.
+  await context.setGeolocation({ latitude: 38.7101, longitude: -9.1425 });
+  await context.grantPermissions(["geolocation"]);
+  const cards = page.getByTestId("search-results").getByTestId("event-card");
+  await expect(async () => {
+    await page.goto(`/events?q=${word}`);
+    await expect(cards).toHaveCount(2, { timeout: 1_000 });
+  }).toPass({ timeout: 30_000 });
+
+  if (js) {
+    await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+    await page.getByTestId("near-me").click();
+    // Rounded to about 100 m before it goes into the address.
+    await expect(page).toHaveURL(/near=38\.710%2C\+?-9\.143/);
+    await expect(page.getByLabel("Near (latitude, longitude)")).toHaveValue("38.710, -9.143");
+  } else {
+    // Without JavaScript there is nothing to ask the browser with: the point is typed in.
+    await expect(page.getByTestId("near-me")).toHaveCount(0);
+    await page.getByLabel("Near (latitude, longitude)").fill("38.710, -9.143");
+    await page.getByRole("button", { name: "Search" }).click();
+  }
+  await expect(cards).toHaveCount(1);
+  await expect(cards.first()).toContainText(`${word} in Lisbon`);
+});

@@ -6,6 +6,7 @@
 
 mod attendance;
 pub mod discovery;
+pub mod listings;
 pub mod reads;
 pub use attendance::cached_rsvp;
 

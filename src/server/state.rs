@@ -2,7 +2,7 @@
 
 use crate::server::{
     auth::oauth::BlueskyAuth,
-    calendar::{reads::Reads, Calendar},
+    calendar::{listings::Listings, reads::Reads, Calendar},
     config::Config,
     firehose::{Ingest, Repos},
     identity::Identity,
@@ -52,12 +52,18 @@ pub struct Bluesky {
     pub importer: Option<Arc<crate::server::network_import::Importer>>,
     /// Event images from their owners' PDSes, checked and cached.
     pub images: Arc<crate::server::images::Images>,
+    /// What people's PDSes listed lately, for their user pages.
+    pub listings: Arc<Listings>,
 }
 
 impl AppState {
     /// Reads for the pages.
     pub fn reads(&self) -> Reads {
-        Reads::new(self.store.clone(), self.identity())
+        let network = self
+            .bluesky
+            .as_ref()
+            .map(|b| (Arc::clone(&b.identity), Arc::clone(&b.listings)));
+        Reads::new(self.store.clone(), network)
     }
 
     pub fn feeds(&self) -> crate::server::feeds::Feeds {

@@ -175,7 +175,19 @@ pub fn visitor() -> reqwest::Client {
         .expect("HTTP client")
 }
 
+/// With `TEST_LOG` set (a filter such as `debug,sqlx=warn`), the apps' logs go to the test's
+/// output, which shows them for a failing test.
+fn log_when_asked() {
+    if let Ok(filter) = std::env::var("TEST_LOG") {
+        let _ = tracing_subscriber::fmt()
+            .with_env_filter(tracing_subscriber::EnvFilter::new(filter))
+            .with_test_writer()
+            .try_init();
+    }
+}
+
 pub async fn spawn_app(options: AppOptions) -> TestApp {
+    log_when_asked();
     let database = TestDatabase::new(options.engine).await;
     let mut vars: HashMap<&str, String> = HashMap::new();
     vars.insert("LEPTOS_SITE_ADDR", "127.0.0.1:0".to_owned());

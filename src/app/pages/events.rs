@@ -162,6 +162,7 @@ fn SearchForm(input: Signal<SearchInput>) -> impl IntoView {
         }
     };
     let field = "rounded-md border border-slate-300 bg-white px-2 py-1";
+    let near = NodeRef::<leptos::html::Input>::new();
     // The words field is set once and then only as a property: re-creating it would take the
     // focus from someone typing.
     let first = input.get_untracked();
@@ -237,8 +238,16 @@ fn SearchForm(input: Signal<SearchInput>) -> impl IntoView {
                         </label>
                         <label class="flex flex-col gap-1">
                             <span class="text-slate-600">"Near (latitude, longitude)"</span>
-                            <input type="text" name="near" value=input.near.clone() placeholder="52.52, 13.40" class=field />
+                            <input
+                                type="text"
+                                name="near"
+                                node_ref=near
+                                value=input.near.clone()
+                                placeholder="52.52, 13.40"
+                                class=field
+                            />
                         </label>
+                        <NearMe near />
                         <label class="flex flex-col gap-1">
                             <span class="text-slate-600">"Within (km)"</span>
                             <input
@@ -259,5 +268,67 @@ fn SearchForm(input: Signal<SearchInput>) -> impl IntoView {
                 }
             }}
         </Form>
+    }
+}
+
+/// "Near me": asks the browser where the viewer is (the browser asks them first) and searches
+/// around it. Only with JavaScript, so it appears once the page is live; without it the point is
+/// typed in. The position is rounded to about 100 m before it goes into the address.
+#[component]
+fn NearMe(near: NodeRef<leptos::html::Input>) -> impl IntoView {
+    let live = RwSignal::new(false);
+    Effect::new(move |_| live.set(true));
+    let refused = RwSignal::new(false);
+    let locate = move |_| {
+        refused.set(false);
+        #[cfg(feature = "hydrate")]
+        if let Some(input) = near.get_untracked() {
+            locate(input, refused);
+        }
+        #[cfg(not(feature = "hydrate"))]
+        let _ = near;
+    };
+    view! {
+        <Show when=move || live.get()>
+            <div class="flex flex-col gap-1">
+                <button
+                    type="button"
+                    data-testid="near-me"
+                    on:click=locate
+                    class="rounded-md border border-slate-300 bg-white px-2 py-1 hover:bg-slate-50"
+                >
+                    "Near me"
+                </button>
+                <Show when=move || refused.get()>
+                    <span data-testid="near-me-refused" role="status" class="text-xs text-red-700">
+                        "The browser did not share a location."
+                    </span>
+                </Show>
+            </div>
+        </Show>
+    }
+}
+
+/// Fills `input` with the browser's position and sends its form; sets `refused` when there is none.
+#[cfg(feature = "hydrate")]
+fn locate(input: leptos::web_sys::HtmlInputElement, refused: RwSignal<bool>) {
+    use leptos::wasm_bindgen::{closure::Closure, JsCast, JsValue};
+    let Ok(geolocation) = window().navigator().geolocation() else {
+        refused.set(true);
+        return;
+    };
+    let found = Closure::once_into_js(move |position: web_sys::Position| {
+        let coords = position.coords();
+        input.set_value(&format!("{:.3}, {:.3}", coords.latitude(), coords.longitude()));
+        if let Some(form) = input.form() {
+            let _ = form.request_submit();
+        }
+    });
+    let failed = Closure::once_into_js(move |_: JsValue| refused.set(true));
+    if geolocation
+        .get_current_position_with_error_callback(found.unchecked_ref(), Some(failed.unchecked_ref()))
+        .is_err()
+    {
+        refused.set(true);
     }
 }

@@ -1,23 +1,17 @@
 //! Reading events for the pages: one event with its answers, pending writes and conflicts; a page
-//! of events; a person's events as their PDS holds them. What is read here is plain data; the
-//! server functions turn it into views.
+//! of events; a person's events as their PDS holds them (lately: see [`super::listings`]). What is
+//! read here is plain data; the server functions turn it into views.
 
-use crate::domain::{
-    AtUri, Collection, Did, EventDraft, EventImage, Handle, Place, Provider, RsvpStatus, TimeZoneName, UnknownZone,
-};
+use super::listings::{CopyVersion, Listings};
+use crate::domain::{AtUri, Collection, Did, EventDraft, EventImage, Handle, Place, Provider, RsvpStatus, UnknownZone};
 use crate::server::{
     identity::Identity,
-    pds::{
-        calendar_event::{CalendarEvent, COLLECTION},
-        record_url, PdsError,
-    },
+    pds::{calendar_event::CalendarEvent, record_url, PdsError},
     store::{Attendee, Conflict, Event, PendingWrite, Rsvp, Store, StoreError, User},
 };
 use chrono::{DateTime, Utc};
 use std::{collections::HashMap, sync::Arc};
 
-/// The most records read from one PDS for a user page.
-const USER_PAGE_MAX_RECORDS: usize = 500;
 /// How many events one page of a user page lists.
 pub const USER_PAGE_EVENTS: usize = 20;
 
@@ -167,11 +161,17 @@ pub struct Reads {
     store: Store,
     /// `None` where Bluesky is off: then no user page has a PDS to read.
     identity: Option<Arc<Identity>>,
+    listings: Option<Arc<Listings>>,
 }
 
 impl Reads {
-    pub fn new(store: Store, identity: Option<Arc<Identity>>) -> Self {
-        Self { store, identity }
+    pub fn new(store: Store, network: Option<(Arc<Identity>, Arc<Listings>)>) -> Self {
+        let (identity, listings) = network.unzip();
+        Self {
+            store,
+            identity,
+            listings,
+        }
     }
 
     /// One event with what its page shows; `None` when there is none.
@@ -245,7 +245,7 @@ impl Reads {
     /// A Bluesky user's events as their PDS holds them, or Skymeet's copies when the PDS cannot be
     /// reached. `None` when the handle is no Bluesky account (or Bluesky is off here).
     pub async fn user(&self, handle: &Handle, page: u32, viewer: Option<&User>) -> Result<Option<UserRead>, ReadError> {
-        let Some(identity) = self.identity.as_ref() else {
+        let (Some(identity), Some(listings)) = (self.identity.as_ref(), self.listings.as_ref()) else {
             return Ok(None);
         };
         // Whose page this is, the handle itself says (its DNS or its server), never a stored
@@ -263,56 +263,56 @@ impl Reads {
             Some(user) => self.store.events_by_owner(user.id).await?,
             None => Vec::new(),
         };
-        let mut owners = Owners::default();
-        let from_pds = match identity.public_repo(&did).await {
-            Ok((repo, pds)) => repo
-                .list_all_records(COLLECTION, USER_PAGE_MAX_RECORDS)
-                .await
-                .map(|records| (records, pds)),
-            Err(e) => Err(e),
-        };
-        let (events, cached) = match from_pds {
-            Ok((records, pds)) => {
+        let (events, cached) = match listings.of(identity, &did, CopyVersion::of(&cached_events)).await {
+            Ok(listing) => {
                 let mut by_uri: HashMap<String, Event> = cached_events
                     .into_iter()
                     .filter_map(|e| e.source.at_uri.clone().map(|uri| (uri, e)))
                     .collect();
-                let mut listed = Vec::with_capacity(records.len());
-                for entry in records {
-                    if let Some(event) = by_uri.remove(&entry.uri) {
-                        listed.push(Listed::Cached(Box::new(self.read(&mut owners, event, viewer).await?)));
-                        continue;
-                    }
-                    // The same checks as for the cache: a record it would not hold is not shown.
-                    let record = match CalendarEvent::from_value(entry.value) {
-                        Ok(record) if record.check().is_ok() => record,
-                        _ => {
-                            tracing::debug!(uri = entry.uri, "skipping a record that is not a showable event");
-                            continue;
-                        }
-                    };
-                    listed.push(Listed::Elsewhere(Box::new(ForeignRead {
-                        draft: record.draft(record.time_zone().zone_or(TimeZoneName::utc())),
-                        unknown_zone: record.time_zone().unknown,
-                        places: record.places(),
-                        owner: user.clone(),
-                        record_url: AtUri::parse(&entry.uri).ok().and_then(|uri| record_url(&pds, &uri)),
-                        at_uri: entry.uri,
-                        read_at: Utc::now(),
-                    })));
-                }
-                // Ours but not (yet, or any more) on the PDS: pending creates show under Pending.
-                (listed, false)
+                // What the PDS holds, from the cache where Skymeet has it. Ours but not (yet, or
+                // any more) on the PDS: pending creates show under Pending.
+                let unread = listing
+                    .records
+                    .iter()
+                    .filter_map(|(uri, foreign)| match by_uri.remove(uri) {
+                        Some(event) => Some(Unread::Cached(Box::new(event))),
+                        None => foreign.clone().map(|foreign| Unread::Elsewhere(Box::new(foreign))),
+                    })
+                    .collect();
+                (unread, false)
             }
             Err(e) => {
                 tracing::warn!(error = %e, %did, "reading events from the PDS failed; showing the cached copy");
-                let mut listed = Vec::with_capacity(cached_events.len());
-                for event in cached_events {
-                    listed.push(Listed::Cached(Box::new(self.read(&mut owners, event, viewer).await?)));
-                }
-                (listed, true)
+                (
+                    cached_events
+                        .into_iter()
+                        .map(|event| Unread::Cached(Box::new(event)))
+                        .collect(),
+                    true,
+                )
             }
         };
+        let (events, upcoming, page, has_next) = one_page(events, Utc::now(), page);
+        let mut owners = Owners::default();
+        let cached_here: Vec<&Event> = events
+            .iter()
+            .filter_map(|unread| match unread {
+                Unread::Cached(event) => Some(&**event),
+                Unread::Elsewhere(_) => None,
+            })
+            .collect();
+        owners.prefetch(&self.store, &cached_here).await?;
+        let mut listed = Vec::with_capacity(events.len());
+        for unread in events {
+            listed.push(match unread {
+                Unread::Cached(event) => Listed::Cached(Box::new(self.read(&mut owners, *event, viewer).await?)),
+                Unread::Elsewhere(mut foreign) => {
+                    foreign.owner = user.clone();
+                    Listed::Elsewhere(foreign)
+                }
+            });
+        }
+        let events = listed;
         let mut pending = Vec::new();
         if let (Some(user), true) = (&user, is_owner) {
             for write in self.store.pending_writes_for_owner(user.id).await? {
@@ -328,7 +328,6 @@ impl Reads {
             Some(user) => self.store.events_answered(user.id, RsvpStatus::Going).await?,
             None => Vec::new(),
         };
-        let (events, upcoming, page, has_next) = one_page(events, Utc::now(), page);
         Ok(Some(UserRead {
             handle: handle.clone(),
             did,
@@ -428,11 +427,18 @@ impl Reads {
     }
 }
 
-impl Listed {
-    fn draft(&self) -> &EventDraft {
+/// One of a person's events before it is read for the page: only those on the page are.
+enum Unread {
+    Cached(Box<Event>),
+    Elsewhere(Box<ForeignRead>),
+}
+
+impl Unread {
+    /// When it starts and ends.
+    fn when(&self) -> (Option<DateTime<Utc>>, Option<DateTime<Utc>>) {
         match self {
-            Self::Cached(read) => &read.draft,
-            Self::Elsewhere(foreign) => &foreign.draft,
+            Self::Cached(event) => (event.starts_at, event.ends_at),
+            Self::Elsewhere(foreign) => (foreign.draft.starts_at, foreign.draft.ends_at),
         }
     }
 }
@@ -440,20 +446,20 @@ impl Listed {
 /// Page `page` (from 1) of a person's events: those to come first (soonest first, then those
 /// without a date), then those over (latest first). Returns the page, how many of it are to come,
 /// the page number it is, and whether another page follows.
-fn one_page(events: Vec<Listed>, now: DateTime<Utc>, page: u32) -> (Vec<Listed>, usize, u32, bool) {
-    let (mut upcoming, mut past): (Vec<Listed>, Vec<Listed>) = events.into_iter().partition(|listed| {
-        let draft = listed.draft();
-        draft.ends_at.or(draft.starts_at).is_none_or(|at| at >= now)
+fn one_page(events: Vec<Unread>, now: DateTime<Utc>, page: u32) -> (Vec<Unread>, usize, u32, bool) {
+    let (mut upcoming, mut past): (Vec<Unread>, Vec<Unread>) = events.into_iter().partition(|unread| {
+        let (starts_at, ends_at) = unread.when();
+        ends_at.or(starts_at).is_none_or(|at| at >= now)
     });
     // Undated (`None`) sorts last among those to come.
-    upcoming.sort_by_key(|listed| (listed.draft().starts_at.is_none(), listed.draft().starts_at));
-    past.sort_by_key(|listed| std::cmp::Reverse(listed.draft().starts_at));
+    upcoming.sort_by_key(|unread| (unread.when().0.is_none(), unread.when().0));
+    past.sort_by_key(|unread| std::cmp::Reverse(unread.when().0));
     let upcoming_total = upcoming.len();
     let total = upcoming_total + past.len();
     let pages = total.div_ceil(USER_PAGE_EVENTS).max(1);
     let page = (page.max(1) as usize).min(pages);
     let skip = (page - 1) * USER_PAGE_EVENTS;
-    let listed: Vec<Listed> = upcoming
+    let listed: Vec<Unread> = upcoming
         .into_iter()
         .chain(past)
         .skip(skip)

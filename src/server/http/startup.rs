@@ -26,11 +26,18 @@ use crate::server::{
     state::{AppState, Bluesky},
     store::{Store, StoreError},
 };
+use axum::serve::ListenerExt;
 use axum::{routing::get, Router};
 use leptos::{config::LeptosOptions, prelude::provide_context};
-use leptos_axum::{generate_route_list, LeptosRoutes};
+use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use secrecy::ExposeSecret;
-use std::{future::Future, net::SocketAddr, pin::Pin, sync::Arc, time::Duration};
+use std::{
+    future::Future,
+    net::SocketAddr,
+    pin::Pin,
+    sync::{Arc, LazyLock},
+    time::Duration,
+};
 use tokio::net::TcpListener;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use tower_http::trace::TraceLayer;
@@ -164,6 +171,7 @@ impl Application {
             Bluesky {
                 importer,
                 images: Arc::new(Images::new(store.clone(), Arc::clone(&identity))),
+                listings: Arc::default(),
                 schedule: Arc::new(Schedule::new(
                     store.clone(),
                     Arc::clone(&calendar),
@@ -333,6 +341,13 @@ impl Application {
             );
         }
 
+        // Responses go out as soon as they are written: with Nagle's algorithm on, a response
+        // written in two parts (head, then body) waits for the client's delayed ACK, ~40 ms.
+        let listener = listener.tap_io(|tcp| {
+            if let Err(e) = tcp.set_nodelay(true) {
+                tracing::debug!(error = %e, "TCP_NODELAY could not be set");
+            }
+        });
         // The peer address is what the rate limit counts by.
         let served = axum::serve(listener, router.into_make_service_with_connect_info::<SocketAddr>())
             .with_graceful_shutdown(shutdown.clone().cancelled_owned())
@@ -389,8 +404,15 @@ async fn openapi() -> impl axum::response::IntoResponse {
     )
 }
 
+/// The app's page routes, worked out once per process. Leptos works them out by rendering the app
+/// with every resource's loading suspended, through a process-wide switch
+/// (`leptos_server::SuppressResourceLoad`): done while another instance in the same process (the
+/// tests run many) renders a page, that page's resources would never load and its request would
+/// hang until the timeout.
+static PAGE_ROUTES: LazyLock<Vec<AxumRouteListing>> = LazyLock::new(|| generate_route_list(App));
+
 fn router(state: AppState) -> Router {
-    let routes = generate_route_list(App);
+    let routes = PAGE_ROUTES.clone();
     let context = {
         let state = state.clone();
         move || {
