@@ -47,6 +47,8 @@ const chromium = {
   },
 };
 
+process.env.E2E_OUTBOX = path.join(dataDir, `outbox-${port}`);
+
 const offlinePort = port + 1;
 process.env.E2E_OFFLINE_URL = `http://127.0.0.1:${offlinePort}`;
 const quietPort = port + 2;
@@ -65,6 +67,8 @@ function serverOn(port: number, database: string) {
       LEPTOS_SITE_ADDR: `127.0.0.1:${port}`,
       LEPTOS_SITE_ROOT: path.join(root, "target", "site"),
       SQLITE_PATH: path.join(dataDir, database),
+      // No mail server: account mail is written here, where the specs read it.
+      MAIL_OUTBOX_DIR: path.join(dataDir, `outbox-${port}`),
       DATABASE_URL: "",
       REDIS_URL: "",
       RUST_LOG: "warn",

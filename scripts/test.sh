@@ -31,11 +31,11 @@ if ! redis-cli -h 127.0.0.1 -p 6379 ping >/dev/null 2>&1; then
 fi
 redis-cli -h 127.0.0.1 -p 6379 ping || fail "Redis does not answer on 127.0.0.1:6379"
 
-step "python-dateutil and icalendar (independent RRULE expansion and iCalendar reading the tests compare with)"
+step "python-dateutil, icalendar (independent RRULE expansion and iCalendar reading the tests compare with), aiosmtpd (the SMTP server account mail goes to)"
 python_env="$SKYMEET_CACHE/python"
-if ! "$python_env/bin/python" -c 'import dateutil, icalendar' >/dev/null 2>&1; then
+if ! "$python_env/bin/python" -c 'import dateutil, icalendar, aiosmtpd' >/dev/null 2>&1; then
   [ -x "$python_env/bin/pip" ] || python3 -m venv "$python_env"
-  "$python_env/bin/pip" install --quiet --disable-pip-version-check 'python-dateutil==2.9.0.post0' 'icalendar==6.3.1'
+  "$python_env/bin/pip" install --quiet --disable-pip-version-check 'python-dateutil==2.9.0.post0' 'icalendar==6.3.1' 'aiosmtpd==1.4.6'
 fi
 export SKYMEET_PYTHON="$python_env/bin/python"
 

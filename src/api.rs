@@ -2,6 +2,7 @@
 //! lines: parse the input into domain types, call a service, return a view ([`views`]) or an
 //! [`ApiError`] with its stable [`ErrorCode`].
 
+pub mod accounts;
 pub mod admin;
 pub mod attendance;
 pub mod auth;
@@ -49,7 +50,13 @@ pub(crate) mod ssr {
         let Some(user_id) = session.get::<i64>(keys::USER_ID).await? else {
             return Ok(None);
         };
-        Ok(state.store.user_by_id(user_id).await?)
+        let generation = session.get::<i64>(keys::SESSION_GENERATION).await?.unwrap_or(0);
+        // Signed out everywhere since (or disabled): this session no longer signs anyone in.
+        Ok(state
+            .store
+            .user_by_id(user_id)
+            .await?
+            .filter(|user| user.session_generation == generation && user.disabled_at.is_none()))
     }
 
     /// The user signed in on `session`, or "sign in first" (401).

@@ -15,6 +15,7 @@ use leptos_router::{
     path, SsrMode,
 };
 use pages::{
+    account::{CheckInboxPage, ConfirmEmailPage, ForgotPasswordPage, NewPasswordPage, SignUpPage},
     admin::AdminPage,
     event::EventDetailPage,
     event_edit::EditEventPage,
@@ -74,6 +75,11 @@ pub fn App() -> impl IntoView {
                         <Route path=path!("/") view=HomePage ssr=SsrMode::Async />
                         <Route path=path!("/admin") view=AdminPage ssr=SsrMode::Async />
                         <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
+                        <Route path=path!("/signup") view=SignUpPage ssr=SsrMode::Async />
+                        <Route path=path!("/check-inbox") view=CheckInboxPage ssr=SsrMode::Async />
+                        <Route path=path!("/confirm-email") view=ConfirmEmailPage ssr=SsrMode::Async />
+                        <Route path=path!("/reset-password") view=ForgotPasswordPage ssr=SsrMode::Async />
+                        <Route path=path!("/reset-password/new") view=NewPasswordPage ssr=SsrMode::Async />
                         <Route path=path!("/me") view=MePage ssr=SsrMode::Async />
                         <Route path=path!("/events") view=EventsPage ssr=SsrMode::Async />
                         <Route path=path!("/events/new") view=NewEventPage ssr=SsrMode::Async />

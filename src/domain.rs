@@ -6,6 +6,8 @@
 mod at_uri;
 mod collection;
 mod did;
+mod display_name;
+mod email;
 mod event_draft;
 mod handle;
 mod image;
@@ -22,6 +24,8 @@ mod write;
 pub use at_uri::{AtUri, AtUriError};
 pub use collection::Collection;
 pub use did::{Did, DidError};
+pub use display_name::{DisplayName, DisplayNameError, DISPLAY_NAME_MAX_CHARS};
+pub use email::{EmailAddress, EmailError, EMAIL_MAX_CHARS};
 pub use event_draft::{
     check_url, local_to_utc, Address, EventDraft, EventInput, EventMode, EventStatus, FieldError, Geo, Link,
     RsvpStatus, DESCRIPTION_MAX_CHARS, NAME_MAX_CHARS,

@@ -3,6 +3,7 @@
 //! those storage ([`store`]), the PDS client ([`pds`]) and the outgoing HTTP client. Only [`http`]
 //! knows the UI (`crate::app`) and the server functions (`crate::api`).
 
+pub mod accounts;
 pub mod appview;
 pub mod atom;
 pub mod auth;
@@ -18,6 +19,7 @@ pub mod ics;
 pub mod identity;
 pub mod images;
 pub mod kv;
+pub mod mail;
 pub mod metrics;
 pub mod network_import;
 pub mod outbound;

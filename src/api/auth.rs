@@ -15,9 +15,15 @@ pub async fn current_user() -> Result<Option<Viewer>, ApiError> {
         return Ok(None);
     };
     let key = crate::server::auth::credentials::credentials_key(user.id);
+    let email = state
+        .store
+        .local_login_of(user.id)
+        .await?
+        .map(|login| login.email.into());
     Ok(Some(Viewer {
         connected: state.kv.ttl(&key).await?.is_some(),
         is_admin: super::ssr::is_admin(&state, &user),
+        email,
         ..Viewer::from(&user)
     }))
 }

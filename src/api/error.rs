@@ -165,6 +165,23 @@ error_codes! {
     ImageAltTooLong = "error-image-3", 400, "The image's description is too long: at most 1,000 characters.";
     /// The form came without a file.
     ImageMissing = "error-image-4", 400, "Choose an image file first.";
+
+    /// No local account has this address and password (said the same whichever is wrong).
+    AccountWrongCredentials = "error-account-1", 401, "That email address and password do not match an account.";
+    /// The account's address is not confirmed yet; a new link went out.
+    AccountUnconfirmed = "error-account-2", 403, "Confirm your email address first: we have sent you a new link.";
+    /// Too many sign-in attempts for this address or from this client.
+    AccountThrottled = "error-account-3", 429, "Too many tries. Please wait a few minutes and try again.";
+    /// An admin disabled the account.
+    AccountDisabled = "error-account-4", 403, "This account is disabled.";
+    /// An emailed link that was never sent (or was mistyped).
+    AccountLinkUnknown = "error-account-5", 404, "This link is not valid. Check that it was copied whole, or ask for a new one.";
+    /// An emailed link that worked once already.
+    AccountLinkUsed = "error-account-6", 410, "This link was used already. Ask for a new one if you still need it.";
+    /// An emailed link past its time.
+    AccountLinkExpired = "error-account-7", 410, "This link has expired. Ask for a new one.";
+    /// The mail server did not take a message.
+    AccountMailFailed = "error-account-8", 502, "The email could not be sent just now. Please try again in a moment.";
 }
 
 impl ErrorCode {
@@ -541,6 +558,14 @@ mod tests {
         ("error-image-2", 415),
         ("error-image-3", 400),
         ("error-image-4", 400),
+        ("error-account-1", 401),
+        ("error-account-2", 403),
+        ("error-account-3", 429),
+        ("error-account-4", 403),
+        ("error-account-5", 404),
+        ("error-account-6", 410),
+        ("error-account-7", 410),
+        ("error-account-8", 502),
     ];
 
     #[test]

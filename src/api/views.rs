@@ -327,24 +327,36 @@ pub struct Viewer {
     pub is_admin: bool,
     /// When this account took over what the firehose had already brought for its DID.
     pub claimed_at: Option<DateTime<Utc>>,
+    /// A local account's address (shown to its owner only: `current_user` is about oneself).
+    #[serde(default)]
+    pub email: Option<String>,
 }
 
 impl Viewer {
     /// The connection status in words, as the status dot's tooltip and `/me` show it.
     pub fn connection_status(&self) -> &'static str {
-        if self.connected {
-            "Connected to Bluesky"
-        } else {
-            "Sign in again to reconnect Bluesky"
+        match (self.did.is_some(), self.connected) {
+            (false, _) => "A Skymeet account, not connected to Bluesky",
+            (true, true) => "Connected to Bluesky",
+            (true, false) => "Sign in again to reconnect Bluesky",
         }
     }
 
     /// The status dot's colour.
     pub fn connection_dot_class(&self) -> &'static str {
-        if self.connected {
-            "bg-emerald-500"
-        } else {
-            "bg-amber-500"
+        match (self.did.is_some(), self.connected) {
+            (false, _) => "bg-slate-400",
+            (true, true) => "bg-emerald-500",
+            (true, false) => "bg-amber-500",
+        }
+    }
+
+    /// What the header calls the person: their handle, else their name.
+    pub fn short_name(&self) -> String {
+        match (&self.handle, &self.display_name) {
+            (Some(handle), _) => format!("@{handle}"),
+            (None, Some(name)) => name.clone(),
+            (None, None) => "Your profile".to_owned(),
         }
     }
 
@@ -1044,6 +1056,7 @@ mod from_server {
                 follows_count: user.follows_count,
                 is_admin: false,
                 claimed_at: user.claimed_at,
+                email: None,
             }
         }
     }

@@ -46,6 +46,20 @@ pub struct Config {
     pub metrics_sample_interval: Option<std::time::Duration>,
     /// What one client (or all of them together) may ask of the server.
     pub limits: Limits,
+    /// How mail to people with a local account goes out.
+    pub mail: MailConfig,
+}
+
+/// Where mail goes (see `server::mail`).
+#[derive(Debug, Clone)]
+pub struct MailConfig {
+    /// The mail server (`SMTP_URL`: `smtp://host:port`, `smtp://user:pass@host?tls=required`,
+    /// `smtps://…`); `None`: messages go to the outbox.
+    pub smtp_url: Option<SecretString>,
+    /// The sender (`MAIL_FROM`, default `Skymeet <no-reply@{the public host}>`).
+    pub from: lettre::message::Mailbox,
+    /// Where messages go without a mail server (`MAIL_OUTBOX_DIR`, default `data/outbox`).
+    pub outbox_dir: std::path::PathBuf,
 }
 
 /// Bounds on what clients may ask of the server, and who may read its metrics.
@@ -439,6 +453,7 @@ impl Config {
         let reconcile_interval = parse_or(source, "RECONCILE_INTERVAL_SECONDS", "3600", seconds_or_off)?;
         let metrics_sample_interval = parse_or(source, "METRICS_SAMPLE_SECONDS", "60", seconds_or_off)?;
         let limits = Limits::from_source(source)?;
+        let mail = MailConfig::from_source(source, &public_url)?;
 
         Ok(Self {
             listen_addr,
@@ -465,12 +480,52 @@ impl Config {
             reconcile_interval,
             metrics_sample_interval,
             limits,
+            mail,
         })
     }
 
     /// Cookies carry `Secure` whenever the site is served over https.
     pub fn secure_cookies(&self) -> bool {
         self.public_url.scheme() == "https"
+    }
+}
+
+impl MailConfig {
+    fn from_source(source: &impl Source, public_url: &Url) -> Result<Self, ConfigError> {
+        let smtp_url = source
+            .get("SMTP_URL")
+            .filter(|url| !url.trim().is_empty())
+            .map(|url| {
+                let parsed = Url::parse(url.trim()).map_err(|e| ConfigError::invalid("SMTP_URL", e))?;
+                match parsed.scheme() {
+                    "smtp" | "smtps" => Ok(SecretString::from(url.trim().to_owned())),
+                    _ => Err(ConfigError::invalid("SMTP_URL", "expected smtp:// or smtps://")),
+                }
+            })
+            .transpose()?;
+        let from = match source.get("MAIL_FROM") {
+            Some(from) => from
+                .parse()
+                .map_err(|e: lettre::address::AddressError| ConfigError::invalid("MAIL_FROM", e))?,
+            None => {
+                // A public host names the sender; a bare address or `localhost` stands for itself.
+                let host = public_url
+                    .host_str()
+                    .filter(|host| host.contains('.') && host.parse::<std::net::IpAddr>().is_err());
+                format!("Skymeet <no-reply@{}>", host.unwrap_or("localhost"))
+                    .parse()
+                    .map_err(|e: lettre::address::AddressError| ConfigError::invalid("PUBLIC_URL", e))?
+            }
+        };
+        let outbox_dir = source
+            .get("MAIL_OUTBOX_DIR")
+            .unwrap_or_else(|| "data/outbox".to_owned())
+            .into();
+        Ok(Self {
+            smtp_url,
+            from,
+            outbox_dir,
+        })
     }
 }
 

@@ -118,6 +118,26 @@ impl KvStore {
         }
     }
 
+    /// Counts one more at `key` and returns the count so far in the window: the window starts
+    /// with the first count and lasts `window` (a fixed-window rate limit shared by every
+    /// instance on Redis).
+    pub async fn count(&self, key: &str, window: Duration) -> Result<u64, KvError> {
+        let millis = ttl_millis(window)?;
+        match self {
+            Self::Redis(redis) => {
+                let key = self.storage_key(key);
+                let count: i64 = redis.pool.incr(key.as_str()).await?;
+                // Only the first count starts the window (NX: never pushed back by later ones).
+                redis
+                    .pool
+                    .pexpire::<(), _>(key.as_str(), millis, Some(fred::types::ExpireOptions::NX))
+                    .await?;
+                Ok(u64::try_from(count).unwrap_or(0))
+            }
+            Self::Memory(memory) => Ok(memory.count(key, window)),
+        }
+    }
+
     /// How long `key` still lives; `None` when it holds nothing.
     pub async fn ttl(&self, key: &str) -> Result<Option<Duration>, KvError> {
         match self {
@@ -197,6 +217,26 @@ impl MemoryKv {
     pub fn delete(&self, key: &str) -> bool {
         let now = Instant::now();
         self.lock().remove(key).is_some_and(|entry| entry.expires_at > now)
+    }
+
+    pub fn count(&self, key: &str, window: Duration) -> u64 {
+        let now = Instant::now();
+        let mut entries = self.lock();
+        let (count, expires_at) = match Self::live(&entries, key, now) {
+            Some(entry) => {
+                let seen = entry.value.as_slice().try_into().map_or(0, u64::from_be_bytes);
+                (seen.saturating_add(1), entry.expires_at)
+            }
+            None => (1, now + window),
+        };
+        entries.insert(
+            key.to_owned(),
+            Entry {
+                value: count.to_be_bytes().to_vec(),
+                expires_at,
+            },
+        );
+        count
     }
 
     fn ttl(&self, key: &str) -> Option<Duration> {

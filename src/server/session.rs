@@ -21,6 +21,9 @@ pub mod keys {
     pub const TIME_ZONE: &str = "time_zone";
     /// The signed-in user's id (`i64`); absent for guests.
     pub const USER_ID: &str = "user_id";
+    /// The user's session generation when they signed in (`i64`, 0 when absent): a session from
+    /// an earlier generation is signed out.
+    pub const SESSION_GENERATION: &str = "session_generation";
     /// A random value tying a sign-in in progress to this browser (`String`).
     pub const OAUTH_NONCE: &str = "oauth_nonce";
 }

@@ -27,6 +27,8 @@ pub struct AppState {
     /// Everything that talks to the ATProto network; `None` where Bluesky sign-in is not
     /// available (see [`BlueskyAuth::new`]).
     pub bluesky: Option<Bluesky>,
+    /// Local accounts: email and password.
+    pub accounts: Arc<crate::server::accounts::Accounts>,
 }
 
 /// The services that work with people's PDSes, there together or not at all.

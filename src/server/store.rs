@@ -5,6 +5,7 @@
 //! `on conflict`), and [`with_pool!`] compiles each query body once per engine. Where the SQL must
 //! differ, the migrations do: `migrations/postgres` and `migrations/sqlite`.
 
+mod accounts;
 mod admin;
 mod calendar_tokens;
 mod conflicts;
@@ -19,6 +20,7 @@ mod series;
 mod slugs;
 mod users;
 
+pub use accounts::{LocalLogin, TokenPurpose, TokenRefused};
 pub use admin::{DeadLetter, ReconcileCounts, ReconcileReport, ReconcileTrigger};
 pub use conflicts::{Conflict, Decision};
 pub use discovery::{EventFilter, Found, ONGOING_LISTED};

@@ -25,6 +25,7 @@ macro_rules! on_both_engines {
     };
 }
 
+mod accounts;
 mod admin;
 mod api;
 mod attendance;

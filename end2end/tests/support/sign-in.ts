@@ -9,13 +9,17 @@ async function approveAtPds(page: Page, account: Account, beforeConsent: () => P
   const password = page.getByLabel("Password", { exact: true });
   const authorize = page.getByRole("button", { name: "Authorize" });
   await expect(password.or(authorize)).toBeVisible();
-  if (await password.isVisible()) {
-    const username = page.getByLabel("Username or Email");
-    if ((await username.inputValue()) === "") await username.fill(account.handle);
-    await password.fill(account.password);
-    await page.getByRole("button", { name: "Sign in" }).click();
-  }
-  await expect(authorize).toBeVisible();
+  // The PDS's page is a JavaScript app: under load, a password typed before it is ready can be
+  // wiped (the form then stays, empty). So the sign-in is repeated until the consent shows.
+  await expect(async () => {
+    if (await password.isVisible()) {
+      const username = page.getByLabel("Username or Email");
+      if ((await username.inputValue()) === "") await username.fill(account.handle);
+      await password.fill(account.password);
+      await page.getByRole("button", { name: "Sign in" }).click();
+    }
+    await expect(authorize).toBeVisible({ timeout: 5_000 });
+  }).toPass({ timeout: 40_000 });
   await beforeConsent();
   await authorize.click();
 }

@@ -12,20 +12,35 @@ pub struct ViewerContext {
     pub viewer: Resource<Result<Option<Viewer>, ApiError>>,
     pub logout: ServerAction<Logout>,
     pub disconnect: ServerAction<Disconnect>,
+    /// Raised when a local account's form signed someone in or out, so the header reads the
+    /// viewer again (without JavaScript the whole page loads anyway).
+    pub changed: RwSignal<u64>,
 }
 
 pub fn provide_viewer() {
     let logout = ServerAction::<Logout>::new();
     let disconnect = ServerAction::<Disconnect>::new();
+    let changed = RwSignal::new(0);
     // Blocking: the header is complete in the first HTML sent, which matters without JavaScript.
     let viewer = Resource::new_blocking(
-        move || (logout.version().get(), disconnect.version().get()),
+        move || (logout.version().get(), disconnect.version().get(), changed.get()),
         |_| current_user(),
     );
     provide_context(ViewerContext {
         viewer,
         logout,
         disconnect,
+        changed,
+    });
+}
+
+/// After a form whose success signs someone in or out, the header reads the viewer again.
+pub fn refresh_viewer_when(succeeded: Signal<bool>) {
+    let ViewerContext { changed, .. } = expect_context();
+    Effect::new(move |_| {
+        if succeeded.get() {
+            changed.update(|n| *n += 1);
+        }
     });
 }
 
@@ -49,7 +64,7 @@ fn SignInArea() -> impl IntoView {
                             let admin = viewer.is_admin.then(|| view! {
                                 <a href="/admin" class="font-medium text-slate-700 hover:text-sky-700">"Admin"</a>
                             });
-                            let name = viewer.handle.map(|h| format!("@{h}")).unwrap_or_else(|| "Your profile".to_owned());
+                            let name = viewer.short_name();
                             view! {
                                 {my_events}
                                 {admin}

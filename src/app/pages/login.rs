@@ -1,4 +1,5 @@
 use crate::api::auth::Login;
+use crate::app::pages::account::EmailSignIn;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_query_map;
@@ -61,5 +62,6 @@ pub fn LoginPage() -> impl IntoView {
                 </button>
             </ActionForm>
         </section>
+        <EmailSignIn />
     }
 }

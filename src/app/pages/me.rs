@@ -1,10 +1,14 @@
 use crate::api::{
+    accounts::SignOutEverywhere,
     auth::{current_user, Disconnect, RefreshProfile},
     feeds::{calendar_feed, NewCalendarFeed},
     series::{my_series, AcceptSeriesProposal},
     views::{SeriesOverview, Viewer},
 };
-use crate::app::components::{error_page::failure, layout::ViewerContext};
+use crate::app::components::{
+    error_page::failure,
+    layout::{refresh_viewer_when, ViewerContext},
+};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -19,6 +23,7 @@ pub fn MePage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="text-slate-500">"Loading your profile…"</p> }>
             {move || Suspend::new(async move {
                 match me.await {
+                    Ok(Some(viewer)) if viewer.did.is_none() => view! { <LocalProfile viewer /> }.into_any(),
                     Ok(Some(viewer)) => view! { <Profile viewer refresh disconnect /> <CalendarFeed /> <YourSeries /> }.into_any(),
                     Ok(None) => {
                         view! {
@@ -39,6 +44,33 @@ pub fn MePage() -> impl IntoView {
                 }
             })}
         </Transition>
+    }
+}
+
+/// `/me` for a local account: who they are, and signing out everywhere.
+#[component]
+fn LocalProfile(viewer: Viewer) -> impl IntoView {
+    let everywhere = ServerAction::<SignOutEverywhere>::new();
+    refresh_viewer_when(Signal::derive(move || matches!(everywhere.value().get(), Some(Ok(())))));
+    view! {
+        <section class="mx-auto max-w-2xl rounded-2xl border border-slate-200 bg-white p-8 shadow-sm" data-testid="local-profile">
+            <h1 class="text-2xl font-bold">{viewer.display_name.clone()}</h1>
+            <p class="text-slate-600" data-testid="profile-email">{viewer.email.clone()}</p>
+            <p class="mt-6 flex items-center gap-2 text-sm" data-testid="connection-status">
+                <span class=format!("h-2 w-2 rounded-full {}", viewer.connection_dot_class())></span>
+                {viewer.connection_status()}
+            </p>
+            <div class="mt-8 flex flex-wrap gap-3">
+                <ActionForm action=everywhere>
+                    <button type="submit" class="rounded-md border border-rose-300 px-3 py-1.5 text-sm font-medium text-rose-700 hover:bg-rose-50">
+                        "Sign out everywhere"
+                    </button>
+                </ActionForm>
+            </div>
+            {move || everywhere.value().get().and_then(Result::err).map(|error| view! {
+                <p role="alert" class="text-sm text-rose-700">{error.message}</p>
+            })}
+        </section>
     }
 }
 

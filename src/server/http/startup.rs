@@ -6,6 +6,7 @@ use super::{
     security_headers, series_api,
 };
 use crate::app::{shell, App};
+use crate::server::{accounts::Accounts, mail::Mailer};
 use crate::server::{
     appview::AppView,
     auth::oauth::{BlueskyAuth, OAuthError, CALLBACK_PATH, CLIENT_METADATA_PATH, JWKS_PATH},
@@ -62,6 +63,8 @@ pub enum StartupError {
     Redis(#[source] fred::error::Error),
     #[error("could not set up Bluesky sign-in")]
     OAuth(#[from] OAuthError),
+    #[error("could not set up mail (SMTP_URL)")]
+    Mail(#[from] crate::server::mail::MailError),
     #[error("could not listen on {addr}")]
     Bind {
         addr: String,
@@ -186,6 +189,13 @@ impl Application {
                 auth,
             }
         });
+        let mailer = Mailer::new(&config.mail)?;
+        let accounts = Arc::new(Accounts::new(
+            store.clone(),
+            kv.clone(),
+            Arc::new(mailer),
+            config.public_url.clone(),
+        ));
         let state = AppState {
             config: Arc::new(config),
             store,
@@ -193,6 +203,7 @@ impl Application {
             leptos_options,
             metrics: metrics::recorder(),
             bluesky,
+            accounts,
         };
         // The session layer inside the limits: a refused request never gets (or stores) a session.
         let (router, forget_quiet_clients) =

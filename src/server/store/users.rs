@@ -23,6 +23,10 @@ pub struct User {
     pub follows_count: Option<i64>,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
+    /// Sessions made in an earlier generation are signed out (see `Store::end_sessions`).
+    pub session_generation: i64,
+    /// When an admin disabled the account: it cannot sign in, and its sessions ended.
+    pub disabled_at: Option<DateTime<Utc>>,
 }
 
 /// What we know of a Bluesky account when it signs in or its profile is refreshed.
@@ -51,6 +55,8 @@ struct UserRow {
     follows_count: Option<i64>,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
+    session_generation: i64,
+    disabled_at: Option<DateTime<Utc>>,
 }
 
 impl TryFrom<UserRow> for User {
@@ -82,13 +88,15 @@ impl TryFrom<UserRow> for User {
             follows_count: row.follows_count,
             created_at: row.created_at,
             updated_at: row.updated_at,
+            session_generation: row.session_generation,
+            disabled_at: row.disabled_at,
         })
     }
 }
 
 const USER_COLUMNS: &str =
     "id, did, handle, display_name, avatar_url, description, provider, shadow, claimed_at, profile_synced_at, followers_count, \
-     follows_count, created_at, updated_at";
+     follows_count, created_at, updated_at, session_generation, disabled_at";
 
 /// What an account holds here.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
