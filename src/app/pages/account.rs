@@ -32,6 +32,40 @@ fn FormError(error: Signal<Option<ApiError>>) -> impl IntoView {
     }
 }
 
+/// An email address field (`name="email"`) with its error.
+#[component]
+fn EmailField(id: &'static str, error: Signal<Option<ApiError>>) -> impl IntoView {
+    view! {
+        <div>
+            <label for=id class="block text-sm font-medium">"Email address"</label>
+            <input id=id name="email" type="email" required maxlength="254" autocomplete="email" class=INPUT />
+            <FieldError error field="email" />
+        </div>
+    }
+}
+
+/// A field for a password being chosen (`name="password"`), with the rule and its error.
+#[component]
+fn NewPasswordField(label: &'static str, error: Signal<Option<ApiError>>) -> impl IntoView {
+    view! {
+        <div>
+            <label for="password" class="block text-sm font-medium">{label}</label>
+            <input
+                id="password"
+                name="password"
+                type="password"
+                required
+                minlength="10"
+                maxlength="128"
+                autocomplete="new-password"
+                class=INPUT
+            />
+            <p class="mt-1 text-xs text-slate-500">"At least 10 characters. A few unrelated words make a strong one."</p>
+            <FieldError error field="password" />
+        </div>
+    }
+}
+
 /// `/signup`.
 #[component]
 pub fn SignUpPage() -> impl IntoView {
@@ -51,26 +85,8 @@ pub fn SignUpPage() -> impl IntoView {
                     <input id="name" name="name" type="text" required maxlength="64" autocomplete="name" class=INPUT />
                     <FieldError error field="name" />
                 </div>
-                <div>
-                    <label for="email" class="block text-sm font-medium">"Email address"</label>
-                    <input id="email" name="email" type="email" required maxlength="254" autocomplete="email" class=INPUT />
-                    <FieldError error field="email" />
-                </div>
-                <div>
-                    <label for="password" class="block text-sm font-medium">"Password"</label>
-                    <input
-                        id="password"
-                        name="password"
-                        type="password"
-                        required
-                        minlength="10"
-                        maxlength="128"
-                        autocomplete="new-password"
-                        class=INPUT
-                    />
-                    <p class="mt-1 text-xs text-slate-500">"At least 10 characters. A few unrelated words make a strong one."</p>
-                    <FieldError error field="password" />
-                </div>
+                <EmailField id="email" error />
+                <NewPasswordField label="Password" error />
                 <FormError error />
                 <button type="submit" class=BUTTON disabled=move || sign_up.pending().get()>"Sign up"</button>
             </ActionForm>
@@ -88,11 +104,7 @@ pub fn EmailSignIn() -> impl IntoView {
         <section class=format!("{CARD} mt-6")>
             <h2 class="text-xl font-bold">"Sign in with your email address"</h2>
             <ActionForm action=sign_in attr:class="mt-4 space-y-4" attr:data-testid="email-sign-in-form">
-                <div>
-                    <label for="sign-in-email" class="block text-sm font-medium">"Email address"</label>
-                    <input id="sign-in-email" name="email" type="email" required autocomplete="email" class=INPUT />
-                    <FieldError error field="email" />
-                </div>
+                <EmailField id="sign-in-email" error />
                 <div>
                     <label for="sign-in-password" class="block text-sm font-medium">"Password"</label>
                     <input
@@ -195,11 +207,7 @@ pub fn ForgotPasswordPage() -> impl IntoView {
             <h1 class="text-2xl font-bold">"Forgot your password?"</h1>
             <p class="mt-2 text-sm text-slate-600">"We will mail a link to choose a new one."</p>
             <ActionForm action=forgot attr:class="mt-6 space-y-4">
-                <div>
-                    <label for="email" class="block text-sm font-medium">"Email address"</label>
-                    <input id="email" name="email" type="email" required autocomplete="email" class=INPUT />
-                    <FieldError error field="email" />
-                </div>
+                <EmailField id="email" error />
                 <FormError error />
                 <button type="submit" class=BUTTON disabled=move || forgot.pending().get()>"Send the link"</button>
             </ActionForm>
@@ -221,20 +229,7 @@ pub fn NewPasswordPage() -> impl IntoView {
             <p class="mt-2 text-sm text-slate-600">"You will be signed out everywhere else."</p>
             <ActionForm action=reset attr:class="mt-6 space-y-4">
                 <input type="hidden" name="token" prop:value=token value=token.get_untracked() />
-                <div>
-                    <label for="password" class="block text-sm font-medium">"New password"</label>
-                    <input
-                        id="password"
-                        name="password"
-                        type="password"
-                        required
-                        minlength="10"
-                        maxlength="128"
-                        autocomplete="new-password"
-                        class=INPUT
-                    />
-                    <FieldError error field="password" />
-                </div>
+                <NewPasswordField label="New password" error />
                 <FormError error />
                 <button type="submit" class=BUTTON disabled=move || reset.pending().get()>"Save the new password"</button>
             </ActionForm>
