@@ -108,7 +108,6 @@ pub(crate) mod ssr {
             })
     }
 
-    /// The event with this id, or 404.
     /// Recurring series, or 503 where Bluesky (and so publishing) is off.
     pub fn schedule(state: &AppState) -> Result<Arc<Schedule>, ApiError> {
         state.schedule().ok_or_else(|| {
@@ -128,6 +127,16 @@ pub(crate) mod ssr {
             .ok_or_else(|| ErrorCode::SeriesNotFound.into())
     }
 
+    /// Event `id` if `viewer` may see it (a private one only its organiser and guests), or 404.
+    pub async fn seen_event(state: &AppState, viewer: &User, id: i64) -> Result<Event, ApiError> {
+        state
+            .store
+            .event_seen_by(id, crate::server::store::Looker::user(Some(viewer.id)))
+            .await?
+            .ok_or_else(|| ErrorCode::EventNotFound.into())
+    }
+
+    /// The event with this id, or 404 (for its organiser's changes, which the calendar checks).
     pub async fn event(state: &AppState, id: i64) -> Result<Event, ApiError> {
         state
             .store

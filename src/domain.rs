@@ -19,6 +19,7 @@ mod search;
 mod slug;
 mod sync_status;
 mod time_zone;
+mod visibility;
 mod write;
 
 pub use at_uri::{AtUri, AtUriError};
@@ -45,6 +46,7 @@ pub use search::{
 pub use slug::{Slug, SLUG_WORDS_MAX_CHARS};
 pub use sync_status::{SyncStatus, UnknownSyncStatus};
 pub use time_zone::{ShownZone, TimeZoneError, TimeZoneName, UnknownZone, COMMON_TIME_ZONES};
+pub use visibility::{UnknownVisibility, Visibility};
 pub use write::{Decision, UnknownName, WriteOperation, WriteState};
 
 mod provider;

@@ -129,7 +129,7 @@ async fn a_write_made_while_the_pds_is_unreachable_is_published_once_when_it_is_
         std::env::set_var(name, "127.0.0.1");
     }
 
-    let app = spawn_local_network_app(
+    let mut app = spawn_local_network_app(
         AppOptions::production()
             .with("CREDENTIALS_KEYS", TEST_KEYS)
             .with("PENDING_WRITE_BACKOFF_SECONDS", "0.3")
@@ -311,5 +311,61 @@ async fn a_write_made_while_the_pds_is_unreachable_is_published_once_when_it_is_
         .filter(|r| r["value"]["name"] == "Weekly during the outage")
         .collect();
     assert_eq!(weekly.len(), 1, "the first occurrence, once: {weekly:?}");
+
+    // Someone who made an event on Skymeet before connecting Bluesky publishes it while the PDS
+    // cannot be reached: the event stays (pending, under its record key), and once the PDS is
+    // back the worker publishes it once, as the same event.
+    let (browser, person, _) = helpers::local_person(&app, "Lin").await;
+    app.client = browser;
+    let (status, body) = app.call("create_event", &[("input[name]", "Kept here first")]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let later = create_account().await;
+    assert_eq!(network::connect_headless(&app, &later).await, "/me");
+    let kept = app.state.store.events_by_owner(person).await.expect("query").remove(0);
+    proxy.cut().await;
+    let (status, body) = app
+        .call("publish_local_event", &[("id", kept.id.to_string().as_str())])
+        .await;
+    assert_eq!(
+        (status, body["code"].clone()),
+        (StatusCode::SERVICE_UNAVAILABLE, "error-pds-1".into()),
+        "{body}"
+    );
+    let waiting = app
+        .state
+        .store
+        .event_by_id(kept.id)
+        .await
+        .expect("query")
+        .expect("kept");
+    assert_eq!(waiting.source.sync_status, skymeet::domain::SyncStatus::Pending);
+    let uri = waiting
+        .source
+        .at_uri
+        .clone()
+        .expect("its record key, chosen before the first try");
+    proxy.restore().await;
+    let mut settled = None;
+    for _ in 0..100 {
+        let event = app
+            .state
+            .store
+            .event_by_id(kept.id)
+            .await
+            .expect("query")
+            .expect("kept");
+        if event.source.sync_status == skymeet::domain::SyncStatus::InSync {
+            settled = Some(event);
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+    }
+    let settled = settled.expect("the worker published it");
+    assert_eq!(settled.source.at_uri.as_deref(), Some(uri.as_str()));
+    let records = list_records(&later.did, COLLECTION).await;
+    assert_eq!(records.len(), 1, "published once: {records:?}");
+    assert_eq!(records[0]["uri"].as_str(), Some(uri.as_str()));
+    assert_eq!(records[0]["cid"].as_str(), settled.source.cid.as_deref());
+    assert_eq!(app.state.store.events_by_owner(person).await.expect("query").len(), 1);
     app.shutdown.cancel();
 }

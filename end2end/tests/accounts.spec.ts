@@ -1,33 +1,6 @@
 import { randomBytes } from "node:crypto";
-import { readdirSync, readFileSync } from "node:fs";
-import * as path from "node:path";
 import { expect, test, type Page } from "@playwright/test";
-
-// With no mail server, the app under test writes each message to an outbox directory.
-function mailTo(address: string): string[] {
-  const dir = process.env.E2E_OUTBOX!;
-  let files: string[] = [];
-  try {
-    files = readdirSync(dir).filter((name) => name.endsWith(".eml"));
-  } catch {
-    return [];
-  }
-  return files
-    .map((name) => readFileSync(path.join(dir, name), "utf8").replace(/=\r?\n/g, "").replace(/=3D/g, "="))
-    .filter((text) => text.toLowerCase().includes(`to: ${address}`));
-}
-
-async function linkMailed(address: string, linkPath: string): Promise<string> {
-  let link = "";
-  await expect(async () => {
-    const found = mailTo(address)
-      .map((text) => text.match(new RegExp(`https?://[^\\s]+/${linkPath}\\?token=[A-Za-z0-9_-]+`)))
-      .filter((m) => m !== null);
-    expect(found.length).toBeGreaterThan(0);
-    link = found[found.length - 1]![0];
-  }).toPass({ timeout: 10_000 });
-  return new URL(link).pathname + new URL(link).search;
-}
+import { linkMailed, mailTo } from "./support/mail";
 
 async function submit(page: Page, button: string) {
   await page.getByRole("button", { name: button }).click();

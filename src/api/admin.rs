@@ -114,14 +114,14 @@ pub async fn refresh_sessions() -> Result<RefreshOutcome, ApiError> {
         failed: Vec::new(),
     };
     for session in ssr::sessions(&state).await?.into_iter().filter(|s| s.connected) {
-        let Ok(did) = crate::domain::Did::parse(&session.did) else {
+        let Some(Ok(did)) = session.did.as_deref().map(crate::domain::Did::parse) else {
             continue;
         };
         match auth.force_refresh(&did).await {
             Ok(()) => outcome.refreshed += 1,
             Err(e) => outcome
                 .failed
-                .push(format!("{}: {e}", session.handle.unwrap_or(session.did))),
+                .push(format!("{}: {e}", session.handle.unwrap_or_else(|| did.to_string()))),
         }
     }
     Ok(outcome)
@@ -140,6 +140,20 @@ pub async fn reset_session(user_id: i64) -> Result<(), ApiError> {
         tracing::warn!(error = %crate::server::error::Chain(&e), "resetting a session failed");
         ApiError::from(ErrorCode::AdminResetFailed)
     })
+}
+
+/// Stops one person from signing in and ends their sessions (admins), or lets them in again.
+/// An admin cannot disable themselves.
+#[server(endpoint = "admin/accounts/disable")]
+pub async fn disable_account(user_id: i64, disabled: bool) -> Result<(), ApiError> {
+    let (state, admin) = super::ssr::admin().await?;
+    if admin.id == user_id {
+        return Err(ErrorCode::AdminNotYourself.into());
+    }
+    match state.store.set_disabled(user_id, disabled).await? {
+        true => Ok(()),
+        false => Err(ErrorCode::AdminNoUser.into()),
+    }
 }
 
 /// Reads a dead letter's record again from its PDS and applies it (after its cause was fixed).

@@ -16,7 +16,7 @@ pub async fn answer_event(id: i64, status: String) -> Result<(), ApiError> {
     };
     let (state, user) = super::ssr::signed_in_user().await?;
     let calendar = super::ssr::calendar(&state)?;
-    let event = super::ssr::event(&state, id).await?;
+    let event = super::ssr::seen_event(&state, &user, id).await?;
     calendar
         .answer(&user, &event, status)
         .await
@@ -29,7 +29,16 @@ pub async fn answer_event(id: i64, status: String) -> Result<(), ApiError> {
 pub async fn withdraw_answer(id: i64) -> Result<(), ApiError> {
     let (state, user) = super::ssr::signed_in_user().await?;
     let calendar = super::ssr::calendar(&state)?;
-    let event = super::ssr::event(&state, id).await?;
+    let event = super::ssr::seen_event(&state, &user, id).await?;
     calendar.withdraw(&user, &event).await.map_err(ApiError::answering)?;
     Ok(())
+}
+
+/// Publishes the signed-in person's answers kept here to events on Bluesky as RSVP records (once
+/// they connected it); how many went.
+#[server(endpoint = "publish_local_answers")]
+pub async fn publish_local_answers() -> Result<usize, ApiError> {
+    let (state, user) = super::ssr::signed_in_user().await?;
+    let calendar = super::ssr::calendar(&state)?;
+    calendar.publish_answers_here(&user).await.map_err(ApiError::answering)
 }

@@ -115,43 +115,104 @@ pub async fn disconnect() -> Result<(), ApiError> {
 /// Starts signing in: resolves the account and sends the browser to its authorization server.
 #[server(endpoint = "login")]
 pub async fn login(identifier: String) -> Result<(), ApiError> {
-    use crate::domain::{Did, Handle};
-    use crate::server::{auth::oauth::OAuthError, error::Chain, session::keys};
-
-    let identifier = identifier.trim().trim_start_matches('@');
-    let identifier = if identifier.starts_with("did:") {
-        Did::parse(identifier)
-            .map(String::from)
-            .map_err(|e| ApiError::invalid("identifier", format!("That DID is not valid: {e}.")))?
-    } else {
-        Handle::parse(identifier)
-            .map(String::from)
-            .map_err(|_| ApiError::invalid("identifier", "Enter your handle, like alice.bsky.social, or your DID."))?
-    };
     let state = super::ssr::state()?;
+    let identifier = ssr::identifier(&identifier)?;
+    ssr::start(&state, &identifier).await
+}
+
+/// Connects Bluesky to the signed-in local account, through the same sign-in: the account gets
+/// the DID, and what Skymeet held for that DID becomes the account's. A Bluesky account that has
+/// a Skymeet account of its own is refused.
+#[server(endpoint = "connect_bluesky")]
+pub async fn connect_bluesky(identifier: String) -> Result<(), ApiError> {
+    use crate::domain::{Did, Handle};
+    use crate::server::session::{keys, Connecting};
+    let identifier = ssr::identifier(&identifier)?;
+    let (state, user) = super::ssr::signed_in_user().await?;
+    if user.did.is_some() {
+        return Err(ErrorCode::AuthConnectedAlready.into());
+    }
     let bluesky = state
         .bluesky
         .as_ref()
         .ok_or_else(|| ApiError::from(ErrorCode::AuthUnavailable))?;
-    // Ties the sign-in to this browser: the callback accepts only a sign-in started here.
-    let nonce = crate::server::auth::oauth::browser_nonce();
-    super::ssr::session().await?.insert(keys::OAUTH_NONCE, &nonce).await?;
-    match bluesky.auth.start(&identifier, &nonce).await {
-        Ok(url) => {
-            leptos_axum::redirect(&url);
-            Ok(())
+    let did = match Did::parse(&identifier) {
+        Ok(did) => did,
+        Err(_) => {
+            let handle = Handle::parse(&identifier).map_err(|_| ApiError::from(ErrorCode::AuthUnknownAccount))?;
+            bluesky
+                .identity
+                .resolve_handle(&handle)
+                .await
+                .map_err(|_| ApiError::from(ErrorCode::AuthUnreachable))?
+                .ok_or_else(|| ApiError::from(ErrorCode::AuthUnknownAccount).about("identifier"))?
         }
-        Err(e) => {
-            tracing::warn!(error = %Chain(&e), identifier, "sign-in could not start");
-            Err(match e {
-                OAuthError::UnknownAccount(_) => ApiError::with_message(
-                    ErrorCode::AuthUnknownAccount,
-                    format!("No Bluesky account was found for {identifier}. Check the spelling and try again."),
-                )
-                .about("identifier"),
-                OAuthError::PrivateAddress(_) => ErrorCode::AuthPrivateAddress.into(),
-                _ => ErrorCode::AuthUnreachable.into(),
-            })
+    };
+    // Only what the firehose saw of it may be merged: an account that signs in is its own.
+    if state.store.user_by_did(&did).await?.is_some_and(|owner| !owner.shadow) {
+        return Err(ApiError::from(ErrorCode::AuthDidTaken).about("identifier"));
+    }
+    let connecting = Connecting {
+        user_id: user.id,
+        did: did.to_string(),
+    };
+    super::ssr::session()
+        .await?
+        .insert(keys::CONNECTING, &connecting)
+        .await?;
+    ssr::start(&state, did.as_str()).await
+}
+
+#[cfg(feature = "ssr")]
+mod ssr {
+    use super::*;
+    use crate::server::state::AppState;
+
+    /// A handle (an `@` before it is fine) or a DID, as typed.
+    pub fn identifier(typed: &str) -> Result<String, ApiError> {
+        use crate::domain::{Did, Handle};
+        let identifier = typed.trim().trim_start_matches('@');
+        if identifier.starts_with("did:") {
+            Did::parse(identifier)
+                .map(String::from)
+                .map_err(|e| ApiError::invalid("identifier", format!("That DID is not valid: {e}.")))
+        } else {
+            Handle::parse(identifier)
+                .map(String::from)
+                .map_err(|_| ApiError::invalid("identifier", "Enter your handle, like alice.bsky.social, or your DID."))
+        }
+    }
+
+    /// Sends the browser to the authorization server of `identifier`'s account.
+    pub async fn start(state: &AppState, identifier: &str) -> Result<(), ApiError> {
+        use crate::server::{auth::oauth::OAuthError, error::Chain, session::keys};
+        let bluesky = state
+            .bluesky
+            .as_ref()
+            .ok_or_else(|| ApiError::from(ErrorCode::AuthUnavailable))?;
+        // Ties the sign-in to this browser: the callback accepts only a sign-in started here.
+        let nonce = crate::server::auth::oauth::browser_nonce();
+        crate::api::ssr::session()
+            .await?
+            .insert(keys::OAUTH_NONCE, &nonce)
+            .await?;
+        match bluesky.auth.start(identifier, &nonce).await {
+            Ok(url) => {
+                leptos_axum::redirect(&url);
+                Ok(())
+            }
+            Err(e) => {
+                tracing::warn!(error = %Chain(&e), identifier, "sign-in could not start");
+                Err(match e {
+                    OAuthError::UnknownAccount(_) => ApiError::with_message(
+                        ErrorCode::AuthUnknownAccount,
+                        format!("No Bluesky account was found for {identifier}. Check the spelling and try again."),
+                    )
+                    .about("identifier"),
+                    OAuthError::PrivateAddress(_) => ErrorCode::AuthPrivateAddress.into(),
+                    _ => ErrorCode::AuthUnreachable.into(),
+                })
+            }
         }
     }
 }

@@ -92,6 +92,10 @@ error_codes! {
     AuthPrivateAddress = "error-auth-9", 400, "That account's server is on a private network address, which Skymeet does not contact.";
     /// Claiming an account that is not the signed-in Bluesky account.
     AuthNotYourAccount = "error-auth-10", 403, "You can only claim the account of the DID you signed in with.";
+    /// The Bluesky account has a Skymeet account of its own, so it cannot be connected to another.
+    AuthDidTaken = "error-auth-11", 409, "That Bluesky account already has its own Skymeet account. Sign in with Bluesky to use it.";
+    /// The account is connected to Bluesky already.
+    AuthConnectedAlready = "error-auth-12", 409, "Your account is connected to Bluesky already.";
 
     /// Only the event's organiser may do this.
     EventNotOrganiser = "error-event-1", 403, "Only the event's organiser can change it.";
@@ -103,6 +107,10 @@ error_codes! {
     EventNotPublished = "error-event-4", 409, "This event is not on Bluesky.";
     /// The event has no open conflict to resolve.
     EventNoConflict = "error-event-5", 409, "This event has no open conflict to resolve.";
+    /// A published event cannot be hidden: its record is public on the network.
+    EventPublishedIsPublic = "error-event-6", 409, "This event is on Bluesky, where every record is public, so it cannot be made unlisted or private. Make a new unlisted or private event instead.";
+    /// Only a public event is published to Bluesky.
+    EventNotPublic = "error-event-7", 409, "Only a public event is published to Bluesky. Make it public first.";
 
     /// The write waits as a pending write: the PDS could not take it now.
     PdsQueued = "error-pds-1", 503, "Not published yet: your Bluesky server could not be reached. Skymeet keeps it as pending and retries automatically.";
@@ -133,6 +141,8 @@ error_codes! {
     /// The events given do not follow one date pattern (or are not the person's, or are in a
     /// series already).
     SeriesNoPattern = "error-series-5", 422, "These events do not follow one pattern, so they cannot become a series.";
+    /// Series are published occurrence by occurrence, so they need a Bluesky account and are public.
+    SeriesNeedsBluesky = "error-series-6", 409, "A repeating series is published to Bluesky: it needs a Bluesky account and is public. Leave \"Repeats\" off, or connect Bluesky first.";
 
     /// Only admins may open the dashboard and use its actions.
     AdminOnly = "error-admin-1", 403, "Only Skymeet's admins may open this.";
@@ -149,13 +159,15 @@ error_codes! {
     /// The repo to backfill could not be read.
     AdminRepoUnreadable = "error-admin-7", 502, "That account's repo could not be read.";
     /// No Bluesky user has this id.
-    AdminNoUser = "error-admin-8", 404, "No such Bluesky user.";
+    AdminNoUser = "error-admin-8", 404, "No such user.";
     /// Resetting a session failed.
     AdminResetFailed = "error-admin-9", 502, "The session could not be reset. Please try again.";
     /// Importing the network needs a relay, and none is configured.
     AdminNoRelay = "error-admin-10", 503, "No relay is configured (RELAY_URL), so the network cannot be imported.";
     /// An import of the network is running already.
     AdminImporting = "error-admin-11", 409, "An import of the network is already running.";
+    /// An admin may not disable their own account.
+    AdminNotYourself = "error-admin-12", 409, "You cannot disable your own account.";
 
     /// An uploaded image is larger than Skymeet takes.
     ImageTooLarge = "error-image-1", 413, "That image is too large: choose one of at most 2 MB.";
@@ -413,6 +425,8 @@ mod from_server {
                 PublishError::Forbidden => ErrorCode::EventNotOrganiser.into(),
                 PublishError::NotBluesky => ErrorCode::EventNotBluesky.into(),
                 PublishError::NotPublished => ErrorCode::EventNotPublished.into(),
+                PublishError::PublishedIsPublic => ErrorCode::EventPublishedIsPublic.into(),
+                PublishError::NotPublic => ErrorCode::EventNotPublic.into(),
                 PublishError::NoConflict => ErrorCode::EventNoConflict.into(),
                 PublishError::Queued { cause, .. } => Self::with_message(
                     ErrorCode::PdsQueued,
@@ -525,11 +539,15 @@ mod tests {
         ("error-auth-7", 401),
         ("error-auth-9", 400),
         ("error-auth-10", 403),
+        ("error-auth-11", 409),
+        ("error-auth-12", 409),
         ("error-event-1", 403),
         ("error-event-2", 403),
         ("error-event-3", 404),
         ("error-event-4", 409),
         ("error-event-5", 409),
+        ("error-event-6", 409),
+        ("error-event-7", 409),
         ("error-pds-1", 503),
         ("error-pds-2", 409),
         ("error-pds-3", 502),
@@ -543,6 +561,7 @@ mod tests {
         ("error-series-3", 404),
         ("error-series-4", 409),
         ("error-series-5", 422),
+        ("error-series-6", 409),
         ("error-admin-1", 403),
         ("error-admin-2", 503),
         ("error-admin-3", 409),
@@ -554,6 +573,7 @@ mod tests {
         ("error-admin-9", 502),
         ("error-admin-10", 503),
         ("error-admin-11", 409),
+        ("error-admin-12", 409),
         ("error-image-1", 413),
         ("error-image-2", 415),
         ("error-image-3", 400),

@@ -33,12 +33,14 @@ pub async fn upcoming_events() -> Result<Vec<EventSummary>, ApiError> {
         .collect())
 }
 
-/// `/events/{slug}`: one event (`id` is the slug's); `None` when there is none.
+/// `/events/{slug}`: one event (`id` is the slug's); `None` when there is none the viewer may
+/// see. `invite` is a private event's invitation code, from its link.
 #[server(endpoint = "event_details")]
-pub async fn event_details(id: i64) -> Result<Option<EventPage>, ApiError> {
+pub async fn event_details(id: i64, #[server(default)] invite: String) -> Result<Option<EventPage>, ApiError> {
     let state = super::ssr::state()?;
     let viewer = super::ssr::viewer(&state).await?;
-    let Some(details) = state.reads().details(id, viewer.as_ref()).await? else {
+    let invite = Some(invite.trim()).filter(|code| !code.is_empty());
+    let Some(details) = state.reads().details(id, viewer.as_ref(), invite).await? else {
         return Ok(None);
     };
     let series = match state.schedule() {
@@ -67,6 +69,15 @@ pub async fn event_details(id: i64) -> Result<Option<EventPage>, ApiError> {
                 outlook,
             }
         });
+    let invite_link = match (details.event.can_edit, details.event.event.visibility) {
+        (true, crate::domain::Visibility::Private) => {
+            let code = crate::server::calendar::invite_code(&state.store, id).await?;
+            code.and_then(|code| state.config.public_url.join(&format!("{path}?invite={code}")).ok())
+                .map(String::from)
+        }
+        _ => None,
+    };
+    let private = details.event.event.visibility == crate::domain::Visibility::Private;
     let page = EventPage::from(details);
     let organiser = page
         .event
@@ -99,7 +110,9 @@ pub async fn event_details(id: i64) -> Result<Option<EventPage>, ApiError> {
     Ok(Some(EventPage {
         series,
         add_to_calendar,
-        share: Some(share),
+        // A private event tells previews and search engines nothing.
+        share: (!private).then_some(share),
+        invite_link,
         ..page
     }))
 }
@@ -167,12 +180,47 @@ pub async fn user_events(handle: String, #[server(default)] page: u32) -> Result
     Ok(read.map(UserPage::from))
 }
 
+/// `/me`: the signed-in person's events kept on Skymeet only (all of them, for someone without
+/// Bluesky), and how many of their answers kept here could go to Bluesky.
+#[server(endpoint = "kept_here")]
+pub async fn kept_here() -> Result<super::views::KeptHere, ApiError> {
+    let (state, user) = super::ssr::signed_in_user().await?;
+    let events = state.store.events_by_owner(user.id).await?;
+    let answers = state.store.local_answers_to_published(user.id).await?;
+    Ok(super::views::KeptHere {
+        events: events
+            .into_iter()
+            .filter(|event| event.source.source_type == crate::server::store::SourceType::Local)
+            .map(|event| {
+                let visibility = event.visibility;
+                (EventSummary::from(event), visibility)
+            })
+            .collect(),
+        answers_to_publish: answers.len(),
+    })
+}
+
+/// Publishes one of the signed-in person's public events kept here to their Bluesky account
+/// (once they connected it), PDS first, as pending writes are.
+#[server(endpoint = "publish_local_event")]
+pub async fn publish_local_event(id: i64) -> Result<(), ApiError> {
+    let (state, user) = super::ssr::signed_in_user().await?;
+    let calendar = super::ssr::calendar(&state)?;
+    let event = super::ssr::seen_event(&state, &user, id).await?;
+    calendar
+        .publish_here(&user, &event)
+        .await
+        .map_err(ApiError::publishing)?;
+    Ok(())
+}
+
 /// Publishes a new event to the signed-in user's PDS, then shows it. With "Repeats" set it
 /// starts a series instead, whose first occurrence is published, and shows the series.
 #[server(endpoint = "create_event")]
 pub async fn create_event(
     input: EventInput,
     #[server(default)] repeat: crate::domain::RepeatInput,
+    #[server(default)] visibility: String,
 ) -> Result<(), ApiError> {
     let (draft, repeat) = match (
         crate::domain::EventDraft::parse(&input),
@@ -184,8 +232,13 @@ pub async fn create_event(
             return Err(ApiError::form(errors));
         }
     };
+    let visibility = ssr::visibility(&visibility)?;
     let (state, user) = super::ssr::signed_in_user().await?;
     if let Some(repeat) = repeat {
+        // A series is published occurrence by occurrence: only a public one of a Bluesky account.
+        if visibility.is_hidden() || user.did.is_none() {
+            return Err(super::ErrorCode::SeriesNeedsBluesky.into());
+        }
         let schedule = super::ssr::schedule(&state)?;
         let series = schedule
             .create(&user, &draft, &repeat)
@@ -195,20 +248,24 @@ pub async fn create_event(
         return Ok(());
     }
     let calendar = super::ssr::calendar(&state)?;
-    let event = calendar.create(&user, &draft).await.map_err(ApiError::publishing)?;
+    let event = calendar
+        .create(&user, &draft, visibility)
+        .await
+        .map_err(ApiError::publishing)?;
     leptos_axum::redirect(&format!("/events/{}", event.slug));
     Ok(())
 }
 
 /// Saves an edit to the owner's PDS (only over the version we hold), then shows the event.
 #[server(endpoint = "update_event")]
-pub async fn update_event(id: i64, input: EventInput) -> Result<(), ApiError> {
+pub async fn update_event(id: i64, input: EventInput, #[server(default)] visibility: String) -> Result<(), ApiError> {
     let draft = crate::domain::EventDraft::parse(&input).map_err(ApiError::form)?;
+    let visibility = ssr::visibility(&visibility)?;
     let (state, user) = super::ssr::signed_in_user().await?;
     let calendar = super::ssr::calendar(&state)?;
-    let event = super::ssr::event(&state, id).await?;
+    let event = super::ssr::seen_event(&state, &user, id).await?;
     calendar
-        .update(&user, &event, &draft)
+        .update(&user, &event, &draft, visibility)
         .await
         .map_err(ApiError::publishing)?;
     leptos_axum::redirect(&format!("/events/{}", event.slug));
@@ -220,10 +277,12 @@ pub async fn update_event(id: i64, input: EventInput) -> Result<(), ApiError> {
 pub async fn delete_event(id: i64) -> Result<(), ApiError> {
     let (state, user) = super::ssr::signed_in_user().await?;
     let calendar = super::ssr::calendar(&state)?;
-    let event = super::ssr::event(&state, id).await?;
+    let event = super::ssr::seen_event(&state, &user, id).await?;
     calendar.delete(&user, &event).await.map_err(ApiError::publishing)?;
-    let handle = user.handle.map(String::from).unwrap_or_default();
-    leptos_axum::redirect(&format!("/u/{handle}"));
+    match user.handle {
+        Some(handle) => leptos_axum::redirect(&format!("/u/{handle}")),
+        None => leptos_axum::redirect("/me"),
+    }
     Ok(())
 }
 
@@ -287,8 +346,13 @@ pub(crate) mod ssr {
         ssr::{calendar, event, is_admin},
         views::SyncView,
     };
-    use crate::domain::Decision;
+    use crate::domain::{Decision, Visibility};
     use crate::server::{state::AppState, store::User};
+
+    /// The form's visibility, or the message that it is none.
+    pub fn visibility(name: &str) -> Result<Visibility, ApiError> {
+        Visibility::parse(name).map_err(|_| ApiError::invalid("visibility", "Choose public, unlisted or private."))
+    }
 
     pub async fn conflicts(state: &AppState, user: &User, id: i64) -> Result<Vec<ConflictView>, ApiError> {
         let event = event(state, id).await?;

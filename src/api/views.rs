@@ -6,7 +6,7 @@
 
 use crate::domain::{
     Decision, EventDraft, EventImage, FieldError, Marked, Place, RsvpStatus, Slug, SyncStatus, TimeZoneName,
-    UnknownZone, WriteOperation, WriteState,
+    UnknownZone, Visibility, WriteOperation, WriteState,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -38,6 +38,16 @@ pub struct EventSummary {
     pub at_uri: Option<String>,
 }
 
+/// `/me`: what the person keeps on Skymeet only.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct KeptHere {
+    /// Their events kept here, latest start first, with who may see each.
+    pub events: Vec<(EventSummary, Visibility)>,
+    /// How many of their answers kept here are to events on Bluesky (publishable once they
+    /// connected it).
+    pub answers_to_publish: usize,
+}
+
 /// One event with everything a page shows of it.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 pub struct EventView {
@@ -57,6 +67,7 @@ pub struct EventView {
     pub sync: SyncView,
     /// The viewer owns it (and may edit and delete it).
     pub can_edit: bool,
+    pub visibility: Visibility,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -152,8 +163,10 @@ pub struct EventPage {
     pub series: Option<SeriesLink>,
     /// Ways to put it in a calendar; `None` while it has no start.
     pub add_to_calendar: Option<AddToCalendar>,
-    /// What link previews and search engines read of it.
+    /// What link previews and search engines read of it (nothing of a private event).
     pub share: Option<Share>,
+    /// For the organiser of a private event: the link that lets people in.
+    pub invite_link: Option<String>,
     /// When the page was made, so "synced 3 minutes ago" reads the same after hydration.
     pub now: DateTime<Utc>,
 }
@@ -527,7 +540,11 @@ pub struct BackfillView {
 pub struct SessionView {
     pub user_id: i64,
     pub handle: Option<String>,
-    pub did: String,
+    /// `None` for an email account that has not connected Bluesky.
+    pub did: Option<String>,
+    pub email: Option<String>,
+    /// An admin stopped the account from signing in.
+    pub disabled: bool,
     /// Skymeet holds credentials for the account.
     pub connected: bool,
     /// When the stored credentials expire (and are cleaned up) unless refreshed.
@@ -813,6 +830,7 @@ mod from_server {
                 owner: read.owner.as_ref().map(OwnerView::from),
                 sync: SyncView::from(&read.event),
                 can_edit: read.can_edit,
+                visibility: read.event.visibility,
             }
         }
     }
@@ -837,6 +855,7 @@ mod from_server {
                     places: foreign.places,
                     images: Vec::new(),
                     can_edit: false,
+                    visibility: Visibility::Public,
                 },
             }
         }
@@ -898,13 +917,13 @@ mod from_server {
             let attendees = read
                 .answers
                 .iter()
-                .filter(|a| read.organiser || a.rsvp.status != RsvpStatus::NotGoing)
+                .filter(|a| read.organiser || a.status != RsvpStatus::NotGoing)
                 .map(|a| AttendeeView {
                     handle: a.handle.as_ref().map(ToString::to_string),
                     display_name: a.display_name.clone(),
                     avatar_url: a.avatar_url.clone(),
-                    status: a.rsvp.status,
-                    earlier_version: read.answered_earlier_version(&a.rsvp),
+                    status: a.status,
+                    earlier_version: read.answered_earlier_version(a.subject_cid.as_deref()),
                 })
                 .collect();
             let mine = read.mine.as_ref().map(|mine| MyAnswerView::of(mine, &read));
@@ -921,8 +940,9 @@ mod from_server {
     impl MyAnswerView {
         fn of(mine: &AnswerRead, attendance: &AttendanceRead) -> Self {
             let stored = mine.stored.as_ref();
-            let (status, sync_status, last_error) = match &mine.queued {
-                Some(write) => {
+            let (status, sync_status, last_error) = match (&mine.queued, &mine.here) {
+                (_, Some(here)) => (Some(here.status), SyncStatus::Local, None),
+                (Some(write), None) => {
                     let status = match write.operation {
                         WriteOperation::Delete => None,
                         _ => write
@@ -934,7 +954,7 @@ mod from_server {
                     };
                     (status, SyncStatus::from(write.state), write.last_error.clone())
                 }
-                None => (stored.map(|r| r.status), SyncStatus::InSync, None),
+                (None, None) => (stored.map(|r| r.status), SyncStatus::InSync, None),
             };
             Self {
                 status,
@@ -945,7 +965,7 @@ mod from_server {
                     last_synced_at: stored.map(|r| r.updated_at),
                     last_error,
                 },
-                earlier_version: stored.is_some_and(|r| attendance.answered_earlier_version(r)),
+                earlier_version: stored.is_some_and(|r| attendance.answered_earlier_version(r.subject_cid.as_deref())),
             }
         }
     }
@@ -966,6 +986,7 @@ mod from_server {
                 series: None,
                 add_to_calendar: None,
                 share: None,
+                invite_link: None,
                 event: read.event.into(),
                 now: Utc::now(),
             }
@@ -1144,7 +1165,9 @@ mod from_server {
             Self {
                 user_id: read.user_id,
                 handle: read.handle.as_ref().map(ToString::to_string),
-                did: read.did.to_string(),
+                did: read.did.as_ref().map(ToString::to_string),
+                email: read.email.as_ref().map(|email| email.as_str().to_owned()),
+                disabled: read.disabled,
                 connected: read.credentials_ttl.is_some(),
                 expires_in_seconds: read.credentials_ttl.map(|ttl| ttl.as_secs()),
                 refreshed_seconds_ago: read.refreshed_ago().map(|ago| ago.as_secs()),

@@ -34,7 +34,7 @@ impl SyncStatus {
     /// The words a person reads on a badge.
     pub fn label(self) -> &'static str {
         match self {
-            Self::Local => "Local only",
+            Self::Local => "On Skymeet only",
             Self::Pending => "Pending",
             Self::InSync => "In sync",
             Self::Conflict => "Conflict",

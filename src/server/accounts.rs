@@ -343,7 +343,7 @@ async fn verify_password(password: &SecretString, hash: SecretString) -> Result<
 static UNKNOWN_ACCOUNT_HASH: LazyLock<String> = LazyLock::new(|| password_auth::generate_hash(new_token()));
 
 /// 32 random bytes, base64url: the token in a link.
-fn new_token() -> String {
+pub fn new_token() -> String {
     use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
     use chacha20poly1305::aead::{rand_core::RngCore, OsRng};
     let mut bytes = [0u8; 32];

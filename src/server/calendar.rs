@@ -7,10 +7,12 @@
 mod attendance;
 pub mod discovery;
 pub mod listings;
+mod local;
 pub mod reads;
 pub use attendance::cached_rsvp;
+pub use local::invite_code;
 
-use crate::domain::{AtUri, Collection, Did, EventDraft, Rkey, SyncStatus};
+use crate::domain::{AtUri, Collection, Did, EventDraft, Rkey, SyncStatus, Visibility};
 use crate::server::{
     auth::oauth::BlueskyAuth,
     identity::Identity,
@@ -50,6 +52,10 @@ pub enum PublishError {
     NotBluesky,
     #[error("the event is not on Bluesky, so it cannot be answered")]
     NotPublished,
+    #[error("an event on Bluesky is public, so it cannot be made unlisted or private")]
+    PublishedIsPublic,
+    #[error("only a public event is published")]
+    NotPublic,
     #[error("the event has no open conflict to resolve")]
     NoConflict,
     #[error("the PDS has not accepted the write yet; it is queued for retry")]
@@ -135,9 +141,18 @@ impl Calendar {
     }
 
     /// Publishes a new event: the record goes to the owner's PDS, and the event row appears once
-    /// the PDS accepted it.
-    #[tracing::instrument(skip_all, fields(owner = owner.id), err)]
-    pub async fn create(&self, owner: &User, draft: &EventDraft) -> Result<Event, PublishError> {
+    /// the PDS accepted it. An unlisted or private event, or one of a person without Bluesky, is
+    /// kept here only (see [`local`]).
+    #[tracing::instrument(skip_all, fields(owner = owner.id, visibility = visibility.name()), err)]
+    pub async fn create(
+        &self,
+        owner: &User,
+        draft: &EventDraft,
+        visibility: Visibility,
+    ) -> Result<Event, PublishError> {
+        if owner.did.is_none() || visibility.is_hidden() {
+            return self.create_here(owner, draft, visibility).await;
+        }
         self.create_keyed(owner, self.next_rkey(), draft).await
     }
 
@@ -166,14 +181,23 @@ impl Calendar {
 
     /// Changes an event: the owner's PDS takes the new record only if it still holds the version
     /// we have (swapRecord); fields of other apps are written back unchanged.
+    /// An event kept here changes here (its visibility too); a published one stays public.
     #[tracing::instrument(skip_all, fields(owner = owner.id, event = event.id), err)]
-    pub async fn update(&self, owner: &User, event: &Event, draft: &EventDraft) -> Result<Event, PublishError> {
+    pub async fn update(
+        &self,
+        owner: &User,
+        event: &Event,
+        draft: &EventDraft,
+        visibility: Visibility,
+    ) -> Result<Event, PublishError> {
+        if event.source.source_type == SourceType::Local {
+            return self.update_here(owner, event, draft, visibility).await;
+        }
         let rkey = self.owned_rkey(owner, event)?;
-        let mut record = match &event.record {
-            Some(value) => CalendarEvent::from_value(value.clone()).map_err(PublishError::BadRecord)?,
-            None => CalendarEvent::new(draft, event.created_at),
-        };
-        record.apply(draft);
+        if visibility.is_hidden() {
+            return Err(PublishError::PublishedIsPublic);
+        }
+        let record = edited_record(event, draft)?;
         self.save_record(owner, event, rkey, &record, draft.time_zone.clone())
             .await
     }
@@ -241,6 +265,9 @@ impl Calendar {
     /// Deletes an event from the owner's PDS (only the version we have), then here.
     #[tracing::instrument(skip_all, fields(owner = owner.id, event = event.id), err)]
     pub async fn delete(&self, owner: &User, event: &Event) -> Result<(), PublishError> {
+        if event.source.source_type == SourceType::Local {
+            return self.delete_here(owner, event).await;
+        }
         let rkey = self.owned_rkey(owner, event)?;
         let write = NewPendingWrite {
             owner_id: owner.id,
@@ -694,7 +721,19 @@ pub fn cached_event(
         source,
         record: Some(value),
         findable,
+        // A record on a PDS is public to the whole network.
+        visibility: Visibility::Public,
     })
+}
+
+/// `event`'s record with the form's fields in it: fields of other apps stay as they were.
+fn edited_record(event: &Event, draft: &EventDraft) -> Result<CalendarEvent, PublishError> {
+    let mut record = match &event.record {
+        Some(value) => CalendarEvent::from_value(value.clone()).map_err(PublishError::BadRecord)?,
+        None => CalendarEvent::new(draft, event.created_at),
+    };
+    record.apply(draft);
+    Ok(record)
 }
 
 /// The DID of someone who publishes: only a Bluesky account has a PDS to write to.

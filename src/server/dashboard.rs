@@ -2,7 +2,7 @@
 //! status, pending writes, the consumer, dead letters, conflicts, reconciliation runs, the charts
 //! over time) and who is connected. Plain data; the server functions turn it into views.
 
-use crate::domain::{Did, Handle, SyncStatus, WriteState};
+use crate::domain::{Did, EmailAddress, Handle, SyncStatus, WriteState};
 use crate::server::{
     auth::credentials::{credentials_key, CREDENTIALS_TTL},
     charts::{series, Series},
@@ -98,7 +98,12 @@ pub struct ChartsRead {
 pub struct SessionRead {
     pub user_id: i64,
     pub handle: Option<Handle>,
-    pub did: Did,
+    /// `None` for an email account that has not connected Bluesky.
+    pub did: Option<Did>,
+    /// The address of an email account.
+    pub email: Option<EmailAddress>,
+    /// An admin stopped the account from signing in.
+    pub disabled: bool,
     /// What is left of the stored credentials' lifetime; `None`: none are stored.
     pub credentials_ttl: Option<Duration>,
     /// When the access token expires.
@@ -172,12 +177,11 @@ pub async fn read(state: &AppState, listed: u32) -> Result<DashboardRead, StoreE
     })
 }
 
-/// Everyone who signed in with Bluesky (at most [`SESSIONS_LISTED`]), and their credentials.
+/// Everyone who can sign in (at most [`SESSIONS_LISTED`]), and their Bluesky credentials.
 pub async fn sessions(state: &AppState) -> Result<Vec<SessionRead>, DashboardError> {
-    let users = state.store.signed_in_users(SESSIONS_LISTED).await?;
-    let mut sessions = Vec::with_capacity(users.len());
-    for user in users {
-        let Some(did) = user.did else { continue };
+    let accounts = state.store.accounts(SESSIONS_LISTED).await?;
+    let mut sessions = Vec::with_capacity(accounts.len());
+    for (user, email) in accounts {
         let credentials_ttl = state.kv.ttl(&credentials_key(user.id)).await?;
         let access_token_expires_at = match (state.auth(), credentials_ttl) {
             (Some(auth), Some(_)) => match auth.credentials().access_token_expiry(user.id).await {
@@ -192,7 +196,9 @@ pub async fn sessions(state: &AppState) -> Result<Vec<SessionRead>, DashboardErr
         sessions.push(SessionRead {
             user_id: user.id,
             handle: user.handle,
-            did,
+            did: user.did,
+            email,
+            disabled: user.disabled_at.is_some(),
             credentials_ttl,
             access_token_expires_at,
         });

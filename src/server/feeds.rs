@@ -2,14 +2,14 @@
 //! [`crate::server::ics`]. Every feed is bounded: upcoming events and a stretch of recent past, at
 //! most a few hundred.
 
-use crate::domain::{EventDraft, EventStatus, Handle, RsvpStatus};
+use crate::domain::{EventDraft, EventStatus, Handle, RsvpStatus, Visibility};
 use crate::server::{
     calendar::reads::draft,
     ics::{calendar, CalendarEntry, Repeats},
     identity::Identity,
     pds::PdsError,
     series::Recurrence,
-    store::{Event, SeriesRow, SeriesStatus, Store, StoreError},
+    store::{Event, Looker, SeriesRow, SeriesStatus, Store, StoreError},
 };
 use chrono::{DateTime, Duration, Utc};
 use std::sync::Arc;
@@ -78,17 +78,19 @@ impl Feeds {
         }
     }
 
-    /// One event, to add to a calendar; `None` when there is none.
-    pub async fn event(&self, id: i64) -> Result<Option<Feed>, FeedError> {
-        let Some(event) = self.store.event_by_id(id).await? else {
+    /// One event, to add to a calendar, and who may see it; `None` when there is none `looker`
+    /// may see.
+    pub async fn event(&self, id: i64, looker: Looker<'_>) -> Result<Option<(Feed, Visibility)>, FeedError> {
+        let Some(event) = self.store.event_seen_by(id, looker).await? else {
             return Ok(None);
         };
         let name = event.name.clone();
-        Ok(Some(Feed {
+        let feed = Feed {
             format: FeedFormat::Calendar,
             text: calendar(&name, &[self.entry(&event)]),
             name: event.slug.to_string(),
-        }))
+        };
+        Ok(Some((feed, event.visibility)))
     }
 
     /// What a person organises (`/u/{handle}/calendar.ics`); `None` when the handle names no one
@@ -103,7 +105,9 @@ impl Feeds {
         let Some(user) = self.store.user_by_did(&did).await? else {
             return Ok(None);
         };
-        let events = self.store.events_by_owner(user.id).await?;
+        // Their unlisted and private events are not in what anyone may subscribe to.
+        let mut events = self.store.events_by_owner(user.id).await?;
+        events.retain(|event| !event.visibility.is_hidden());
         // A series is one entry with its rule: the dates of it that are on Bluesky as events of
         // their own are not listed again.
         let in_series = self.store.occurrence_rkeys_of_owner(user.id).await?;

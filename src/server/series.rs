@@ -401,7 +401,7 @@ impl Schedule {
         id: i64,
         starts_at: DateTime<Utc>,
         status: RsvpStatus,
-    ) -> Result<(Event, Rsvp), SeriesError> {
+    ) -> Result<(Event, Option<Rsvp>), SeriesError> {
         let (series, _, occurrence) = self
             .occurrence_of(id, starts_at)
             .await?
@@ -741,7 +741,7 @@ impl Schedule {
     /// waits as a pending write, and the change stands.
     async fn follow(&self, owner: &User, event: &Event, draft: &EventDraft) -> Result<(), PublishError> {
         self.calendar
-            .update(owner, event, draft)
+            .update(owner, event, draft, event.visibility)
             .await
             .map(drop)
             .or_else(queued)

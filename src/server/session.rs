@@ -26,6 +26,15 @@ pub mod keys {
     pub const SESSION_GENERATION: &str = "session_generation";
     /// A random value tying a sign-in in progress to this browser (`String`).
     pub const OAUTH_NONCE: &str = "oauth_nonce";
+    /// The sign-in in progress connects Bluesky to a local account (`Connecting`), not signs in.
+    pub const CONNECTING: &str = "connecting";
+}
+
+/// A local account connecting Bluesky: who, and the DID they named (the sign-in must end as it).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct Connecting {
+    pub user_id: i64,
+    pub did: String,
 }
 
 /// The session store in use: one type for the layer, whichever backend the config picked.

@@ -368,3 +368,70 @@ async fn the_charts_over_time_follow_what_happened_between_samples() {
         .expect("delete");
     assert_eq!(gone, 0);
 }
+
+async fn an_admin_sees_email_accounts_and_disables_one(options: AppOptions) {
+    let (mut app, admin) = admin_app(options).await;
+    let (browser, person, email) = crate::helpers::local_person(&app, "Lin").await;
+
+    let sessions: Value = app.get("/api/admin/sessions").await.json().await.expect("JSON");
+    let listed = sessions
+        .as_array()
+        .and_then(|all| all.iter().find(|s| s["user_id"] == person).cloned())
+        .expect("the email account is listed");
+    assert_eq!(
+        (
+            listed["email"].as_str(),
+            listed["did"].clone(),
+            listed["disabled"].clone()
+        ),
+        (Some(email.as_str()), Value::Null, json!(false))
+    );
+    let own = user_of(&app, &admin).await.id.to_string();
+    let (status, body) = app
+        .call(
+            "admin/accounts/disable",
+            &[("user_id", own.as_str()), ("disabled", "true")],
+        )
+        .await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::CONFLICT, Some("error-admin-12"))
+    );
+
+    // Disabled: signed out everywhere, and the password no longer signs in.
+    let id = person.to_string();
+    let (status, body) = app
+        .call(
+            "admin/accounts/disable",
+            &[("user_id", id.as_str()), ("disabled", "true")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let admin_client = std::mem::replace(&mut app.client, browser);
+    let (status, body) = app.call("current_user", &crate::helpers::NO_ARGUMENTS).await;
+    assert_eq!((status, body), (StatusCode::OK, Value::Null), "signed out");
+    let sign_in = [("email", email.as_str()), ("password", crate::helpers::LOCAL_PASSWORD)];
+    let (status, body) = app.call("accounts/sign-in", &sign_in).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::FORBIDDEN, Some("error-account-4")),
+        "{body}"
+    );
+
+    // Enabled again: the password signs in.
+    let browser = std::mem::replace(&mut app.client, admin_client);
+    let (status, body) = app
+        .call(
+            "admin/accounts/disable",
+            &[("user_id", id.as_str()), ("disabled", "false")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    app.client = browser;
+    let (status, body) = app.call("accounts/sign-in", &sign_in).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, body) = app.call("current_user", &crate::helpers::NO_ARGUMENTS).await;
+    assert_eq!(body["display_name"], "Lin");
+}
+
+on_both_engines!(an_admin_sees_email_accounts_and_disables_one);

@@ -358,7 +358,7 @@ async fn a_change_made_in_another_app_wins_and_an_answer_to_an_earlier_version_s
     .expect("draft");
     draft.time_zone = edited.time_zone.clone();
     let edited = calendar
-        .update(&organiser, &edited, &draft)
+        .update(&organiser, &edited, &draft, edited.visibility)
         .await
         .expect("edited on the PDS");
     assert_ne!(edited.source.cid, event.source.cid);

@@ -73,6 +73,7 @@ async fn insert_at(
         source: SourceTracking::local(),
         record: None,
         findable: Findable::default(),
+        visibility: Default::default(),
     };
     change(&mut new);
     app.state.store.insert_event(&new).await.expect("insert")

@@ -147,6 +147,7 @@ fn new_event(event: &Event) -> NewEvent {
         source: SourceTracking { ..event.source.clone() },
         record: event.record.clone(),
         findable: Default::default(),
+        visibility: Default::default(),
     }
 }
 

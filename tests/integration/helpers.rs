@@ -435,3 +435,37 @@ pub fn run_python(script: &str, input: String) -> String {
     );
     String::from_utf8(output.stdout).expect("UTF-8")
 }
+
+/// A person with a confirmed email account (password [`LOCAL_PASSWORD`]), signed in on a browser
+/// of their own; their user id and address.
+pub async fn local_person(app: &TestApp, name: &str) -> (reqwest::Client, i64, String) {
+    let email = skymeet::domain::EmailAddress::parse(&format!("{}@example.org", unique("p"))).expect("address");
+    let hash = password_auth::generate_hash(LOCAL_PASSWORD);
+    let user = app
+        .state
+        .store
+        .create_local_account(name, &email, &hash)
+        .await
+        .expect("query")
+        .expect("a new account");
+    app.state
+        .store
+        .mark_email_verified(user.id, chrono::Utc::now())
+        .await
+        .expect("query");
+    let browser = visitor();
+    let response = browser
+        .post(format!("{}/api/accounts/sign-in", app.address))
+        .form(&[("email", email.as_str()), ("password", LOCAL_PASSWORD)])
+        .send()
+        .await
+        .expect("sent");
+    assert!(
+        response.headers().contains_key("location"),
+        "signed in: {}",
+        response.status()
+    );
+    (browser, user.id, email.as_str().to_owned())
+}
+
+pub const LOCAL_PASSWORD: &str = "quokka lantern orbit 47";

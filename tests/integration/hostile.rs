@@ -269,6 +269,7 @@ async fn a_change_the_database_refuses_is_refused_alone_and_the_rest_of_the_fram
                 },
                 record: Some(json!({"name": name})),
                 findable: Default::default(),
+                visibility: Default::default(),
             }),
             rev: None,
         };

@@ -67,6 +67,7 @@ async fn the_home_page_renders_the_layout_and_upcoming_events(app: TestApp) {
         source: SourceTracking::local(),
         record: None,
         findable: Default::default(),
+        visibility: Default::default(),
     };
     event.source.sync_status = SyncStatus::InSync;
     app.state.store.insert_event(&event).await.expect("insert");

@@ -39,6 +39,7 @@ mod helpers;
 mod hostile;
 mod http;
 mod kv_contract;
+mod local_events;
 mod local_pds;
 mod network;
 mod network_import;

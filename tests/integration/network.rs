@@ -72,12 +72,7 @@ pub async fn create_account() -> Account {
 /// sign-in and consent API as its own page calls it (with the browser's `sec-fetch-*` headers),
 /// then Skymeet's callback.
 pub async fn sign_in_headless(app: &TestApp, account: &Account) {
-    sign_in_granting(
-        app,
-        account,
-        "atproto repo:community.lexicon.calendar.event repo:community.lexicon.calendar.rsvp blob:image/*",
-    )
-    .await;
+    sign_in_granting(app, account, FULL_SCOPE).await;
 }
 
 /// Skymeet's user for an account: signed in, or the shadow user the firehose made.
@@ -112,10 +107,39 @@ pub async fn switch_to(app: &mut TestApp, account: &Account) -> reqwest::Client 
     previous
 }
 
+/// The scope Skymeet asks for: calendar records, and images.
+const FULL_SCOPE: &str =
+    "atproto repo:community.lexicon.calendar.event repo:community.lexicon.calendar.rsvp blob:image/*";
+
 /// As [`sign_in_headless`], the person granting only `scope` at the consent step.
 pub async fn sign_in_granting(app: &TestApp, account: &Account, scope: &str) {
-    use reqwest::cookie::CookieStore;
     let login = post_login(app, &account.handle, true).await;
+    let done = through_the_pds(app, account, scope, login).await;
+    assert_eq!(done.headers()["location"], "/", "signed in");
+}
+
+/// Connects Bluesky to the local account `app`'s browser is signed in as, through the whole OAuth
+/// flow; where Skymeet's callback sent the browser then (`/me`, with `?connect_error=` when it
+/// was refused).
+pub async fn connect_headless(app: &TestApp, account: &Account) -> String {
+    let start = app
+        .client
+        .post(format!("{}/api/connect_bluesky", app.address))
+        .form(&[("identifier", account.handle.as_str())])
+        .header("accept", "text/html")
+        .header("referer", format!("{}/me", app.address))
+        .send()
+        .await
+        .expect("sent");
+    let done = through_the_pds(app, account, FULL_SCOPE, start).await;
+    done.headers()["location"].to_str().expect("ASCII").to_owned()
+}
+
+/// From Skymeet's answer that starts a sign-in (a redirect to the authorization server), through
+/// the PDS's sign-in and consent API as its own page calls it (with the browser's `sec-fetch-*`
+/// headers), to Skymeet's callback; the callback's answer.
+async fn through_the_pds(app: &TestApp, account: &Account, scope: &str, login: reqwest::Response) -> reqwest::Response {
+    use reqwest::cookie::CookieStore;
     let Some(location) = login.headers().get("location").cloned() else {
         panic!(
             "no redirect to the authorization server: {} {:?}",
@@ -183,8 +207,7 @@ pub async fn sign_in_granting(app: &TestApp, account: &Account, scope: &str) {
         .await
         .expect("redirect");
     let callback = redirect.headers()["location"].to_str().expect("ASCII").to_owned();
-    let done = app.client.get(&callback).send().await.expect("callback");
-    assert_eq!(done.headers()["location"], "/", "signed in");
+    app.client.get(&callback).send().await.expect("callback")
 }
 
 /// The PDS's own view of a record: `(cid, value)`, or `None` when it does not exist.

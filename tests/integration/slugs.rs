@@ -146,6 +146,7 @@ fn draft_event(name: &str) -> NewEvent {
         source: SourceTracking::local(),
         record: None,
         findable: Default::default(),
+        visibility: Default::default(),
     }
 }
 

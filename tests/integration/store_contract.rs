@@ -74,6 +74,7 @@ fn event(name: &str, starts_at: Option<DateTime<Utc>>) -> NewEvent {
         source: SourceTracking::local(),
         record: None,
         findable: Default::default(),
+        visibility: Default::default(),
     }
 }
 
@@ -141,6 +142,7 @@ async fn an_event_keeps_its_source_tracking(store: Store) {
         // Other apps' fields come back exactly.
         record: Some(json!({"name": "Rust meetup", "theme": {"opacity": 50}, "facets": [{"index": 3}]})),
         findable: Default::default(),
+        visibility: Default::default(),
         ..event("Rust meetup", Some(now() + Duration::days(3)))
     };
     let stored = store.insert_event(&new).await.expect("insert");

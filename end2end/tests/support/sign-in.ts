@@ -42,25 +42,58 @@ export async function signIn(page: Page, browser: Browser, account: Account, jav
   await expect(page.getByTestId("sign-in-area").getByRole("link", { name: `@${account.handle}` })).toBeVisible();
 }
 
+/** A form of Skymeet's that starts the OAuth flow: where it is, its field, its button, its post. */
+interface Start {
+  path: string;
+  field: string;
+  button: string;
+  post: string;
+}
+
+const SIGN_IN: Start = { path: "/login", field: "Your handle or DID", button: "Continue", post: "**/api/login" };
+const CONNECT: Start = { path: "/me", field: "Bluesky handle", button: "Connect Bluesky", post: "**/api/connect_bluesky" };
+
 /**
- * Starts signing in from Skymeet's /login page in `page`, approves at the PDS in a separate
- * JavaScript browser context, and returns the URL the PDS sends the browser back to, without
- * following it: the caller decides which browser opens it.
+ * Connects Bluesky to the email account signed in on `page`, from `/me`, through the PDS (in a
+ * separate JavaScript context when `page` has no JavaScript, as for signing in); back on `/me`.
  */
-export async function approveAndCatchCallback(page: Page, browser: Browser, account: Account): Promise<string> {
-  await page.goto("/login");
-  await page.getByLabel("Your handle or DID").fill(account.handle);
+export async function connectBluesky(page: Page, browser: Browser, account: Account, javaScript: boolean) {
+  if (javaScript) {
+    await page.goto(CONNECT.path);
+    await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
+    await page.getByLabel(CONNECT.field).fill(account.handle);
+    await page.getByRole("button", { name: CONNECT.button }).click();
+    await approveAtPds(page, account);
+  } else {
+    await page.goto(await approveAndCatchCallback(page, browser, account, CONNECT));
+  }
+  await expect(page).toHaveURL(/\/me$/);
+}
+
+/**
+ * Starts signing in from Skymeet's /login page in `page` (or another form that starts the flow),
+ * approves at the PDS in a separate JavaScript browser context, and returns the URL the PDS sends
+ * the browser back to, without following it: the caller decides which browser opens it.
+ */
+export async function approveAndCatchCallback(
+  page: Page,
+  browser: Browser,
+  account: Account,
+  start: Start = SIGN_IN,
+): Promise<string> {
+  await page.goto(start.path);
+  await page.getByLabel(start.field).fill(account.handle);
   // The form post answers with a redirect to the PDS; keep it from being followed here (routes
   // do not see redirected requests, so the post itself is sent without following redirects).
   let authorizeUrl = "";
-  await page.route("**/api/login", async (route) => {
+  await page.route(start.post, async (route) => {
     const response = await route.fetch({ maxRedirects: 0 });
     authorizeUrl = response.headers()["location"] ?? "";
     await route.fulfill({ status: 200, contentType: "text/html", body: "<p>Continuing at the PDS</p>" });
   });
-  await page.getByRole("button", { name: "Continue" }).click();
+  await page.getByRole("button", { name: start.button }).click();
   await expect.poll(() => authorizeUrl).toContain(`${pdsUrl}/oauth/authorize`);
-  await page.unroute("**/api/login");
+  await page.unroute(start.post);
 
   const pdsContext = await browser.newContext({ javaScriptEnabled: true });
   const pdsPage = await pdsContext.newPage();

@@ -40,7 +40,7 @@ pub fn Attendance(
         None => view! {
             <p class="mt-4 text-sm text-slate-600" data-testid="answer-sign-in">
                 <a href="/login" class="text-sky-700 underline">"Sign in with Bluesky"</a>
-                " to answer."
+                " or with an email account to answer."
             </p>
         }
         .into_any(),

@@ -1,6 +1,8 @@
 use super::raw_text::raw_text;
 use crate::api::ApiError;
-use crate::domain::{EventInput, EventMode, EventStatus, COMMON_TIME_ZONES, DESCRIPTION_MAX_CHARS, NAME_MAX_CHARS};
+use crate::domain::{
+    EventInput, EventMode, EventStatus, Visibility, COMMON_TIME_ZONES, DESCRIPTION_MAX_CHARS, NAME_MAX_CHARS,
+};
 use leptos::prelude::*;
 
 const INPUT: &str = "mt-1 w-full rounded-md border border-slate-300 px-3 py-2";
@@ -143,6 +145,38 @@ pub fn EventFields(initial: EventInput, error: Signal<Option<ApiError>>) -> impl
                 {message("links")}
             </div>
         </div>
+    }
+}
+
+/// Who may see the event, as the form's `visibility`. `on_bluesky` says what "public" does for
+/// this person: publish to their Bluesky account, or list it here.
+#[component]
+pub fn VisibilityField(initial: Visibility, on_bluesky: bool, error: Signal<Option<ApiError>>) -> impl IntoView {
+    let choices = Visibility::ALL
+        .into_iter()
+        .map(|visibility| {
+            let id = format!("visibility-{}", visibility.name());
+            let (label_for, testid) = (id.clone(), id.clone());
+            view! {
+                <label for=label_for class="flex items-center gap-2 text-sm">
+                    <input type="radio" id=id name="visibility" value=visibility.name()
+                        checked=visibility == initial data-testid=testid />
+                    {visibility.label()}
+                </label>
+            }
+        })
+        .collect_view();
+    let public_means = match on_bluesky {
+        true => "A public event is published to your Bluesky account, where the whole network can read it.                  Unlisted and private events stay on Skymeet and are never published.",
+        false => "It is kept on Skymeet. Unlisted and private events are never listed, searched or in feeds.",
+    };
+    view! {
+        <fieldset class="rounded-lg border border-slate-200 p-4">
+            <legend class="px-1 text-sm font-semibold">"Who can see it"</legend>
+            <div class="space-y-1">{choices}</div>
+            <p class="mt-2 text-xs text-slate-500">{public_means}</p>
+            <FieldError error field="visibility" />
+        </fieldset>
     }
 }
 

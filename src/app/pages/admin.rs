@@ -1,7 +1,7 @@
 use crate::api::{
     admin::{
-        admin_sessions, sync_status, BackfillRepo, DiscardDeadLetter, ImportNetwork, Reconcile, RefreshSessions,
-        ReplayDeadLetter, ResetSession, RetryImport,
+        admin_sessions, sync_status, BackfillRepo, DisableAccount, DiscardDeadLetter, ImportNetwork, Reconcile,
+        RefreshSessions, ReplayDeadLetter, ResetSession, RetryImport,
     },
     events::ResolveConflict,
     views::{
@@ -9,7 +9,10 @@ use crate::api::{
     },
     ApiError,
 };
-use crate::app::components::{error_page::ErrorPage, sync_badge::ago};
+use crate::app::components::{
+    error_page::{failure, ErrorPage},
+    sync_badge::ago,
+};
 use crate::domain::SyncStatus;
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
@@ -624,8 +627,9 @@ fn Backfill() -> impl IntoView {
 fn Sessions() -> impl IntoView {
     let refresh = ServerAction::<RefreshSessions>::new();
     let reset = ServerAction::<ResetSession>::new();
+    let disable = ServerAction::<DisableAccount>::new();
     let sessions = Resource::new_blocking(
-        move || (refresh.version().get(), reset.version().get()),
+        move || (refresh.version().get(), reset.version().get(), disable.version().get()),
         |_| admin_sessions(),
     );
     let outcome = move || {
@@ -652,10 +656,11 @@ fn Sessions() -> impl IntoView {
                 </ActionForm>
             </div>
             {outcome}
+            {move || failure(disable.value().get())}
             <Transition fallback=|| view! { <p class="text-sm text-slate-500">"Loading sessions…"</p> }>
                 {move || Suspend::new(async move {
                     let sessions = sessions.await?;
-                    Ok::<_, ApiError>(view! { <SessionList sessions reset /> })
+                    Ok::<_, ApiError>(view! { <SessionList sessions reset disable /> })
                 })}
             </Transition>
         </section>
@@ -663,7 +668,11 @@ fn Sessions() -> impl IntoView {
 }
 
 #[component]
-fn SessionList(sessions: Vec<SessionView>, reset: ServerAction<ResetSession>) -> impl IntoView {
+fn SessionList(
+    sessions: Vec<SessionView>,
+    reset: ServerAction<ResetSession>,
+    disable: ServerAction<DisableAccount>,
+) -> impl IntoView {
     let rows = sessions
         .into_iter()
         .map(|s| {
@@ -689,11 +698,27 @@ fn SessionList(sessions: Vec<SessionView>, reset: ServerAction<ResetSession>) ->
                     }
                 })
                 .unwrap_or_else(|| "—".to_owned());
-            let name = s.handle.map(|h| format!("@{h}")).unwrap_or_else(|| s.did.clone());
+            let name = s
+                .handle
+                .map(|h| format!("@{h}"))
+                .or_else(|| s.did.clone())
+                .or_else(|| s.email.clone())
+                .unwrap_or_default();
+            let state = match (s.disabled, s.connected, s.did.is_some()) {
+                (true, ..) => "disabled",
+                (false, true, _) => "connected",
+                (false, false, true) => "signed out",
+                (false, false, false) => "email account",
+            };
             view! {
-                <tr data-testid="session" data-connected=s.connected.to_string()>
-                    <td class="py-1">{name}</td>
-                    <td>{if s.connected { "connected" } else { "signed out" }}</td>
+                <tr data-testid="session" data-connected=s.connected.to_string() data-disabled=s.disabled.to_string()>
+                    <td class="py-1">
+                        {name}
+                        {s.email.clone().filter(|_| s.did.is_some()).map(|email| view! {
+                            <span class="block text-xs text-slate-500">{email}</span>
+                        })}
+                    </td>
+                    <td>{state}</td>
                     <td data-testid="refreshed">{refreshed}</td>
                     <td data-testid="access-token">{access}</td>
                     <td>{expires}</td>
@@ -704,6 +729,13 @@ fn SessionList(sessions: Vec<SessionView>, reset: ServerAction<ResetSession>) ->
                                 <button type="submit" class="text-rose-700 underline">"Reset"</button>
                             </ActionForm>
                         })}
+                        <ActionForm action=disable>
+                            <input type="hidden" name="user_id" value=s.user_id />
+                            <input type="hidden" name="disabled" value=(!s.disabled).to_string() />
+                            <button type="submit" class="text-slate-700 underline" data-testid="disable-account">
+                                {if s.disabled { "Enable" } else { "Disable" }}
+                            </button>
+                        </ActionForm>
                     </td>
                 </tr>
             }

@@ -30,6 +30,9 @@ pub fn event_id() -> Memo<Option<i64>> {
 #[component]
 pub fn EventDetailPage() -> impl IntoView {
     let id = event_id();
+    // A private event's invitation code, from its link.
+    let query = use_query_map();
+    let invite = Memo::new(move |_| query.read().get("invite").unwrap_or_default());
     let ViewerTimeZone { zone, .. } = expect_context();
     let delete = ServerAction::<DeleteEvent>::new();
     let actions = Actions {
@@ -46,11 +49,11 @@ pub fn EventDetailPage() -> impl IntoView {
                 actions.withdraw.version().get(),
                 actions.sync.version().get(),
             ];
-            (id.get(), actions.writes.version(), versions)
+            (id.get(), invite.get(), actions.writes.version(), versions)
         },
-        |(id, ..)| async move {
+        |(id, invite, ..)| async move {
             match id {
-                Some(id) => event_details(id).await,
+                Some(id) => event_details(id, invite).await,
                 None => Ok(None),
             }
         },
@@ -99,8 +102,12 @@ fn EventDetail(page: EventPage, zone: ShownZone, actions: Actions) -> impl IntoV
         series,
         add_to_calendar,
         share,
+        invite_link,
         now,
     } = page;
+    // Kept on Skymeet only: nothing to sync, and no data server to hold an image.
+    let published = event.sync.at_uri.is_some();
+    let hidden = event.visibility.is_hidden().then(|| event.visibility.label());
     let when_shown = when(&event, &zone);
     // Where the viewer's zone is not the event's, the event's own wall time too; with no viewer
     // zone known (JavaScript off, nothing chosen), which zone the times are in.
@@ -155,15 +162,23 @@ fn EventDetail(page: EventPage, zone: ShownZone, actions: Actions) -> impl IntoV
                         "Delete"
                     </button>
                 </ActionForm>
-                <ActionForm action=sync>
-                    <input type="hidden" name="id" value=id />
-                    <button type="submit" disabled=move || sync.pending().get()
-                        class="rounded-md border border-slate-300 px-3 py-1.5 text-sm font-medium hover:bg-slate-100 disabled:opacity-50">
-                        {move || if sync.pending().get() { "Syncing…" } else { "Sync now" }}
-                    </button>
-                </ActionForm>
+                {published.then(|| view! {
+                    <ActionForm action=sync>
+                        <input type="hidden" name="id" value=id />
+                        <button type="submit" disabled=move || sync.pending().get()
+                            class="rounded-md border border-slate-300 px-3 py-1.5 text-sm font-medium hover:bg-slate-100 disabled:opacity-50">
+                            {move || if sync.pending().get() { "Syncing…" } else { "Sync now" }}
+                        </button>
+                    </ActionForm>
+                })}
             </div>
-            <ImageForm slug=slug.clone() />
+            {published.then(|| view! { <ImageForm slug=slug.clone() /> })}
+            {invite_link.clone().map(|link| view! {
+                <p class="mt-4 text-sm text-slate-700">
+                    "Invitation link (whoever opens it while signed in becomes a guest): "
+                    <code class="break-all rounded bg-slate-100 px-1" data-testid="invite-link">{link}</code>
+                </p>
+            })}
             {synced}
             {move || delete_error().map(|message| view! {
                 <p role="alert" class="mt-2 text-sm text-rose-700">{message}</p>
@@ -210,10 +225,15 @@ fn EventDetail(page: EventPage, zone: ShownZone, actions: Actions) -> impl IntoV
     view! {
         <Title text=draft.name.clone() />
         {shared}
+        {hidden.map(|_| view! { <Meta name="robots" content="noindex" /> })}
         <article class="rounded-2xl border border-slate-200 bg-white p-8 shadow-sm">
             {header}
             {status.map(|status| view! {
                 <p class="mb-2 inline-block rounded bg-amber-100 px-2 py-0.5 text-sm font-medium text-amber-800">{status}</p>
+            })}
+            {hidden.map(|label| view! {
+                <p class="mb-2 ml-1 inline-block rounded bg-slate-200 px-2 py-0.5 text-sm font-medium text-slate-800"
+                    data-testid="visibility">{label}</p>
             })}
             <h1 class="text-3xl font-bold">{draft.name.clone()}</h1>
             <p class="mt-2 text-slate-700" data-testid="event-when">{when_shown}</p>
@@ -231,8 +251,12 @@ fn EventDetail(page: EventPage, zone: ShownZone, actions: Actions) -> impl IntoV
             {mode.map(|mode| view! { <p class="text-slate-600">{mode}</p> })}
             <Places places=event.places.clone() />
             {event.owner.clone().map(|owner| {
-                let href = owner.handle.clone().map(|h| format!("/u/{h}")).unwrap_or_default();
-                view! { <p class="mt-2 text-sm text-slate-500">"Organised by " <a href=href class="underline">{owner.name()}</a></p> }
+                // Someone without Bluesky has no page of their own.
+                let name = match owner.handle.clone() {
+                    Some(handle) => view! { <a href=format!("/u/{handle}") class="underline">{owner.name()}</a> }.into_any(),
+                    None => view! { <span>{owner.name()}</span> }.into_any(),
+                };
+                view! { <p class="mt-2 text-sm text-slate-500">"Organised by " {name}</p> }
             })}
             {draft.description.clone().map(|text| view! {
                 <p class="mt-6 whitespace-pre-line text-slate-800" data-testid="event-description">{text}</p>

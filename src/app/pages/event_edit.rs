@@ -9,7 +9,7 @@ use crate::api::{
 };
 use crate::app::components::{
     error_page::ErrorPage,
-    event_form::{EventFields, FormError, SaveOrCancel},
+    event_form::{EventFields, FormError, SaveOrCancel, VisibilityField},
 };
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -24,7 +24,7 @@ pub fn EditEventPage() -> impl IntoView {
         move || id.get(),
         |id| async move {
             match id {
-                Some(id) => event_details(id).await,
+                Some(id) => event_details(id, String::new()).await,
                 None => Ok(None),
             }
         },
@@ -41,6 +41,10 @@ pub fn EditEventPage() -> impl IntoView {
                         return Ok(view! { <SignInFirst /> }.into_any());
                     };
                     let initial = page.event.draft.to_input();
+                    // Kept on Skymeet only: saved here, its visibility may change, and it has no
+                    // data server to hold an image.
+                    let here = page.event.sync.at_uri.is_none();
+                    let visibility = page.event.visibility;
                     let back = format!("/events/{slug}");
                     let current_image = crate::domain::EventImage::header(&page.event.images).map(|image| {
                         let src = image.path(&format!("/events/{slug}"));
@@ -50,18 +54,24 @@ pub fn EditEventPage() -> impl IntoView {
                         <section class="mx-auto max-w-2xl rounded-2xl border border-slate-200 bg-white p-8 shadow-sm">
                             <h1 class="text-2xl font-bold">"Edit event"</h1>
                             <p class="mt-1 text-sm text-slate-600">
-                                "Changes are saved to your Bluesky account first. Fields other apps added to the event are kept."
+                                {match here {
+                                    true => "It is kept on Skymeet: changes are saved here at once.",
+                                    false => "Changes are saved to your Bluesky account first. Fields other apps added to the event are kept.",
+                                }}
                             </p>
                             <ActionForm action=update attr:class="mt-6 space-y-5">
                                 <input type="hidden" name="id" value=id />
                                 <EventFields initial error />
+                                {here.then(|| view! { <VisibilityField initial=visibility on_bluesky=false error /> })}
                                 <FormError error />
                                 <SaveOrCancel pending=update.pending() back=back />
                             </ActionForm>
                             // Its own form: the file goes to the PDS as it is, apart from the fields.
-                            <h2 class="mt-8 text-lg font-semibold">"Header image"</h2>
-                            {current_image}
-                            <ImageForm slug />
+                            {(!here).then(|| view! {
+                                <h2 class="mt-8 text-lg font-semibold">"Header image"</h2>
+                                {current_image}
+                                <ImageForm slug />
+                            })}
                         </section>
                     }
                         .into_any())

@@ -1,11 +1,11 @@
 use crate::api::events::CreateEvent;
 use crate::app::components::{
-    event_form::{EventFields, FormError},
+    event_form::{EventFields, FormError, VisibilityField},
     layout::ViewerContext,
     repeat_fields::RepeatFields,
     time_zone_form::ViewerTimeZone,
 };
-use crate::domain::{EventInput, RepeatInput};
+use crate::domain::{EventInput, RepeatInput, Visibility};
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -20,7 +20,9 @@ pub fn NewEventPage() -> impl IntoView {
         <Title text="New event" />
         <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
             {move || Suspend::new(async move {
-                let signed_in = matches!(viewer.await, Ok(Some(_)));
+                let viewer = viewer.await.ok().flatten();
+                let signed_in = viewer.is_some();
+                let on_bluesky = viewer.as_ref().is_some_and(|viewer| viewer.did.is_some());
                 // A new event starts in the visitor's zone, or UTC before one is known.
                 let zone = zone.await.unwrap_or_default().viewer().cloned().unwrap_or_default();
                 if !signed_in {
@@ -34,17 +36,21 @@ pub fn NewEventPage() -> impl IntoView {
                     <section class="mx-auto max-w-2xl rounded-2xl border border-slate-200 bg-white p-8 shadow-sm">
                         <h1 class="text-2xl font-bold">"New event"</h1>
                         <p class="mt-1 text-sm text-slate-600">
-                            "It is published to your Bluesky account first, in your own data server. "
-                            "You can add a header image on its page once it is published."
+                            {match on_bluesky {
+                                true => "A public event is published to your Bluesky account first, in your own data server. \
+                                         You can add a header image on its page once it is published.",
+                                false => "It is kept on Skymeet. Connect Bluesky from your account page to publish it there later.",
+                            }}
                         </p>
                         <ActionForm action=create attr:class="mt-6 space-y-5">
                             <EventFields initial error />
+                            <VisibilityField initial=Visibility::Public on_bluesky error />
                             <RepeatFields initial=RepeatInput::default() error allow_none=true />
                             <FormError error />
                             <button type="submit"
                                 class="rounded-md bg-sky-600 px-4 py-2 font-medium text-white hover:bg-sky-700 disabled:opacity-60"
                                 disabled=move || create.pending().get()>
-                                "Publish event"
+                                {if on_bluesky { "Publish event" } else { "Create event" }}
                             </button>
                         </ActionForm>
                     </section>
@@ -59,9 +65,11 @@ pub fn NewEventPage() -> impl IntoView {
 pub fn SignInFirst() -> impl IntoView {
     view! {
         <section class="mx-auto max-w-md text-center">
-            <p class="text-slate-600">"Sign in with Bluesky to publish events."</p>
+            <p class="text-slate-600">
+                "Sign in with Bluesky to publish events. Signed in with an email account, your events are kept on Skymeet."
+            </p>
             <a href="/login" class="mt-6 inline-block rounded-md bg-sky-600 px-4 py-2 font-medium text-white">
-                "Sign in with Bluesky"
+                "Sign in"
             </a>
         </section>
     }

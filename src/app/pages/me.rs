@@ -1,16 +1,21 @@
 use crate::api::{
     accounts::SignOutEverywhere,
-    auth::{current_user, Disconnect, RefreshProfile},
+    attendance::PublishLocalAnswers,
+    auth::{current_user, ConnectBluesky, Disconnect, RefreshProfile},
+    events::{kept_here, PublishLocalEvent},
     feeds::{calendar_feed, NewCalendarFeed},
     series::{my_series, AcceptSeriesProposal},
     views::{SeriesOverview, Viewer},
+    ErrorCode,
 };
 use crate::app::components::{
     error_page::failure,
     layout::{refresh_viewer_when, ViewerContext},
 };
+use crate::domain::Visibility;
 use leptos::prelude::*;
 use leptos_meta::Title;
+use leptos_router::hooks::use_query_map;
 
 /// `/me`: the signed-in person's Bluesky profile and connection.
 #[component]
@@ -23,8 +28,18 @@ pub fn MePage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="text-slate-500">"Loading your profile…"</p> }>
             {move || Suspend::new(async move {
                 match me.await {
-                    Ok(Some(viewer)) if viewer.did.is_none() => view! { <LocalProfile viewer /> }.into_any(),
-                    Ok(Some(viewer)) => view! { <Profile viewer refresh disconnect /> <CalendarFeed /> <YourSeries /> }.into_any(),
+                    Ok(Some(viewer)) if viewer.did.is_none() => {
+                        view! { <LocalProfile viewer /> <KeptHere on_bluesky=false /> <CalendarFeed /> }.into_any()
+                    }
+                    Ok(Some(viewer)) => {
+                        view! {
+                            <Profile viewer refresh disconnect />
+                            <KeptHere on_bluesky=true />
+                            <CalendarFeed />
+                            <YourSeries />
+                        }
+                            .into_any()
+                    }
                     Ok(None) => {
                         view! {
                             <section class="mx-auto max-w-md text-center">
@@ -70,6 +85,7 @@ fn LocalProfile(viewer: Viewer) -> impl IntoView {
             {move || everywhere.value().get().and_then(Result::err).map(|error| view! {
                 <p role="alert" class="text-sm text-rose-700">{error.message}</p>
             })}
+            <ConnectBluesky />
         </section>
     }
 }
@@ -147,6 +163,115 @@ fn Profile(
             </div>
             {errors}
         </section>
+    }
+}
+
+/// The person's events kept on Skymeet only (unlisted and private ones, and every event of
+/// someone without Bluesky), each with who may see it; once they connected Bluesky, a button
+/// that publishes a public one there, and one that publishes their answers kept here.
+#[component]
+fn KeptHere(on_bluesky: bool) -> impl IntoView {
+    let publish = ServerAction::<PublishLocalEvent>::new();
+    let answers = ServerAction::<PublishLocalAnswers>::new();
+    let kept = Resource::new_blocking(
+        move || (publish.version().get(), answers.version().get()),
+        |_| kept_here(),
+    );
+    let errors = move || {
+        [
+            failure(publish.value().get()),
+            failure(answers.value().get().map(|answered| answered.map(drop))),
+        ]
+        .into_iter()
+        .flatten()
+        .collect_view()
+    };
+    view! {
+        <section class="mx-auto mt-6 max-w-2xl rounded-2xl border border-slate-200 bg-white p-8 shadow-sm" data-testid="kept-here">
+            <div class="flex items-center justify-between gap-3">
+                <h2 class="text-lg font-semibold">"Your events on Skymeet only"</h2>
+                <a href="/events/new" class="rounded-md bg-sky-600 px-3 py-1.5 text-sm font-medium text-white hover:bg-sky-700">
+                    "New event"
+                </a>
+            </div>
+            <Transition fallback=|| view! { <p class="text-slate-500">"Loading…"</p> }>
+                {move || Suspend::new(async move {
+                    let kept = match kept.await {
+                        Ok(kept) => kept,
+                        Err(error) => return view! { <p role="alert">{error.message}</p> }.into_any(),
+                    };
+                    let empty = kept.events.is_empty();
+                    let items = kept.events.into_iter().map(|(event, visibility)| {
+                        let publishable = on_bluesky && visibility == Visibility::Public;
+                        view! {
+                            <li class="flex flex-wrap items-center gap-2 py-2">
+                                <a href=format!("/events/{}", event.slug) class="font-medium text-sky-700 underline">{event.name}</a>
+                                <span class="text-xs text-slate-500">{visibility.label()}</span>
+                                {publishable.then(|| view! {
+                                    <ActionForm action=publish attr:class="ml-auto">
+                                        <input type="hidden" name="id" value=event.id />
+                                        <button type="submit" data-testid="publish-local-event"
+                                            class="rounded-md border border-slate-300 px-2 py-1 text-xs font-medium hover:bg-slate-100">
+                                            "Publish to Bluesky"
+                                        </button>
+                                    </ActionForm>
+                                })}
+                            </li>
+                        }
+                    }).collect_view();
+                    let answers_to_publish = (on_bluesky && kept.answers_to_publish > 0).then(|| view! {
+                        <ActionForm action=answers attr:class="mt-4">
+                            <button type="submit" data-testid="publish-local-answers"
+                                class="rounded-md border border-slate-300 px-3 py-1.5 text-sm font-medium hover:bg-slate-100">
+                                {format!("Publish your {} answers kept here to Bluesky", kept.answers_to_publish)}
+                            </button>
+                        </ActionForm>
+                    });
+                    view! {
+                        {empty.then(|| view! { <p class="mt-2 text-sm text-slate-500">"None yet."</p> })}
+                        <ul class="mt-2 divide-y divide-slate-100" data-testid="kept-here-list">{items}</ul>
+                        {answers_to_publish}
+                    }.into_any()
+                })}
+            </Transition>
+            {errors}
+        </section>
+    }
+}
+
+/// For a local account: connect Bluesky through its sign-in (the account gets the DID), with the
+/// reason when the last try was refused (`?connect_error={code}`).
+#[component]
+fn ConnectBluesky() -> impl IntoView {
+    let connect = ServerAction::<ConnectBluesky>::new();
+    let query = use_query_map();
+    let refused = move || {
+        query
+            .read()
+            .get("connect_error")
+            .and_then(|code| ErrorCode::from_code(&code))
+            .map(|code| code.message().to_owned())
+            .or_else(|| connect.value().get().and_then(Result::err).map(|e| e.message))
+            .map(|message| view! { <p role="alert" class="mt-2 text-sm text-rose-700" data-testid="connect-error">{message}</p> })
+    };
+    view! {
+        <div class="mt-8 border-t border-slate-100 pt-6">
+            <h2 class="text-lg font-semibold">"Connect Bluesky"</h2>
+            <p class="mt-1 text-sm text-slate-600">
+                "Your account gets your Bluesky identity; then you can publish your public events and your answers there."
+            </p>
+            <ActionForm action=connect attr:class="mt-3 flex flex-wrap items-end gap-3">
+                <label class="flex flex-col gap-1 text-sm">
+                    <span class="font-medium">"Bluesky handle"</span>
+                    <input type="text" name="identifier" required placeholder="alice.bsky.social"
+                        class="rounded-md border border-slate-300 px-3 py-1.5" />
+                </label>
+                <button type="submit" class="rounded-md bg-sky-600 px-3 py-1.5 text-sm font-medium text-white hover:bg-sky-700">
+                    "Connect Bluesky"
+                </button>
+            </ActionForm>
+            {refused}
+        </div>
     }
 }
 

@@ -171,6 +171,17 @@ impl CredentialStore {
         Ok(self.sealed.kv.delete(&credentials_key(user_id)).await?)
     }
 
+    /// Hands `from`'s credentials to `to` (a sign-in made a user that was then merged into the
+    /// local account connecting the DID). Each key seals its own value, so they are opened and
+    /// sealed again; `true` when there were some.
+    pub async fn move_to_user(&self, from: i64, to: i64) -> Result<bool, CredentialError> {
+        let Some(session) = self.sealed.get::<Session>(&credentials_key(from)).await? else {
+            return Ok(false);
+        };
+        self.sealed.set(&credentials_key(to), &session, CREDENTIALS_TTL).await?;
+        self.delete_for_user(from).await
+    }
+
     /// When the user's access token expires (atrium refreshes it on the next use after that);
     /// `None` without stored credentials.
     pub async fn access_token_expiry(

@@ -19,9 +19,13 @@ struct Current {
 }
 
 impl Calendar {
-    /// Answers `event` for `user`: creates their RSVP record, or changes the one they have.
+    /// Answers `event` for `user`: creates their RSVP record, or changes the one they have. The
+    /// answer of someone without Bluesky, or to an event kept here, is kept here (`None`).
     #[tracing::instrument(skip_all, fields(user = user.id, event = event.id, status = status.name()), err)]
-    pub async fn answer(&self, user: &User, event: &Event, status: RsvpStatus) -> Result<Rsvp, PublishError> {
+    pub async fn answer(&self, user: &User, event: &Event, status: RsvpStatus) -> Result<Option<Rsvp>, PublishError> {
+        if super::local::answered_here(user, event) {
+            return self.answer_here(user, event, status).await.map(|()| None);
+        }
         bluesky_did(user)?;
         let (subject, subject_cid) = subject(event)?;
         let Current { queued, stored } = self.current(user, event, &subject).await?;
@@ -60,7 +64,7 @@ impl Calendar {
         };
         let write = self.store.save_pending_write(&write, claimed_now()).await?;
         match self.attempt(user, write).await? {
-            Published::Answered(rsvp) => Ok(*rsvp),
+            Published::Answered(rsvp) => Ok(Some(*rsvp)),
             _ => super::unexpected_outcome(),
         }
     }
@@ -68,6 +72,9 @@ impl Calendar {
     /// Withdraws `user`'s answer to `event`: deletes their RSVP record (only the version we hold).
     #[tracing::instrument(skip_all, fields(user = user.id, event = event.id), err)]
     pub async fn withdraw(&self, user: &User, event: &Event) -> Result<(), PublishError> {
+        if super::local::answered_here(user, event) {
+            return self.withdraw_here(user, event).await;
+        }
         bluesky_did(user)?;
         let (subject, _) = subject(event)?;
         let Current { queued, stored } = self.current(user, event, &subject).await?;

@@ -3,11 +3,13 @@
 //! read here is plain data; the server functions turn it into views.
 
 use super::listings::{CopyVersion, Listings};
-use crate::domain::{AtUri, Collection, Did, EventDraft, EventImage, Handle, Place, Provider, RsvpStatus, UnknownZone};
+use crate::domain::{
+    AtUri, Collection, Did, EventDraft, EventImage, Handle, Place, Provider, RsvpStatus, UnknownZone, Visibility,
+};
 use crate::server::{
     identity::Identity,
     pds::{calendar_event::CalendarEvent, record_url, PdsError},
-    store::{Attendee, Conflict, Event, PendingWrite, Rsvp, Store, StoreError, User},
+    store::{Answerer, Conflict, Event, LocalAnswer, Looker, PendingWrite, Rsvp, Store, StoreError, User},
 };
 use chrono::{DateTime, Utc};
 use std::{collections::HashMap, sync::Arc};
@@ -88,27 +90,30 @@ pub struct AnswerRead {
     pub queued: Option<PendingWrite>,
     /// Their RSVP record on its PDS.
     pub record_url: Option<String>,
+    /// Their answer kept here (they have no Bluesky, or the event is kept here).
+    pub here: Option<LocalAnswer>,
 }
 
 /// The answers to an event.
 #[derive(Debug, Clone, Default)]
 pub struct AttendanceRead {
     /// The answers, earliest first (at most `ATTENDEES_LISTED`).
-    pub answers: Vec<Attendee>,
+    pub answers: Vec<Answerer>,
     /// How many people gave each answer, all of them counted.
     pub counts: Vec<(RsvpStatus, i64)>,
     /// The viewer organises the event (and so also sees who is not going).
     pub organiser: bool,
     /// The CID of the event's current version.
     pub event_cid: Option<String>,
-    /// `None` for a guest, for someone without Bluesky, or for an event not on Bluesky.
+    /// `None` for someone not signed in.
     pub mine: Option<AnswerRead>,
 }
 
 impl AttendanceRead {
-    /// Whether `rsvp` answered a version of the event from before its last edit.
-    pub fn answered_earlier_version(&self, rsvp: &Rsvp) -> bool {
-        rsvp.subject_cid.is_some() && self.event_cid.is_some() && rsvp.subject_cid != self.event_cid
+    /// Whether an answer to the version `subject_cid` answered the event as it was before its
+    /// last edit.
+    pub fn answered_earlier_version(&self, subject_cid: Option<&str>) -> bool {
+        subject_cid.is_some() && self.event_cid.is_some() && subject_cid != self.event_cid.as_deref()
     }
 }
 
@@ -178,8 +183,8 @@ impl Reads {
     /// The record behind event `id`, exactly as its owner's PDS holds it; Skymeet's copy when the
     /// PDS cannot be reached or the event is kept here only. `None` when there is no such event,
     /// or its record is gone from the PDS.
-    pub async fn record(&self, id: i64) -> Result<Option<RecordCopy>, StoreError> {
-        let Some(event) = self.store.event_by_id(id).await? else {
+    pub async fn record(&self, id: i64, looker: Looker<'_>) -> Result<Option<RecordCopy>, StoreError> {
+        let Some(event) = self.store.event_seen_by(id, looker).await? else {
             return Ok(None);
         };
         let ours = || {
@@ -215,10 +220,23 @@ impl Reads {
         })
     }
 
-    pub async fn details(&self, id: i64, viewer: Option<&User>) -> Result<Option<DetailsRead>, StoreError> {
-        let Some(event) = self.store.event_by_id(id).await? else {
+    /// Event `id` for `viewer`, who may hold a private event's `invite`; `None` when there is none
+    /// they may see. A signed-in person who came with the invitation is its guest from then on.
+    pub async fn details(
+        &self,
+        id: i64,
+        viewer: Option<&User>,
+        invite: Option<&str>,
+    ) -> Result<Option<DetailsRead>, StoreError> {
+        let user_id = viewer.map(|viewer| viewer.id);
+        let Some(event) = self.store.event_seen_by(id, Looker { user_id, invite }).await? else {
             return Ok(None);
         };
+        if let (Some(user_id), Some(_), Visibility::Private) = (user_id, invite, event.visibility) {
+            if event.owner_id != Some(user_id) {
+                self.store.add_guest(event.id, user_id).await?;
+            }
+        }
         let event = self.read(&mut Owners::default(), event, viewer).await?;
         let pending = match (viewer, event.event.source.rkey.as_deref()) {
             (Some(viewer), Some(rkey)) if event.can_edit => {
@@ -259,8 +277,15 @@ impl Reads {
             return Ok(None);
         }
         let is_owner = matches!((viewer, &user), (Some(v), Some(u)) if v.id == u.id);
+        // Their unlisted and private events are on nobody's user page (theirs are on `/me`).
         let cached_events = match &user {
-            Some(user) => self.store.events_by_owner(user.id).await?,
+            Some(user) => self
+                .store
+                .events_by_owner(user.id)
+                .await?
+                .into_iter()
+                .filter(|event| !event.visibility.is_hidden())
+                .collect(),
             None => Vec::new(),
         };
         let (events, cached) = match listings.of(identity, &did, CopyVersion::of(&cached_events)).await {
@@ -325,7 +350,13 @@ impl Reads {
             }
         }
         let going = match &user {
-            Some(user) => self.store.events_answered(user.id, RsvpStatus::Going).await?,
+            Some(user) => self
+                .store
+                .events_answered(user.id, RsvpStatus::Going)
+                .await?
+                .into_iter()
+                .filter(|event| is_owner || !event.visibility.is_hidden())
+                .collect(),
             None => Vec::new(),
         };
         Ok(Some(UserRead {
@@ -345,14 +376,15 @@ impl Reads {
 
     /// The answers to `event`, and the viewer's own.
     pub async fn attendance(&self, event: &Event, viewer: Option<&User>) -> Result<AttendanceRead, StoreError> {
-        let Some(subject) = event.source.at_uri.as_deref() else {
-            return Ok(AttendanceRead::default());
-        };
-        let answers = self.store.attendees(subject).await?;
-        let counts = self.store.answer_counts(subject).await?;
+        let answers = self.store.answerers(event).await?;
+        let counts = self.store.answer_tally(event).await?;
+        let subject = event.source.at_uri.as_deref();
         let mine = match viewer {
-            Some(viewer) if viewer.did.is_some() => {
-                let stored = self.store.rsvp_of(viewer.id, subject).await?;
+            Some(viewer) => {
+                let stored = match (viewer.did.is_some(), subject) {
+                    (true, Some(subject)) => self.store.rsvp_of(viewer.id, subject).await?,
+                    _ => None,
+                };
                 let queued = self
                     .store
                     .pending_write_for_event(viewer.id, Collection::Rsvp, event.id)
@@ -365,9 +397,10 @@ impl Reads {
                     stored,
                     queued,
                     record_url,
+                    here: self.store.local_rsvp_of(viewer.id, event.id).await?,
                 })
             }
-            _ => None,
+            None => None,
         };
         Ok(AttendanceRead {
             answers,

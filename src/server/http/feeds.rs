@@ -11,6 +11,7 @@ use crate::server::{
     atom,
     feeds::{Feed, FeedError, FeedFormat},
     state::AppState,
+    store::Looker,
 };
 use axum::{
     extract::{Path, Query, State},
@@ -20,6 +21,7 @@ use axum::{
     Router,
 };
 use std::hash::{DefaultHasher, Hash, Hasher};
+use tower_sessions::Session;
 
 pub fn routes() -> Router<AppState> {
     Router::new()
@@ -119,11 +121,43 @@ async fn site(State(state): State<AppState>, headers: HeaderMap) -> Response {
     answer(&headers, state.feeds().site(chrono::Utc::now()).await.map(Some), false)
 }
 
-async fn event(State(state): State<AppState>, Path(slug): Path<String>, headers: HeaderMap) -> Response {
+/// `?invite=`: a private event's invitation code, from its link.
+#[derive(serde::Deserialize)]
+struct Invite {
+    invite: Option<String>,
+}
+
+/// A private event's calendar is for its organiser and guests only (their session, or the
+/// invitation's code): it is never kept by a shared cache.
+async fn event(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    Query(Invite { invite }): Query<Invite>,
+    session: Session,
+    headers: HeaderMap,
+) -> Response {
     let Some(id) = Slug::id_in(&slug) else {
         return not_found();
     };
-    answer(&headers, state.feeds().event(id).await, true)
+    let viewer = match crate::api::ssr::viewer_of(&state, &session).await {
+        Ok(viewer) => viewer,
+        Err(_) => return unavailable(),
+    };
+    let looker = Looker {
+        user_id: viewer.map(|viewer| viewer.id),
+        invite: invite.as_deref(),
+    };
+    let (feed, private) = match state.feeds().event(id, looker).await {
+        Ok(Some((feed, visibility))) => (Ok(Some(feed)), visibility.is_hidden()),
+        other => (other.map(|found| found.map(|(feed, _)| feed)), false),
+    };
+    let mut response = answer(&headers, feed, true);
+    if private {
+        response
+            .headers_mut()
+            .insert(header::CACHE_CONTROL, HeaderValue::from_static("private, no-cache"));
+    }
+    response
 }
 
 async fn series(State(state): State<AppState>, Path(slug): Path<String>, headers: HeaderMap) -> Response {

@@ -5,7 +5,7 @@
 
 use crate::api::{ApiError, ErrorCode};
 use crate::domain::Slug;
-use crate::server::state::AppState;
+use crate::server::{state::AppState, store::Looker};
 use axum::{
     extract::{Path, State},
     http::{header, HeaderName, HeaderValue},
@@ -13,6 +13,7 @@ use axum::{
     routing::get,
     Json, Router,
 };
+use tower_sessions::Session;
 
 pub const SOURCE_HEADER: HeaderName = HeaderName::from_static("x-record-source");
 
@@ -20,10 +21,21 @@ pub fn routes() -> Router<AppState> {
     Router::new().route("/events/{slug}/record.json", get(record))
 }
 
-/// 404 (error-event-3) when there is no such event or its record is gone from its PDS.
-async fn record(State(state): State<AppState>, Path(slug): Path<String>) -> Result<Response, ApiError> {
+/// 404 (error-event-3) when there is no such event (none the viewer may see), or its record is
+/// gone from its PDS.
+async fn record(
+    State(state): State<AppState>,
+    Path(slug): Path<String>,
+    session: Session,
+) -> Result<Response, ApiError> {
     let id = Slug::id_in(&slug).ok_or(ErrorCode::EventNotFound)?;
-    let copy = state.reads().record(id).await?.ok_or(ErrorCode::EventNotFound)?;
+    let viewer = crate::api::ssr::viewer_of(&state, &session).await?;
+    let looker = Looker::user(viewer.map(|viewer| viewer.id));
+    let copy = state
+        .reads()
+        .record(id, looker)
+        .await?
+        .ok_or(ErrorCode::EventNotFound)?;
     let source = HeaderValue::from_static(copy.from.as_str());
     let mut response = Json(copy).into_response();
     let headers = response.headers_mut();

@@ -2,6 +2,7 @@
 //! reconciliation reports.
 
 use super::{with_pool, Store, StoreError};
+use crate::domain::EmailAddress;
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::types::Json;
@@ -277,21 +278,47 @@ impl Store {
             .collect())
     }
 
-    /// People who signed in with Bluesky (not shadow users), newest first.
-    pub async fn signed_in_users(&self, limit: u32) -> Result<Vec<super::User>, StoreError> {
-        let ids: Vec<(i64,)> = with_pool!(self, |pool| sqlx::query_as(
-            "select id from app_user where provider = 'bluesky' and not shadow order by id desc limit $1"
+    /// People who can sign in, newest first: those who signed in with Bluesky (not shadow users)
+    /// and those with an email account, each with that address.
+    pub async fn accounts(&self, limit: u32) -> Result<Vec<(super::User, Option<EmailAddress>)>, StoreError> {
+        let rows: Vec<(i64, Option<String>)> = with_pool!(self, |pool| sqlx::query_as(
+            "select app_user.id, local_login.email from app_user
+             left join local_login on local_login.user_id = app_user.id
+             where (app_user.provider = 'bluesky' and not app_user.shadow) or local_login.user_id is not null
+             order by app_user.id desc limit $1"
         )
         .bind(i64::from(limit))
         .fetch_all(pool)
         .await)?;
-        let mut users = Vec::with_capacity(ids.len());
-        for (id,) in ids {
+        let mut accounts = Vec::with_capacity(rows.len());
+        for (id, email) in rows {
+            let email = email
+                .map(|email| EmailAddress::parse(&email))
+                .transpose()
+                .map_err(|e| StoreError::Corrupt(format!("local_login {id}: {e}")))?;
             if let Some(user) = self.user_by_id(id).await? {
-                users.push(user);
+                accounts.push((user, email));
             }
         }
-        Ok(users)
+        Ok(accounts)
+    }
+
+    /// Stops `user_id` from signing in and ends their sessions, or lets them in again; `false`
+    /// when there is no such person.
+    pub async fn set_disabled(&self, user_id: i64, disabled: bool) -> Result<bool, StoreError> {
+        let changed = with_pool!(self, |pool| sqlx::query(
+            "update app_user set
+                 disabled_at = case when $2 then coalesce(disabled_at, $3) else null end,
+                 session_generation = session_generation + case when $2 then 1 else 0 end
+             where id = $1"
+        )
+        .bind(user_id)
+        .bind(disabled)
+        .bind(chrono::Utc::now())
+        .execute(pool)
+        .await
+        .map(|done| done.rows_affected()))?;
+        Ok(changed > 0)
     }
 }
 

@@ -86,8 +86,10 @@ impl Sql {
         self.text.push_str(text);
     }
 
-    /// `and` the filter's conditions on the `event` table (without its window).
+    /// `and` the filter's conditions on the `event` table (without its window). Only public
+    /// events are ever listed or found.
     fn filters(&mut self, filter: &EventFilter) {
+        self.push(" and event.visibility = 'public'");
         if let Some(mode) = filter.mode {
             let mode = self.arg(Arg::Text(mode.name().to_owned()));
             self.push(&format!(" and event.mode = {mode}"));

@@ -1,5 +1,5 @@
 use super::{bury, settle_pending_write, with_pool, ResultExt, Store, StoreError};
-use crate::domain::{EventDraft, EventMode, EventStatus, Place, Rev, Slug, SyncStatus, TimeZoneName};
+use crate::domain::{EventDraft, EventMode, EventStatus, Place, Rev, Slug, SyncStatus, TimeZoneName, Visibility};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::types::Json;
@@ -135,6 +135,8 @@ pub struct NewEvent {
     /// The record as the owner's PDS holds it, fields of other apps included.
     pub record: Option<Value>,
     pub findable: Findable,
+    /// Anything but public only for a local event (the database refuses the rest).
+    pub visibility: Visibility,
 }
 
 #[derive(Debug, Clone, PartialEq)]
@@ -153,6 +155,7 @@ pub struct Event {
     pub record: Option<Value>,
     /// How many times it changed since it was first stored (iCalendar's SEQUENCE).
     pub sequence: i64,
+    pub visibility: Visibility,
     pub created_at: DateTime<Utc>,
     pub updated_at: DateTime<Utc>,
 }
@@ -180,6 +183,7 @@ pub(super) struct EventRow {
     last_sync_error: Option<String>,
     record: Option<Json<Value>>,
     sequence: i64,
+    visibility: String,
     created_at: DateTime<Utc>,
     updated_at: DateTime<Utc>,
 }
@@ -219,6 +223,7 @@ impl TryFrom<EventRow> for Event {
             },
             record: row.record.map(|json| json.0),
             sequence: row.sequence,
+            visibility: Visibility::parse(&row.visibility).map_err(|e| corrupt(&e))?,
             created_at: row.created_at,
             updated_at: row.updated_at,
         })
@@ -228,7 +233,7 @@ impl TryFrom<EventRow> for Event {
 pub(super) const EVENT_COLUMNS: &str =
     "id, slug, owner_id, name, description, starts_at, ends_at, time_zone, source_type, \
      source_id, source_url, source_data, last_synced_at, at_uri, rkey, cid, rev, sync_status, last_sync_error, record, \
-     sequence, created_at, updated_at";
+     sequence, visibility, created_at, updated_at";
 
 impl Store {
     pub async fn insert_event(&self, event: &NewEvent) -> Result<Event, StoreError> {
@@ -242,9 +247,9 @@ impl Store {
         let sql = format!(
             "insert into event (owner_id, name, description, starts_at, ends_at, time_zone, source_type,
                  source_id, source_url, source_data, last_synced_at, at_uri, rkey, cid, sync_status, record,
-                 rev, last_sync_error, slug, mode, status, place, latitude, longitude)
+                 rev, last_sync_error, slug, mode, status, place, latitude, longitude, visibility)
              values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19,
-                     $20, $21, $22, $23, $24)
+                     $20, $21, $22, $23, $24, $25)
              returning {EVENT_COLUMNS}"
         );
         let source = &event.source;
@@ -275,6 +280,7 @@ impl Store {
                 .bind(&event.findable.place)
                 .bind(event.findable.latitude())
                 .bind(event.findable.longitude())
+                .bind(event.visibility.name())
                 .fetch_one(&mut *tx)
                 .await?;
             // Our write made the record again after a delete: the delete's tombstone goes.
@@ -303,7 +309,7 @@ impl Store {
             "update event set name = $2, description = $3, starts_at = $4, ends_at = $5, time_zone = $6,
                  source_url = $7, source_data = $8, last_synced_at = $9, cid = $10, sync_status = $11, record = $12,
                  rev = $13, last_sync_error = $14, sequence = sequence + 1,
-                 mode = $15, status = $16, place = $17, latitude = $18, longitude = $19
+                 mode = $15, status = $16, place = $17, latitude = $18, longitude = $19, visibility = $20
              where id = $1
              returning {EVENT_COLUMNS}"
         );
@@ -330,6 +336,7 @@ impl Store {
                 .bind(&event.findable.place)
                 .bind(event.findable.latitude())
                 .bind(event.findable.longitude())
+                .bind(event.visibility.name())
                 .fetch_optional(&mut *tx)
                 .await?;
             settle_pending_write!(tx, settles);
@@ -337,6 +344,31 @@ impl Store {
         }
         .await)?;
         row.map(Event::try_from).transpose()
+    }
+
+    /// Makes a public event kept here one of `did`'s records at `uri`, about to be published
+    /// (pending until the PDS takes it).
+    pub async fn start_publishing(
+        &self,
+        id: i64,
+        did: &crate::domain::Did,
+        uri: &crate::domain::AtUri,
+    ) -> Result<(), StoreError> {
+        with_pool!(self, |pool| {
+            sqlx::query(
+                "update event set source_type = 'bluesky', source_id = $2, at_uri = $3, rkey = $4, sync_status = $5
+                 where id = $1 and source_type = 'local' and visibility = 'public'",
+            )
+            .bind(id)
+            .bind(did.as_str())
+            .bind(uri.to_string())
+            .bind(uri.rkey().as_str())
+            .bind(SyncStatus::Pending.as_str())
+            .execute(pool)
+            .await
+            .map(|_| ())
+        })?;
+        Ok(())
     }
 
     /// Sets an event's sync status and the error that explains it (none: it stands well).

@@ -38,7 +38,29 @@ pub struct Rsvp {
     pub updated_at: DateTime<Utc>,
 }
 
-/// An RSVP with who gave it, for attendee lists.
+/// One person's answer to an event with who gave it, for attendee lists: from their RSVP record,
+/// or kept here (see [`LocalAnswer`]).
+#[derive(Debug, Clone, PartialEq)]
+pub struct Answerer {
+    pub status: RsvpStatus,
+    /// The version of the event a record answered (`None` for an answer kept here).
+    pub subject_cid: Option<String>,
+    pub updated_at: DateTime<Utc>,
+    pub did: Option<Did>,
+    pub handle: Option<Handle>,
+    pub display_name: Option<String>,
+    pub avatar_url: Option<String>,
+}
+
+/// An answer given on Skymeet only: by someone without Bluesky, or to an event kept here. It is
+/// never written to anyone's PDS.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct LocalAnswer {
+    pub status: RsvpStatus,
+    pub updated_at: DateTime<Utc>,
+}
+
+/// An RSVP record with who gave it.
 #[derive(Debug, Clone, PartialEq)]
 pub struct Attendee {
     pub rsvp: Rsvp,
@@ -69,6 +91,37 @@ struct AttendeeRow {
     handle: Option<String>,
     display_name: Option<String>,
     avatar_url: Option<String>,
+}
+
+#[derive(sqlx::FromRow)]
+struct AnswererRow {
+    status: String,
+    subject_cid: Option<String>,
+    updated_at: DateTime<Utc>,
+    did: Option<String>,
+    handle: Option<String>,
+    display_name: Option<String>,
+    avatar_url: Option<String>,
+}
+
+impl TryFrom<AnswererRow> for Answerer {
+    type Error = StoreError;
+    fn try_from(row: AnswererRow) -> Result<Self, Self::Error> {
+        // A handle or DID that no longer parses hides the name, not the answer.
+        Ok(Self {
+            status: status_of(&row.status)?,
+            subject_cid: row.subject_cid,
+            updated_at: row.updated_at,
+            did: row.did.as_deref().and_then(|did| Did::parse(did).ok()),
+            handle: row.handle.as_deref().and_then(|handle| Handle::parse(handle).ok()),
+            display_name: row.display_name,
+            avatar_url: row.avatar_url,
+        })
+    }
+}
+
+fn status_of(status: &str) -> Result<RsvpStatus, StoreError> {
+    RsvpStatus::from_token(status).ok_or_else(|| StoreError::Corrupt(format!("an rsvp status {status:?}")))
 }
 
 impl TryFrom<RsvpRow> for Rsvp {
@@ -114,8 +167,121 @@ const LATEST_ANSWERS: &str =
     "select *, row_number() over (partition by owner_id order by updated_at desc, id desc) as latest
      from rsvp where subject_uri = $1";
 
+/// Every answer to an event: its RSVP records (at-uri `$1`, null for an event kept here), one
+/// per person as [`LATEST_ANSWERS`] picks, and the answers kept here (event id `$2`).
+const ALL_ANSWERS: &str = "
+    select owner_id as user_id, status, subject_cid, updated_at from (
+        select *, row_number() over (partition by owner_id order by updated_at desc, id desc) as latest
+        from rsvp where subject_uri = $1
+    ) as record where latest = 1
+    union all
+    select user_id, status, null as subject_cid, updated_at from local_rsvp where event_id = $2";
+
 impl Store {
-    /// The answers to an event (by its at-uri), whenever they arrived: one per person (the latest,
+    /// Everyone's answers to `event`, from their records and kept here alike, earliest first, at
+    /// most [`ATTENDEES_LISTED`] of them; [`Store::answer_tally`] counts them all.
+    pub async fn answerers(&self, event: &Event) -> Result<Vec<Answerer>, StoreError> {
+        let sql = format!(
+            "select answer.status, answer.subject_cid, answer.updated_at,
+                    app_user.did, app_user.handle, app_user.display_name, app_user.avatar_url
+             from ({ALL_ANSWERS}) as answer join app_user on app_user.id = answer.user_id
+             order by answer.updated_at, answer.user_id
+             limit $3"
+        );
+        let rows: Vec<AnswererRow> = with_pool!(self, |pool| sqlx::query_as(&sql)
+            .bind(&event.source.at_uri)
+            .bind(event.id)
+            .bind(ATTENDEES_LISTED)
+            .fetch_all(pool)
+            .await)?;
+        rows.into_iter().map(Answerer::try_from).collect()
+    }
+
+    /// How many people gave each answer to `event`, from their records and kept here alike.
+    pub async fn answer_tally(&self, event: &Event) -> Result<Vec<(RsvpStatus, i64)>, StoreError> {
+        let sql = format!("select status, count(*) from ({ALL_ANSWERS}) as answer group by status");
+        let rows: Vec<(String, i64)> = with_pool!(self, |pool| sqlx::query_as(&sql)
+            .bind(&event.source.at_uri)
+            .bind(event.id)
+            .fetch_all(pool)
+            .await)?;
+        rows.into_iter()
+            .map(|(status, count)| status_of(&status).map(|status| (status, count)))
+            .collect()
+    }
+
+    /// `user_id`'s answer to `event_id` kept here, if they gave one.
+    pub async fn local_rsvp_of(&self, user_id: i64, event_id: i64) -> Result<Option<LocalAnswer>, StoreError> {
+        let row: Option<(String, DateTime<Utc>)> = with_pool!(self, |pool| sqlx::query_as(
+            "select status, updated_at from local_rsvp where user_id = $1 and event_id = $2"
+        )
+        .bind(user_id)
+        .bind(event_id)
+        .fetch_optional(pool)
+        .await)?;
+        row.map(|(status, updated_at)| {
+            Ok(LocalAnswer {
+                status: status_of(&status)?,
+                updated_at,
+            })
+        })
+        .transpose()
+    }
+
+    /// Keeps `user_id`'s answer to `event_id` here, over the one they gave before.
+    pub async fn save_local_rsvp(&self, user_id: i64, event_id: i64, status: RsvpStatus) -> Result<(), StoreError> {
+        with_pool!(self, |pool| sqlx::query(
+            "insert into local_rsvp (user_id, event_id, status) values ($1, $2, $3)
+             on conflict (user_id, event_id) do update set status = excluded.status"
+        )
+        .bind(user_id)
+        .bind(event_id)
+        .bind(status.name())
+        .execute(pool)
+        .await
+        .map(|_| ()))?;
+        Ok(())
+    }
+
+    /// `user_id`'s answers kept here to events that are on Bluesky, with what they answered.
+    pub async fn local_answers_to_published(&self, user_id: i64) -> Result<Vec<(Event, RsvpStatus)>, StoreError> {
+        let sql = format!(
+            "select {EVENT_COLUMNS}, answer from (
+                 select event.*, local_rsvp.status as answer from event
+                 join local_rsvp on local_rsvp.event_id = event.id
+                 where local_rsvp.user_id = $1 and event.at_uri is not null
+             ) as event
+             order by id limit $2"
+        );
+        #[derive(sqlx::FromRow)]
+        struct Row {
+            #[sqlx(flatten)]
+            event: EventRow,
+            answer: String,
+        }
+        let rows: Vec<Row> = with_pool!(self, |pool| sqlx::query_as(&sql)
+            .bind(user_id)
+            .bind(super::LISTED)
+            .fetch_all(pool)
+            .await)?;
+        rows.into_iter()
+            .map(|row| Ok((Event::try_from(row.event)?, status_of(&row.answer)?)))
+            .collect()
+    }
+
+    pub async fn delete_local_rsvp(&self, user_id: i64, event_id: i64) -> Result<(), StoreError> {
+        with_pool!(self, |pool| sqlx::query(
+            "delete from local_rsvp where user_id = $1 and event_id = $2"
+        )
+        .bind(user_id)
+        .bind(event_id)
+        .execute(pool)
+        .await
+        .map(|_| ()))?;
+        Ok(())
+    }
+
+    /// The RSVP records answering an event (by its at-uri), whenever they arrived: one per person (the latest,
     /// should another app have written two records for one person), earliest first, at most
     /// [`ATTENDEES_LISTED`] of them. How many there are in all, [`Store::answer_counts`] says.
     pub async fn attendees(&self, subject_uri: &str) -> Result<Vec<Attendee>, StoreError> {
@@ -226,6 +392,7 @@ impl Store {
         let sql = format!(
             "select {EVENT_COLUMNS} from event
              where at_uri in (select subject_uri from rsvp where owner_id = $1 and status = $2)
+                or id in (select event_id from local_rsvp where user_id = $1 and status = $2)
              order by starts_at is null, starts_at, id limit $3"
         );
         let rows: Vec<EventRow> = with_pool!(self, |pool| sqlx::query_as(&sql)
