@@ -141,8 +141,8 @@ error_codes! {
     /// The events given do not follow one date pattern (or are not the person's, or are in a
     /// series already).
     SeriesNoPattern = "error-series-5", 422, "These events do not follow one pattern, so they cannot become a series.";
-    /// Series are published occurrence by occurrence, so they need a Bluesky account and are public.
-    SeriesNeedsBluesky = "error-series-6", 409, "A repeating series is published to Bluesky: it needs a Bluesky account and is public. Leave \"Repeats\" off, or connect Bluesky first.";
+    /// A series is listed (and published) occurrence by occurrence, so it is public.
+    SeriesIsPublic = "error-series-6", 409, "A repeating series is public. Leave \"Repeats\" off for an unlisted or private event.";
 
     /// Only admins may open the dashboard and use its actions.
     AdminOnly = "error-admin-1", 403, "Only Skymeet's admins may open this.";

@@ -235,9 +235,9 @@ pub async fn create_event(
     let visibility = ssr::visibility(&visibility)?;
     let (state, user) = super::ssr::signed_in_user().await?;
     if let Some(repeat) = repeat {
-        // A series is published occurrence by occurrence: only a public one of a Bluesky account.
-        if visibility.is_hidden() || user.did.is_none() {
-            return Err(super::ErrorCode::SeriesNeedsBluesky.into());
+        // A series is listed (and published, for a Bluesky account) occurrence by occurrence.
+        if visibility.is_hidden() {
+            return Err(super::ErrorCode::SeriesIsPublic.into());
         }
         let schedule = super::ssr::schedule(&state)?;
         let series = schedule

@@ -151,7 +151,7 @@ impl Calendar {
         visibility: Visibility,
     ) -> Result<Event, PublishError> {
         if owner.did.is_none() || visibility.is_hidden() {
-            return self.create_here(owner, draft, visibility).await;
+            return self.create_here(owner, draft, visibility, None).await;
         }
         self.create_keyed(owner, self.next_rkey(), draft).await
     }
@@ -159,8 +159,11 @@ impl Calendar {
     /// [`Self::create`] under a record key chosen earlier (a series occurrence's): creating the
     /// same key again writes the same record again, never a second one.
     #[tracing::instrument(skip_all, fields(owner = owner.id, rkey = %rkey), err)]
+    /// Someone without Bluesky keeps it here, under that key.
     pub async fn create_keyed(&self, owner: &User, rkey: Rkey, draft: &EventDraft) -> Result<Event, PublishError> {
-        bluesky_did(owner)?;
+        if owner.did.is_none() {
+            return self.create_here(owner, draft, Visibility::Public, Some(rkey)).await;
+        }
         let record = CalendarEvent::new(draft, Utc::now());
         let write = NewPendingWrite {
             owner_id: owner.id,

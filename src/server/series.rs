@@ -135,7 +135,6 @@ impl Schedule {
     /// now, it waits as a pending write and the series is there all the same).
     #[tracing::instrument(skip_all, fields(owner = owner.id), err)]
     pub async fn create(&self, owner: &User, draft: &EventDraft, repeat: &Repeat) -> Result<SeriesRow, SeriesError> {
-        owner.did.as_ref().ok_or(PublishError::NotBluesky)?;
         let recurrence = Self::recurrence(repeat, draft)?;
         let now = Utc::now();
         let series = self
@@ -713,8 +712,9 @@ impl Schedule {
 
     /// The cached event an occurrence became, if it is there.
     async fn event_of(&self, owner: &User, row: &OccurrenceRow) -> Result<Option<Event>, StoreError> {
+        // Someone without Bluesky keeps their occurrences here, under the same keys.
         let Some(did) = owner.did.clone() else {
-            return Ok(None);
+            return self.store.event_kept_here(owner.id, &row.rkey).await;
         };
         let uri = AtUri::new(did, COLLECTION, row.rkey.clone());
         self.store.event_by_at_uri(&uri.to_string()).await

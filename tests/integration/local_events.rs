@@ -316,7 +316,7 @@ async fn connecting_bluesky_merges_what_the_firehose_saw_and_publishes_what_is_c
     assert!(shadow.shadow);
 
     // Ada, without Bluesky: two events of her own, and an answer to the organiser's.
-    let (ada, ada_id, _) = local_person(&app, "Ada").await;
+    let (ada, ada_id, ada_email) = local_person(&app, "Ada").await;
     act_as(&mut app, ada);
     let (status, body) = app.create_event(&[("name", "Book swap")]).await;
     assert_eq!(status, StatusCode::OK, "{body}");
@@ -419,6 +419,110 @@ async fn connecting_bluesky_merges_what_the_firehose_saw_and_publishes_what_is_c
     let (_, me) = app.get_html("/me").await;
     assert!(me.contains("Family dinner"), "{me}");
     drop(ada);
+
+    // Disconnecting keeps the account and what it holds; the password still signs in to it.
+    let (status, body) = app.call("disconnect", &crate::helpers::NO_ARGUMENTS).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let kept: Vec<_> = app
+        .state
+        .store
+        .events_by_owner(ada_id)
+        .await
+        .expect("query")
+        .into_iter()
+        .map(|e| e.name)
+        .collect();
+    assert!(
+        kept.contains(&"Family dinner".to_owned()) && kept.contains(&"Book swap".to_owned()),
+        "{kept:?}"
+    );
+    let (status, body) = app
+        .call(
+            "accounts/sign-in",
+            &[
+                ("email", ada_email.as_str()),
+                ("password", crate::helpers::LOCAL_PASSWORD),
+            ],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (_, me) = app.get_html("/me").await;
+    assert!(me.contains("Family dinner"), "{me}");
 }
 
 on_both_engines!(connecting_bluesky_merges_what_the_firehose_saw_and_publishes_what_is_chosen);
+
+async fn someone_without_bluesky_runs_a_series_kept_here(options: AppOptions) {
+    let mut app = spawn_local_network_app(options.with("CREDENTIALS_KEYS", TEST_KEYS)).await;
+    let (ada, ada_id, _) = local_person(&app, "Ada").await;
+    act_as(&mut app, ada);
+    let start = chrono::Utc::now().date_naive() + chrono::Days::new(7);
+    let starts_at = format!("{}T19:00", start.format("%Y-%m-%d"));
+    let mut form = crate::helpers::event_form(
+        None,
+        &[
+            ("name", "Choir practice"),
+            ("starts_at", &starts_at),
+            ("time_zone", "UTC"),
+        ],
+    );
+    form.push(("repeat[frequency]".to_owned(), "weekly".to_owned()));
+    // A series is public: an unlisted one is refused, and nothing is made.
+    let mut hidden = form.clone();
+    hidden.push(("visibility".to_owned(), "unlisted".to_owned()));
+    let (status, body) = app.call("create_event", &hidden).await;
+    assert_eq!(
+        (status, body["code"].as_str()),
+        (StatusCode::CONFLICT, Some("error-series-6")),
+        "{body}"
+    );
+    assert!(app.state.store.series_of_owner(ada_id).await.expect("query").is_empty());
+
+    let (status, body) = app.call("create_event", &form).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let series = app.state.store.series_of_owner(ada_id).await.expect("query").remove(0);
+    // Its first occurrence is kept here, under the key the series chose for it.
+    let first = event_named(&app, ada_id, "Choir practice").await;
+    assert_eq!(first.source.sync_status, SyncStatus::Local);
+    assert!(first.source.rkey.is_some());
+    let (status, page) = app.get_html(&format!("/series/{}", series.slug)).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(
+        page.contains(&format!("/events/{}", first.slug)),
+        "the series links its first date: {page}"
+    );
+
+    // Someone answers the second date: it is kept here too, and counted.
+    let (bo, _, _) = local_person(&app, "Bo").await;
+    let ada = act_as(&mut app, bo);
+    let second = skymeet::domain::occurrence_key(first.starts_at.expect("dated") + chrono::Duration::days(7));
+    let id = series.id.to_string();
+    let (status, body) = app
+        .call(
+            "answer_occurrence",
+            &[("id", id.as_str()), ("key", second.as_str()), ("status", "going")],
+        )
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let dates: Vec<_> = app
+        .state
+        .store
+        .events_by_owner(ada_id)
+        .await
+        .expect("query")
+        .into_iter()
+        .filter(|event| event.name == "Choir practice")
+        .collect();
+    assert_eq!(dates.len(), 2, "the second date is kept now: {dates:?}");
+    let answered = dates
+        .iter()
+        .find(|event| event.id != first.id)
+        .expect("the second date");
+    let (_, page) = app.get_html(&format!("/events/{}", answered.slug)).await;
+    assert_eq!(shown(&page, "count-going"), Some(1));
+    let (_, calendar) = app.get_html(&format!("/series/{}/calendar.ics", series.slug)).await;
+    assert!(calendar.contains("RRULE:FREQ=WEEKLY"), "{calendar}");
+    drop(ada);
+}
+
+on_both_engines!(someone_without_bluesky_runs_a_series_kept_here);

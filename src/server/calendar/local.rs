@@ -8,7 +8,7 @@
 //! [`Calendar::answer`]).
 
 use super::{Calendar, PublishError, Published};
-use crate::domain::{AtUri, Collection, EventDraft, RsvpStatus, Visibility};
+use crate::domain::{AtUri, Collection, EventDraft, Rkey, RsvpStatus, Visibility};
 use crate::server::{
     pds::calendar_event::{CalendarEvent, COLLECTION},
     store::{
@@ -18,18 +18,19 @@ use crate::server::{
 use chrono::Utc;
 
 impl Calendar {
+    /// Keeps a new event here; `rkey` is the record key chosen for it already (a series
+    /// occurrence's, which finds it by that key), kept for when it is published.
     pub(super) async fn create_here(
         &self,
         owner: &User,
         draft: &EventDraft,
         visibility: Visibility,
+        rkey: Option<Rkey>,
     ) -> Result<Event, PublishError> {
         let record = CalendarEvent::new(draft, Utc::now());
-        let event = self
-            .store
-            .insert_event(&local_event(owner.id, draft, &record, visibility))
-            .await?;
-        Ok(event)
+        let mut event = local_event(owner.id, draft, &record, visibility);
+        event.source.rkey = rkey.map(String::from);
+        Ok(self.store.insert_event(&event).await?)
     }
 
     pub(super) async fn update_here(
@@ -69,7 +70,11 @@ impl Calendar {
         let record = event.record.clone().ok_or_else(|| {
             PublishError::BadRecord(crate::server::pds::calendar_event::RecordError::missing("record"))
         })?;
-        let rkey = self.next_rkey();
+        // A series occurrence has its key already: the series finds it by that key.
+        let rkey = match event.source.rkey.as_deref().map(Rkey::parse) {
+            Some(Ok(rkey)) => rkey,
+            _ => self.next_rkey(),
+        };
         let uri = AtUri::new(did.clone(), COLLECTION, rkey.clone());
         self.store.start_publishing(event.id, did, &uri).await?;
         let write = NewPendingWrite {

@@ -410,6 +410,22 @@ impl Store {
         row.map(Event::try_from).transpose()
     }
 
+    /// `owner_id`'s event kept here under record key `rkey` (a series occurrence of theirs).
+    pub async fn event_kept_here(
+        &self,
+        owner_id: i64,
+        rkey: &crate::domain::Rkey,
+    ) -> Result<Option<Event>, StoreError> {
+        let sql =
+            format!("select {EVENT_COLUMNS} from event where owner_id = $1 and rkey = $2 and source_type = 'local'");
+        let row: Option<EventRow> = with_pool!(self, |pool| sqlx::query_as(&sql)
+            .bind(owner_id)
+            .bind(rkey.as_str())
+            .fetch_optional(pool)
+            .await)?;
+        row.map(Event::try_from).transpose()
+    }
+
     pub async fn event_by_at_uri(&self, at_uri: &str) -> Result<Option<Event>, StoreError> {
         let sql = format!("select {EVENT_COLUMNS} from event where at_uri = $1");
         let row: Option<EventRow> = with_pool!(self, |pool| sqlx::query_as(&sql)
