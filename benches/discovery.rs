@@ -3,7 +3,9 @@
 //! file of the same bytes as the first page of `/events` (the baseline), `/events` (first and a
 //! deep page), the home page, an event page, a user page (100 events on the real local PDS), a
 //! search by words and a "near me" search. Prints requests per second and p99 latency for each,
-//! the share of the static rate, and the query plans of the listing and the search.
+//! rendered every time (a new address each request) and kept by the page cache (the same address),
+//! the share of the static rate the kept page reaches, and the query plans of the listing and
+//! the search.
 //!
 //! Run with `scripts/bench.sh` (it installs wrk and starts the local PDS), or `cargo bench
 //! --features ssr --bench discovery` with `LOCAL_PDS_URL` set and `wrk` on the path.
@@ -106,9 +108,32 @@ macro_rules! seed {
     }};
 }
 
-fn wrk(url: &str) -> (f64, f64, u64) {
+/// A wrk script that asks for a new address each time (`_r=` and a number appended), so that
+/// every request is rendered: nothing kept by the page cache matches it.
+const EVERY_TIME_NEW: &str = r#"
+local threads = 0
+function setup(thread)
+  threads = threads + 1
+  thread:set("id", threads)
+end
+local n = 0
+function request()
+  n = n + 1
+  local sep = string.find(wrk.path, "?", 1, true) and "&" or "?"
+  return wrk.format(nil, wrk.path .. sep .. "_r=" .. id .. "-" .. n)
+end
+"#;
+
+/// `wrk -c64` for 8 s against `url`: requests per second, p99 in milliseconds and the count of
+/// answers that were not 2xx or 3xx. With `script`, each request's address is what it makes.
+fn wrk(url: &str, script: Option<&std::path::Path>) -> (f64, f64, u64) {
+    let mut args = vec!["-t2", "-c64", "-d8s", "--latency"];
+    if let Some(script) = script {
+        args.extend(["-s", script.to_str().expect("a UTF-8 path")]);
+    }
+    args.push(url);
     let output = Command::new("wrk")
-        .args(["-t2", "-c64", "-d8s", "--latency", url])
+        .args(args)
         .output()
         .expect("wrk runs (install it: apt-get install wrk)");
     let text = String::from_utf8_lossy(&output.stdout);
@@ -267,28 +292,49 @@ async fn main() {
         ),
         ("near me (Berlin, 25 km)", "/events?near=52.52,13.405&km=25".to_owned()),
     ];
+    let script = site.path().join("every-time-new.lua");
+    std::fs::write(&script, EVERY_TIME_NEW).expect("wrk script");
+    // "rendered": every request at a new address, so the page is rendered each time (what a
+    // signed-in visitor, or the first visitor after a change, gets). "kept": the same address,
+    // served by the page cache while nothing changes (what most visitors get).
     println!(
-        "{:<40} {:>10} {:>10} {:>10} {:>12} {:>8}",
-        "path", "alone ms", "req/s", "p99 ms", "of static", "non-2xx"
+        "{:<38} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>9} {:>7}",
+        "path", "render ms", "kept ms", "rendr r/s", "rendr p99", "kept r/s", "kept p99", "of static", "non-2xx"
     );
     let mut baseline = None;
     for (label, path) in paths {
-        // One request at a time first: the median of 20.
-        let mut alone = Vec::with_capacity(20);
-        for _ in 0..20 {
-            let started = std::time::Instant::now();
-            let response = app.get(&path).await;
-            assert!(response.status().is_success(), "{path}: {}", response.status());
-            response.bytes().await.expect("body");
-            alone.push(started.elapsed().as_secs_f64() * 1000.0);
+        // One request at a time first: the median of 20, rendered and kept.
+        let mut alone = [Vec::with_capacity(20), Vec::with_capacity(20)];
+        for n in 0..20 {
+            let separator = if path.contains('?') { '&' } else { '?' };
+            for (times, address) in alone
+                .iter_mut()
+                .zip([format!("{path}{separator}_r=alone-{n}"), path.clone()])
+            {
+                let started = std::time::Instant::now();
+                let response = app.get(&address).await;
+                assert!(response.status().is_success(), "{address}: {}", response.status());
+                response.bytes().await.expect("body");
+                times.push(started.elapsed().as_secs_f64() * 1000.0);
+            }
         }
-        alone.sort_by(f64::total_cmp);
-        let (rate, p99, failed) = wrk(&format!("{}{path}", app.address));
+        for times in &mut alone {
+            times.sort_by(f64::total_cmp);
+        }
+        let url = format!("{}{path}", app.address);
+        let is_static = baseline.is_none();
+        let (rendered_rate, rendered_p99, rendered_failed) = match is_static {
+            true => (f64::NAN, f64::NAN, 0),
+            false => wrk(&url, Some(&script)),
+        };
+        let (rate, p99, failed) = wrk(&url, None);
         let base = *baseline.get_or_insert(rate);
         println!(
-            "{label:<40} {:>10.2} {rate:>10.0} {p99:>10.2} {:>11.0}% {failed:>8}",
-            alone[10],
-            100.0 * rate / base.max(f64::MIN_POSITIVE)
+            "{label:<38} {:>9.2} {:>9.2} {rendered_rate:>9.0} {rendered_p99:>9.2} {rate:>9.0} {p99:>9.2} {:>8.0}% {:>7}",
+            alone[0][10],
+            alone[1][10],
+            100.0 * rate / base.max(f64::MIN_POSITIVE),
+            failed + rendered_failed,
         );
     }
 

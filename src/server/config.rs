@@ -44,6 +44,10 @@ pub struct Config {
     /// How often each instance samples its counters for the dashboard's charts
     /// (`METRICS_SAMPLE_SECONDS`, default 60; 0 turns sampling off).
     pub metrics_sample_interval: Option<std::time::Duration>,
+    /// How long a page rendered for a visitor who is not signed in is served again while nothing
+    /// it shows has changed in this process (`PAGE_CACHE_SECONDS`, default 10; 0 turns the page
+    /// cache off). Another instance's changes show after at most this long.
+    pub page_cache: Option<std::time::Duration>,
     /// What one client (or all of them together) may ask of the server.
     pub limits: Limits,
     /// How mail to people with a local account goes out.
@@ -452,6 +456,7 @@ impl Config {
         };
         let reconcile_interval = parse_or(source, "RECONCILE_INTERVAL_SECONDS", "3600", seconds_or_off)?;
         let metrics_sample_interval = parse_or(source, "METRICS_SAMPLE_SECONDS", "60", seconds_or_off)?;
+        let page_cache = parse_or(source, "PAGE_CACHE_SECONDS", "10", seconds_or_off)?;
         let limits = Limits::from_source(source)?;
         let mail = MailConfig::from_source(source, &public_url)?;
 
@@ -479,6 +484,7 @@ impl Config {
             admin_dids,
             reconcile_interval,
             metrics_sample_interval,
+            page_cache,
             limits,
             mail,
         })

@@ -9,6 +9,7 @@ pub mod feeds;
 pub mod health;
 pub mod limits;
 pub mod metadata;
+pub mod page_cache;
 pub mod record_json;
 pub mod rest;
 pub mod same_origin;

@@ -46,11 +46,20 @@ use sqlx::{
     sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
     PgPool, SqlitePool,
 };
-use std::{str::FromStr, time::Duration};
+use std::{
+    str::FromStr,
+    sync::{
+        atomic::{AtomicU64, Ordering},
+        Arc,
+    },
+    time::Duration,
+};
 
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: Pool,
+    /// Grows after every change this process makes to what a page shows (see [`Store::version`]).
+    version: Arc<AtomicU64>,
 }
 
 #[derive(Clone, Debug)]
@@ -236,6 +245,7 @@ impl Store {
         sqlx::migrate!("migrations/postgres").run(&pool).await?;
         Ok(Self {
             pool: Pool::Postgres(pool),
+            version: Arc::default(),
         })
     }
 
@@ -261,7 +271,22 @@ impl Store {
         sqlx::migrate!("migrations/sqlite").run(&pool).await?;
         Ok(Self {
             pool: Pool::Sqlite(pool),
+            version: Arc::default(),
         })
+    }
+
+    /// A number that grows after each change this process has made to what a page shows (events,
+    /// answers, series, people's names): a page rendered when it read `n` shows nothing older than
+    /// the changes before `n`. Other processes' changes do not move it. The page cache
+    /// (`http::page_cache`) serves a page again only while the number is the one it was made at.
+    pub fn version(&self) -> u64 {
+        self.version.load(Ordering::Acquire)
+    }
+
+    /// Called by every method that changes what a page shows, after the change is committed: a
+    /// page rendered from before the change, even one still rendering, is never served again.
+    fn changed(&self) {
+        self.version.fetch_add(1, Ordering::AcqRel);
     }
 
     /// How a transaction that will write begins. SQLite takes the write lock at once

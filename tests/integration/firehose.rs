@@ -38,7 +38,7 @@ pub async fn consuming_app_on(options: AppOptions) -> TestApp {
 
 /// Waits (up to 30 s: the whole suite shares two cores with the PDS) until the cached events of
 /// `did` satisfy `done`.
-async fn eventually(app: &TestApp, did: &str, done: impl Fn(&[Event]) -> bool) -> Vec<Event> {
+pub async fn eventually(app: &TestApp, did: &str, done: impl Fn(&[Event]) -> bool) -> Vec<Event> {
     let did = Did::parse(did).expect("DID");
     let mut events = Vec::new();
     for _ in 0..600 {

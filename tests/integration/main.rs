@@ -43,6 +43,7 @@ mod local_events;
 mod local_pds;
 mod network;
 mod network_import;
+mod page_cache;
 mod recurrence;
 mod series;
 mod slugs;

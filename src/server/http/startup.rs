@@ -2,8 +2,8 @@
 //! build it on port 0 and talk to it over HTTP, exactly as a browser would.
 
 use super::{
-    addresses, callback, event_images, feeds, health, limits, metadata, record_json, rest, same_origin, scrape,
-    security_headers, series_api,
+    addresses, callback, event_images, feeds, health, limits, metadata, page_cache, record_json, rest, same_origin,
+    scrape, security_headers, series_api,
 };
 use crate::app::{shell, App};
 use crate::server::{accounts::Accounts, mail::Mailer};
@@ -206,8 +206,14 @@ impl Application {
             accounts,
         };
         // The session layer inside the limits: a refused request never gets (or stores) a session.
-        let (router, forget_quiet_clients) =
-            limits::apply(router(state.clone()).layer(session_layer), &state.config.limits);
+        // The page cache outside the sessions (it sees a page that sets a cookie) and the address
+        // redirects (a kept event page needs no lookup of its slug).
+        let mut app = router(state.clone()).layer(session_layer);
+        if let Some(lifetime) = state.config.page_cache {
+            let cache = Arc::new(page_cache::PageCache::new(state.store.clone(), lifetime));
+            app = app.layer(axum::middleware::from_fn_with_state(cache, page_cache::serve));
+        }
+        let (router, forget_quiet_clients) = limits::apply(app, &state.config.limits);
         let router = router
             .layer(axum::middleware::from_fn(metrics::track_http))
             .layer(axum::middleware::from_fn(security_headers::add))
@@ -429,6 +435,7 @@ fn router(state: AppState) -> Router {
         move || {
             provide_context(state.clone());
             security_headers::provide_page_nonce();
+            page_cache::mark_rendered();
         }
     };
     let leptos_options = state.leptos_options.clone();

@@ -318,6 +318,7 @@ impl Store {
         .execute(pool)
         .await
         .map(|done| done.rows_affected()))?;
+        self.changed();
         Ok(changed > 0)
     }
 }

@@ -71,6 +71,7 @@ impl Store {
             Ok(Connected::Done { merged, shadow })
         }
         .await)?;
+        self.changed();
         Ok(connected)
     }
 }

@@ -179,7 +179,7 @@ impl Store {
     /// Stores what searches read of each event (only where it is still missing: an event
     /// written since keeps what its write stored).
     pub async fn set_findable(&self, events: &[(i64, super::Findable)]) -> Result<u64, StoreError> {
-        with_pool!(self, |pool| async {
+        let written = with_pool!(self, |pool| async {
             let mut tx = pool.begin_with(self.begin_writing()).await?;
             let mut written = 0;
             for (id, findable) in events {
@@ -199,8 +199,11 @@ impl Store {
             }
             tx.commit().await.map(|()| written)
         }
-        .await)
-        .map_err(Into::into)
+        .await)?;
+        if written > 0 {
+            self.changed();
+        }
+        Ok(written)
     }
 
     /// Dated events that end (or, lacking an end, start) at or after `now`, soonest first.

@@ -293,6 +293,7 @@ impl Store {
         }
         .await)
         .on_unique_violation("an event for this record")?;
+        self.changed();
         row.try_into()
     }
 
@@ -343,6 +344,7 @@ impl Store {
             tx.commit().await.map(|()| row)
         }
         .await)?;
+        self.changed();
         row.map(Event::try_from).transpose()
     }
 
@@ -368,6 +370,7 @@ impl Store {
             .await
             .map(|_| ())
         })?;
+        self.changed();
         Ok(())
     }
 
@@ -387,6 +390,7 @@ impl Store {
                 .await
                 .map(|_| ())
         })?;
+        self.changed();
         Ok(())
     }
 
@@ -450,6 +454,7 @@ impl Store {
             tx.commit().await.map(|()| deleted)
         }
         .await)?;
+        self.changed();
         Ok(deleted.is_some())
     }
 }

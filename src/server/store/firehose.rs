@@ -125,6 +125,7 @@ impl Store {
             .bind(handle.map(Handle::as_str))
             .fetch_one(pool)
             .await)?;
+        self.changed();
         Ok(id.0)
     }
 
@@ -139,6 +140,7 @@ impl Store {
         .execute(pool)
         .await
         .map(|done| done.rows_affected()))?;
+        self.changed();
         Ok(updated > 0)
     }
 
@@ -151,6 +153,7 @@ impl Store {
         .execute(pool)
         .await
         .map(|r| r.rows_affected()))?;
+        self.changed();
         Ok(deleted)
     }
 
@@ -199,7 +202,7 @@ impl Store {
                        where id = $1";
         // The news is older than the version we hold: that version is in sync still.
         let confirm_older = "update event set last_synced_at = $2, sync_status = $3 where id = $1";
-        with_pool!(self, |pool| async {
+        let applied = with_pool!(self, |pool| async {
             // First all at once; if the database refuses one record, again with a savepoint around
             // each, so that record alone is refused and the rest still apply.
             let mut contained = false;
@@ -394,7 +397,11 @@ impl Store {
             }
         }
         .await)
-        .map_err(StoreError::from)
+        .map_err(StoreError::from);
+        if !changes.is_empty() {
+            self.changed();
+        }
+        applied
     }
 
     /// Keeps what could not be decoded or applied: one dead letter per record, the latest. Text

@@ -240,6 +240,7 @@ impl Store {
         .execute(pool)
         .await
         .map(|_| ()))?;
+        self.changed();
         Ok(())
     }
 
@@ -278,6 +279,7 @@ impl Store {
         .execute(pool)
         .await
         .map(|_| ()))?;
+        self.changed();
         Ok(())
     }
 
@@ -366,6 +368,7 @@ impl Store {
             tx.commit().await.map(|()| row)
         }
         .await)?;
+        self.changed();
         row.try_into()
     }
 
@@ -384,6 +387,7 @@ impl Store {
             tx.commit().await.map(|()| deleted)
         }
         .await)?;
+        self.changed();
         Ok(deleted > 0)
     }
 

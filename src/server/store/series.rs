@@ -176,6 +176,7 @@ impl Store {
             .bind(Slug::words_of(&draft.name))
             .fetch_one(pool)
             .await)?;
+        self.changed();
         row.try_into()
     }
 
@@ -214,6 +215,7 @@ impl Store {
         .execute(pool)
         .await
         .map(|_| ()))?;
+        self.changed();
         Ok(())
     }
 
@@ -232,6 +234,7 @@ impl Store {
         .execute(pool)
         .await
         .map(|_| ()))?;
+        self.changed();
         Ok(())
     }
 
@@ -255,6 +258,7 @@ impl Store {
             .execute(pool)
             .await
             .map(|_| ()))?;
+        self.changed();
         Ok(())
     }
 
@@ -323,6 +327,7 @@ impl Store {
                 .fetch_one(pool)
                 .await
         })?;
+        self.changed();
         row.try_into()
     }
 
@@ -376,6 +381,7 @@ impl Store {
         .execute(pool)
         .await
         .map(|_| ()))?;
+        self.changed();
         Ok(())
     }
 
@@ -391,6 +397,7 @@ impl Store {
         .execute(pool)
         .await
         .map(|_| ()))?;
+        self.changed();
         Ok(())
     }
 
@@ -404,6 +411,7 @@ impl Store {
         .execute(pool)
         .await
         .map(|_| ()))?;
+        self.changed();
         Ok(())
     }
 
@@ -416,6 +424,7 @@ impl Store {
         .execute(pool)
         .await
         .map(|_| ()))?;
+        self.changed();
         Ok(())
     }
 
@@ -437,6 +446,7 @@ impl Store {
         .execute(pool)
         .await
         .map(|_| ()))?;
+        self.changed();
         Ok(())
     }
 

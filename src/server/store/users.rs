@@ -142,6 +142,7 @@ impl Store {
                 .await
         })
         .on_unique_violation("a user with this DID")?;
+        self.changed();
         row.try_into()
     }
 
@@ -165,6 +166,7 @@ impl Store {
             .bind(did.as_str())
             .fetch_one(pool)
             .await)?;
+        self.changed();
         Ok(id.0)
     }
 
@@ -191,6 +193,7 @@ impl Store {
                 .await
                 .map(|_| ())
         })?;
+        self.changed();
         Ok(())
     }
 
