@@ -126,8 +126,11 @@ end
 
 /// `wrk -c64` for 8 s against `url`: requests per second, p99 in milliseconds and the count of
 /// answers that were not 2xx or 3xx. With `script`, each request's address is what it makes.
-fn wrk(url: &str, script: Option<&std::path::Path>) -> (f64, f64, u64) {
+fn wrk(url: &str, script: Option<&std::path::Path>, header: Option<&str>) -> (f64, f64, u64) {
     let mut args = vec!["-t2", "-c64", "-d8s", "--latency"];
+    if let Some(header) = header {
+        args.extend(["-H", header]);
+    }
     if let Some(script) = script {
         args.extend(["-s", script.to_str().expect("a UTF-8 path")]);
     }
@@ -325,9 +328,9 @@ async fn main() {
         let is_static = baseline.is_none();
         let (rendered_rate, rendered_p99, rendered_failed) = match is_static {
             true => (f64::NAN, f64::NAN, 0),
-            false => wrk(&url, Some(&script)),
+            false => wrk(&url, Some(&script), None),
         };
-        let (rate, p99, failed) = wrk(&url, None);
+        let (rate, p99, failed) = wrk(&url, None, None);
         let base = *baseline.get_or_insert(rate);
         println!(
             "{label:<38} {:>9.2} {:>9.2} {rendered_rate:>9.0} {rendered_p99:>9.2} {rate:>9.0} {p99:>9.2} {:>8.0}% {:>7}",
@@ -336,6 +339,41 @@ async fn main() {
             100.0 * rate / base.max(f64::MIN_POSITIVE),
             failed + rendered_failed,
         );
+    }
+
+    // What a browser gets: the same, compressed (the file from its compressed copies in memory,
+    // the kept page compressed for each response).
+    println!(
+        "\n{:<38} {:>9} {:>9} {:>9}",
+        "compressed (wrk -c64)", "r/s", "p99 ms", "bytes"
+    );
+    for (label, path) in [
+        ("static file", "/static.html"),
+        ("/events, first page (kept)", "/events"),
+    ] {
+        for encoding in ["br", "gzip"] {
+            let header = format!("Accept-Encoding: {encoding}");
+            let url = format!("{}{path}", app.address);
+            let bytes = reqwest::Client::builder()
+                .no_gzip()
+                .no_brotli()
+                .build()
+                .expect("client")
+                .get(&url)
+                .header("accept-encoding", encoding)
+                .send()
+                .await
+                .expect("sent")
+                .bytes()
+                .await
+                .expect("body")
+                .len();
+            let (rate, p99, _) = wrk(&url, None, Some(&header));
+            println!(
+                "{:<38} {rate:>9.0} {p99:>9.2} {bytes:>9}",
+                format!("{label}, {encoding}")
+            );
+        }
     }
 
     // The store's part of the search and of "near me", alone.

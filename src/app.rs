@@ -9,7 +9,7 @@ use components::{
     time_zone_form::provide_viewer_time_zone,
 };
 use leptos::prelude::*;
-use leptos_meta::{provide_meta_context, Link, Meta, MetaTags, Stylesheet, Title};
+use leptos_meta::{provide_meta_context, HashedStylesheet, Link, Meta, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
     path, SsrMode,
@@ -38,6 +38,8 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <meta charset="utf-8" />
                 <meta name="viewport" content="width=device-width, initial-scale=1" />
                 <AutoReload options=options.clone() />
+                // `/pkg/skymeet.css`, or under its hashed name when the build hashes file names.
+                <HashedStylesheet options=options.clone() id="leptos" />
                 <HydrationScripts options />
                 <MetaTags />
             </head>
@@ -60,7 +62,6 @@ pub fn App() -> impl IntoView {
         }
     });
     view! {
-        <Stylesheet id="leptos" href="/pkg/skymeet.css" />
         <Link rel="icon" href="/favicon.svg" type_="image/svg+xml" />
         // The one formatter every page's title goes through: escaped here (see `raw_text`).
         <Title formatter=|page: String| raw_text(format!("{page} · Skymeet")) />

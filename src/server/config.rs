@@ -48,6 +48,9 @@ pub struct Config {
     /// it shows has changed in this process (`PAGE_CACHE_SECONDS`, default 10; 0 turns the page
     /// cache off). Another instance's changes show after at most this long.
     pub page_cache: Option<std::time::Duration>,
+    /// Whether `cargo leptos watch` rewrites the site's files under the running server
+    /// (`LEPTOS_WATCH`, which it sets): then they are read from disk on every request.
+    pub site_watched: bool,
     /// What one client (or all of them together) may ask of the server.
     pub limits: Limits,
     /// How mail to people with a local account goes out.
@@ -457,6 +460,11 @@ impl Config {
         let reconcile_interval = parse_or(source, "RECONCILE_INTERVAL_SECONDS", "3600", seconds_or_off)?;
         let metrics_sample_interval = parse_or(source, "METRICS_SAMPLE_SECONDS", "60", seconds_or_off)?;
         let page_cache = parse_or(source, "PAGE_CACHE_SECONDS", "10", seconds_or_off)?;
+        let site_watched = parse_or(source, "LEPTOS_WATCH", "false", |v| match v {
+            "true" => Ok(true),
+            "false" => Ok(false),
+            _ => Err("expected true or false"),
+        })?;
         let limits = Limits::from_source(source)?;
         let mail = MailConfig::from_source(source, &public_url)?;
 
@@ -485,6 +493,7 @@ impl Config {
             reconcile_interval,
             metrics_sample_interval,
             page_cache,
+            site_watched,
             limits,
             mail,
         })

@@ -3,6 +3,7 @@
 //! and the server functions (`crate::api`); everything below it is called as services.
 
 pub mod addresses;
+pub mod assets;
 pub mod callback;
 pub mod event_images;
 pub mod feeds;

@@ -312,3 +312,72 @@ async fn the_openapi_document_names_only_endpoints_that_exist() {
         }
     }
 }
+
+/// The site's files come from memory in the form the browser takes, with an `ETag` it can
+/// revalidate; a page is compressed as it goes out; hostile paths reach no file.
+#[tokio::test]
+async fn files_and_pages_go_out_compressed() {
+    let site = tempfile::tempdir().expect("site folder");
+    let css = ".card { margin: 0 auto; padding: 1rem; }\n".repeat(300);
+    std::fs::create_dir(site.path().join("pkg")).expect("pkg");
+    std::fs::write(site.path().join("pkg/skymeet.css"), &css).expect("stylesheet");
+    let app =
+        spawn_app(AppOptions::embedded().with("LEPTOS_SITE_ROOT", site.path().to_string_lossy().to_string())).await;
+    // Bytes as they come: no decoding (nor asking for an encoding) behind the test's back.
+    let client = reqwest::Client::builder()
+        .no_gzip()
+        .no_brotli()
+        .build()
+        .expect("client");
+    let get = |path: &str, headers: &[(&str, &str)]| {
+        let mut request = client.get(format!("{}{path}", app.address));
+        for (name, value) in headers {
+            request = request.header(*name, *value);
+        }
+        request.send()
+    };
+
+    let brotli = get("/pkg/skymeet.css", &[("accept-encoding", "gzip, br")])
+        .await
+        .expect("sent");
+    assert_eq!(brotli.status(), StatusCode::OK);
+    assert_eq!(brotli.headers()["content-encoding"], "br");
+    assert_eq!(brotli.headers()["content-type"], "text/css");
+    assert_eq!(brotli.headers()["vary"], "accept-encoding");
+    // Not hashed by this build (no hash.txt beside the test binary): checked again each time.
+    assert_eq!(brotli.headers()["cache-control"], "no-cache");
+    let etag = brotli.headers()["etag"].to_str().expect("etag").to_owned();
+    let squeezed = brotli.bytes().await.expect("body");
+    let mut plain = Vec::new();
+    brotli::BrotliDecompress(&mut &squeezed[..], &mut plain).expect("brotli");
+    assert_eq!(plain, css.as_bytes());
+    assert!(squeezed.len() * 10 < css.len(), "{} of {}", squeezed.len(), css.len());
+
+    let gzip = get("/pkg/skymeet.css", &[("accept-encoding", "gzip")])
+        .await
+        .expect("sent");
+    assert_eq!(gzip.headers()["content-encoding"], "gzip");
+    let as_is = get("/pkg/skymeet.css", &[]).await.expect("sent");
+    assert!(as_is.headers().get("content-encoding").is_none());
+    assert_eq!(as_is.text().await.expect("body"), css);
+    let held = get("/pkg/skymeet.css", &[("if-none-match", &etag)])
+        .await
+        .expect("sent");
+    assert_eq!(held.status(), StatusCode::NOT_MODIFIED);
+
+    // A page is compressed on its way out, and says so.
+    let page = get("/", &[("accept-encoding", "br")]).await.expect("sent");
+    assert_eq!(page.status(), StatusCode::OK);
+    assert_eq!(page.headers()["content-encoding"], "br");
+    let squeezed = page.bytes().await.expect("body");
+    let mut html = Vec::new();
+    brotli::BrotliDecompress(&mut &squeezed[..], &mut html).expect("brotli");
+    assert!(String::from_utf8(html).expect("UTF-8").contains("Skymeet"));
+
+    // Nothing outside the folder, nothing hidden; an unknown file is the not-found page.
+    std::fs::write(site.path().join(".secret"), "no").expect("hidden file");
+    for path in ["/.secret", "/pkg/../.secret", "/pkg/%2e%2e/.secret", "/pkg/missing.css"] {
+        let response = get(path, &[]).await.expect("sent");
+        assert_eq!(response.status(), StatusCode::NOT_FOUND, "{path}");
+    }
+}

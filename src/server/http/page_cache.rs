@@ -82,13 +82,40 @@ impl PageCache {
         }
     }
 
-    /// The kept copy of the page at `address`, if it is still what a render would show.
-    fn fresh(&self, address: &str) -> Option<Arc<Kept>> {
-        let page = self.pages.get(address)?;
-        let fresh = page.version == self.store.version() && page.made.elapsed() < self.lifetime;
-        fresh.then_some(page)
+    /// Whether `page` is still what a render would show.
+    fn is_fresh(&self, page: &Kept) -> bool {
+        page.version == self.store.version() && page.made.elapsed() < self.lifetime
+    }
+
+    /// The fresh copy of the page at `address`; otherwise the right to render it, or `None` when
+    /// the copy another request rendered meanwhile is already out of date. Requests for a page
+    /// that is being rendered wait for it, so a page that has just expired is rendered once, not
+    /// once for each request that comes in meanwhile.
+    async fn fresh_or_guard(&self, address: &str) -> Result<Arc<Kept>, Option<Guard<'_>>> {
+        if let Some(page) = self.pages.get(address) {
+            if self.is_fresh(&page) {
+                return Ok(page);
+            }
+            // Out of date: gone (unless another request has just put a new copy in its place).
+            self.pages.remove_if(address, |kept| Arc::ptr_eq(kept, &page));
+        }
+        match self.pages.get_value_or_guard_async(address).await {
+            Ok(page) if self.is_fresh(&page) => Ok(page),
+            Ok(_) => Err(None),
+            Err(guard) => Err(Some(guard)),
+        }
     }
 }
+
+/// The right to render a page others wait for.
+type Guard<'a> = quick_cache::sync::PlaceholderGuard<
+    'a,
+    String,
+    Arc<Kept>,
+    ByBytes,
+    quick_cache::DefaultHashBuilder,
+    quick_cache::sync::DefaultLifecycle<String, Arc<Kept>>,
+>;
 
 /// Whether the app rendered the answer to a request: set through the request's extensions while
 /// a page renders, so that files (served by the same fallback) are never kept.
@@ -112,9 +139,10 @@ pub async fn serve(State(cache): State<Arc<PageCache>>, mut request: Request, ne
     let Some(nonce) = request.extensions().get::<Nonce>().map(|nonce| nonce.to_string()) else {
         return next.run(request).await;
     };
-    if let Some(page) = cache.fresh(&address) {
-        return with_nonce(&page, &nonce);
-    }
+    let guard = match cache.fresh_or_guard(&address).await {
+        Ok(page) => return with_nonce(&page, &nonce),
+        Err(guard) => guard,
+    };
     let version = cache.store.version();
     let made = Instant::now();
     let rendered = Rendered::default();
@@ -143,7 +171,12 @@ pub async fn serve(State(cache): State<Arc<PageCache>>, mut request: Request, ne
             body: body.clone(),
             nonce,
         };
-        cache.pages.insert(address, Arc::new(kept));
+        // Whoever waits for this page gets it now (a guard dropped unused hands the render to
+        // the next one waiting).
+        match guard {
+            Some(guard) => drop(guard.insert(Arc::new(kept))),
+            None => cache.pages.insert(address, Arc::new(kept)),
+        }
     }
     Response::from_parts(parts, Body::from(body))
 }

@@ -2,8 +2,8 @@
 //! build it on port 0 and talk to it over HTTP, exactly as a browser would.
 
 use super::{
-    addresses, callback, event_images, feeds, health, limits, metadata, page_cache, record_json, rest, same_origin,
-    scrape, security_headers, series_api,
+    addresses, assets, callback, event_images, feeds, health, limits, metadata, page_cache, record_json, rest,
+    same_origin, scrape, security_headers, series_api,
 };
 use crate::app::{shell, App};
 use crate::server::{accounts::Accounts, mail::Mailer};
@@ -28,7 +28,13 @@ use crate::server::{
     store::{Store, StoreError},
 };
 use axum::serve::ListenerExt;
-use axum::{routing::get, Router};
+use axum::{
+    extract::{Request, State},
+    http::Uri,
+    response::Response,
+    routing::get,
+    Router,
+};
 use leptos::{config::LeptosOptions, prelude::provide_context};
 use leptos_axum::{generate_route_list, AxumRouteListing, LeptosRoutes};
 use secrecy::ExposeSecret;
@@ -41,7 +47,10 @@ use std::{
 };
 use tokio::net::TcpListener;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
-use tower_http::trace::TraceLayer;
+use tower_http::{
+    compression::{CompressionLayer, CompressionLevel},
+    trace::TraceLayer,
+};
 use tower_sessions_redis_store::fred::{
     self,
     prelude::{ClientLike, Config as RedisConfig, Pool, ReconnectPolicy},
@@ -126,6 +135,7 @@ impl Application {
             .site_root(config.site_root.as_str())
             .site_pkg_dir("pkg")
             .site_addr(local_addr)
+            .hash_files(assets::names_are_hashed())
             .build();
         // Without Redis, sessions live in the same in-process map as the rest, purged together.
         let memory = match &kv {
@@ -215,6 +225,9 @@ impl Application {
         }
         let (router, forget_quiet_clients) = limits::apply(app, &state.config.limits);
         let router = router
+            // Pages and JSON compressed as they go out (fast settings: a page is rendered for
+            // each request); files arrive compressed already and are left alone.
+            .layer(CompressionLayer::new().quality(CompressionLevel::Fastest))
             .layer(axum::middleware::from_fn(metrics::track_http))
             .layer(axum::middleware::from_fn(security_headers::add))
             .layer(
@@ -428,6 +441,42 @@ async fn openapi() -> impl axum::response::IntoResponse {
 /// hang until the timeout.
 static PAGE_ROUTES: LazyLock<Vec<AxumRouteListing>> = LazyLock::new(|| generate_route_list(App));
 
+/// The fallback: a file of the built site from memory (see [`assets`]); else, for a plain path,
+/// Leptos's own handler, which reads a file too large to keep (a debug build's WebAssembly) from
+/// disk or renders the not-found page; else (a hidden file, `..`) the not-found page. Under
+/// `cargo leptos watch` (files rewritten under the running server), Leptos's handler for all.
+fn files_then_pages(
+    state: &AppState,
+    context: impl Fn() + Clone + Send + Sync + 'static,
+) -> impl Fn(Uri, State<AppState>, Request) -> Pin<Box<dyn Future<Output = Response> + Send>> + Clone + Send + Sync + 'static
+{
+    let assets = assets::Assets::new(
+        &state.config.site_root,
+        state.leptos_options.hash_files,
+        state.config.site_watched,
+    )
+    .map(Arc::new);
+    let options = state.leptos_options.clone();
+    let not_found =
+        leptos_axum::render_app_to_stream_in_order_with_context(context.clone(), move || shell(options.clone()));
+    let from_disk = leptos_axum::file_and_error_handler_with_context::<AppState, _>(context, shell);
+    move |uri: Uri, state: State<AppState>, request: Request| {
+        let assets = assets.clone();
+        let not_found = not_found.clone();
+        let from_disk = from_disk.clone();
+        Box::pin(async move {
+            match assets {
+                Some(assets) => match assets.serve(uri.path(), request.headers()).await {
+                    Some(file) => file,
+                    None if assets::plain_path(uri.path()).is_some() => from_disk(uri, state, request).await,
+                    None => not_found(request).await,
+                },
+                None => from_disk(uri, state, request).await,
+            }
+        })
+    }
+}
+
 fn router(state: AppState) -> Router {
     let routes = PAGE_ROUTES.clone();
     let context = {
@@ -453,9 +502,7 @@ fn router(state: AppState) -> Router {
         .merge(record_json::routes())
         .merge(event_images::routes())
         .leptos_routes_with_context(&state, routes, context.clone(), move || shell(leptos_options.clone()))
-        .fallback(leptos_axum::file_and_error_handler_with_context::<AppState, _>(
-            context, shell,
-        ))
+        .fallback(files_then_pages(&state, context))
         .layer(axum::middleware::from_fn_with_state(state.clone(), addresses::redirect))
         .layer(axum::middleware::from_fn(same_origin::guard))
         .with_state(state)

@@ -394,9 +394,13 @@ impl Store {
     /// The events a person answered with `status`, soonest first (undated last), at most [`super::LISTED`].
     pub async fn events_answered(&self, owner_id: i64, status: RsvpStatus) -> Result<Vec<Event>, StoreError> {
         let sql = format!(
+            // One `in` over a union, not two `in`s joined by `or`: with the planner's statistics,
+            // both engines read every event for the `or` (about 40 ms at 100,000 events).
             "select {EVENT_COLUMNS} from event
-             where at_uri in (select subject_uri from rsvp where owner_id = $1 and status = $2)
-                or id in (select event_id from local_rsvp where user_id = $1 and status = $2)
+             where id in (select event.id from rsvp join event on event.at_uri = rsvp.subject_uri
+                          where rsvp.owner_id = $1 and rsvp.status = $2
+                          union
+                          select event_id from local_rsvp where user_id = $1 and status = $2)
              order by starts_at is null, starts_at, id limit $3"
         );
         let rows: Vec<EventRow> = with_pool!(self, |pool| sqlx::query_as(&sql)
