@@ -45,10 +45,18 @@ pub const LARGEST_PAGE: usize = 512 * 1024;
 pub const LONGEST_ADDRESS: usize = 2048;
 
 /// A page as it was sent, and what it was rendered from.
+/// What was learnt of an address: its page, or that its answer is not one to keep (a file, JSON,
+/// a not-found page, a page too large), so that its requests go straight through, none waiting
+/// for another, until the version moves or the lifetime ends.
 struct Kept {
     /// The store's version read before rendering.
     version: u64,
     made: Instant,
+    page: Option<Page>,
+}
+
+/// A page as it was sent.
+struct Page {
     headers: HeaderMap,
     body: Bytes,
     /// The nonce the page's scripts carry.
@@ -59,8 +67,8 @@ struct Kept {
 struct ByBytes;
 
 impl Weighter<String, Arc<Kept>> for ByBytes {
-    fn weight(&self, address: &String, page: &Arc<Kept>) -> u64 {
-        (address.len() + page.body.len()) as u64
+    fn weight(&self, address: &String, kept: &Arc<Kept>) -> u64 {
+        (address.len() + kept.page.as_ref().map_or(0, |page| page.body.len())) as u64
     }
 }
 
@@ -140,7 +148,10 @@ pub async fn serve(State(cache): State<Arc<PageCache>>, mut request: Request, ne
         return next.run(request).await;
     };
     let guard = match cache.fresh_or_guard(&address).await {
-        Ok(page) => return with_nonce(&page, &nonce),
+        Ok(kept) => match &kept.page {
+            Some(page) => return with_nonce(page, &nonce),
+            None => return next.run(request).await,
+        },
         Err(guard) => guard,
     };
     let version = cache.store.version();
@@ -148,7 +159,17 @@ pub async fn serve(State(cache): State<Arc<PageCache>>, mut request: Request, ne
     let rendered = Rendered::default();
     request.extensions_mut().insert(rendered.clone());
     let response = next.run(request).await;
+    // Whoever waits for this address learns now what it is (a guard dropped unused would hand
+    // the request to the next one waiting).
+    let remember = |page: Option<Page>| {
+        let kept = Arc::new(Kept { version, made, page });
+        match guard {
+            Some(guard) => drop(guard.insert(kept)),
+            None => cache.pages.insert(address, kept),
+        }
+    };
     if !rendered.0.load(Ordering::Acquire) || !keepable_response(&response) {
+        remember(None);
         return response;
     }
     let (parts, body) = response.into_parts();
@@ -161,23 +182,16 @@ pub async fn serve(State(cache): State<Arc<PageCache>>, mut request: Request, ne
             return StatusCode::INTERNAL_SERVER_ERROR.into_response();
         }
     };
-    if body.len() <= LARGEST_PAGE {
+    let page = (body.len() <= LARGEST_PAGE).then(|| {
         let mut headers = parts.headers.clone();
         headers.remove(header::CONTENT_LENGTH);
-        let kept = Kept {
-            version,
-            made,
+        Page {
             headers,
             body: body.clone(),
             nonce,
-        };
-        // Whoever waits for this page gets it now (a guard dropped unused hands the render to
-        // the next one waiting).
-        match guard {
-            Some(guard) => drop(guard.insert(Arc::new(kept))),
-            None => cache.pages.insert(address, Arc::new(kept)),
         }
-    }
+    });
+    remember(page);
     Response::from_parts(parts, Body::from(body))
 }
 
@@ -214,7 +228,7 @@ fn keepable_response(response: &Response) -> bool {
 /// The kept page with `nonce` in place of the one it was rendered with, wherever Leptos wrote it
 /// (its scripts' `nonce`, and the `crossorigin` of its preload links). A nonce is 128 random
 /// bits, made after the data the page shows was written: nothing else on the page can equal it.
-fn with_nonce(page: &Kept, nonce: &str) -> Response {
+fn with_nonce(page: &Page, nonce: &str) -> Response {
     let body = replace_all(&page.body, page.nonce.as_bytes(), nonce.as_bytes());
     let mut response = Response::new(Body::from(body));
     *response.headers_mut() = page.headers.clone();
