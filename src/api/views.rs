@@ -496,6 +496,8 @@ pub struct ConsumerView {
     pub stuck: bool,
     /// Why frames fail, while they do.
     pub last_error: Option<String>,
+    /// Why the last connection failed or ended, while none is open (the consumer retries).
+    pub connection_error: Option<String>,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -1156,6 +1158,7 @@ mod from_server {
                 lag_seconds: read.lag_seconds,
                 stuck: read.stuck,
                 last_error: read.last_error,
+                connection_error: read.connection_error,
             }
         }
     }

@@ -27,7 +27,8 @@ pub struct Config {
     pub oauth_signing_key: Option<OAuthSigningKey>,
     /// The firehose to consume (`FIREHOSE_URL`: a relay, or the PDS on the local network); the
     /// subscribeRepos path is added when missing. A Jetstream `/subscribe` URL is used as it is.
-    /// `None`: no consumer.
+    /// Unset on the embedded default with the public PLC: [`DEFAULT_JETSTREAM`]. `None` (`off`,
+    /// or unset otherwise): no consumer.
     pub firehose_url: Option<Url>,
     /// Which background work this process does (`SKYMEET_ROLE`, or `--role`).
     pub role: Role,
@@ -428,10 +429,17 @@ impl Config {
             }
             None => None,
         };
-        let firehose_url = source
-            .get("FIREHOSE_URL")
-            .map(|value| parse_firehose_url(&value).map_err(|e| ConfigError::invalid("FIREHOSE_URL", e)))
-            .transpose()?;
+        let firehose_url = match source.get("FIREHOSE_URL").as_deref() {
+            Some("off") => None,
+            Some(value) => Some(parse_firehose_url(value).map_err(|e| ConfigError::invalid("FIREHOSE_URL", e))?),
+            // Someone trying Skymeet out sees the network's events from the first minute. Not on
+            // the local network (its PLC on loopback), whose accounts the network does not know;
+            // not on PostgreSQL, where the operator chooses the source.
+            None if matches!(database, DatabaseConfig::Sqlite { .. }) && !plc_on_loopback => {
+                Some(parse_firehose_url(DEFAULT_JETSTREAM).map_err(|e| ConfigError::invalid("FIREHOSE_URL", e))?)
+            }
+            None => None,
+        };
         let role = parse_or(source, "SKYMEET_ROLE", "all", Role::parse)?;
         let firehose_reset_cursor = parse_or(source, "FIREHOSE_RESET_CURSOR", "false", |v| match v {
             "true" | "1" | "yes" => Ok(true),
@@ -573,6 +581,10 @@ fn parse_public_url(value: &str) -> Result<Url, ConfigError> {
     Ok(url)
 }
 
+/// The firehose of the embedded default: a public Jetstream, which sends only the calendar
+/// collections (`wantedCollections`), so the whole network's calendar traffic costs little.
+pub const DEFAULT_JETSTREAM: &str = "wss://jetstream2.us-east.bsky.network/subscribe";
+
 /// A websocket (or http) URL of a firehose, ending in the subscribeRepos method.
 fn parse_firehose_url(value: &str) -> Result<Url, String> {
     let mut url = Url::parse(value).map_err(|e| e.to_string())?;
@@ -665,6 +677,21 @@ mod tests {
         assert!(config.redis.is_none());
         assert!(!config.secure_cookies());
         assert_eq!(config.log_format, LogFormat::Human);
+    }
+
+    #[test]
+    fn the_embedded_default_consumes_the_public_jetstream_unless_told_otherwise() {
+        let url = |vars: &[(&str, &str)]| config(vars).expect("valid").firehose_url.map(String::from);
+        assert_eq!(url(&[]).as_deref(), Some(DEFAULT_JETSTREAM));
+        assert_eq!(url(&[("FIREHOSE_URL", "off")]), None);
+        // The local network's accounts are unknown to the public network; PostgreSQL is an
+        // operator's setup, where the source is theirs to choose.
+        assert_eq!(url(&[("ATPROTO_PLC_URL", "http://localhost:2582")]), None);
+        assert_eq!(url(&[("DATABASE_URL", "postgres://127.0.0.1/skymeet")]), None);
+        assert_eq!(
+            url(&[("FIREHOSE_URL", "ws://localhost:2583")]).as_deref(),
+            Some("ws://localhost:2583/xrpc/com.atproto.sync.subscribeRepos")
+        );
     }
 
     #[test]

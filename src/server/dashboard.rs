@@ -83,6 +83,8 @@ pub struct ConsumerRead {
     pub stuck: bool,
     /// Why frames fail, while they do.
     pub last_error: Option<String>,
+    /// Why the last connection failed or ended, while none is open.
+    pub connection_error: Option<String>,
 }
 
 /// The charts over time: one value per bucket of `series`, from its start to its end.
@@ -141,6 +143,7 @@ pub async fn read(state: &AppState, listed: u32) -> Result<DashboardRead, StoreE
             lag_seconds: ingest.telemetry().lag_seconds(),
             stuck: ingest.telemetry().stuck(),
             last_error: ingest.telemetry().last_error(),
+            connection_error: ingest.telemetry().connection_error(),
         }),
         None => None,
     };

@@ -194,6 +194,8 @@ pub async fn spawn_app(options: AppOptions) -> TestApp {
     // Every test client is on 127.0.0.1, and some poll quickly; a test of the limit sets its own.
     vars.insert("RATE_LIMIT_PER_SECOND", "1000".to_owned());
     vars.insert("RATE_LIMIT_BURST", "5000".to_owned());
+    // Tests never reach out to the public network (the embedded default's Jetstream).
+    vars.insert("FIREHOSE_URL", "off".to_owned());
     if let Some(url) = &database.database_url {
         vars.insert("DATABASE_URL", url.clone());
     }

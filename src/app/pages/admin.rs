@@ -339,7 +339,7 @@ fn LineChart(chart: ChartView, from: String) -> impl IntoView {
 fn Consumer(consumer: Option<ConsumerView>, now: DateTime<Utc>) -> impl IntoView {
     let body = match consumer {
         None => {
-            view! { <p class="mt-2 text-sm text-slate-600">"No firehose consumer here (FIREHOSE_URL is not set)."</p> }
+            view! { <p class="mt-2 text-sm text-slate-600">"No firehose consumer here (FIREHOSE_URL is off, or not set on this setup)."</p> }
                 .into_any()
         }
         Some(c) => {
@@ -353,8 +353,15 @@ fn Consumer(consumer: Option<ConsumerView>, now: DateTime<Utc>) -> impl IntoView
                     {c.last_error.clone().map(|error| format!("Last error: {error}"))}
                 </p>
             });
+            let unreachable = (!c.connected).then_some(c.connection_error.clone()).flatten().map(|error| view! {
+                <p role="status" data-testid="consumer-unreachable" class="mt-2 rounded bg-amber-50 p-2 text-sm text-amber-900">
+                    "Not connected: " {error} ". The consumer keeps trying, waiting longer each time (up to a minute); "
+                    "it resumes from its cursor once it connects. FIREHOSE_URL=off turns it off."
+                </p>
+            });
             view! {
                 {stuck}
+                {unreachable}
                 <dl class="mt-2 grid grid-cols-2 gap-x-4 gap-y-1 text-sm" data-testid="consumer">
                     <dt>"Endpoint"</dt><dd class="break-all font-mono text-xs">{c.endpoint}</dd>
                     <dt>"Connected"</dt><dd data-testid="consumer-connected">{if c.connected { "yes" } else { "no" }}</dd>

@@ -114,7 +114,12 @@ async fn consume(ingest: &Arc<Ingest>, shutdown: &CancellationToken) {
             return;
         }
         if let Err(e) = result {
-            tracing::warn!(error = %Chain(&e), "firehose connection ended");
+            let error = Chain(&e).to_string();
+            if ingest.telemetry.connection_failed(&error) {
+                tracing::warn!(%error, "firehose connection ended; retrying with backoff");
+            } else {
+                tracing::debug!(%error, "firehose connection ended again");
+            }
         }
         if started.elapsed() >= HEALTHY_PERIOD {
             backoff = MIN_BACKOFF;

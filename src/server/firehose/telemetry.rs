@@ -23,6 +23,8 @@ pub struct Telemetry {
     failures_in_a_row: AtomicU64,
     /// Why the last frame failed to apply, while frames keep failing.
     last_error: Mutex<Option<String>>,
+    /// Why the last connection failed or ended, until one opens again.
+    connection_error: Mutex<Option<String>>,
 }
 
 /// Failures in a row after which the consumer counts as stuck: frames arrive, the cursor does not
@@ -40,6 +42,7 @@ impl Default for Telemetry {
             lag_millis: AtomicU64::new(u64::MAX),
             failures_in_a_row: AtomicU64::new(0),
             last_error: Mutex::new(None),
+            connection_error: Mutex::new(None),
         }
     }
 }
@@ -51,6 +54,9 @@ impl Telemetry {
     }
 
     pub fn set_connected(&self, connected: bool) {
+        if connected {
+            *self.connection_error.lock().unwrap_or_else(|p| p.into_inner()) = None;
+        }
         self.connected.store(connected, Ordering::Relaxed);
         ::metrics::gauge!(metrics::FIREHOSE_CONNECTED).set(if connected { 1.0 } else { 0.0 });
     }
@@ -135,6 +141,21 @@ impl Telemetry {
     pub fn last_error(&self) -> Option<String> {
         self.last_error.lock().unwrap_or_else(|p| p.into_inner()).clone()
     }
+
+    /// A connection failed or ended with `error`; `true` when that is news (the first failure,
+    /// or a different one), which is worth a log line: an endpoint that stays unreachable (no
+    /// network) is said once, not on every retry.
+    pub fn connection_failed(&self, error: &str) -> bool {
+        let mut last = self.connection_error.lock().unwrap_or_else(|p| p.into_inner());
+        let news = last.as_deref() != Some(error);
+        *last = Some(error.to_owned());
+        news
+    }
+
+    /// Why the last connection failed or ended, until one opens again.
+    pub fn connection_error(&self) -> Option<String> {
+        self.connection_error.lock().unwrap_or_else(|p| p.into_inner()).clone()
+    }
 }
 
 #[cfg(test)]
@@ -154,5 +175,20 @@ mod tests {
         telemetry.applied();
         assert!(!telemetry.stuck());
         assert_eq!(telemetry.last_error(), None);
+    }
+
+    #[test]
+    fn the_same_connection_failure_is_news_once_until_a_connection_opens() {
+        let telemetry = Telemetry::default();
+        assert!(telemetry.connection_failed("connecting to the firehose failed: no route"));
+        assert!(!telemetry.connection_failed("connecting to the firehose failed: no route"));
+        assert!(telemetry.connection_failed("the server closed the connection"));
+        assert_eq!(
+            telemetry.connection_error().as_deref(),
+            Some("the server closed the connection")
+        );
+        telemetry.set_connected(true);
+        assert_eq!(telemetry.connection_error(), None);
+        assert!(telemetry.connection_failed("the server closed the connection"));
     }
 }
