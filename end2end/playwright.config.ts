@@ -3,7 +3,7 @@ import { execFileSync } from "node:child_process";
 import * as os from "node:os";
 import * as path from "node:path";
 
-// The app under test: the server binary built by `cargo leptos build`, on its own port and with
+// The app under test: the server binary built by scripts/build.sh, on its own port and with
 // its own embedded database, so a development server on :3000 is left alone.
 const port = Number(process.env.E2E_PORT ?? 3100);
 const baseURL = `http://127.0.0.1:${port}`;

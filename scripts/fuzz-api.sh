@@ -4,7 +4,7 @@
 # a 502/503 "the PDS failed" answer would be a finding). Prints schemathesis's summary; exits
 # non-zero on a failure.
 #
-# Runs the debug server built by `cargo leptos build` on port FUZZ_PORT (3300) with the embedded
+# Runs the debug server built by scripts/build.sh on port FUZZ_PORT (3300) with the embedded
 # database, sessions in Redis (so they survive the restart that makes the signed-in account an
 # admin) and the local ATProto network; FUZZ_EXAMPLES (40) examples per operation and phase.
 set -euo pipefail
@@ -23,7 +23,7 @@ fi
 # shellcheck disable=SC1091
 source "$LOCAL_PDS_DIR/run/env"
 export LOCAL_PDS_URL LOCAL_PLC_URL
-cargo leptos build
+scripts/build.sh
 
 port=${FUZZ_PORT:-3300}
 export SKYMEET_URL="http://127.0.0.1:$port"

@@ -13,6 +13,9 @@
 #   status                  exit 0 and print the URLs when running and healthy, exit 1 otherwise
 #   create-account [handle] create an account (random handle t<random>.test when none given; a handle
 #                           without a dot gets ".test"), random password; prints {"handle","did","password"}
+#   demo accounts FILE      two demo accounts (alice.test, bob.test), their passwords kept in FILE
+#                           (reused while they still sign in); prints {"people":[{"handle","did","password"}]}
+#   demo events FILE        writes FILE's people's demo events and RSVPs (once)
 #
 # environment:
 #   LOCAL_PDS_DIR   where everything lives (default <repo>/.local-pds); CI may point it at a cache dir
@@ -321,6 +324,12 @@ cmd_create_account() {
   LOCAL_PDS_URL=$(env_value LOCAL_PDS_URL) "$NODE22_DIR/bin/node" "$SRC_DIR/create-account.mjs" "$@"
 }
 
+cmd_demo() {
+  [[ $# -eq 2 ]] || die "usage: $0 demo accounts|events FILE"
+  running_healthy || die "the local PDS is not running (run: $0 start)"
+  LOCAL_PDS_URL=$(env_value LOCAL_PDS_URL) "$NODE22_DIR/bin/node" "$SRC_DIR/demo.mjs" "$@"
+}
+
 cmd=${1:-help}
 if [[ $# -gt 0 ]]; then shift; fi
 case $cmd in
@@ -329,6 +338,7 @@ case $cmd in
   stop) cmd_stop ;;
   status) cmd_status ;;
   create-account) cmd_create_account "$@" ;;
+  demo) cmd_demo "$@" ;;
   help | -h | --help) usage ;;
   *) usage >&2; exit 2 ;;
 esac

@@ -9,7 +9,8 @@ SKYMEET_CACHE=${SKYMEET_CACHE:-$HOME/.cache/skymeet}
 export CARGO_TARGET_DIR=${CARGO_TARGET_DIR:-$SKYMEET_CACHE/target}
 export PATH="$SKYMEET_CACHE/tools/bin:$HOME/.cargo/bin:$PATH"
 
-# cargo-leptos 0.3's lockfile wants a newer rustc than this machine has: --ignore-rust-version.
+# Only for `cargo leptos watch` (scripts/watch.sh); scripts/build.sh does the build without it.
+# Its lockfile wants a newer rustc than this machine has: --ignore-rust-version.
 CARGO_LEPTOS_VERSION=0.3.11
 # Must equal the wasm-bindgen crate in Cargo.lock exactly.
 WASM_BINDGEN_VERSION=$(awk '/^name = "wasm-bindgen"$/ { getline; gsub(/version = |"/, ""); print; exit }' "$SKYMEET_ROOT/Cargo.lock")
@@ -68,15 +69,14 @@ ensure_build_tools() {
   command -v npm >/dev/null || ensure_apt nodejs npm
   ensure_apt pkg-config libssl-dev
   ensure_rust_target
-  ensure_cargo_tool cargo-leptos cargo-leptos "$CARGO_LEPTOS_VERSION" --locked --ignore-rust-version
   # Not --locked: its lockfile pins a crate version the registry no longer serves.
   ensure_cargo_tool wasm-bindgen wasm-bindgen-cli "$WASM_BINDGEN_VERSION"
   ensure_npm "$SKYMEET_ROOT"
 }
 
-# cargo-leptos builds the server with these variables; leptos reads some at compile time, so cargo
-# would rebuild half the dependency tree for any cargo command run without them. Use them for
-# `cargo test` and `cargo clippy` too, and they share cargo-leptos's build cache.
+# The build (scripts/build.sh, or cargo-leptos) runs cargo with these variables; leptos reads some at
+# compile time, so cargo would rebuild half the dependency tree for any cargo command run without
+# them. Use them for `cargo test` and `cargo clippy` too, and they share the build's cache.
 leptos_build_env() {
   export LEPTOS_OUTPUT_NAME=skymeet LEPTOS_SITE_ROOT=target/site LEPTOS_SITE_PKG_DIR=pkg \
     LEPTOS_SITE_ADDR=127.0.0.1:3000 LEPTOS_RELOAD_PORT=3001 LEPTOS_LIB_DIR=. LEPTOS_BIN_DIR=. \

@@ -60,8 +60,7 @@ export LOCAL_PDS_URL LOCAL_PLC_URL
 step "cargo test (unit + integration)"
 (leptos_build_env && cargo test --features ssr --no-fail-fast)
 
-step "cargo leptos build"
-cargo leptos build
+scripts/build.sh
 
 step "Playwright (Chromium, JavaScript on and off)"
 export E2E_DATA_DIR

@@ -2,7 +2,7 @@
 //! served from memory with their compressed forms.
 //!
 //! A file is read once, on its first request, with the `.br` and `.gz` files the release build
-//! writes beside it (`cargo leptos build --release --precompress`); where those are missing, it is
+//! writes beside it (`scripts/build.sh --release --precompress`); where those are missing, it is
 //! compressed once here instead. Every later request is answered from memory in the form the
 //! client accepts (brotli, then gzip, then as it is), with a strong `ETag` (a `304` for a copy the
 //! client already holds). The files of `/pkg/` whose names carry their content's hash (the build's
@@ -33,8 +33,8 @@ pub const LARGEST_FILE: u64 = 16 * 1024 * 1024;
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 const REVALIDATE: &str = "no-cache";
 
-/// Whether the build named the client's files by their content's hash: `cargo leptos build` with
-/// `hash-files` writes the hashes to `hash.txt` beside the server binary, where Leptos reads them
+/// Whether the build named the client's files by their content's hash: the build (`scripts/build.sh`,
+/// or cargo-leptos with `hash-files`) writes the hashes to `hash.txt` beside the server binary, where Leptos reads them
 /// to name the files in each page.
 pub fn names_are_hashed() -> bool {
     std::env::current_exe()

@@ -44,7 +44,6 @@ pub const LARGEST_PAGE: usize = 512 * 1024;
 /// A page under a longer address (path and query) is sent but not kept.
 pub const LONGEST_ADDRESS: usize = 2048;
 
-/// A page as it was sent, and what it was rendered from.
 /// What was learnt of an address: its page, or that its answer is not one to keep (a file, JSON,
 /// a not-found page, a page too large), so that its requests go straight through, none waiting
 /// for another, until the version moves or the lifetime ends.
@@ -66,9 +65,13 @@ struct Page {
 #[derive(Clone)]
 struct ByBytes;
 
+/// What an entry costs beside its address and body: the headers, the nonce, the bookkeeping. It
+/// also bounds the entries that hold no page (each address a crawler invents is one).
+const ENTRY_BYTES: usize = 512;
+
 impl Weighter<String, Arc<Kept>> for ByBytes {
     fn weight(&self, address: &String, kept: &Arc<Kept>) -> u64 {
-        (address.len() + kept.page.as_ref().map_or(0, |page| page.body.len())) as u64
+        (ENTRY_BYTES + address.len() + kept.page.as_ref().map_or(0, |page| page.body.len())) as u64
     }
 }
 
