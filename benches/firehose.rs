@@ -162,17 +162,26 @@ async fn main() {
         started.elapsed()
     };
 
-    let app = spawn_local_network_app(AppOptions::embedded()).await;
-    let ingest = Arc::new(Ingest::new(
-        app.state.store.clone(),
-        app.state.identity().expect("identity"),
-        firehose_url(),
-    ));
-    let started = Instant::now();
-    for bytes in &frames {
-        ingest.handle(bytes).await.expect("applied");
+    let calendar_frames: Vec<Vec<u8>> = frames
+        .iter()
+        .filter(|bytes| matches!(frame::decode(bytes), Ok(frame::Frame::Commit { ops, .. }) if !ops.is_empty()))
+        .cloned()
+        .collect();
+    let mut applied = Vec::new();
+    for (engine, options) in [
+        ("SQLite", AppOptions::embedded as fn() -> AppOptions),
+        ("PostgreSQL", AppOptions::production),
+    ] {
+        for (what, recording) in [("", &frames), (", calendar frames only", &calendar_frames)] {
+            for (how, batch) in [("a transaction per frame", 1), ("grouped (<= 512 frames)", GROUP)] {
+                let took = apply(options(), recording, batch).await;
+                applied.push((
+                    format!("{engine}{what}, {how}"),
+                    recording.len() as f64 / took.as_secs_f64(),
+                ));
+            }
+        }
     }
-    let apply = started.elapsed();
 
     let rate = |d: Duration| frames.len() as f64 / d.as_secs_f64();
     println!(
@@ -185,6 +194,49 @@ async fn main() {
         "  websocket + decode + filter:         {:>10.0} frames/s",
         rate(over_socket)
     );
-    println!("  decode + filter + apply (SQLite):    {:>10.0} frames/s", rate(apply));
+    println!(
+        "  decode + filter + apply ({} of {} frames carry calendar records in the second rows):",
+        calendar_frames.len(),
+        frames.len()
+    );
+    for (what, rate) in applied {
+        println!("    {what:<58} {rate:>10.0} frames/s");
+    }
+    println!(
+        "  peak memory of this process (the recording is in it): {} MiB",
+        peak_rss_mib()
+    );
+}
+
+/// As many frames as the consumer applies in one transaction (`BATCH_FRAMES` in
+/// `firehose::connection`).
+const GROUP: usize = 512;
+
+/// Decodes and applies `frames` in batches of `batch` through a fresh app's consumer on
+/// `options`' engine (a fresh database: every record is new); how long that took.
+async fn apply(options: AppOptions, frames: &[Vec<u8>], batch: usize) -> Duration {
+    let app = spawn_local_network_app(options).await;
+    let ingest = Arc::new(Ingest::new(
+        app.state.store.clone(),
+        app.state.identity().expect("identity"),
+        firehose_url(),
+    ));
+    let started = Instant::now();
+    for chunk in frames.chunks(batch) {
+        ingest.handle_batch(chunk).await.expect("applied");
+    }
+    let took = started.elapsed();
     app.shutdown.cancel();
+    took
+}
+
+/// The most memory this process held at once (`VmHWM`), in MiB.
+fn peak_rss_mib() -> u64 {
+    std::fs::read_to_string("/proc/self/status")
+        .ok()
+        .and_then(|status| {
+            let line = status.lines().find(|line| line.starts_with("VmHWM:"))?;
+            line.split_whitespace().nth(1)?.parse::<u64>().ok()
+        })
+        .map_or(0, |kib| kib / 1024)
 }

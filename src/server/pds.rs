@@ -92,13 +92,17 @@ fn lenient_rev<'de, D: serde::Deserializer<'de>>(deserializer: D) -> Result<Opti
 
 /// One account's repo on its PDS.
 pub struct Repo<C> {
-    client: C,
+    /// Shared: a signed-in account's session is kept for its next writes (`auth::oauth`).
+    client: Arc<C>,
     did: Did,
 }
 
 impl<C: XrpcClient + Send + Sync> Repo<C> {
-    pub fn new(client: C, did: Did) -> Self {
-        Self { client, did }
+    pub fn new(client: impl Into<Arc<C>>, did: Did) -> Self {
+        Self {
+            client: client.into(),
+            did,
+        }
     }
 
     pub fn did(&self) -> &Did {

@@ -770,3 +770,40 @@ async fn an_identity_frame_hides_the_handle_until_it_is_verified_again() {
     }
     assert_eq!(handle(&app).await, Some(account.handle.clone()), "verified again");
 }
+
+/// With no firehose to reach (no network, a relay down), the app runs on: the consumer keeps
+/// trying with backoff, and the dashboard says why it is not connected.
+#[tokio::test]
+async fn an_unreachable_firehose_is_shown_on_the_dashboard_and_the_app_runs_on() {
+    // A port nothing listens on: bound, then let go.
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").expect("a port");
+    let url = format!(
+        "ws://{}/xrpc/com.atproto.sync.subscribeRepos",
+        closed.local_addr().expect("address")
+    );
+    drop(closed);
+    let app = spawn_local_network_app(AppOptions::embedded().with("FIREHOSE_URL", url.clone())).await;
+    let mut consumer = None;
+    for _ in 0..200 {
+        let read = skymeet::server::dashboard::read(&app.state, 5)
+            .await
+            .expect("dashboard");
+        consumer = read.consumer;
+        if consumer.as_ref().is_some_and(|c| c.connection_error.is_some()) {
+            break;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    let consumer = consumer.expect("a consumer");
+    assert_eq!(consumer.endpoint, url);
+    assert!(!consumer.connected);
+    let error = consumer.connection_error.expect("why it is not connected");
+    assert!(error.starts_with("connecting to the firehose failed"), "{error}");
+    let page = app
+        .client
+        .get(format!("{}/events", app.address))
+        .send()
+        .await
+        .expect("sent");
+    assert_eq!(page.status(), 200, "pages are served all the same");
+}

@@ -30,6 +30,7 @@ mod admin;
 mod api;
 mod attendance;
 mod auth;
+mod demo;
 mod discovery;
 mod event_pages;
 mod events;

@@ -23,7 +23,10 @@ use atrium_oauth::{
     KnownScope, OAuthClient, OAuthClientConfig, OAuthResolverConfig, OAuthSession, Scope,
 };
 use serde_json::Value;
-use std::sync::Arc;
+use std::{
+    sync::Arc,
+    time::{Duration, Instant},
+};
 
 pub type Client = OAuthClient<OAuthStateStore, CredentialStore, CommonDidResolver<Outbound>, HandleResolver, Outbound>;
 
@@ -113,8 +116,24 @@ pub fn browser_nonce() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
+/// How many restored sessions are kept (one per account that writes), and for how long.
+const SESSIONS_KEPT: usize = 1_000;
+const SESSION_KEPT_FOR: Duration = Duration::from_secs(10 * 60);
+
+/// A restored session, kept for the account's next writes: it holds the DPoP nonce its PDS gave
+/// it (a new session learns one only from a refused first request, a second round trip) and saves
+/// restoring (two more reads of the credentials). It is used only while the stored credentials
+/// are still the ones it was restored from: tokens refreshed or retired by any instance, a new
+/// sign-in or a disconnect make the next write restore again.
+struct KeptSession {
+    credentials: atrium_oauth::store::session::Session,
+    session: Arc<Session>,
+    restored: Instant,
+}
+
 pub struct BlueskyAuth {
     client: Arc<Client>,
+    sessions: quick_cache::sync::Cache<Did, Arc<KeptSession>>,
     credentials: CredentialStore,
     state_store: OAuthStateStore,
     scopes: Vec<Scope>,
@@ -203,6 +222,7 @@ impl BlueskyAuth {
         .map_err(OAuthError::Setup)?;
         Ok(Some(Self {
             client: Arc::new(client),
+            sessions: quick_cache::sync::Cache::new(SESSIONS_KEPT),
             credentials,
             state_store,
             scopes,
@@ -232,13 +252,26 @@ impl BlueskyAuth {
         let stored = AtriumStore::get(&self.credentials, &at_did)
             .await
             .map_err(|e| PdsError::Unreachable(format!("reading the credentials failed: {e}")))?;
-        if stored.is_none() {
+        let Some(credentials) = stored else {
+            self.sessions.remove(did);
             return Err(PdsError::SessionEnded);
+        };
+        if let Some(kept) = self.sessions.get(did) {
+            if kept.credentials == credentials && kept.restored.elapsed() < SESSION_KEPT_FOR {
+                return Ok(Repo::new(Arc::clone(&kept.session), did.clone()));
+            }
         }
-        match self.client.restore(&at_did).await {
-            Ok(session) => Ok(Repo::new(session, did.clone())),
-            Err(e) => Err(PdsError::Unreachable(format!("restoring the session failed: {e}"))),
-        }
+        let session = match self.client.restore(&at_did).await {
+            Ok(session) => Arc::new(session),
+            Err(e) => return Err(PdsError::Unreachable(format!("restoring the session failed: {e}"))),
+        };
+        let kept = KeptSession {
+            credentials,
+            session: Arc::clone(&session),
+            restored: Instant::now(),
+        };
+        self.sessions.insert(did.clone(), Arc::new(kept));
+        Ok(Repo::new(session, did.clone()))
     }
 
     /// Resolves `identifier` (a handle or DID), pushes an authorization request, and returns the

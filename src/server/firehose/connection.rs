@@ -18,6 +18,8 @@ use tokio_util::sync::CancellationToken;
 const CHANNEL_CAPACITY: usize = 1024;
 /// The bytes those frames may hold in all: the reader waits for room beyond this.
 const CHANNEL_BYTES: usize = 64 * 1024 * 1024;
+/// The most frames applied in one transaction (see `Ingest::handle_batch`).
+const BATCH_FRAMES: usize = 512;
 /// The largest frame read (a commit carries at most 2 MB of blocks); a bigger one ends the
 /// connection rather than filling memory.
 const MAX_FRAME_BYTES: usize = 4 * 1024 * 1024;
@@ -214,9 +216,13 @@ async fn connection(ingest: &Arc<Ingest>, shutdown: &CancellationToken) -> Resul
         })
     };
     let applied = async {
-        // The permit goes with the frame: its bytes count until it is applied.
-        while let Some((bytes, _permit)) = incoming.recv().await {
-            match ingest.handle(&bytes).await {
+        // Whatever has arrived while the last batch was applied is the next batch (one frame
+        // when the stream is calm, so nothing waits). The permits go with the frames: their
+        // bytes count until they are applied.
+        let mut batch = Vec::with_capacity(BATCH_FRAMES);
+        while incoming.recv_many(&mut batch, BATCH_FRAMES).await > 0 {
+            let (frames, _permits): (Vec<Vec<u8>>, Vec<OwnedSemaphorePermit>) = batch.drain(..).unzip();
+            match ingest.handle_batch(&frames).await {
                 Ok(()) => ingest.telemetry.applied(),
                 Err(e) => {
                     ingest.telemetry.failed(&Chain(&e).to_string());

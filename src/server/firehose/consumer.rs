@@ -13,7 +13,7 @@ use crate::server::{
     identity::Identity,
     metrics,
     records::{self, RecordOwner, RecordState},
-    store::{Applied, Store, StoreError},
+    store::{Applied, RecordChange, Store, StoreError},
 };
 use std::{
     sync::{Arc, Mutex},
@@ -34,6 +34,18 @@ struct IdleCursor {
     written_at: Instant,
     /// The next frame is the first of a connection (written at once).
     first_of_connection: bool,
+}
+
+/// The changes of the commits in one batch, applied together with the cursor that passes them.
+#[derive(Default)]
+struct Pending {
+    changes: Vec<RecordChange>,
+    /// The sequence number of each change's frame (for a dead letter, should it be refused).
+    seqs: Vec<i64>,
+    /// The last frame of the batch so far; `None` while no change waits.
+    cursor: Option<i64>,
+    /// The commit times, for the sync latency measured once they are applied.
+    times: Vec<String>,
 }
 
 /// The firehose consumer of one endpoint: applies its frames to the cache.
@@ -114,6 +126,23 @@ impl Ingest {
     /// Decodes and applies one frame. `Err` only when the store fails (then the frame is not
     /// acknowledged by the cursor and comes again after a reconnect).
     pub async fn handle(self: &Arc<Self>, bytes: &[u8]) -> Result<(), StoreError> {
+        self.handle_batch(&[bytes]).await
+    }
+
+    /// Decodes and applies frames in their order, their commits' records in one transaction
+    /// with the cursor that passes the last of them (group commit: a replay of a backlog writes
+    /// once per batch, not once per record). Nothing is acknowledged before it is applied, so a
+    /// crash at any point loses nothing: the frames after the stored cursor come again, and
+    /// applying them again changes nothing. `Err` only when the store fails.
+    pub async fn handle_batch(self: &Arc<Self>, frames: &[impl AsRef<[u8]> + Sync]) -> Result<(), StoreError> {
+        let mut pending = Pending::default();
+        for bytes in frames {
+            self.handle_one(bytes.as_ref(), &mut pending).await?;
+        }
+        self.flush(pending).await
+    }
+
+    async fn handle_one(self: &Arc<Self>, bytes: &[u8], pending: &mut Pending) -> Result<(), StoreError> {
         ::metrics::counter!(metrics::FIREHOSE_FRAMES_TOTAL).increment(1);
         let decoded = match self.source {
             Source::SubscribeRepos => frame::decode(bytes),
@@ -157,14 +186,30 @@ impl Ingest {
                     self.dead_letter(seq, &op.reason, op.record.as_ref(), &uri).await?;
                 }
                 if ops.is_empty() {
+                    // With records waiting, the cursor passes this frame when they commit.
+                    if pending.cursor.is_some() {
+                        pending.cursor = Some(seq);
+                        return Ok(());
+                    }
                     return self.idle(seq).await;
                 }
-                self.apply_commit(seq, &repo, rev.as_ref(), ops).await?;
-                if let Some(latency) = since(&time) {
-                    ::metrics::histogram!(metrics::SYNC_LATENCY_SECONDS).record(latency);
-                }
+                self.prepare_commit(seq, &repo, rev.as_ref(), ops, pending).await?;
+                pending.times.push(time);
                 Ok(())
             }
+            other => {
+                // What the other frames change must follow the records before them.
+                self.flush(std::mem::take(pending)).await?;
+                self.handle_other(other).await
+            }
+        }
+    }
+
+    /// A frame other than a commit, with no records waiting before it.
+    async fn handle_other(&self, frame: Frame) -> Result<(), StoreError> {
+        match frame {
+            // Commits are `handle_one`'s.
+            Frame::Commit { .. } => Ok(()),
             Frame::Identity { seq, did, handle: _ } => {
                 // The frame says what the account claims now; a claim is not proof. Until its
                 // handle is checked again (in the background, with its repo) the DID is shown.
@@ -246,12 +291,15 @@ impl Ingest {
         }
     }
 
-    async fn apply_commit(
+    /// Turns a commit's operations into changes waiting in `pending` (what cannot become one is
+    /// dead-lettered now).
+    async fn prepare_commit(
         &self,
         seq: i64,
         did: &Did,
         rev: Option<&Rev>,
         ops: Vec<frame::RecordOp>,
+        pending: &mut Pending,
     ) -> Result<(), StoreError> {
         let (user_id, pds, located) = self.repos.locate(did).await?;
         if located == Located::Partly {
@@ -262,7 +310,6 @@ impl Ingest {
             user_id,
             pds: &pds,
         };
-        let mut changes = Vec::with_capacity(ops.len());
         for op in ops {
             // Where the record lives, for a replay to read it again.
             let uri = format!("at://{did}/{}/{}", op.collection, op.rkey);
@@ -280,15 +327,27 @@ impl Ingest {
                 RecordState::Gone => None,
             };
             match records::change(owner, op.collection, &op.rkey, state, rev) {
-                Ok(change) => changes.push(change),
+                Ok(change) => {
+                    pending.changes.push(change);
+                    pending.seqs.push(seq);
+                }
                 Err(error) => self.dead_letter(seq, &error, record.as_ref(), &uri).await?,
             }
         }
+        pending.cursor = Some(seq);
+        Ok(())
+    }
+
+    /// Applies the waiting changes in one transaction with the cursor that passes them.
+    async fn flush(&self, pending: Pending) -> Result<(), StoreError> {
+        let Some(cursor) = pending.cursor else {
+            return Ok(());
+        };
         let applied = self
             .store
-            .apply_firehose_changes(Some((&self.endpoint, seq)), &changes)
+            .apply_firehose_changes(Some((&self.endpoint, cursor)), &pending.changes)
             .await?;
-        for (change, outcome) in changes.iter().zip(applied) {
+        for ((change, outcome), seq) in pending.changes.iter().zip(applied).zip(&pending.seqs) {
             let outcome = match outcome {
                 Applied::Inserted => "inserted",
                 Applied::Updated => "updated",
@@ -296,7 +355,8 @@ impl Ingest {
                 Applied::Deleted => "deleted",
                 Applied::Absent => "absent",
                 Applied::Refused(reason) => {
-                    self.dead_letter(seq, &reason, change.record(), change.at_uri()).await?;
+                    self.dead_letter(*seq, &reason, change.record(), change.at_uri())
+                        .await?;
                     "refused"
                 }
             };
@@ -307,7 +367,14 @@ impl Ingest {
             )
             .increment(1);
         }
-        ::metrics::gauge!(metrics::FIREHOSE_CURSOR).set(seq as f64);
+        for time in &pending.times {
+            if let Some(latency) = since(time) {
+                ::metrics::histogram!(metrics::SYNC_LATENCY_SECONDS).record(latency);
+            }
+        }
+        // The cursor is written: an idle frame after these has nothing older to wait for.
+        self.idle.lock().unwrap_or_else(|p| p.into_inner()).unwritten = None;
+        ::metrics::gauge!(metrics::FIREHOSE_CURSOR).set(cursor as f64);
         Ok(())
     }
 
