@@ -206,6 +206,50 @@ async fn main() {
         "  peak memory of this process (the recording is in it): {} MiB",
         peak_rss_mib()
     );
+    for (engine, options) in [
+        ("SQLite", AppOptions::embedded as fn() -> AppOptions),
+        ("PostgreSQL", AppOptions::production),
+    ] {
+        let (p50, p99) = commit_to_cache(options(), LATENCY_SAMPLES).await;
+        println!(
+            "  commit on the PDS to its row in the cache ({engine}, {LATENCY_SAMPLES} records, no other load): p50 {:.1} ms, p99 {:.1} ms",
+            p50.as_secs_f64() * 1000.0,
+            p99.as_secs_f64() * 1000.0
+        );
+    }
+}
+
+const LATENCY_SAMPLES: usize = 200;
+
+/// From a record's commit on the PDS (its `putRecord` answered) to its row in the cache, through a
+/// consumer of the PDS's firehose on `options`' engine: the p50 and p99 of `samples` records.
+async fn commit_to_cache(options: AppOptions, samples: usize) -> (Duration, Duration) {
+    const EVENTS: &str = "community.lexicon.calendar.event";
+    let app = spawn_local_network_app(options.with("FIREHOSE_URL", firehose_url())).await;
+    let ingest = app.state.consumer().expect("a consumer");
+    while !ingest.connected() {
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    let account = create_account().await;
+    let mut took = Vec::with_capacity(samples);
+    // The first record also makes its owner known (a DID resolution): not counted.
+    for i in 0..=samples {
+        let rkey = format!("latency{i}");
+        let record = json!({"$type": EVENTS, "name": format!("Latency {i}"), "createdAt": "2026-11-24T00:00:00Z"});
+        put_record_directly(&account, EVENTS, &rkey, record).await;
+        let committed = Instant::now();
+        let uri = format!("at://{}/{EVENTS}/{rkey}", account.did);
+        while app.state.store.event_by_at_uri(&uri).await.expect("query").is_none() {
+            assert!(committed.elapsed() < Duration::from_secs(30), "{uri} never arrived");
+            tokio::time::sleep(Duration::from_micros(250)).await;
+        }
+        if i > 0 {
+            took.push(committed.elapsed());
+        }
+    }
+    app.shutdown.cancel();
+    took.sort();
+    (took[samples / 2], took[samples * 99 / 100])
 }
 
 /// As many frames as the consumer applies in one transaction (`BATCH_FRAMES` in

@@ -16,14 +16,21 @@ mod network;
 use helpers::AppOptions;
 use network::{create_account, pds_url, sign_in_headless, spawn_local_network_app, TEST_KEYS};
 use serde_json::json;
+use skymeet::domain::{Did, Rkey};
 use std::time::{Duration, Instant};
 
-const ROUNDS: usize = 40;
+const ROUNDS: usize = 100;
 const WARM_UP: usize = 3;
 
 fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
     samples[samples.len() / 2]
+}
+
+fn micros_now() -> u64 {
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map_or(0, |d| d.as_micros() as u64)
 }
 
 fn ms(duration: Duration) -> f64 {
@@ -41,7 +48,14 @@ async fn main() {
     let account = create_account().await;
     sign_in_headless(&app, &account).await;
 
+    // Rounds alternate between the two, so both see the PDS in the same state (its repo grows,
+    // its background work comes and goes).
+    let client = reqwest::Client::new();
     let mut ours = Vec::with_capacity(ROUNDS);
+    let mut bare = Vec::with_capacity(ROUNDS);
+    let mut session = Vec::with_capacity(ROUNDS);
+    let auth = &app.state.bluesky.as_ref().expect("Bluesky is on").auth;
+    let did = Did::parse(&account.did).expect("a DID");
     for round in 0..WARM_UP + ROUNDS {
         let name = format!("Benchmark event {round}");
         let started = Instant::now();
@@ -61,11 +75,7 @@ async fn main() {
         if round >= WARM_UP {
             ours.push(elapsed);
         }
-    }
 
-    let client = reqwest::Client::new();
-    let mut bare = Vec::with_capacity(ROUNDS);
-    for round in 0..WARM_UP + ROUNDS {
         let record = json!({
             "$type": "community.lexicon.calendar.event",
             "name": format!("Bare record {round}"),
@@ -89,12 +99,30 @@ async fn main() {
         if round >= WARM_UP {
             bare.push(elapsed);
         }
+
+        // The putRecord alone, through the account's OAuth session (DPoP), without the app
+        // around it: what the PDS itself takes for the write Skymeet makes.
+        let rkey = Rkey::tid(micros_now(), 7);
+        let started = Instant::now();
+        auth.repo(&did)
+            .await
+            .expect("the account's repo")
+            .put_record("community.lexicon.calendar.event", &rkey, &record, None)
+            .await
+            .expect("putRecord through the OAuth session");
+        if round >= WARM_UP {
+            session.push(started.elapsed());
+        }
     }
 
-    let (ours, bare) = (median(ours), median(bare));
+    let (ours, bare, session) = (median(ours), median(bare), median(session));
     println!("publish benchmark ({ROUNDS} rounds after {WARM_UP} warm-up, {engine} + local PDS)");
     println!("  skymeet create_event (end to end): median {:.1} ms", ms(ours));
     println!("  bare createRecord on the same PDS: median {:.1} ms", ms(bare));
     println!("  ratio: {:.2}x", ours.as_secs_f64() / bare.as_secs_f64());
+    println!(
+        "  of which the putRecord through the OAuth session (DPoP), alone: median {:.1} ms",
+        ms(session)
+    );
     app.shutdown.cancel();
 }

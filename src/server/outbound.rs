@@ -279,6 +279,14 @@ impl Outbound {
             match outgoing.send().await {
                 Ok(response) => {
                     let status = response.status();
+                    tracing::debug!(
+                        method = %parts.method,
+                        server,
+                        path = url.path(),
+                        status = status.as_u16(),
+                        took_ms = now.elapsed().as_secs_f64() * 1000.0,
+                        "outbound request"
+                    );
                     let transient = matches!(status.as_u16(), 502..=504);
                     self.breakers.record(&server, !status.is_server_error(), Instant::now());
                     if transient && idempotent && retry_left {
