@@ -16,6 +16,8 @@ mod helpers;
 #[allow(dead_code)]
 #[path = "../tests/integration/network.rs"]
 mod network;
+#[path = "shared/report.rs"]
+mod report;
 
 use chrono::{Duration, Utc};
 use helpers::{AppOptions, TestApp};
@@ -332,6 +334,19 @@ async fn main() {
         };
         let (rate, p99, failed) = wrk(&url, None, None);
         let base = *baseline.get_or_insert(rate);
+        if is_static {
+            report::row(
+                &format!("static file from memory ({engine}, wrk -c64, p99)"),
+                format!("{rate:.0} req/s, {p99:.1} ms"),
+                ">= 18,000 req/s (10x 1,800)",
+            );
+        } else {
+            report::row(
+                &format!("page {label} ({engine}): kept r/s, p99 / rendered r/s, p99"),
+                format!("{rate:.0}, {p99:.1} ms / {rendered_rate:.0}, {rendered_p99:.1} ms"),
+                "kept >= half the static rate, p99 < 20 ms",
+            );
+        }
         println!(
             "{label:<38} {:>9.2} {:>9.2} {rendered_rate:>9.0} {rendered_p99:>9.2} {rate:>9.0} {p99:>9.2} {:>8.0}% {:>7}",
             alone[0][10],

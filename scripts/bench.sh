@@ -11,6 +11,8 @@
 #   and a deep page), home, an event page, a user page, a search and a near-me search, each beside
 #   a static file of the same bytes served by the same process; on SQLite and on PostgreSQL, with
 #   the query plans of the listing and the search.
+# - what a browser downloads: the release build's wasm, raw and as sent (brotli, gzip);
+# - at the end, one table of every figure beside its target (the rows each benchmark prints).
 # Needs PostgreSQL and Redis like the tests.
 set -euo pipefail
 source "$(dirname "$0")/setup.sh"
@@ -24,18 +26,33 @@ if ! scripts/local-pds.sh status >/dev/null 2>&1; then
   scripts/local-pds.sh start
   started_pds=1
 fi
-trap '[ -n "$started_pds" ] && scripts/local-pds.sh stop >/dev/null 2>&1 || true' EXIT
 # shellcheck disable=SC1091
 source "$LOCAL_PDS_DIR/run/env"
 export LOCAL_PDS_URL LOCAL_PLC_URL
 leptos_build_env
-cargo test --quiet --features ssr --lib detection_is_precise -- --nocapture 2>&1 | grep 'series detection'
+# Everything printed is kept, for the table at the end.
+output=$(mktemp)
+trap '[ -n "$started_pds" ] && scripts/local-pds.sh stop >/dev/null 2>&1; rm -f "$output"' EXIT
+cargo test --quiet --features ssr --lib detection_is_precise -- --nocapture 2>&1 | grep 'series detection' | tee -a "$output"
 ensure_apt wrk
 for engine in sqlite postgres; do
-  RUST_LOG=${RUST_LOG:-warn} BENCH_ENGINE=$engine cargo bench --features ssr --bench discovery
+  RUST_LOG=${RUST_LOG:-warn} BENCH_ENGINE=$engine cargo bench --features ssr --bench discovery | tee -a "$output"
 done
-RUST_LOG=${RUST_LOG:-warn} cargo bench --features ssr --bench publish --bench firehose
+RUST_LOG=${RUST_LOG:-warn} cargo bench --features ssr --bench publish --bench firehose | tee -a "$output"
 
 # The same recording through @atproto/sync's firehose consumer (the JS reference).
 ensure_npm "$SKYMEET_ROOT/benches/firehose-js"
-node "$SKYMEET_ROOT/benches/firehose-js/consume.mjs" "$SKYMEET_CACHE/firehose-${BENCH_FRAMES:-100000}.frames"
+node "$SKYMEET_ROOT/benches/firehose-js/consume.mjs" "$SKYMEET_CACHE/firehose-${BENCH_FRAMES:-100000}.frames" | tee -a "$output"
+
+step "what a browser downloads (the release build)"
+scripts/build.sh --release --precompress >/dev/null
+wasm=$(ls target/site/pkg/skymeet.*.wasm)
+size() { stat -c %s "$1"; }
+printf 'row:\twasm: raw / brotli / gzip (release build)\t%s / %s / %s bytes\t<= 400 KB on the wire\n' \
+  "$(size "$wasm")" "$(size "$wasm.br")" "$(size "$wasm.gz")" | tee -a "$output"
+
+step "summary"
+{
+  printf 'measured\tfigure\ttarget\n'
+  grep -h '^row:' "$output" | cut -f2-
+} | column -t -s $'\t'

@@ -31,6 +31,8 @@ export PATH="$SKYMEET_ROOT/node_modules/.bin:$PATH"
 name=$LEPTOS_OUTPUT_NAME
 site=$LEPTOS_SITE_ROOT
 pkg=$site/$LEPTOS_SITE_PKG_DIR
+# RUSTFLAGS keeps leptos_build_env's `--cfg erase_components` in release too (cargo-leptos adds it
+# to debug builds only): without it this app's view types overflow rustc's query depth.
 if [ -n "$release" ]; then
   export LEPTOS_JS_MINIFY=true
   front_profile=(--profile=wasm-release) front_dir=wasm-release server_profile=(--release) server_dir=release
