@@ -5,7 +5,7 @@
 use super::{consumer::Ingest, Source};
 use crate::domain::Collection;
 use crate::server::{error::Chain, store::StoreError};
-use futures_util::StreamExt;
+use futures_util::{SinkExt, StreamExt};
 use std::{
     sync::Arc,
     time::{Duration, Instant},
@@ -23,9 +23,9 @@ const BATCH_FRAMES: usize = 512;
 /// The largest frame read (a commit carries at most 2 MB of blocks); a bigger one ends the
 /// connection rather than filling memory.
 const MAX_FRAME_BYTES: usize = 4 * 1024 * 1024;
-/// A connection that says nothing for this long is dropped (the PDS and relays send frames or
-/// pings far more often).
-const LIVELINESS_TIMEOUT: Duration = Duration::from_secs(60);
+/// A connection that says nothing for this long is asked whether it is still there (a ping: a
+/// quiet PDS may send nothing for minutes), and dropped when it says nothing for as long again.
+const QUIET_PERIOD: Duration = Duration::from_secs(30);
 const MIN_BACKOFF: Duration = Duration::from_millis(250);
 const MAX_BACKOFF: Duration = Duration::from_secs(60);
 /// A connection that lasted this long resets the backoff.
@@ -41,7 +41,7 @@ pub enum FirehoseError {
     Connect(#[source] tokio_tungstenite::tungstenite::Error),
     #[error("reading the firehose failed")]
     Read(#[source] tokio_tungstenite::tungstenite::Error),
-    #[error("no frame for {} s: the connection is dead", LIVELINESS_TIMEOUT.as_secs())]
+    #[error("no frame and no answer to a ping for {} s: the connection is dead", 2 * QUIET_PERIOD.as_secs())]
     Silent,
     #[error("the server closed the connection")]
     Closed,
@@ -171,7 +171,7 @@ async fn connection(ingest: &Arc<Ingest>, shutdown: &CancellationToken) -> Resul
     tracing::info!(endpoint = ingest.endpoint(), "firehose connected");
     ingest.connection_started();
     ingest.telemetry.set_connected(true);
-    let (_, mut read) = socket.split();
+    let (mut write, mut read) = socket.split();
     let (frames, mut incoming) = mpsc::channel::<(Vec<u8>, OwnedSemaphorePermit)>(CHANNEL_CAPACITY);
     let room = Arc::new(Semaphore::new(CHANNEL_BYTES));
     let reading = shutdown.child_token();
@@ -189,12 +189,21 @@ async fn connection(ingest: &Arc<Ingest>, shutdown: &CancellationToken) -> Resul
             }
         };
         tokio::spawn(async move {
+            let mut pinged = false;
             loop {
                 let next = tokio::select! {
                     () = reading.cancelled() => return Ok(()),
-                    next = tokio::time::timeout(LIVELINESS_TIMEOUT, read.next()) => next,
+                    next = tokio::time::timeout(QUIET_PERIOD, read.next()) => next,
                 };
+                // Anything heard (a frame, the pong) shows the other end is there.
+                pinged = pinged && next.is_err();
                 match next {
+                    Err(_) if !pinged => {
+                        if write.send(Message::Ping(Default::default())).await.is_err() {
+                            return Err(FirehoseError::Silent);
+                        }
+                        pinged = true;
+                    }
                     Err(_) => return Err(FirehoseError::Silent),
                     Ok(None) => return Err(FirehoseError::Closed),
                     Ok(Some(Err(e))) => return Err(FirehoseError::Read(e)),
