@@ -782,7 +782,14 @@ async fn an_unreachable_firehose_is_shown_on_the_dashboard_and_the_app_runs_on()
         closed.local_addr().expect("address")
     );
     drop(closed);
-    let app = spawn_local_network_app(AppOptions::embedded().with("FIREHOSE_URL", url.clone())).await;
+    let admin = create_account().await;
+    let app = spawn_local_network_app(
+        AppOptions::embedded()
+            .with("FIREHOSE_URL", url.clone())
+            .with("CREDENTIALS_KEYS", TEST_KEYS)
+            .with("ADMIN_DIDS", admin.did.clone()),
+    )
+    .await;
     let mut consumer = None;
     for _ in 0..200 {
         let read = skymeet::server::dashboard::read(&app.state, 5)
@@ -806,4 +813,19 @@ async fn an_unreachable_firehose_is_shown_on_the_dashboard_and_the_app_runs_on()
         .await
         .expect("sent");
     assert_eq!(page.status(), 200, "pages are served all the same");
+
+    // The admin reads why on the dashboard.
+    sign_in_headless(&app, &admin).await;
+    let (status, html) = app.get_html("/admin").await;
+    assert_eq!(status, reqwest::StatusCode::OK);
+    let note = html
+        .split(r#"data-testid="consumer-unreachable""#)
+        .nth(1)
+        .unwrap_or_else(|| panic!("the dashboard says the consumer is not connected: {html}"));
+    // Leptos marks where text parts meet with empty comments (`<!>`).
+    let note = note.split("</p>").next().unwrap_or_default().replace("<!>", "");
+    assert!(
+        note.contains("Not connected: connecting to the firehose failed"),
+        "{note}"
+    );
 }
