@@ -34,7 +34,7 @@ leptos_build_env
 output=$(mktemp)
 trap '[ -n "$started_pds" ] && scripts/local-pds.sh stop >/dev/null 2>&1; rm -f "$output"' EXIT
 cargo test --quiet --features ssr --lib detection_is_precise -- --nocapture 2>&1 | grep 'series detection' | tee -a "$output"
-ensure_apt wrk
+ensure_apt wrk bsdextrautils
 for engine in sqlite postgres; do
   RUST_LOG=${RUST_LOG:-warn} BENCH_ENGINE=$engine cargo bench --features ssr --bench discovery | tee -a "$output"
 done
