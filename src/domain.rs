@@ -27,9 +27,11 @@ pub use collection::Collection;
 pub use did::{Did, DidError};
 pub use display_name::{DisplayName, DisplayNameError, DISPLAY_NAME_MAX_CHARS};
 pub use email::{EmailAddress, EmailError, EMAIL_MAX_CHARS};
+#[cfg(feature = "ssr")]
+pub use event_draft::local_to_utc;
 pub use event_draft::{
-    check_url, local_to_utc, Address, EventDraft, EventInput, EventMode, EventStatus, FieldError, Geo, Link,
-    RsvpStatus, DESCRIPTION_MAX_CHARS, NAME_MAX_CHARS,
+    check_url, Address, EventDraft, EventInput, EventMode, EventStatus, FieldError, Geo, Link, RsvpStatus,
+    DESCRIPTION_MAX_CHARS, NAME_MAX_CHARS,
 };
 pub use handle::{Handle, HandleError};
 pub use image::{BlobCid, EventImage, ImageRole, ALT_MAX_CHARS};

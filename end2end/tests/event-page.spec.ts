@@ -44,6 +44,14 @@ test("an event from another app shows in my zone, beside its own, with every pla
     await expect(page.getByTestId("event-own-zone")).toHaveText("In the event's own time zone, America/Chicago.");
   }
 
+  // Another zone, picked: the server writes the times again, in place with JavaScript.
+  await page.getByLabel("Times shown in").selectOption("Asia/Tokyo");
+  await page.getByRole("button", { name: "Save", exact: true }).click();
+  await expect(page.getByTestId("event-when")).toHaveText("Mon 2 Jun 2031, 08:00 JST");
+  await expect(page.getByTestId("event-own-zone")).toHaveText(
+    "In the event's time zone (America/Chicago): Sun 1 Jun 2031, 18:00 CDT",
+  );
+
   const places = page.getByTestId("place");
   await expect(places).toHaveCount(3);
   await expect(places.nth(0)).toContainText("Navy Pier");

@@ -26,10 +26,11 @@ pub async fn upcoming_events() -> Result<Vec<EventSummary>, ApiError> {
             viewer.as_ref(),
         )
         .await?;
+    let zone = super::preferences::viewer_time_zone().await?;
     Ok(found
         .results
         .into_iter()
-        .map(|found| EventSummary::from(found.event.event))
+        .map(|found| EventSummary::of(found.event.event, &zone))
         .collect())
 }
 
@@ -78,7 +79,8 @@ pub async fn event_details(id: i64, #[server(default)] invite: String) -> Result
         _ => None,
     };
     let private = details.event.event.visibility == crate::domain::Visibility::Private;
-    let page = EventPage::from(details);
+    let zone = super::preferences::viewer_time_zone().await?;
+    let page = EventPage::of(details, &zone);
     let organiser = page
         .event
         .owner
@@ -141,10 +143,8 @@ pub async fn search_events(
     let state = super::ssr::state()?;
     let viewer = super::ssr::viewer(&state).await?;
     // Dates are the viewer's days: in their zone, else UTC.
-    let zone = match super::preferences::viewer_time_zone().await? {
-        crate::domain::ShownZone::Viewer(zone) => zone,
-        crate::domain::ShownZone::EventsOwn => crate::domain::TimeZoneName::utc(),
-    };
+    let shown = super::preferences::viewer_time_zone().await?;
+    let zone = shown.viewer().cloned().unwrap_or_default();
     let after = crate::domain::Cursor::parse(&after);
     let found = state
         .reads()
@@ -158,7 +158,11 @@ pub async fn search_events(
         )
         .await?;
     Ok(EventsPage {
-        results: found.results.into_iter().map(Into::into).collect(),
+        results: found
+            .results
+            .into_iter()
+            .map(|found| super::views::FoundView::of(found, &shown))
+            .collect(),
         query,
         next: found.next.map(|cursor| cursor.to_string()),
         later: after.is_some(),
@@ -177,7 +181,8 @@ pub async fn user_events(handle: String, #[server(default)] page: u32) -> Result
     let state = super::ssr::state()?;
     let viewer = super::ssr::viewer(&state).await?;
     let read = state.reads().user(&handle, page, viewer.as_ref()).await?;
-    Ok(read.map(UserPage::from))
+    let zone = super::preferences::viewer_time_zone().await?;
+    Ok(read.map(|read| UserPage::of(read, &zone)))
 }
 
 /// `/me`: the signed-in person's events kept on Skymeet only (all of them, for someone without
@@ -187,13 +192,14 @@ pub async fn kept_here() -> Result<super::views::KeptHere, ApiError> {
     let (state, user) = super::ssr::signed_in_user().await?;
     let events = state.store.events_by_owner(user.id).await?;
     let answers = state.store.local_answers_to_published(user.id).await?;
+    let zone = super::preferences::viewer_time_zone().await?;
     Ok(super::views::KeptHere {
         events: events
             .into_iter()
             .filter(|event| event.source.source_type == crate::server::store::SourceType::Local)
             .map(|event| {
                 let visibility = event.visibility;
-                (EventSummary::from(event), visibility)
+                (EventSummary::of(event, &zone), visibility)
             })
             .collect(),
         answers_to_publish: answers.len(),

@@ -5,8 +5,8 @@
 //! these views; nothing here reads storage or the network.
 
 use crate::domain::{
-    Decision, EventDraft, EventImage, FieldError, Marked, Place, RsvpStatus, Slug, SyncStatus, TimeZoneName,
-    UnknownZone, Visibility, WriteOperation, WriteState,
+    Decision, EventDraft, EventImage, EventInput, FieldError, Marked, Place, RsvpStatus, Slug, SyncStatus,
+    TimeZoneName, UnknownZone, Visibility, WriteOperation, WriteState,
 };
 use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
@@ -34,6 +34,8 @@ pub struct EventSummary {
     pub starts_at: Option<DateTime<Utc>>,
     /// The zone the organiser entered the times in.
     pub time_zone: TimeZoneName,
+    /// When it starts, in the zone the page shows times in (see [`When`]).
+    pub when: String,
     pub sync_status: SyncStatus,
     pub at_uri: Option<String>,
 }
@@ -56,6 +58,7 @@ pub struct EventView {
     /// Its address, `/events/{slug}`, when Skymeet holds it.
     pub slug: Option<Slug>,
     pub draft: EventDraft,
+    pub when: When,
     /// A zone its record names that is not in the tz database; `draft.time_zone` stands in for it.
     pub unknown_zone: Option<UnknownZone>,
     /// Every place it names, in its record's order.
@@ -68,6 +71,17 @@ pub struct EventView {
     /// The viewer owns it (and may edit and delete it).
     pub can_edit: bool,
     pub visibility: Visibility,
+}
+
+/// When an event happens, written out. The server writes every time a page shows: the browser
+/// build carries no time zone database (it would be most of the wasm), so it never converts one.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct When {
+    /// Its start and end in the zone the page shows times in (the viewer's, else its own), or
+    /// "Date to be announced".
+    pub shown: String,
+    /// The same in the event's own zone.
+    pub own: String,
 }
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
@@ -167,6 +181,8 @@ pub struct EventPage {
     pub share: Option<Share>,
     /// For the organiser of a private event: the link that lets people in.
     pub invite_link: Option<String>,
+    /// For the organiser: the edit form, filled (times in the event's own zone).
+    pub input: Option<EventInput>,
     /// When the page was made, so "synced 3 minutes ago" reads the same after hydration.
     pub now: DateTime<Utc>,
 }
@@ -594,6 +610,12 @@ pub struct OccurrenceView {
     /// Its own name, if its organiser gave it one.
     pub name: Option<String>,
     pub ends_at: Option<DateTime<Utc>>,
+    /// When it takes place, in the series' zone.
+    pub when: String,
+    /// Where it was moved from, in the series' zone ("moved from …").
+    pub moved_from: Option<String>,
+    /// When it takes place, as the series' zone's `datetime-local` (for the form that moves it).
+    pub starts_input: String,
     pub cancelled: bool,
     pub state: OccurrenceState,
     /// The event it became, once published: its address, `/events/{slug}`.
@@ -633,6 +655,8 @@ pub struct OccurrencePage {
     pub draft: EventDraft,
     pub rule_words: String,
     pub occurrence: OccurrenceView,
+    /// From its start to its end, in the series' zone.
+    pub when: String,
 }
 
 /// The series edit form, filled.
@@ -685,13 +709,15 @@ pub struct SeriesLink {
 mod series_from_server {
     //! The series service's reads, as views.
     use super::*;
+    use crate::domain::ShownZone;
     use crate::server::{
         series::{Occurrence, OnBluesky, Recurrence, SeriesDetails},
         store::{Event, SeriesRow, SeriesStatus, User},
     };
 
-    impl From<&Occurrence> for OccurrenceView {
-        fn from(occurrence: &Occurrence) -> Self {
+    impl OccurrenceView {
+        /// `occurrence` of a series whose times are in `zone`.
+        pub fn of(occurrence: &Occurrence, zone: &TimeZoneName) -> Self {
             let (state, event) = match &occurrence.on_bluesky {
                 OnBluesky::NotYet => (OccurrenceState::NotYet, None),
                 OnBluesky::Queued(_) => (OccurrenceState::Queued, None),
@@ -704,6 +730,9 @@ mod series_from_server {
                 moved_to: occurrence.moved_to,
                 name: occurrence.name.clone(),
                 ends_at: occurrence.ends_at,
+                when: zone.format(occurrence.moved_to.unwrap_or(occurrence.starts_at)),
+                moved_from: occurrence.moved_to.map(|_| zone.format(occurrence.starts_at)),
+                starts_input: zone.local_input(occurrence.moved_to.unwrap_or(occurrence.starts_at)),
                 cancelled: occurrence.cancelled,
                 state,
                 event: event.map(|event| event.slug.clone()),
@@ -714,6 +743,7 @@ mod series_from_server {
 
     impl SeriesPage {
         pub fn of(details: SeriesDetails, owner: Option<&User>, viewer: Option<&User>) -> Self {
+            let zone = &details.series.draft.time_zone;
             Self {
                 id: details.series.id,
                 slug: details.series.slug.clone(),
@@ -722,22 +752,26 @@ mod series_from_server {
                 cancelled: details.series.status == SeriesStatus::Cancelled,
                 owner: owner.map(OwnerView::from),
                 is_owner: viewer.is_some_and(|viewer| viewer.id == details.series.owner_id),
-                current: details.current.as_ref().map(OccurrenceView::from),
-                upcoming: details.upcoming.iter().map(OccurrenceView::from).collect(),
-                past: details.past.iter().map(OccurrenceView::from).collect(),
+                current: details.current.as_ref().map(|o| OccurrenceView::of(o, zone)),
+                upcoming: details.upcoming.iter().map(|o| OccurrenceView::of(o, zone)).collect(),
+                past: details.past.iter().map(|o| OccurrenceView::of(o, zone)).collect(),
                 draft: details.series.draft,
             }
         }
     }
 
     impl ProposalView {
+        /// Its events' times are in their own zones (a proposal is the organiser's own events).
         pub fn of(proposal: &crate::server::series::Proposal, recurrence: &Recurrence, events: Vec<Event>) -> Self {
             Self {
                 rule_words: recurrence.describe(),
                 rule: proposal.rrule(),
                 confidence: (proposal.confidence * 100.0).round().clamp(0.0, 100.0) as u8,
                 event_ids: events.iter().map(|e| e.id.to_string()).collect::<Vec<_>>().join(","),
-                events: events.into_iter().map(EventSummary::from).collect(),
+                events: events
+                    .into_iter()
+                    .map(|e| EventSummary::of(e, &ShownZone::EventsOwn))
+                    .collect(),
             }
         }
     }
@@ -750,12 +784,14 @@ mod series_from_server {
             if let Some(name) = &occurrence.name {
                 draft.name = name.clone();
             }
+            let zone = &series.draft.time_zone;
             Self {
                 series_id: series.id,
                 series_slug: series.slug.clone(),
-                draft,
+                when: zone.span(draft.starts_at, draft.ends_at),
                 rule_words: recurrence.describe(),
-                occurrence: occurrence.into(),
+                occurrence: OccurrenceView::of(occurrence, zone),
+                draft,
             }
         }
     }
@@ -765,6 +801,7 @@ mod series_from_server {
 mod from_server {
     //! What the services read, as views.
     use super::*;
+    use crate::domain::ShownZone;
     use crate::server::{
         calendar::{
             reads::{AnswerRead, AttendanceRead, DetailsRead, EventRead, Listed, UserRead},
@@ -796,10 +833,12 @@ mod from_server {
         }
     }
 
-    impl From<Event> for EventSummary {
-        fn from(event: Event) -> Self {
+    impl EventSummary {
+        /// `event` on a page that shows times in `zone`.
+        pub fn of(event: Event, zone: &ShownZone) -> Self {
             Self {
                 id: event.id,
+                when: zone.span(event.starts_at, None, &event.time_zone),
                 slug: event.slug,
                 name: event.name,
                 starts_at: event.starts_at,
@@ -810,21 +849,32 @@ mod from_server {
         }
     }
 
-    impl From<crate::server::calendar::discovery::FoundRead> for FoundView {
-        fn from(found: crate::server::calendar::discovery::FoundRead) -> Self {
+    impl FoundView {
+        pub fn of(found: crate::server::calendar::discovery::FoundRead, zone: &ShownZone) -> Self {
             Self {
-                event: found.event.into(),
+                event: EventView::of(found.event, zone),
                 name: found.name,
                 passage: found.passage,
             }
         }
     }
 
-    impl From<EventRead> for EventView {
-        fn from(read: EventRead) -> Self {
+    impl When {
+        fn of(draft: &EventDraft, zone: &ShownZone) -> Self {
+            Self {
+                shown: zone.span(draft.starts_at, draft.ends_at, &draft.time_zone),
+                own: draft.time_zone.span(draft.starts_at, draft.ends_at),
+            }
+        }
+    }
+
+    impl EventView {
+        /// `read` on a page that shows times in `zone`.
+        pub fn of(read: EventRead, zone: &ShownZone) -> Self {
             Self {
                 id: Some(read.event.id),
                 slug: Some(read.event.slug.clone()),
+                when: When::of(&read.draft, zone),
                 draft: read.draft,
                 unknown_zone: read.unknown_zone,
                 places: read.places,
@@ -835,13 +885,13 @@ mod from_server {
                 visibility: read.event.visibility,
             }
         }
-    }
 
-    impl From<Listed> for EventView {
-        fn from(listed: Listed) -> Self {
+        /// An event a user's page lists, on a page that shows times in `zone`.
+        pub fn listed(listed: Listed, zone: &ShownZone) -> Self {
             match listed {
-                Listed::Cached(read) => (*read).into(),
+                Listed::Cached(read) => Self::of(*read, zone),
                 Listed::Elsewhere(foreign) => Self {
+                    when: When::of(&foreign.draft, zone),
                     id: None,
                     slug: None,
                     owner: foreign.owner.as_ref().map(OwnerView::from),
@@ -972,8 +1022,9 @@ mod from_server {
         }
     }
 
-    impl From<DetailsRead> for EventPage {
-        fn from(read: DetailsRead) -> Self {
+    impl EventPage {
+        /// `read` on a page that shows times in `zone`.
+        pub fn of(read: DetailsRead, zone: &ShownZone) -> Self {
             let answer_pending = read
                 .attendance
                 .mine
@@ -989,14 +1040,16 @@ mod from_server {
                 add_to_calendar: None,
                 share: None,
                 invite_link: None,
-                event: read.event.into(),
+                input: read.event.can_edit.then(|| read.event.draft.to_input()),
+                event: EventView::of(read.event, zone),
                 now: Utc::now(),
             }
         }
     }
 
-    impl From<UserRead> for UserPage {
-        fn from(read: UserRead) -> Self {
+    impl UserPage {
+        /// `read` on a page that shows times in `zone`.
+        pub fn of(read: UserRead, zone: &ShownZone) -> Self {
             let mut upcoming = read.events;
             let past = upcoming.split_off(read.upcoming.min(upcoming.len()));
             Self {
@@ -1005,11 +1058,11 @@ mod from_server {
                 display_name: read.user.as_ref().and_then(|u| u.display_name.clone()),
                 avatar_url: read.user.as_ref().and_then(|u| u.avatar_url.clone()),
                 is_owner: read.is_owner,
-                upcoming: upcoming.into_iter().map(EventView::from).collect(),
-                past: past.into_iter().map(EventView::from).collect(),
+                upcoming: upcoming.into_iter().map(|e| EventView::listed(e, zone)).collect(),
+                past: past.into_iter().map(|e| EventView::listed(e, zone)).collect(),
                 page: read.page,
                 has_next: read.has_next,
-                going: read.going.into_iter().map(EventSummary::from).collect(),
+                going: read.going.into_iter().map(|e| EventSummary::of(e, zone)).collect(),
                 cached: read.cached,
                 pending: read
                     .pending

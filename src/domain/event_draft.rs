@@ -1,7 +1,9 @@
 //! What an organiser types into the event form, checked field by field.
 
 use super::TimeZoneName;
-use chrono::{DateTime, NaiveDateTime, TimeZone, Utc};
+use chrono::{DateTime, Utc};
+#[cfg(feature = "ssr")]
+use chrono::{NaiveDateTime, TimeZone};
 use serde::{Deserialize, Serialize};
 
 /// How people attend (`mode` in the lexicon).
@@ -229,11 +231,14 @@ pub struct FieldError {
 
 pub const NAME_MAX_CHARS: usize = 300;
 pub const DESCRIPTION_MAX_CHARS: usize = 3000;
+#[cfg(feature = "ssr")]
 const SHORT_TEXT_MAX_CHARS: usize = 200;
 const URL_MAX_CHARS: usize = 2000;
+#[cfg(feature = "ssr")]
 const MAX_LINKS: usize = 10;
 
 impl EventDraft {
+    #[cfg(feature = "ssr")]
     /// Checks every field, collecting a message for each one that is wrong.
     pub fn parse(input: &EventInput) -> Result<Self, Vec<FieldError>> {
         let mut errors = Vec::new();
@@ -390,6 +395,7 @@ impl EventDraft {
         })
     }
 
+    #[cfg(feature = "ssr")]
     /// The form filled with this event, times in its own zone.
     pub fn to_input(&self) -> EventInput {
         let local = |instant: Option<DateTime<Utc>>| {
@@ -433,11 +439,13 @@ impl EventDraft {
     }
 }
 
+#[cfg(feature = "ssr")]
 fn optional(text: &str) -> Option<String> {
     let text = text.trim();
     (!text.is_empty()).then(|| text.to_owned())
 }
 
+#[cfg(feature = "ssr")]
 /// A wall-clock time in `zone` (`2026-12-01T18:30`, seconds optional) as an instant. A time that
 /// does not exist there (skipped by a DST change) is refused; an ambiguous one takes the earlier.
 pub fn local_to_utc(text: &str, zone: &TimeZoneName) -> Result<DateTime<Utc>, String> {
@@ -451,6 +459,7 @@ pub fn local_to_utc(text: &str, zone: &TimeZoneName) -> Result<DateTime<Utc>, St
         .ok_or_else(|| format!("{text} does not exist in {zone} (the clocks skip it)."))
 }
 
+#[cfg(feature = "ssr")]
 fn coordinate(text: Option<&str>, limit: f64) -> Option<String> {
     let text = text?;
     let value: f64 = text.parse().ok()?;

@@ -2,9 +2,14 @@
 //! into an RFC 5545 RRULE. Expanding the rule into occurrences is the server's job (with the
 //! `rrule` crate); this module only writes the rule the form describes.
 
-use super::{FieldError, TimeZoneName};
-use chrono::{DateTime, Datelike, NaiveDate, NaiveDateTime, NaiveTime, TimeZone, Utc, Weekday};
+use super::FieldError;
+use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc, Weekday};
 use serde::{Deserialize, Serialize};
+#[cfg(feature = "ssr")]
+use {
+    super::TimeZoneName,
+    chrono::{Datelike, NaiveTime, TimeZone},
+};
 
 /// The "Repeats" fields exactly as posted, named `repeat[...]`; all text, possibly empty.
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,6 +48,7 @@ pub enum Frequency {
 }
 
 impl Frequency {
+    #[cfg(feature = "ssr")]
     fn rrule_name(self) -> &'static str {
         match self {
             Self::Daily => "DAILY",
@@ -200,6 +206,7 @@ impl Repeat {
         }
     }
 
+    #[cfg(feature = "ssr")]
     /// The RRULE (without `RRULE:`) for a series whose first occurrence starts at `start`, a wall
     /// time in `zone`. An `until` date becomes the end of that day there, in UTC, as RFC 5545
     /// wants when DTSTART has a zone.
@@ -287,6 +294,7 @@ pub fn weekday_code(day: Weekday) -> &'static str {
     }
 }
 
+#[cfg(feature = "ssr")]
 /// Which of its month's weekdays `date` is: 1 to 4, or -1 for a fifth one, which is always the
 /// month's last; "the last Friday" exists in every month, "the 5th Friday" in only a few.
 pub fn weekday_position(date: NaiveDate) -> i32 {

@@ -2,10 +2,15 @@
 //! place. The form's fields travel in the page's address, so a search can be shared, bookmarked
 //! and turned into a feed; [`EventSearch::parse`] checks them once.
 
-use super::{EventMode, FieldError, Handle, TimeZoneName};
-use chrono::{DateTime, Datelike, Days, Duration, NaiveDate, NaiveTime, TimeZone, Utc, Weekday};
+use super::{EventMode, FieldError, Handle};
+use chrono::{DateTime, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use std::fmt;
+#[cfg(feature = "ssr")]
+use {
+    super::TimeZoneName,
+    chrono::{Datelike, Days, Duration, NaiveTime, TimeZone, Weekday},
+};
 
 /// The longest search text accepted.
 pub const SEARCH_TEXT_MAX_CHARS: usize = 200;
@@ -322,6 +327,7 @@ pub struct Window {
 }
 
 impl Dates {
+    #[cfg(feature = "ssr")]
     /// The window these dates cover at `now`, for a viewer in `zone`.
     pub fn window(self, now: DateTime<Utc>, zone: &TimeZoneName) -> Window {
         let tz = zone.tz();

@@ -1,5 +1,7 @@
 use serde::{Deserialize, Serialize};
-use std::{fmt, str::FromStr};
+use std::fmt;
+#[cfg(feature = "ssr")]
+use std::str::FromStr;
 
 /// An IANA time zone name such as `Europe/Berlin`. Events are stored in UTC together with the
 /// zone they were entered in; pages show times in the viewer's zone.
@@ -33,11 +35,30 @@ pub const COMMON_TIME_ZONES: &[&str] = &[
 pub struct TimeZoneError(pub String);
 
 impl TimeZoneName {
+    /// On the server: a name in the tz database, in its canonical spelling.
+    #[cfg(feature = "ssr")]
     pub fn parse(input: &str) -> Result<Self, TimeZoneError> {
         let input = input.trim();
         chrono_tz::Tz::from_str(input)
             .map(|tz| Self(tz.name().to_owned()))
             .map_err(|_| TimeZoneError(input.to_owned()))
+    }
+
+    /// In the browser: a name's shape only. The browser build leaves the tz database out (about
+    /// 800 KB of the wasm): its names come from the server, which checked them, and every time a
+    /// page shows is written out by the server too.
+    #[cfg(not(feature = "ssr"))]
+    pub fn parse(input: &str) -> Result<Self, TimeZoneError> {
+        /// Longer than any name in the tz database.
+        const LONGEST: usize = 64;
+        let input = input.trim();
+        let shaped = !input.is_empty()
+            && input.len() <= LONGEST
+            && input.bytes().all(|b| b.is_ascii_alphanumeric() || b"/_+-".contains(&b));
+        match shaped {
+            true => Ok(Self(input.to_owned())),
+            false => Err(TimeZoneError(input.to_owned())),
+        }
     }
 
     pub fn utc() -> Self {
@@ -48,25 +69,45 @@ impl TimeZoneName {
         &self.0
     }
 
+    #[cfg(feature = "ssr")]
     pub fn tz(&self) -> chrono_tz::Tz {
         // The name was checked in `parse`; UTC is the safe answer should the database change.
         chrono_tz::Tz::from_str(&self.0).unwrap_or(chrono_tz::Tz::UTC)
     }
 
     /// `instant` as a `<input type="datetime-local">` in this zone shows it (`2026-12-01T18:30`).
+    #[cfg(feature = "ssr")]
     pub fn local_input(&self, instant: chrono::DateTime<chrono::Utc>) -> String {
         instant.with_timezone(&self.tz()).format("%Y-%m-%dT%H:%M").to_string()
     }
 
     /// `instant` as a person in this zone reads it, e.g. `Tue 24 Nov 2026, 18:30 CET`.
+    #[cfg(feature = "ssr")]
     pub fn format(&self, instant: chrono::DateTime<chrono::Utc>) -> String {
         instant
             .with_timezone(&self.tz())
             .format("%a %-d %b %Y, %H:%M %Z")
             .to_string()
     }
+
+    /// When something from `starts` to `ends` happens, as this zone reads it:
+    /// `Tue 24 Nov 2026, 18:30 CET – Tue 24 Nov 2026, 21:00 CET`, or "Date to be announced"
+    /// without a start.
+    #[cfg(feature = "ssr")]
+    pub fn span(
+        &self,
+        starts: Option<chrono::DateTime<chrono::Utc>>,
+        ends: Option<chrono::DateTime<chrono::Utc>>,
+    ) -> String {
+        match (starts, ends) {
+            (Some(start), Some(end)) => format!("{} – {}", self.format(start), self.format(end)),
+            (Some(start), None) => self.format(start),
+            (None, _) => "Date to be announced".to_owned(),
+        }
+    }
 }
 
+#[cfg(feature = "ssr")]
 impl TimeZoneName {
     /// The zone that is always `seconds` east of UTC, when the tz database has one: UTC, or an
     /// `Etc/GMT±h` zone for whole hours (whose sign is inverted by POSIX convention: `Etc/GMT-2` is
@@ -101,9 +142,15 @@ impl ShownZone {
         }
     }
 
-    /// `instant` of an event whose own zone is `own`, as this page shows it.
-    pub fn format(&self, instant: chrono::DateTime<chrono::Utc>, own: &TimeZoneName) -> String {
-        self.for_event(own).format(instant)
+    /// From `starts` to `ends` of an event whose own zone is `own`, as this page shows it.
+    #[cfg(feature = "ssr")]
+    pub fn span(
+        &self,
+        starts: Option<chrono::DateTime<chrono::Utc>>,
+        ends: Option<chrono::DateTime<chrono::Utc>>,
+        own: &TimeZoneName,
+    ) -> String {
+        self.for_event(own).span(starts, ends)
     }
 
     /// What a page says about its times.
@@ -158,7 +205,7 @@ impl fmt::Display for TimeZoneName {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, feature = "ssr"))]
 mod tests {
     use super::*;
 
@@ -177,6 +224,29 @@ mod tests {
         let berlin = TimeZoneName::parse("Europe/Berlin").expect("known zone");
         assert_eq!(berlin.format(instant), "Tue 24 Nov 2026, 18:30 CET");
         assert_eq!(TimeZoneName::utc().format(instant), "Tue 24 Nov 2026, 17:30 UTC");
+    }
+
+    #[test]
+    fn spans_read_start_to_end_and_say_when_there_is_no_date() {
+        let at = |text| chrono::DateTime::parse_from_rfc3339(text).expect("valid").to_utc();
+        let berlin = TimeZoneName::parse("Europe/Berlin").expect("known zone");
+        let (start, end) = (at("2026-11-24T17:30:00Z"), at("2026-11-24T20:00:00Z"));
+        assert_eq!(
+            berlin.span(Some(start), Some(end)),
+            "Tue 24 Nov 2026, 18:30 CET – Tue 24 Nov 2026, 21:00 CET"
+        );
+        assert_eq!(berlin.span(Some(start), None), "Tue 24 Nov 2026, 18:30 CET");
+        assert_eq!(berlin.span(None, Some(end)), "Date to be announced");
+        // A page in the viewer's zone, or in each event's own until one is known.
+        let tokyo = TimeZoneName::parse("Asia/Tokyo").expect("known zone");
+        assert_eq!(
+            ShownZone::Viewer(tokyo).span(Some(start), None, &berlin),
+            "Wed 25 Nov 2026, 02:30 JST"
+        );
+        assert_eq!(
+            ShownZone::EventsOwn.span(Some(start), None, &berlin),
+            "Tue 24 Nov 2026, 18:30 CET"
+        );
     }
 
     #[test]

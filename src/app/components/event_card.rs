@@ -1,17 +1,7 @@
 use super::sync_badge::SyncBadge;
 use crate::api::views::EventView;
-use crate::domain::{EventStatus, Marked, ShownZone};
+use crate::domain::{EventStatus, Marked};
 use leptos::prelude::*;
-
-/// When an event happens, in the viewer's zone (or, with none known, the event's own).
-pub fn when(event: &EventView, shown: &ShownZone) -> String {
-    let zone = shown.for_event(&event.draft.time_zone);
-    match (event.draft.starts_at, event.draft.ends_at) {
-        (Some(start), Some(end)) => format!("{} – {}", zone.format(start), zone.format(end)),
-        (Some(start), None) => zone.format(start),
-        _ => "Date to be announced".to_owned(),
-    }
-}
 
 /// Where an event happens, in a few words.
 pub fn place(event: &EventView) -> Option<String> {
@@ -48,11 +38,10 @@ pub fn MarkedText(marked: Marked) -> impl IntoView {
 #[component]
 pub fn EventCard(
     event: EventView,
-    zone: ShownZone,
     #[prop(default = None)] marked_name: Option<Marked>,
     #[prop(default = None)] passage: Option<Marked>,
 ) -> impl IntoView {
-    let when = when(&event, &zone);
+    let when = event.when.shown.clone();
     let place = place(&event);
     let status = (event.draft.status != EventStatus::Scheduled).then(|| event.draft.status.label());
     let name = match marked_name {

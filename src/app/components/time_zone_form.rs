@@ -9,7 +9,17 @@ use leptos::prelude::*;
 #[derive(Clone, Copy)]
 pub struct ViewerTimeZone {
     pub save: ServerAction<SetTimeZone>,
+    /// The browser's zone, sent once on a first visit.
+    pub detect: ServerAction<SetTimeZone>,
     pub zone: Resource<Result<ShownZone, ApiError>>,
+}
+
+impl ViewerTimeZone {
+    /// Moves each time the visitor's zone is saved. The server writes the times a page shows
+    /// (see `views::When`), so a resource with times in it tracks this and is fetched again.
+    pub fn changes(&self) -> (usize, usize) {
+        (self.save.version().get(), self.detect.version().get())
+    }
 }
 
 /// Call once, high in the tree; read it with `expect_context::<ViewerTimeZone>()`.
@@ -32,7 +42,7 @@ pub fn provide_viewer_time_zone() {
             }
         }
     });
-    provide_context(ViewerTimeZone { save, zone });
+    provide_context(ViewerTimeZone { save, detect, zone });
 }
 
 /// The zone the browser runs in (`Intl`), e.g. `Europe/Berlin`.
@@ -52,7 +62,7 @@ fn browser_time_zone() -> Option<String> {
 /// "Times shown in [zone] Save": a plain form post without JavaScript, an in-place update with it.
 #[component]
 pub fn TimeZoneForm() -> impl IntoView {
-    let ViewerTimeZone { save, zone } = expect_context();
+    let ViewerTimeZone { save, zone, .. } = expect_context();
     let status = move || match save.value().get() {
         Some(Ok(zone)) => format!("Saved: times are now shown in {zone}."),
         Some(Err(error)) => error.message,

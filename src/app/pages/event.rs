@@ -7,7 +7,7 @@ use crate::api::{
 use crate::app::components::{
     attendance::Attendance,
     error_page::ErrorPage,
-    event_card::{place, when},
+    event_card::place,
     pending_writes::{PendingWrites, WriteActions},
     sync_badge::SyncDetails,
     time_zone_form::ViewerTimeZone,
@@ -33,7 +33,8 @@ pub fn EventDetailPage() -> impl IntoView {
     // A private event's invitation code, from its link.
     let query = use_query_map();
     let invite = Memo::new(move |_| query.read().get("invite").unwrap_or_default());
-    let ViewerTimeZone { zone, .. } = expect_context();
+    let viewer_zone = expect_context::<ViewerTimeZone>();
+    let zone = viewer_zone.zone;
     let delete = ServerAction::<DeleteEvent>::new();
     let actions = Actions {
         delete,
@@ -49,7 +50,13 @@ pub fn EventDetailPage() -> impl IntoView {
                 actions.withdraw.version().get(),
                 actions.sync.version().get(),
             ];
-            (id.get(), invite.get(), actions.writes.version(), versions)
+            (
+                id.get(),
+                invite.get(),
+                actions.writes.version(),
+                versions,
+                viewer_zone.changes(),
+            )
         },
         |(id, invite, ..)| async move {
             match id {
@@ -104,20 +111,20 @@ fn EventDetail(page: EventPage, zone: ShownZone, actions: Actions) -> impl IntoV
         share,
         invite_link,
         now,
+        input: _,
     } = page;
     // Kept on Skymeet only: nothing to sync, and no data server to hold an image.
     let published = event.sync.at_uri.is_some();
     let hidden = event.visibility.is_hidden().then(|| event.visibility.label());
-    let when_shown = when(&event, &zone);
+    let when_shown = event.when.shown.clone();
     // Where the viewer's zone is not the event's, the event's own wall time too; with no viewer
     // zone known (JavaScript off, nothing chosen), which zone the times are in.
     let own_zone = event.draft.time_zone.clone();
     let own_time = match zone.viewer() {
         Some(viewer) if *viewer == own_zone => None,
-        Some(_) if event.draft.starts_at.is_some() => Some(format!(
-            "In the event's time zone ({own_zone}): {}",
-            when(&event, &ShownZone::EventsOwn)
-        )),
+        Some(_) if event.draft.starts_at.is_some() => {
+            Some(format!("In the event's time zone ({own_zone}): {}", event.when.own))
+        }
         Some(_) => None,
         None => Some(format!("In the event's own time zone, {own_zone}.")),
     };

@@ -40,7 +40,9 @@ pub fn EditEventPage() -> impl IntoView {
                     let (Some(id), Some(slug), true) = (page.event.id, page.event.slug, page.event.can_edit) else {
                         return Ok(view! { <SignInFirst /> }.into_any());
                     };
-                    let initial = page.event.draft.to_input();
+                    let Some(initial) = page.input else {
+                        return Ok(view! { <SignInFirst /> }.into_any());
+                    };
                     // Kept on Skymeet only: saved here, its visibility may change, and it has no
                     // data server to hold an image.
                     let here = page.event.sync.at_uri.is_none();

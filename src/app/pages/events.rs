@@ -25,8 +25,11 @@ pub fn EventsPage() -> impl IntoView {
         let after = query.get("after").unwrap_or_default();
         (input, after)
     });
-    let ViewerTimeZone { zone, .. } = expect_context();
-    let page = Resource::new_blocking(move || asked.get(), |(search, after)| search_events(search, after));
+    let viewer_zone = expect_context::<ViewerTimeZone>();
+    let page = Resource::new_blocking(
+        move || (asked.get(), viewer_zone.changes()),
+        |((search, after), _)| search_events(search, after),
+    );
     let input = Signal::derive(move || asked.get().0);
     view! {
         <Title text="Events" />
@@ -40,9 +43,8 @@ pub fn EventsPage() -> impl IntoView {
         <Transition fallback=|| view! { <p class="mt-4 text-slate-500">"Loading events…"</p> }>
             <ErrorBoundary fallback=|errors| view! { <ErrorPage errors /> }>
                 {move || Suspend::new(async move {
-                    let zone = zone.await?;
                     let found = page.await?;
-                    Ok::<_, ApiError>(view! { <Results found zone /> })
+                    Ok::<_, ApiError>(view! { <Results found /> })
                 })}
             </ErrorBoundary>
         </Transition>
@@ -50,7 +52,7 @@ pub fn EventsPage() -> impl IntoView {
 }
 
 #[component]
-fn Results(found: Found, zone: crate::domain::ShownZone) -> impl IntoView {
+fn Results(found: Found) -> impl IntoView {
     let Found {
         results,
         query,
@@ -80,7 +82,7 @@ fn Results(found: Found, zone: crate::domain::ShownZone) -> impl IntoView {
     let cards = results
         .into_iter()
         .map(|found| {
-            view! { <EventCard event=found.event zone=zone.clone() marked_name=found.name passage=found.passage /> }
+            view! { <EventCard event=found.event marked_name=found.name passage=found.passage /> }
         })
         .collect_view();
     let nothing = (empty && errors.is_none()).then(|| {

@@ -6,8 +6,9 @@ use leptos_meta::Title;
 
 #[component]
 pub fn HomePage() -> impl IntoView {
-    let ViewerTimeZone { zone, .. } = expect_context();
-    let events = Resource::new(|| (), |_| upcoming_events());
+    let viewer_zone = expect_context::<ViewerTimeZone>();
+    let zone = viewer_zone.zone;
+    let events = Resource::new(move || viewer_zone.changes(), |_| upcoming_events());
     view! {
         <Title text="Upcoming events" />
         <section class="rounded-2xl bg-gradient-to-br from-sky-600 to-indigo-600 px-6 py-10 text-white shadow">
@@ -51,17 +52,13 @@ fn EventList(events: Vec<EventSummary>, zone: ShownZone) -> impl IntoView {
     let items = events
         .into_iter()
         .map(|event| {
-            let when = event
-                .starts_at
-                .map(|at| zone.format(at, &event.time_zone))
-                .unwrap_or_else(|| "Date to be announced".to_owned());
             view! {
                 <li class="flex items-center justify-between gap-4 rounded-lg border border-slate-200 bg-white p-4">
                     <div>
                         <a href=format!("/events/{}", event.slug) class="font-medium hover:text-sky-700">
                             {event.name}
                         </a>
-                        <p class="text-sm text-slate-600">{when}</p>
+                        <p class="text-sm text-slate-600">{event.when}</p>
                     </div>
                     <SyncBadge status=event.sync_status />
                 </li>

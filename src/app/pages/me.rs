@@ -11,6 +11,7 @@ use crate::api::{
 use crate::app::components::{
     error_page::failure,
     layout::{refresh_viewer_when, ViewerContext},
+    time_zone_form::ViewerTimeZone,
 };
 use crate::domain::Visibility;
 use leptos::prelude::*;
@@ -173,8 +174,9 @@ fn Profile(
 fn KeptHere(on_bluesky: bool) -> impl IntoView {
     let publish = ServerAction::<PublishLocalEvent>::new();
     let answers = ServerAction::<PublishLocalAnswers>::new();
+    let viewer_zone = expect_context::<ViewerTimeZone>();
     let kept = Resource::new_blocking(
-        move || (publish.version().get(), answers.version().get()),
+        move || (publish.version().get(), answers.version().get(), viewer_zone.changes()),
         |_| kept_here(),
     );
     let errors = move || {

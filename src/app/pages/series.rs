@@ -12,7 +12,7 @@ use crate::app::components::{
     event_form::{EventFields, FormError, SaveOrCancel},
     repeat_fields::RepeatFields,
 };
-use crate::domain::{RsvpStatus, Slug, TimeZoneName};
+use crate::domain::{RsvpStatus, Slug};
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::use_params_map;
@@ -112,7 +112,7 @@ fn SeriesDetail(page: SeriesPage, actions: SeriesActions) -> impl IntoView {
     };
     let on_bluesky = match current {
         Some(current) => {
-            let when = zone.format(current.moved_to.unwrap_or(current.starts_at));
+            let when = current.when.clone();
             let record = current.record_url.clone().map(|url| {
                 view! {
                     " · " <a href=url class="text-sky-700 underline" data-testid="record-link"
@@ -162,7 +162,7 @@ fn SeriesDetail(page: SeriesPage, actions: SeriesActions) -> impl IntoView {
             .into_iter()
             .map(|occurrence| {
                 view! {
-                    <OccurrenceRow occurrence series_id=id series_slug=slug.clone() zone=zone.clone() is_owner
+                    <OccurrenceRow occurrence series_id=id series_slug=slug.clone() is_owner
                         cancel=cancel_occurrence change=change_occurrence testid series_cancelled=cancelled />
                 }
             })
@@ -221,21 +221,17 @@ fn OccurrenceRow(
     occurrence: OccurrenceView,
     series_id: i64,
     series_slug: Slug,
-    zone: TimeZoneName,
     is_owner: bool,
     cancel: ServerAction<CancelOccurrence>,
     change: ServerAction<ChangeOccurrence>,
     testid: &'static str,
     series_cancelled: bool,
 ) -> impl IntoView {
-    let when = zone.format(occurrence.moved_to.unwrap_or(occurrence.starts_at));
-    let moved = occurrence
-        .moved_to
-        .map(|_| format!("moved from {}", zone.format(occurrence.starts_at)));
+    let when = occurrence.when.clone();
+    let moved = occurrence.moved_from.as_ref().map(|from| format!("moved from {from}"));
     let renamed = occurrence.name.clone();
     let changing = (is_owner && !series_cancelled && !occurrence.cancelled).then(|| {
-        let local = |instant| zone.local_input(instant);
-        let starts = local(occurrence.moved_to.unwrap_or(occurrence.starts_at));
+        let starts = occurrence.starts_input.clone();
         let name = occurrence.name.clone().unwrap_or_default();
         let key = occurrence.key.clone();
         view! {
@@ -355,13 +351,8 @@ fn OccurrenceDetail(page: OccurrencePage, answer: ServerAction<AnswerOccurrence>
         draft,
         rule_words,
         occurrence,
+        when,
     } = page;
-    let zone = draft.time_zone.clone();
-    let start = occurrence.moved_to.unwrap_or(occurrence.starts_at);
-    let when = match occurrence.ends_at {
-        Some(end) => format!("{} – {}", zone.format(start), zone.format(end)),
-        None => zone.format(start),
-    };
     let error = move || failure(answer.value().get());
     let key = occurrence.key.clone();
     let buttons = RsvpStatus::ALL

@@ -6,7 +6,6 @@ use crate::app::components::{
     pending_writes::{PendingWrites, WriteActions},
     time_zone_form::ViewerTimeZone,
 };
-use crate::domain::ShownZone;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -24,19 +23,25 @@ pub fn UserEventsPage() -> impl IntoView {
             .and_then(|p| p.parse::<u32>().ok())
             .unwrap_or(1)
     });
-    let ViewerTimeZone { zone, .. } = expect_context();
+    let viewer_zone = expect_context::<ViewerTimeZone>();
     let actions = WriteActions::new();
     let page = Resource::new_blocking(
-        move || (handle.get(), page_number.get(), actions.version()),
-        |(handle, page, _)| user_events(handle, page),
+        move || {
+            (
+                handle.get(),
+                page_number.get(),
+                actions.version(),
+                viewer_zone.changes(),
+            )
+        },
+        |(handle, page, ..)| user_events(handle, page),
     );
     view! {
         <Transition fallback=|| view! { <p class="text-slate-500">"Loading events…"</p> }>
             <ErrorBoundary fallback=|errors| view! { <ErrorPage errors /> }>
                 {move || Suspend::new(async move {
-                    let zone = zone.await?;
                     let view = match page.await? {
-                        Some(page) => view! { <UserEvents page zone actions /> }.into_any(),
+                        Some(page) => view! { <UserEvents page actions /> }.into_any(),
                         None => view! { <NotFound /> }.into_any(),
                     };
                     Ok::<_, ApiError>(view)
@@ -47,7 +52,7 @@ pub fn UserEventsPage() -> impl IntoView {
 }
 
 #[component]
-fn UserEvents(page: UserPage, zone: ShownZone, actions: WriteActions) -> impl IntoView {
+fn UserEvents(page: UserPage, actions: WriteActions) -> impl IntoView {
     let UserPage {
         handle,
         display_name,
@@ -68,7 +73,7 @@ fn UserEvents(page: UserPage, zone: ShownZone, actions: WriteActions) -> impl In
     let cards = |events: Vec<crate::api::views::EventView>| {
         events
             .into_iter()
-            .map(|event| view! { <EventCard event zone=zone.clone() /> })
+            .map(|event| view! { <EventCard event /> })
             .collect_view()
     };
     let upcoming = (!upcoming.is_empty()).then(|| {
@@ -126,11 +131,10 @@ fn UserEvents(page: UserPage, zone: ShownZone, actions: WriteActions) -> impl In
             {going.is_empty().then(|| view! { <p class="mt-2 text-slate-600">"Not going to any event yet."</p> })}
             <ul class="mt-3 space-y-2" data-testid="going">
                 {going.into_iter().map(|event| {
-                    let when = event.starts_at.map(|at| zone.format(at, &event.time_zone)).unwrap_or_else(|| "Date to be announced".to_owned());
                     view! {
                         <li class="rounded-lg border border-slate-200 bg-white p-3">
                             <a href=format!("/events/{}", event.slug) class="font-medium hover:text-sky-700">{event.name}</a>
-                            <p class="text-sm text-slate-600">{when}</p>
+                            <p class="text-sm text-slate-600">{event.when}</p>
                         </li>
                     }
                 }).collect_view()}
