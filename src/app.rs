@@ -2,6 +2,7 @@
 
 mod components;
 mod pages;
+mod resource;
 
 use components::{
     layout::{provide_viewer, Footer, Header},

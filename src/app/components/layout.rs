@@ -4,12 +4,13 @@ use crate::api::{
     views::Viewer,
     ApiError,
 };
+use crate::app::resource;
 use leptos::prelude::*;
 
 /// Who is looking at the page, shared by the header and every page that cares.
 #[derive(Clone, Copy)]
 pub struct ViewerContext {
-    pub viewer: Resource<Result<Option<Viewer>, ApiError>>,
+    pub viewer: resource::Resource<Result<Option<Viewer>, ApiError>>,
     pub logout: ServerAction<Logout>,
     pub disconnect: ServerAction<Disconnect>,
     /// Raised when a local account's form signed someone in or out, so the header reads the
@@ -22,7 +23,7 @@ pub fn provide_viewer() {
     let disconnect = ServerAction::<Disconnect>::new();
     let changed = RwSignal::new(0);
     // Blocking: the header is complete in the first HTML sent, which matters without JavaScript.
-    let viewer = Resource::new_blocking(
+    let viewer = resource::blocking(
         move || (logout.version().get(), disconnect.version().get(), changed.get()),
         |_| current_user(),
     );

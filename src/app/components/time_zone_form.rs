@@ -2,6 +2,7 @@ use crate::api::{
     preferences::{viewer_time_zone, SetTimeZone},
     ApiError,
 };
+use crate::app::resource;
 use crate::domain::{ShownZone, TimeZoneName, COMMON_TIME_ZONES};
 use leptos::prelude::*;
 
@@ -11,7 +12,7 @@ pub struct ViewerTimeZone {
     pub save: ServerAction<SetTimeZone>,
     /// The browser's zone, sent once on a first visit.
     pub detect: ServerAction<SetTimeZone>,
-    pub zone: Resource<Result<ShownZone, ApiError>>,
+    pub zone: resource::Resource<Result<ShownZone, ApiError>>,
 }
 
 impl ViewerTimeZone {
@@ -30,7 +31,7 @@ pub fn provide_viewer_time_zone() {
     let save = ServerAction::<SetTimeZone>::new();
     let detect = ServerAction::<SetTimeZone>::new();
     // Blocking: the page is sent only once it is known, so it is complete without JavaScript.
-    let zone = Resource::new_blocking(
+    let zone = resource::blocking(
         move || (save.version().get(), detect.version().get()),
         |_| viewer_time_zone(),
     );

@@ -13,6 +13,7 @@ use crate::app::components::{
     error_page::{failure, ErrorPage},
     sync_badge::ago,
 };
+use crate::app::resource;
 use crate::domain::SyncStatus;
 use chrono::{DateTime, Utc};
 use leptos::prelude::*;
@@ -27,7 +28,7 @@ pub fn AdminPage() -> impl IntoView {
     let resolve = ServerAction::<ResolveConflict>::new();
     let import = ServerAction::<ImportNetwork>::new();
     let retry = ServerAction::<RetryImport>::new();
-    let report = Resource::new_blocking(
+    let report = resource::blocking(
         move || {
             [
                 import.version().get(),
@@ -635,7 +636,7 @@ fn Sessions() -> impl IntoView {
     let refresh = ServerAction::<RefreshSessions>::new();
     let reset = ServerAction::<ResetSession>::new();
     let disable = ServerAction::<DisableAccount>::new();
-    let sessions = Resource::new_blocking(
+    let sessions = resource::blocking(
         move || (refresh.version().get(), reset.version().get(), disable.version().get()),
         |_| admin_sessions(),
     );

@@ -13,6 +13,7 @@ use crate::app::components::{
     time_zone_form::ViewerTimeZone,
 };
 use crate::app::pages::not_found::NotFound;
+use crate::app::resource;
 use crate::domain::{Decision, EventImage, EventMode, EventStatus, Geo, Link, Place, SearchInput, ShownZone, Slug};
 use leptos::nonce::use_nonce;
 use leptos::prelude::*;
@@ -43,7 +44,7 @@ pub fn EventDetailPage() -> impl IntoView {
         answer: ServerAction::<AnswerEvent>::new(),
         withdraw: ServerAction::<WithdrawAnswer>::new(),
     };
-    let page = Resource::new_blocking(
+    let page = resource::blocking(
         move || {
             let versions = [
                 actions.answer.version().get(),

@@ -11,6 +11,7 @@ use crate::app::components::{
     error_page::ErrorPage,
     event_form::{EventFields, FormError, SaveOrCancel, VisibilityField},
 };
+use crate::app::resource;
 use leptos::prelude::*;
 use leptos_meta::Title;
 
@@ -20,7 +21,7 @@ pub fn EditEventPage() -> impl IntoView {
     let id = event_id();
     let update = ServerAction::<UpdateEvent>::new();
     let error = Signal::derive(move || update.value().get().and_then(Result::err));
-    let page = Resource::new_blocking(
+    let page = resource::blocking(
         move || id.get(),
         |id| async move {
             match id {

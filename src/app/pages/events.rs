@@ -1,5 +1,6 @@
 use crate::api::{events::search_events, views::EventsPage as Found, ApiError};
 use crate::app::components::{error_page::ErrorPage, event_card::EventCard, time_zone_form::ViewerTimeZone};
+use crate::app::resource;
 use crate::domain::{EventMode, QuickRange, SearchInput, NEAR_DEFAULT_KM};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -26,7 +27,7 @@ pub fn EventsPage() -> impl IntoView {
         (input, after)
     });
     let viewer_zone = expect_context::<ViewerTimeZone>();
-    let page = Resource::new_blocking(
+    let page = resource::blocking(
         move || (asked.get(), viewer_zone.changes()),
         |((search, after), _)| search_events(search, after),
     );

@@ -1,5 +1,6 @@
 use crate::api::{events::upcoming_events, views::EventSummary, ApiError};
 use crate::app::components::{error_page::ErrorPage, sync_badge::SyncBadge, time_zone_form::ViewerTimeZone};
+use crate::app::resource;
 use crate::domain::ShownZone;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -8,7 +9,7 @@ use leptos_meta::Title;
 pub fn HomePage() -> impl IntoView {
     let viewer_zone = expect_context::<ViewerTimeZone>();
     let zone = viewer_zone.zone;
-    let events = Resource::new(move || viewer_zone.changes(), |_| upcoming_events());
+    let events = resource::streamed(move || viewer_zone.changes(), |_| upcoming_events());
     view! {
         <Title text="Upcoming events" />
         <section class="rounded-2xl bg-gradient-to-br from-sky-600 to-indigo-600 px-6 py-10 text-white shadow">

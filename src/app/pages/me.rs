@@ -13,6 +13,7 @@ use crate::app::components::{
     layout::{refresh_viewer_when, ViewerContext},
     time_zone_form::ViewerTimeZone,
 };
+use crate::app::resource;
 use crate::domain::Visibility;
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -23,7 +24,7 @@ use leptos_router::hooks::use_query_map;
 pub fn MePage() -> impl IntoView {
     let refresh = ServerAction::<RefreshProfile>::new();
     let ViewerContext { disconnect, .. } = expect_context();
-    let me = Resource::new_blocking(move || refresh.version().get(), |_| current_user());
+    let me = resource::blocking(move || refresh.version().get(), |_| current_user());
     view! {
         <Title text="Your profile" />
         <Transition fallback=|| view! { <p class="text-slate-500">"Loading your profile…"</p> }>
@@ -175,7 +176,7 @@ fn KeptHere(on_bluesky: bool) -> impl IntoView {
     let publish = ServerAction::<PublishLocalEvent>::new();
     let answers = ServerAction::<PublishLocalAnswers>::new();
     let viewer_zone = expect_context::<ViewerTimeZone>();
-    let kept = Resource::new_blocking(
+    let kept = resource::blocking(
         move || (publish.version().get(), answers.version().get(), viewer_zone.changes()),
         |_| kept_here(),
     );
@@ -282,7 +283,7 @@ fn ConnectBluesky() -> impl IntoView {
 #[component]
 fn CalendarFeed() -> impl IntoView {
     let renew = ServerAction::<NewCalendarFeed>::new();
-    let feed = Resource::new_blocking(move || renew.version().get(), |_| calendar_feed());
+    let feed = resource::blocking(move || renew.version().get(), |_| calendar_feed());
     let error = move || failure(renew.value().get());
     view! {
         <Transition fallback=|| ()>
@@ -317,7 +318,7 @@ fn CalendarFeed() -> impl IntoView {
 #[component]
 fn YourSeries() -> impl IntoView {
     let accept = ServerAction::<AcceptSeriesProposal>::new();
-    let overview = Resource::new_blocking(move || accept.version().get(), |_| my_series());
+    let overview = resource::blocking(move || accept.version().get(), |_| my_series());
     let error = move || failure(accept.value().get());
     view! {
         <Transition fallback=|| ()>

@@ -12,6 +12,7 @@ use crate::app::components::{
     event_form::{EventFields, FormError, SaveOrCancel},
     repeat_fields::RepeatFields,
 };
+use crate::app::resource;
 use crate::domain::{RsvpStatus, Slug};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -36,7 +37,7 @@ pub fn SeriesDetailPage() -> impl IntoView {
         cancel: ServerAction::new(),
         delete: ServerAction::new(),
     };
-    let page = Resource::new_blocking(
+    let page = resource::blocking(
         move || {
             let versions = [
                 actions.change_occurrence.version().get(),
@@ -319,7 +320,7 @@ pub fn OccurrenceDetailPage() -> impl IntoView {
         id.zip(params.get("key"))
     });
     let answer = ServerAction::<AnswerOccurrence>::new();
-    let page = Resource::new_blocking(
+    let page = resource::blocking(
         move || target.get(),
         |target| async move {
             match target {
@@ -399,7 +400,7 @@ pub fn EditSeriesPage() -> impl IntoView {
     let id = series_id();
     let update = ServerAction::<UpdateSeries>::new();
     let error = Signal::derive(move || update.value().get().and_then(Result::err));
-    let form = Resource::new_blocking(
+    let form = resource::blocking(
         move || id.get(),
         |id| async move {
             match id {

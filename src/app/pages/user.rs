@@ -6,6 +6,7 @@ use crate::app::components::{
     pending_writes::{PendingWrites, WriteActions},
     time_zone_form::ViewerTimeZone,
 };
+use crate::app::resource;
 use leptos::prelude::*;
 use leptos_meta::Title;
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -25,7 +26,7 @@ pub fn UserEventsPage() -> impl IntoView {
     });
     let viewer_zone = expect_context::<ViewerTimeZone>();
     let actions = WriteActions::new();
-    let page = Resource::new_blocking(
+    let page = resource::blocking(
         move || {
             (
                 handle.get(),
