@@ -27,8 +27,12 @@ use std::{io::Write, path::PathBuf, sync::Arc};
 /// The most bytes of files (with their compressed forms) kept at once.
 pub const KEPT_BYTES: u64 = 128 * 1024 * 1024;
 /// A larger file is read from disk for each request (a release build's WebAssembly is about
-/// 3 MB; a debug build's is far larger).
-pub const LARGEST_FILE: u64 = 16 * 1024 * 1024;
+/// 2 MB; a debug build's about 17 MB).
+pub const LARGEST_FILE: u64 = 48 * 1024 * 1024;
+/// A larger file that the build did not compress is kept and sent as it is: compressing a debug
+/// build's 17 MB of WebAssembly took the first visitor's page over 10 s to come alive. (Release
+/// builds compress theirs beforehand; see `--precompress`.)
+pub const LARGEST_COMPRESSED_HERE: usize = 4 * 1024 * 1024;
 
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 const REVALIDATE: &str = "no-cache";
@@ -122,7 +126,7 @@ impl Assets {
                 name.push(extension);
                 std::fs::read(name).ok()
             };
-            let compressible = is_compressible(&content_type);
+            let compressible = is_compressible(&content_type) && plain.len() <= LARGEST_COMPRESSED_HERE;
             let brotli = beside(".br").or_else(|| compressible.then(|| brotli(&plain)).flatten());
             let gzip = beside(".gz").or_else(|| compressible.then(|| gzip(&plain)).flatten());
             let etag = format!("\"{}\"", hex(&Sha256::digest(&plain)[..12]));
@@ -273,6 +277,27 @@ mod tests {
         assert_eq!(accepted(&headers("gzip")), (false, true));
         assert_eq!(accepted(&headers("br;q=0, gzip;q=0.5")), (false, true));
         assert_eq!(accepted(&HeaderMap::new()), (false, false));
+    }
+
+    #[tokio::test]
+    async fn a_large_file_the_build_did_not_compress_is_kept_and_sent_as_it_is() {
+        let folder = tempfile::tempdir().expect("folder");
+        let wasm = vec![7_u8; LARGEST_COMPRESSED_HERE + 1];
+        std::fs::create_dir(folder.path().join("pkg")).expect("pkg");
+        std::fs::write(folder.path().join("pkg/app.wasm"), &wasm).expect("file");
+        let assets = Assets::new(folder.path(), true, false).expect("kept");
+        let mut request = HeaderMap::new();
+        request.insert(header::ACCEPT_ENCODING, HeaderValue::from_static("gzip, br"));
+        let response = assets.serve("/pkg/app.wasm", &request).await.expect("served");
+        assert!(response.headers().get(header::CONTENT_ENCODING).is_none());
+        assert_eq!(response.headers()[header::CONTENT_TYPE], "application/wasm");
+        // Kept in memory all the same: served after the file is gone.
+        std::fs::remove_file(folder.path().join("pkg/app.wasm")).expect("removed");
+        let response = assets.serve("/pkg/app.wasm", &request).await.expect("kept");
+        let body = axum::body::to_bytes(response.into_body(), usize::MAX)
+            .await
+            .expect("body");
+        assert_eq!(body.len(), wasm.len());
     }
 
     #[tokio::test]

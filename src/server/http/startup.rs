@@ -48,7 +48,10 @@ use std::{
 use tokio::net::TcpListener;
 use tokio_util::{sync::CancellationToken, task::TaskTracker};
 use tower_http::{
-    compression::{CompressionLayer, CompressionLevel},
+    compression::{
+        predicate::{DefaultPredicate, Predicate},
+        CompressionLayer, CompressionLevel,
+    },
     trace::TraceLayer,
 };
 use tower_sessions_redis_store::fred::{
@@ -226,8 +229,13 @@ impl Application {
         let (router, forget_quiet_clients) = limits::apply(app, &state.config.limits);
         let router = router
             // Pages and JSON compressed as they go out (fast settings: a page is rendered for
-            // each request); files arrive compressed already and are left alone.
-            .layer(CompressionLayer::new().quality(CompressionLevel::Fastest))
+            // each request); files arrive compressed already and are left alone, and so is a
+            // file too large to compress on the way (see `assets::LARGEST_COMPRESSED_HERE`).
+            .layer(
+                CompressionLayer::new()
+                    .quality(CompressionLevel::Fastest)
+                    .compress_when(DefaultPredicate::new().and(NotLargerThan(assets::LARGEST_COMPRESSED_HERE))),
+            )
             .layer(axum::middleware::from_fn(metrics::track_http))
             .layer(axum::middleware::from_fn(security_headers::add))
             .layer(
@@ -440,6 +448,24 @@ async fn openapi() -> impl axum::response::IntoResponse {
 /// tests run many) renders a page, that page's resources would never load and its request would
 /// hang until the timeout.
 static PAGE_ROUTES: LazyLock<Vec<AxumRouteListing>> = LazyLock::new(|| generate_route_list(App));
+
+/// Compresses a response of at most this many bytes, or of a length not known ahead (a page
+/// rendered as it streams out).
+#[derive(Clone, Copy)]
+struct NotLargerThan(usize);
+
+impl Predicate for NotLargerThan {
+    fn should_compress<B: axum::body::HttpBody>(&self, response: &axum::http::Response<B>) -> bool {
+        let declared = response.body().size_hint().exact().or_else(|| {
+            response
+                .headers()
+                .get(axum::http::header::CONTENT_LENGTH)
+                .and_then(|length| length.to_str().ok())
+                .and_then(|length| length.parse().ok())
+        });
+        declared.is_none_or(|length| length <= self.0 as u64)
+    }
+}
 
 /// The fallback: a file of the built site from memory (see [`assets`]); else, for a plain path,
 /// Leptos's own handler, which reads a file too large to keep (a debug build's WebAssembly) from
