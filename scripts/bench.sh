@@ -4,7 +4,9 @@
 #   createRecord on the same local PDS, and their ratio (BENCH_ENGINE=sqlite for the embedded store);
 # - firehose: a recorded subscribeRepos stream of BENCH_FRAMES frames (default 100,000; recorded once
 #   from the local PDS and cached, which takes long: the PDS commits about 24 records/s on 2 cores)
-#   through our decoder + filter and our applier, then through @atproto/sync's consumer;
+#   through our decoder + filter and our applier, then through @atproto/sync's consumer; the app's
+#   own release binary consuming it from a stand-in relay (its peak memory); and the latency from a
+#   commit on the PDS to the cache, alone and while the recording is applied alongside;
 # - series detection: precision, recall and accuracy (skymeet_series_detection_accuracy) on the
 #   200 generated labelled histories;
 # - discovery: with BENCH_EVENTS (default 100,000) events seeded, wrk -c64 against /events (first
@@ -33,6 +35,14 @@ leptos_build_env
 # Everything printed is kept, for the table at the end.
 output=$(mktemp)
 trap '[ -n "$started_pds" ] && scripts/local-pds.sh stop >/dev/null 2>&1; rm -f "$output"' EXIT
+# First, as the firehose benchmark also runs the release server binary on its own.
+step "what a browser downloads (the release build)"
+scripts/build.sh --release --precompress >/dev/null
+wasm=$(ls target/site/pkg/skymeet.*.wasm)
+size() { stat -c %s "$1"; }
+printf 'row:\twasm: raw / brotli / gzip (release build)\t%s / %s / %s bytes\t<= 400 KB on the wire\n' \
+  "$(size "$wasm")" "$(size "$wasm.br")" "$(size "$wasm.gz")" | tee -a "$output"
+
 cargo test --quiet --features ssr --lib detection_is_precise -- --nocapture 2>&1 | grep 'series detection' | tee -a "$output"
 ensure_apt wrk bsdextrautils
 for engine in sqlite postgres; do
@@ -43,13 +53,6 @@ RUST_LOG=${RUST_LOG:-warn} cargo bench --features ssr --bench publish --bench fi
 # The same recording through @atproto/sync's firehose consumer (the JS reference).
 ensure_npm "$SKYMEET_ROOT/benches/firehose-js"
 node "$SKYMEET_ROOT/benches/firehose-js/consume.mjs" "$SKYMEET_CACHE/firehose-${BENCH_FRAMES:-100000}.frames" | tee -a "$output"
-
-step "what a browser downloads (the release build)"
-scripts/build.sh --release --precompress >/dev/null
-wasm=$(ls target/site/pkg/skymeet.*.wasm)
-size() { stat -c %s "$1"; }
-printf 'row:\twasm: raw / brotli / gzip (release build)\t%s / %s / %s bytes\t<= 400 KB on the wire\n' \
-  "$(size "$wasm")" "$(size "$wasm.br")" "$(size "$wasm.gz")" | tee -a "$output"
 
 step "summary"
 {
