@@ -6,6 +6,7 @@
 # `cargo leptos watch` still works for development.
 #
 # usage: scripts/build.sh [--release] [--precompress]
+#   (default)      the server unoptimised, the wasm lightly optimised (the wasm-dev profile)
 #   --release      optimised: the wasm-release profile, wasm-opt -Oz, minified CSS
 #   --precompress  also write .br and .gz beside every site file (with --release)
 #
@@ -37,7 +38,7 @@ if [ -n "$release" ]; then
   export LEPTOS_JS_MINIFY=true
   front_profile=(--profile=wasm-release) front_dir=wasm-release server_profile=(--release) server_dir=release
 else
-  front_profile=() front_dir=debug server_profile=() server_dir=debug
+  front_profile=(--profile=wasm-dev) front_dir=wasm-dev server_profile=() server_dir=debug
 fi
 
 # The two halves build side by side, as cargo-leptos builds them (different target dirs, so
