@@ -131,6 +131,42 @@ impl Resolve for PublicOnlyResolver {
     }
 }
 
+tokio::task_local! {
+    static WATCHED: Failures;
+}
+
+/// The last request that failed (answered with a 4xx or 5xx, or not answered at all) while a
+/// future ran under [`Failures::watch`]. For libraries that keep only *that* a request failed:
+/// atrium-oauth's code exchange panics on a refused exchange, dropping the answer that says why.
+#[derive(Clone, Default)]
+pub struct Failures(Arc<Mutex<Option<String>>>);
+
+impl Failures {
+    /// `future`, with the requests it makes through [`Outbound`] watched (also in a task it is
+    /// spawned as).
+    pub fn watch<F: std::future::Future>(&self, future: F) -> tokio::task::futures::TaskLocalFuture<Failures, F> {
+        WATCHED.scope(self.clone(), future)
+    }
+
+    /// The last failure seen, described as `METHOD host:port/path: what happened`.
+    pub fn last(&self) -> Option<String> {
+        self.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()).clone()
+    }
+
+    /// Notes a failure if the current task is watched.
+    fn note(describe: impl FnOnce() -> String) {
+        let _ = WATCHED.try_with(|failures| {
+            *failures.0.lock().unwrap_or_else(|poisoned| poisoned.into_inner()) = Some(describe());
+        });
+    }
+}
+
+/// The start of an answer's body, as printable text (it comes from another server).
+fn excerpt(body: &[u8]) -> String {
+    const SHOWN: usize = 300;
+    format!("{:?}", String::from_utf8_lossy(&body[..body.len().min(SHOWN)]))
+}
+
 /// A host's circuit.
 #[derive(Debug, Default, Clone, Copy)]
 struct Breaker {
@@ -293,9 +329,21 @@ impl Outbound {
                         tokio::time::sleep(backoff(attempt)).await;
                         continue;
                     }
-                    return into_http(response, limit).await;
+                    let answer = into_http(response, limit).await;
+                    if let (Ok(refusal), true) = (&answer, status.as_u16() >= 400) {
+                        Failures::note(|| {
+                            format!(
+                                "{} {server}{}: {status} {}",
+                                parts.method,
+                                url.path(),
+                                excerpt(refusal.body())
+                            )
+                        });
+                    }
+                    return answer;
                 }
                 Err(e) => {
+                    Failures::note(|| format!("{} {server}{}: {e}", parts.method, url.path()));
                     self.breakers.record(&server, false, Instant::now());
                     if refused_private(&e) {
                         return Err(OutboundError::PrivateAddress(host));
@@ -468,6 +516,61 @@ mod tests {
             }
         });
         format!("http://{address}/")
+    }
+
+    #[tokio::test]
+    async fn a_watched_task_learns_which_request_failed_and_why() {
+        let local = AddressPolicy {
+            allow_private: true,
+            ..Default::default()
+        };
+        let outbound = Outbound::new(local, Duration::from_secs(30));
+        let post = |url: &str| {
+            Request::builder()
+                .method(Method::POST)
+                .uri(format!("{url}oauth/token"))
+                .body(Vec::new())
+                .expect("request")
+        };
+        let refusing = answering(
+            "HTTP/1.1 400 Bad Request\r\ncontent-length: 49\r\n\r\n{\"error\":\"invalid_grant\",\"error_description\":\"x\"}",
+            0,
+        )
+        .await;
+        let fine = answering("HTTP/1.1 200 OK\r\ncontent-length: 0\r\n\r\n", 0).await;
+
+        // Unwatched, nothing is noted (and nothing fails for want of a watcher).
+        let failures = Failures::default();
+        outbound.send(post(&refusing)).await.expect("an answer");
+        assert_eq!(failures.last(), None);
+
+        // Watched, in a task of its own: the refusal is kept, and a later success does not hide it.
+        let (watched, client) = (failures.clone(), outbound.clone());
+        let (refusing_url, fine_url) = (refusing.clone(), fine.clone());
+        tokio::spawn(watched.watch(async move {
+            client.send(post(&refusing_url)).await.expect("an answer");
+            client.send(post(&fine_url)).await.expect("an answer");
+        }))
+        .await
+        .expect("the task");
+        let last = failures.last().expect("a failure noted");
+        let port = Url::parse(&refusing).expect("url").port().expect("port");
+        assert_eq!(
+            last,
+            format!("POST 127.0.0.1:{port}/oauth/token: 400 Bad Request \"{{\\\"error\\\":\\\"invalid_grant\\\",\\\"error_description\\\":\\\"x\\\"}}\"")
+        );
+
+        // A request that is never answered is noted with the transport's error.
+        let failures = Failures::default();
+        let client = outbound.clone();
+        tokio::spawn(failures.watch(async move { client.send(post("http://127.0.0.1:9/")).await }))
+            .await
+            .expect("the task")
+            .expect_err("nothing listens on port 9");
+        assert!(failures
+            .last()
+            .expect("noted")
+            .starts_with("POST 127.0.0.1:9/oauth/token: "));
     }
 
     #[tokio::test]

@@ -11,7 +11,7 @@ use crate::server::{
     config::Config,
     identity::{self, at_did, is_unreachable, HandleResolver},
     kv::KvStore,
-    outbound::Outbound,
+    outbound::{Failures, Outbound},
     pds::{PdsError, Repo},
     store::{Profile, Store},
 };
@@ -97,6 +97,24 @@ fn mentions(error: &(dyn std::error::Error + 'static), needle: &str) -> bool {
         source = e.source();
     }
     false
+}
+
+/// Runs one of atrium-oauth's calls in a task of its own. In some failures (an authorization
+/// server without PAR, a refused code exchange) atrium-oauth 0.2 panics on an unimplemented branch
+/// instead of returning an error: the task contains the panic, and the request that failed just
+/// before it, whose answer atrium drops, is logged.
+async fn contained<T: Send + 'static>(
+    call: impl std::future::Future<Output = T> + Send + 'static,
+) -> Result<T, OAuthError> {
+    let failures = Failures::default();
+    tokio::spawn(failures.watch(call)).await.map_err(|_| {
+        let last_failed_request = failures.last();
+        tracing::error!(
+            last_failed_request = last_failed_request.as_deref().unwrap_or("none"),
+            "atrium-oauth gave up on a sign-in without an error"
+        );
+        OAuthError::Crashed
+    })
 }
 
 /// Who just signed in.
@@ -284,14 +302,10 @@ impl BlueskyAuth {
             ..Default::default()
         };
         // atrium-oauth 0.2 panics (an unimplemented branch) when the authorization server has no PAR endpoint,
-        // which the account's own server decides: a task contains it.
+        // which the account's own server decides.
         let authorize = |scopes: Vec<Scope>| {
             let (client, identifier, options) = (Arc::clone(&self.client), identifier.to_owned(), options(scopes));
-            async move {
-                tokio::spawn(async move { client.authorize(identifier, options).await })
-                    .await
-                    .map_err(|_| OAuthError::Crashed)
-            }
+            contained(async move { client.authorize(identifier, options).await })
         };
         let granular = authorize(self.scopes.clone()).await?;
         let result = match granular {
@@ -337,11 +351,10 @@ impl BlueskyAuth {
     /// Exchanges the authorization code and reads who signed in.
     #[tracing::instrument(skip_all, err)]
     pub async fn finish(&self, params: CallbackParams) -> Result<SignedIn, OAuthError> {
-        // atrium-oauth 0.2 panics (an unimplemented branch) when the code exchange fails; a task contains it.
+        // atrium-oauth 0.2 panics (an unimplemented branch) when the code exchange fails.
         let client = Arc::clone(&self.client);
-        let (session, _) = tokio::spawn(async move { client.callback(params).await })
-            .await
-            .map_err(|_| OAuthError::Crashed)?
+        let (session, _) = contained(async move { client.callback(params).await })
+            .await?
             .map_err(OAuthError::Callback)?;
         let agent = Agent::new(session);
         let did = agent
