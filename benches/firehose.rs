@@ -355,15 +355,15 @@ async fn consumer_process(frames: &[Vec<u8>]) -> Option<(u64, Duration)> {
         )
         .env("ATPROTO_PLC_URL", network::plc_url())
         .env("ATPROTO_HANDLE_RESOLVER", network::pds_url())
-        .env("RECONCILE_INTERVAL_SECONDS", "off")
-        .env("METRICS_SAMPLE_SECONDS", "off")
+        .env("RECONCILE_INTERVAL_SECONDS", "0")
+        .env("METRICS_SAMPLE_SECONDS", "0")
         .env_remove("DATABASE_URL")
         .env_remove("REDIS_URL")
         .stdout(std::process::Stdio::null())
         .spawn()
         .expect("the app runs");
     let pid = child.id();
-    let running = Stopped(child);
+    let mut running = Stopped(child);
     let client = reqwest::Client::new();
     let started = Instant::now();
     let took = loop {
@@ -372,6 +372,9 @@ async fn consumer_process(frames: &[Vec<u8>]) -> Option<(u64, Duration)> {
             "the app never consumed the recording"
         );
         tokio::time::sleep(Duration::from_millis(100)).await;
+        if let Ok(Some(status)) = running.0.try_wait() {
+            panic!("the app stopped before it consumed the recording ({status}); its log is above");
+        }
         let Ok(response) = client.get(format!("http://{site_address}/metrics")).send().await else {
             continue;
         };
