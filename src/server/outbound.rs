@@ -305,6 +305,7 @@ impl Outbound {
             attempt += 1;
             let now = Instant::now();
             if !self.breakers.allows(&server, now) {
+                Failures::note(|| format!("{} {server}{}: not sent, the circuit is open", parts.method, url.path()));
                 return Err(OutboundError::CircuitOpen(server));
             }
             let outgoing = client
