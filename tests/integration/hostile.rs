@@ -678,19 +678,7 @@ async fn a_did_whose_server_never_answers_holds_up_the_consumer_for_seconds_not_
     use skymeet::server::firehose::{backfill::IDENTIFY_DEADLINE, Ingest};
     use std::sync::Arc;
 
-    // A did:web whose host accepts connections and never answers. (A did:web names no port:
-    // its document is at https://{host}/.well-known/did.json, so the host listens on 443, on a
-    // loopback address of its own.)
-    let listener = tokio::net::TcpListener::bind("127.0.0.77:443")
-        .await
-        .expect("port 443 on 127.0.0.77");
-    tokio::spawn(async move {
-        let mut held = Vec::new();
-        while let Ok((socket, _)) = listener.accept().await {
-            held.push(socket);
-        }
-    });
-    let did = "did:web:127.0.0.77".to_owned();
+    let did = silent_did_web("127.0.0.77").await;
 
     let app = spawn_local_network_app(AppOptions::embedded()).await;
     let identity = app.state.identity().expect("identity");
@@ -723,6 +711,78 @@ async fn a_did_whose_server_never_answers_holds_up_the_consumer_for_seconds_not_
         ["From a slow server"]
     );
     assert_eq!(ingest.backfills().pending(), 1, "the rest is learned in the background");
+}
+
+/// A did:web whose host accepts connections and never answers. (A did:web names no port: its
+/// document is at https://{host}/.well-known/did.json, so the host listens on 443, on a loopback
+/// address of its own.)
+async fn silent_did_web(host: &str) -> String {
+    let listener = tokio::net::TcpListener::bind((host, 443))
+        .await
+        .unwrap_or_else(|e| panic!("port 443 on {host}: {e}"));
+    tokio::spawn(async move {
+        let mut held = Vec::new();
+        while let Ok((socket, _)) = listener.accept().await {
+            held.push(socket);
+        }
+    });
+    format!("did:web:{host}")
+}
+
+#[tokio::test]
+async fn new_owners_in_one_batch_are_looked_up_at_once_not_one_after_another() {
+    use crate::network::spawn_local_network_app;
+    use skymeet::server::firehose::{backfill::IDENTIFY_DEADLINE, Ingest};
+    use std::sync::Arc;
+
+    let mut dids = Vec::new();
+    for host in ["127.0.0.81", "127.0.0.82", "127.0.0.83", "127.0.0.84"] {
+        dids.push(silent_did_web(host).await);
+    }
+    let app = spawn_local_network_app(AppOptions::embedded()).await;
+    let ingest = Arc::new(Ingest::new(
+        app.state.store.clone(),
+        app.state.identity().expect("identity"),
+        "ws://127.0.0.1:1/subscribe".to_owned(),
+    ));
+    let frames: Vec<String> = dids
+        .iter()
+        .zip(1_i64..)
+        .map(|(did, i)| {
+            json!({
+                "did": did, "time_us": 1_732_440_000_000_000_i64 + i, "kind": "commit",
+                "commit": {"rev": "3lbq2aaaaaaa2", "operation": "create", "collection": EVENTS, "rkey": "3lbq2aaaaaaa2",
+                           "cid": "bafyreiabc", "record": {"$type": EVENTS, "name": format!("Slow {i}"), "createdAt": "2026-11-24T00:00:00Z"}}
+            })
+            .to_string()
+        })
+        .collect();
+    let started = std::time::Instant::now();
+    ingest.handle_batch(&frames).await.expect("handled");
+    let took = started.elapsed();
+    // One after another, four silent servers would hold the batch for four deadlines.
+    assert!(
+        took < IDENTIFY_DEADLINE * 2,
+        "the batch waited {took:?} for {} new owners",
+        dids.len()
+    );
+    for (did, i) in dids.iter().zip(1..) {
+        let events = app
+            .state
+            .store
+            .events_of(&Did::parse(did).expect("DID"))
+            .await
+            .expect("events");
+        assert_eq!(
+            events.iter().map(|e| e.name.as_str()).collect::<Vec<_>>(),
+            [format!("Slow {i}")]
+        );
+    }
+    assert_eq!(
+        ingest.backfills().pending(),
+        dids.len(),
+        "each learned in the background once"
+    );
 }
 
 /// Records made up by proptest (any field, any type, any text), the same way on every run.

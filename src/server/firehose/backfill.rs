@@ -110,6 +110,11 @@ impl Repos {
         Ok((owner, pds, located))
     }
 
+    /// Whether a DID's owner and PDS are remembered ([`Repos::locate`] answers at once).
+    pub fn knows(&self, did: &Did) -> bool {
+        self.known.lock().unwrap_or_else(|p| p.into_inner()).contains_key(did)
+    }
+
     /// Remembers a DID's owner and PDS (forgetting all at once beyond `REPO_CACHE` DIDs).
     fn remember(&self, did: &Did, owner: i64, pds: &str) {
         let mut known = self.known.lock().unwrap_or_else(|p| p.into_inner());

@@ -15,7 +15,9 @@ use crate::server::{
     records::{self, RecordOwner, RecordState},
     store::{Applied, RecordChange, Store, StoreError},
 };
+use futures_util::{StreamExt, TryStreamExt};
 use std::{
+    collections::HashSet,
     sync::{Arc, Mutex},
     time::{Duration, Instant},
 };
@@ -24,6 +26,8 @@ use std::{
 const IDLE_CURSOR_INTERVAL: Duration = Duration::from_secs(1);
 /// The most repos one repair re-reads.
 const REPAIR_MAX_REPOS: u32 = 1_000;
+/// How many new owners of one batch are looked up at the same time.
+const LOCATE_AT_ONCE: usize = 16;
 
 /// The cursor of frames with nothing to apply, written at most once per [`IDLE_CURSOR_INTERVAL`].
 #[derive(Debug)]
@@ -135,19 +139,52 @@ impl Ingest {
     /// crash at any point loses nothing: the frames after the stored cursor come again, and
     /// applying them again changes nothing. `Err` only when the store fails.
     pub async fn handle_batch(self: &Arc<Self>, frames: &[impl AsRef<[u8]> + Sync]) -> Result<(), StoreError> {
+        ::metrics::counter!(metrics::FIREHOSE_FRAMES_TOTAL).increment(frames.len() as u64);
+        let decoded: Vec<_> = frames
+            .iter()
+            .map(|bytes| match self.source {
+                Source::SubscribeRepos => frame::decode(bytes.as_ref()),
+                Source::Jetstream => frame::decode_jetstream(bytes.as_ref()),
+            })
+            .collect();
+        self.locate_owners(&decoded).await?;
         let mut pending = Pending::default();
-        for bytes in frames {
-            self.handle_one(bytes.as_ref(), &mut pending).await?;
+        for (bytes, frame) in frames.iter().zip(decoded) {
+            self.handle_one(bytes.as_ref(), frame, &mut pending).await?;
         }
         self.flush(pending).await
     }
 
-    async fn handle_one(self: &Arc<Self>, bytes: &[u8], pending: &mut Pending) -> Result<(), StoreError> {
-        ::metrics::counter!(metrics::FIREHOSE_FRAMES_TOTAL).increment(1);
-        let decoded = match self.source {
-            Source::SubscribeRepos => frame::decode(bytes),
-            Source::Jetstream => frame::decode_jetstream(bytes),
-        };
+    /// Learns who owns the calendar records of a batch, for every owner not known yet at once (at
+    /// most [`LOCATE_AT_ONCE`] at a time): a batch from many new accounts waits about as long as
+    /// its slowest DID document, not as long as all of them one after another.
+    async fn locate_owners(&self, frames: &[Result<Frame, frame::FrameError>]) -> Result<(), StoreError> {
+        let owners: HashSet<Did> = frames
+            .iter()
+            .filter_map(|frame| match frame {
+                Ok(Frame::Commit { repo, ops, .. }) if !ops.is_empty() && !self.repos.knows(repo) => Some(repo.clone()),
+                _ => None,
+            })
+            .collect();
+        futures_util::stream::iter(owners)
+            .map(|did: Did| async move {
+                let (_, _, located) = self.repos.locate(&did).await?;
+                if located == Located::Partly {
+                    self.backfills.request(did);
+                }
+                Ok::<_, StoreError>(())
+            })
+            .buffer_unordered(LOCATE_AT_ONCE)
+            .try_collect()
+            .await
+    }
+
+    async fn handle_one(
+        self: &Arc<Self>,
+        bytes: &[u8],
+        decoded: Result<Frame, frame::FrameError>,
+        pending: &mut Pending,
+    ) -> Result<(), StoreError> {
         let frame = match decoded {
             Ok(frame) => frame,
             Err(e) => {
