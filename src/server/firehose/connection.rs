@@ -14,12 +14,14 @@ use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tokio_tungstenite::tungstenite::{protocol::WebSocketConfig, Message};
 use tokio_util::sync::CancellationToken;
 
-/// Frames waiting between the socket reader and the applier.
-const CHANNEL_CAPACITY: usize = 1024;
-/// The bytes those frames may hold in all: the reader waits for room beyond this.
-const CHANNEL_BYTES: usize = 64 * 1024 * 1024;
 /// The most frames applied in one transaction (see `Ingest::handle_batch`).
 const BATCH_FRAMES: usize = 512;
+/// Frames waiting between the socket reader and the applier: the next batch, read while the
+/// last one is applied. More would only hold memory (the applier is the slower of the two).
+const CHANNEL_CAPACITY: usize = BATCH_FRAMES;
+/// The bytes those frames may hold in all: the reader waits for room beyond this. Twice the
+/// largest frame, so that one always fits.
+const CHANNEL_BYTES: usize = 2 * MAX_FRAME_BYTES;
 /// The largest frame read (a commit carries at most 2 MB of blocks); a bigger one ends the
 /// connection rather than filling memory.
 const MAX_FRAME_BYTES: usize = 4 * 1024 * 1024;
