@@ -113,6 +113,30 @@ struct Existing {
     rev: Option<String>,
 }
 
+/// What the cache holds of one event record before a change to it: the revision it was deleted
+/// at (if it was) and its row (if there is one). One query, as the firehose asks for every record.
+#[derive(sqlx::FromRow)]
+struct Held {
+    deleted: Option<String>,
+    id: Option<i64>,
+    cid: Option<String>,
+    rev: Option<String>,
+}
+
+impl Held {
+    const QUERY: &'static str = "select t.rev as deleted, e.id, e.cid, e.rev from (select 1) as one
+                                 left join tombstone t on t.at_uri = $1
+                                 left join event e on e.at_uri = $1";
+
+    fn row(self) -> Option<Existing> {
+        Some(Existing {
+            id: self.id?,
+            cid: self.cid,
+            rev: self.rev,
+        })
+    }
+}
+
 impl Store {
     /// The user for a DID seen on the firehose: an existing one, or a new shadow user. Never a
     /// second user for one DID: the DID is unique and this is an upsert.
@@ -184,14 +208,11 @@ impl Store {
         changes: &[RecordChange],
     ) -> Result<Vec<Applied>, StoreError> {
         let now = Utc::now();
-        let insert = format!(
-            "insert into event (owner_id, name, description, starts_at, ends_at, time_zone, source_type,
+        let insert = "insert into event (owner_id, name, description, starts_at, ends_at, time_zone, source_type,
                  source_id, source_url, source_data, last_synced_at, at_uri, rkey, cid, sync_status, record, rev, slug,
                  mode, status, place, latitude, longitude)
              values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-                     $19, $20, $21, $22, $23)
-             returning {EVENT_COLUMNS}"
-        );
+                     $19, $20, $21, $22, $23)";
         let update = "update event set name = $2, description = $3, starts_at = $4, ends_at = $5, source_url = $6,
                           source_data = $7, last_synced_at = $8, cid = $9, sync_status = $10, record = $11,
                           rev = $12, time_zone = $13, last_sync_error = null, sequence = sequence + 1,
@@ -219,19 +240,24 @@ impl Store {
                         match change {
                             RecordChange::Upsert { event, rev } => {
                                 let at_uri = event.source.at_uri.as_deref().unwrap_or_default();
-                                if buried!(tx, at_uri, rev.as_ref()) {
-                                    return Ok(Applied::Unchanged);
-                                }
-                                let existing: Option<Existing> =
-                                    sqlx::query_as("select id, cid, rev from event where at_uri = $1")
+                                let held: Held = sqlx::query_as(Held::QUERY).bind(at_uri).fetch_one(&mut *tx).await?;
+                                // As `buried!` has it: a delete at this revision or later wins; an
+                                // older delete is forgotten, the record made again.
+                                if let Some(deleted) = &held.deleted {
+                                    if rev.as_ref().is_some_and(|rev| rev.as_str() <= deleted.as_str()) {
+                                        return Ok(Applied::Unchanged);
+                                    }
+                                    sqlx::query("delete from tombstone where at_uri = $1")
                                         .bind(at_uri)
-                                        .fetch_optional(&mut *tx)
+                                        .execute(&mut *tx)
                                         .await?;
+                                }
+                                let existing = held.row();
                                 let source_data = &event.source.source_data;
                                 let new_rev = rev.as_ref().map(Rev::as_str);
                                 match existing {
                                     None => {
-                                        let _: EventRow = sqlx::query_as(&insert)
+                                        sqlx::query(insert)
                                             .bind(event.owner_id)
                                             .bind(&event.name)
                                             .bind(&event.description)
@@ -255,7 +281,7 @@ impl Store {
                                             .bind(&event.findable.place)
                                             .bind(event.findable.latitude())
                                             .bind(event.findable.longitude())
-                                            .fetch_one(&mut *tx)
+                                            .execute(&mut *tx)
                                             .await?;
                                         Ok(Applied::Inserted)
                                     }
