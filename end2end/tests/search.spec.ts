@@ -77,6 +77,9 @@ test("search, filter, page through and share a search", async ({ page, browser }
   // Names first, then the talks that mention the word: 24 in all, 20 on the first page.
   await expect(cards).toHaveCount(20);
   await expect(cards.nth(0)).not.toContainText("gala");
+  // The unfiltered page also has 20 cards and starts alike: wait for the new list itself before
+  // reading it once (with JavaScript the list is replaced in place, after the address changes).
+  await expect(cards.filter({ hasText: `${word} gala` })).toHaveCount(0);
   const first = await cards.allTextContents();
   expect(first.join(" ")).not.toContain(`${word} gala`);
   const shared = page.url();
