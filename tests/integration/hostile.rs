@@ -672,15 +672,14 @@ async fn an_event_lists_a_bounded_number_of_answers_and_counts_them_all_once_per
     }
 }
 
-#[tokio::test]
-async fn a_did_whose_server_never_answers_holds_up_the_consumer_for_seconds_not_minutes() {
+async fn a_did_whose_server_never_answers_holds_up_the_consumer_for_seconds_not_minutes(options: AppOptions) {
     use crate::network::spawn_local_network_app;
     use skymeet::server::firehose::{backfill::IDENTIFY_DEADLINE, Ingest};
     use std::sync::Arc;
 
-    let did = silent_did_web("127.0.0.77").await;
+    let did = silent_did_web(&format!("127.0.0.{}", silent_hosts(&options))).await;
 
-    let app = spawn_local_network_app(AppOptions::embedded()).await;
+    let app = spawn_local_network_app(options).await;
     let identity = app.state.identity().expect("identity");
     // A Jetstream endpoint: its frames are JSON, so the test can write one for any DID.
     let ingest = Arc::new(Ingest::new(
@@ -713,6 +712,17 @@ async fn a_did_whose_server_never_answers_holds_up_the_consumer_for_seconds_not_
     assert_eq!(ingest.backfills().pending(), 1, "the rest is learned in the background");
 }
 
+on_both_engines!(a_did_whose_server_never_answers_holds_up_the_consumer_for_seconds_not_minutes);
+
+/// The first of the loopback addresses (127.0.0.N) a test of the silent servers below may listen
+/// on, one range per engine: both engines' tests run at once, and each host's port 443 is taken.
+fn silent_hosts(options: &AppOptions) -> u8 {
+    match options.engine {
+        crate::helpers::Engine::Sqlite => 70,
+        crate::helpers::Engine::Postgres => 90,
+    }
+}
+
 /// A did:web whose host accepts connections and never answers. (A did:web names no port: its
 /// document is at https://{host}/.well-known/did.json, so the host listens on 443, on a loopback
 /// address of its own.)
@@ -729,17 +739,16 @@ async fn silent_did_web(host: &str) -> String {
     format!("did:web:{host}")
 }
 
-#[tokio::test]
-async fn new_owners_in_one_batch_are_looked_up_at_once_not_one_after_another() {
+async fn new_owners_in_one_batch_are_looked_up_at_once_not_one_after_another(options: AppOptions) {
     use crate::network::spawn_local_network_app;
     use skymeet::server::firehose::{backfill::IDENTIFY_DEADLINE, Ingest};
     use std::sync::Arc;
 
     let mut dids = Vec::new();
-    for host in ["127.0.0.81", "127.0.0.82", "127.0.0.83", "127.0.0.84"] {
-        dids.push(silent_did_web(host).await);
+    for n in 1..=4 {
+        dids.push(silent_did_web(&format!("127.0.0.{}", silent_hosts(&options) + n)).await);
     }
-    let app = spawn_local_network_app(AppOptions::embedded()).await;
+    let app = spawn_local_network_app(options).await;
     let ingest = Arc::new(Ingest::new(
         app.state.store.clone(),
         app.state.identity().expect("identity"),
@@ -784,6 +793,8 @@ async fn new_owners_in_one_batch_are_looked_up_at_once_not_one_after_another() {
         "each learned in the background once"
     );
 }
+
+on_both_engines!(new_owners_in_one_batch_are_looked_up_at_once_not_one_after_another);
 
 /// Records made up by proptest (any field, any type, any text), the same way on every run.
 fn generated_records(count: usize) -> Vec<Value> {
