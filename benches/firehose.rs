@@ -156,19 +156,29 @@ async fn main() {
             .iter()
             .filter(|bytes| matches!(frame::decode(bytes), Ok(frame::Frame::Commit { ops, .. }) if !ops.is_empty())),
     );
-    // BENCH_PROFILE=N: the calendar frames, then all, applied N times on SQLite, for a profiler to watch.
+    // BENCH_PROFILE=N: the calendar frames, then all, applied N times on each engine (or on
+    // BENCH_ENGINE's alone: `sqlite` or `postgres`), for a profiler to watch.
     if let Some(times) = std::env::var("BENCH_PROFILE")
         .ok()
         .and_then(|n| n.parse::<usize>().ok())
     {
-        for (what, recording) in [("calendar frames", &calendar_frames), ("all frames", &frames)] {
-            for known in [false, true] {
-                let mut took = Duration::ZERO;
-                for _ in 0..times {
-                    took += apply_with(AppOptions::embedded(), recording, GROUP, known).await;
+        let only = std::env::var("BENCH_ENGINE").unwrap_or_default();
+        for (engine, options) in [
+            ("sqlite", AppOptions::embedded as fn() -> AppOptions),
+            ("postgres", AppOptions::production),
+        ] {
+            if !only.is_empty() && only != engine {
+                continue;
+            }
+            for (what, recording) in [("calendar frames", &calendar_frames), ("all frames", &frames)] {
+                for known in [false, true] {
+                    let mut took = Duration::ZERO;
+                    for _ in 0..times {
+                        took += apply_with(options(), recording, GROUP, known).await;
+                    }
+                    let rate = (times * recording.len()) as f64 / took.as_secs_f64();
+                    println!("{what} applied {times} times on {engine} (owners known: {known}): {rate:.0} frames/s");
                 }
-                let rate = (times * recording.len()) as f64 / took.as_secs_f64();
-                println!("{what} applied {times} times on SQLite (owners known: {known}): {rate:.0} frames/s");
             }
         }
         return;
