@@ -52,11 +52,16 @@ async fn read_stream(want: usize) -> Vec<Vec<u8>> {
     frames
 }
 
-/// Commits `count` records: one in a hundred a calendar event, the rest notes of a collection Skymeet does not keep.
+/// Commits `count` records: one in a hundred a calendar event, the rest notes of a collection
+/// Skymeet does not keep. One HTTP client for all of them: each new client reads the system's CA
+/// certificates, which a profile of this benchmark showed as most of its own CPU time.
 async fn generate(accounts: &[Arc<Account>], count: usize) {
+    let client = reqwest::Client::builder().no_proxy().build().expect("client");
+    let put = format!("{}/xrpc/com.atproto.repo.putRecord", network::pds_url());
     let writes: Vec<(Arc<Account>, usize)> = (0..count)
         .map(|i| (Arc::clone(&accounts[i % accounts.len()]), i))
         .collect();
+    let (client, put) = (&client, &put);
     futures_util::stream::iter(writes)
         .for_each_concurrent(16, |(account, i)| async move {
             let nonce = std::time::SystemTime::now()
@@ -64,13 +69,28 @@ async fn generate(accounts: &[Arc<Account>], count: usize) {
                 .map(|d| d.as_nanos())
                 .unwrap_or_default();
             let rkey = format!("b{nonce}x{i}");
-            if i % 100 == 0 {
-                let record = json!({"$type": "community.lexicon.calendar.event", "name": format!("Bench {i}"), "createdAt": "2026-11-24T00:00:00Z"});
-                put_record_directly(&account, "community.lexicon.calendar.event", &rkey, record).await;
+            let (collection, record) = if i % 100 == 0 {
+                let collection = "community.lexicon.calendar.event";
+                (
+                    collection,
+                    json!({"$type": collection, "name": format!("Bench {i}"), "createdAt": "2026-11-24T00:00:00Z"}),
+                )
             } else {
-                let record = json!({"$type": "org.example.bench.note", "text": format!("note {i}"), "createdAt": "2026-11-24T00:00:00Z"});
-                put_record_directly(&account, "org.example.bench.note", &rkey, record).await;
-            }
+                let collection = "org.example.bench.note";
+                (
+                    collection,
+                    json!({"$type": collection, "text": format!("note {i}"), "createdAt": "2026-11-24T00:00:00Z"}),
+                )
+            };
+            client
+                .post(put)
+                .bearer_auth(&account.access_jwt)
+                .json(&json!({"repo": account.did, "collection": collection, "rkey": rkey, "record": record}))
+                .send()
+                .await
+                .expect("putRecord sent")
+                .error_for_status()
+                .expect("putRecord accepted");
         })
         .await;
 }
@@ -156,13 +176,23 @@ async fn main() {
             .iter()
             .filter(|bytes| matches!(frame::decode(bytes), Ok(frame::Frame::Commit { ops, .. }) if !ops.is_empty())),
     );
-    // BENCH_PROFILE=N: the calendar frames, then all, applied N times on each engine (or on
-    // BENCH_ENGINE's alone: `sqlite` or `postgres`), for a profiler to watch.
+    // BENCH_PROFILE=N: the calendar frames, the other frames, then all, applied N times on each
+    // engine (or on BENCH_ENGINE's alone: `sqlite` or `postgres`), for a profiler to watch, and
+    // to tell the records' cost from the transactions' and the frames' own.
     if let Some(times) = std::env::var("BENCH_PROFILE")
         .ok()
         .and_then(|n| n.parse::<usize>().ok())
     {
         let only = std::env::var("BENCH_ENGINE").unwrap_or_default();
+        // BENCH_GROUP: frames per transaction, for what fewer, larger transactions would gain.
+        let group = std::env::var("BENCH_GROUP")
+            .ok()
+            .and_then(|n| n.parse::<usize>().ok())
+            .unwrap_or(GROUP);
+        let other_frames: Vec<Vec<u8>> =
+            renumbered(frames.iter().filter(
+                |bytes| !matches!(frame::decode(bytes), Ok(frame::Frame::Commit { ops, .. }) if !ops.is_empty()),
+            ));
         for (engine, options) in [
             ("sqlite", AppOptions::embedded as fn() -> AppOptions),
             ("postgres", AppOptions::production),
@@ -170,11 +200,15 @@ async fn main() {
             if !only.is_empty() && only != engine {
                 continue;
             }
-            for (what, recording) in [("calendar frames", &calendar_frames), ("all frames", &frames)] {
+            for (what, recording) in [
+                ("calendar frames", &calendar_frames),
+                ("frames without calendar records", &other_frames),
+                ("all frames", &frames),
+            ] {
                 for known in [false, true] {
                     let mut took = Duration::ZERO;
                     for _ in 0..times {
-                        took += apply_with(options(), recording, GROUP, known).await;
+                        took += apply_with(options(), recording, group, known).await;
                     }
                     let rate = (times * recording.len()) as f64 / took.as_secs_f64();
                     println!("{what} applied {times} times on {engine} (owners known: {known}): {rate:.0} frames/s");

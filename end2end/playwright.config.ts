@@ -109,9 +109,13 @@ export default defineConfig({
       // The PDS's own firehose stands in for a relay.
       env: { ...serverOn(port, "skymeet.db").env, FIREHOSE_URL: pdsUrl.replace(/^http/, "ws") },
     },
-    // A second instance without a firehose consumer, for what happens while nobody listens
-    // (reconciliation): `offlineURL` in the specs.
-    serverOn(offlinePort, "offline.db"),
+    // A second instance whose firehose cannot be reached (nothing listens on port 9), so nothing
+    // arrives from it: for what happens while nobody listens (reconciliation), and for what the
+    // dashboard says then. `E2E_OFFLINE_URL` in the specs.
+    {
+      ...serverOn(offlinePort, "offline.db"),
+      env: { ...serverOn(offlinePort, "offline.db").env, FIREHOSE_URL: "ws://127.0.0.1:9" },
+    },
     // A third one without a consumer where nobody reconciles either (a run on the second instance
     // re-reads every repo it knows): what changes elsewhere stays unknown until someone syncs.
     serverOn(quietPort, "quiet.db"),

@@ -19,6 +19,8 @@
 #
 # environment:
 #   LOCAL_PDS_DIR   where everything lives (default <repo>/.local-pds); CI may point it at a cache dir
+#   LOCAL_PDS_RUN_DIR  where one running network keeps its data, pid, log and env (default
+#                   $LOCAL_PDS_DIR/run): a second network (on other ports) shares the install
 #   PDS_PORT        PDS port (default 2583); OAuth issuer and public URL are http://localhost:$PDS_PORT
 #   PLC_PORT        PLC port (default 2582)
 #   START_TIMEOUT   seconds to wait for readiness (default 60); STOP_TIMEOUT (default 15)
@@ -54,7 +56,8 @@ NODE_SPEC=${NODE_SPEC:-$NODE_PKG@22}
 NODE_HOME=$LOCAL_PDS_DIR/node22                  # npm project holding the node package
 NODE22_DIR=$NODE_HOME/node_modules/$NODE_PKG     # bin/node, include/node (headers for node-gyp)
 APP_DIR=$LOCAL_PDS_DIR/app                       # package.json, package-lock.json, node_modules, *.mjs
-RUN_DIR=$LOCAL_PDS_DIR/run
+RUN_DIR=${LOCAL_PDS_RUN_DIR:-$LOCAL_PDS_DIR/run}
+RUN_DIR=${RUN_DIR%/}
 PID_FILE=$RUN_DIR/pds.pid
 LOG_FILE=$RUN_DIR/pds.log
 ENV_FILE=$RUN_DIR/env

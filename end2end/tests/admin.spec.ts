@@ -80,7 +80,7 @@ test("a dead letter is replayed once its record is fixed, another is discarded",
 });
 
 test("reconciliation repairs a record deleted on the PDS while no consumer listened", async ({ browser }, testInfo) => {
-  // The second instance runs no firehose consumer.
+  // The second instance's firehose cannot be reached: nothing arrives from it.
   const offline = process.env.E2E_OFFLINE_URL as string;
   const admin = await adminPage(browser, testInfo, offline);
   await admin.goto("/events/new");
@@ -106,6 +106,24 @@ test("reconciliation repairs a record deleted on the PDS while no consumer liste
   await admin.goto("/admin");
   const deleted = (await admin.getByTestId("report-deleted").allTextContents()).map(Number);
   expect(deleted.some((n) => n >= 1)).toBe(true);
+});
+
+test("the dashboard says the firehose cannot be reached; pages are served all the same", async ({ browser }, testInfo) => {
+  const offline = process.env.E2E_OFFLINE_URL as string;
+  const admin = await adminPage(browser, testInfo, offline);
+  const note = admin.getByTestId("consumer-unreachable");
+  // The first attempt fails at once; the dashboard reads it from then on.
+  await expect(async () => {
+    await admin.goto("/admin");
+    await expect(note).toBeVisible({ timeout: 1000 });
+  }).toPass();
+  await expect(note).toContainText("Not connected: connecting to the firehose failed");
+  await expect(note).toContainText("it resumes from its cursor once it connects");
+  await expect(admin.getByTestId("consumer-connected")).toHaveText("no");
+  await expect(admin.getByTestId("consumer")).toContainText("ws://127.0.0.1:9");
+  const events = await admin.goto("/events");
+  expect(events?.status()).toBe(200);
+  await expect(admin.getByRole("heading", { level: 1 })).toHaveText("Events");
 });
 
 test("an organiser syncs an event changed elsewhere; an admin keeps Bluesky's version of a conflict", async ({
