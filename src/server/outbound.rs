@@ -19,7 +19,7 @@ use reqwest::dns::{Addrs, Name, Resolve, Resolving};
 use std::{
     collections::{HashMap, HashSet},
     net::{IpAddr, SocketAddr},
-    sync::{Arc, Mutex},
+    sync::{Arc, Mutex, OnceLock},
     time::{Duration, Instant},
 };
 use url::Url;
@@ -216,6 +216,22 @@ impl Breakers {
     }
 }
 
+/// The TLS settings every HTTP client and websocket of this process shares: the platform's
+/// defaults (certificates and host names verified, the system's trusted roots). Setting them up
+/// reads and parses every trusted certificate on the system, about 60 ms of CPU, most of an app's
+/// start-up in a profile; so it is done once, not once per client or connection. `None` when the
+/// platform's TLS library cannot be set up: each client then tries on its own, as it would
+/// without this.
+pub(crate) fn shared_tls() -> Option<native_tls::TlsConnector> {
+    static TLS: OnceLock<Option<native_tls::TlsConnector>> = OnceLock::new();
+    TLS.get_or_init(|| {
+        native_tls::TlsConnector::new()
+            .inspect_err(|error| tracing::warn!(%error, "TLS could not be set up"))
+            .ok()
+    })
+    .clone()
+}
+
 /// The HTTP client for the ATProto network (see the module docs). Clones share their circuit
 /// breakers and connection pools.
 #[derive(Clone)]
@@ -232,10 +248,14 @@ impl Outbound {
     /// `cooldown`: how long a host whose circuit opened is skipped.
     pub fn new(policy: AddressPolicy, cooldown: Duration) -> Self {
         let builder = || {
-            reqwest::Client::builder()
+            let builder = reqwest::Client::builder()
                 .connect_timeout(CONNECT_TIMEOUT)
                 .timeout(REQUEST_TIMEOUT)
-                .user_agent(concat!("skymeet/", env!("CARGO_PKG_VERSION")))
+                .user_agent(concat!("skymeet/", env!("CARGO_PKG_VERSION")));
+            match shared_tls() {
+                Some(tls) => builder.use_preconfigured_tls(tls),
+                None => builder,
+            }
         };
         let direct = builder()
             .redirect(reqwest::redirect::Policy::limited(MAX_REDIRECTS))

@@ -167,7 +167,9 @@ async fn connection(ingest: &Arc<Ingest>, shutdown: &CancellationToken) -> Resul
     let limits = WebSocketConfig::default()
         .max_message_size(Some(MAX_FRAME_BYTES))
         .max_frame_size(Some(MAX_FRAME_BYTES));
-    let (socket, _) = tokio_tungstenite::connect_async_with_config(url.as_str(), Some(limits), false)
+    // A `wss://` endpoint uses the process's TLS settings (set up once, not at every reconnect).
+    let tls = crate::server::outbound::shared_tls().map(tokio_tungstenite::Connector::NativeTls);
+    let (socket, _) = tokio_tungstenite::connect_async_tls_with_config(url.as_str(), Some(limits), false, tls)
         .await
         .map_err(FirehoseError::Connect)?;
     tracing::info!(endpoint = ingest.endpoint(), "firehose connected");
