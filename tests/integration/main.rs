@@ -49,3 +49,4 @@ mod recurrence;
 mod series;
 mod slugs;
 mod store_contract;
+mod tls;
