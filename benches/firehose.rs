@@ -18,9 +18,9 @@ mod report;
 
 use futures_util::StreamExt;
 use helpers::AppOptions;
-use network::{create_account, firehose_url, put_record_directly, spawn_local_network_app, Account};
+use network::{create_account, firehose_url, put_record_directly, put_record_with, spawn_local_network_app, Account};
 use serde_json::json;
-use skymeet::server::firehose::{frame, Ingest};
+use skymeet::server::firehose::{frame, pipeline, Ingest};
 use std::{
     io::{Read, Write},
     path::PathBuf,
@@ -57,11 +57,10 @@ async fn read_stream(want: usize) -> Vec<Vec<u8>> {
 /// certificates, which a profile of this benchmark showed as most of its own CPU time.
 async fn generate(accounts: &[Arc<Account>], count: usize) {
     let client = reqwest::Client::builder().no_proxy().build().expect("client");
-    let put = format!("{}/xrpc/com.atproto.repo.putRecord", network::pds_url());
     let writes: Vec<(Arc<Account>, usize)> = (0..count)
         .map(|i| (Arc::clone(&accounts[i % accounts.len()]), i))
         .collect();
-    let (client, put) = (&client, &put);
+    let client = &client;
     futures_util::stream::iter(writes)
         .for_each_concurrent(16, |(account, i)| async move {
             let nonce = std::time::SystemTime::now()
@@ -82,15 +81,7 @@ async fn generate(accounts: &[Arc<Account>], count: usize) {
                     json!({"$type": collection, "text": format!("note {i}"), "createdAt": "2026-11-24T00:00:00Z"}),
                 )
             };
-            client
-                .post(put)
-                .bearer_auth(&account.access_jwt)
-                .json(&json!({"repo": account.did, "collection": collection, "rkey": rkey, "record": record}))
-                .send()
-                .await
-                .expect("putRecord sent")
-                .error_for_status()
-                .expect("putRecord accepted");
+            put_record_with(client, &account, collection, &rkey, record).await;
         })
         .await;
 }
@@ -137,11 +128,12 @@ async fn main() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
-    let frames = recording(want).await;
+    // Shared with the task that feeds the pipeline (see `apply_with`) without a copy.
+    let frames: Arc<[Vec<u8>]> = recording(want).await.into();
     let bytes: usize = frames.iter().map(Vec::len).sum();
     let mut calendar = 0;
     let started = Instant::now();
-    for bytes in &frames {
+    for bytes in frames.iter() {
         if let Ok(frame::Frame::Commit { ops, .. }) = frame::decode(bytes) {
             calendar += usize::from(!ops.is_empty());
         }
@@ -171,11 +163,12 @@ async fn main() {
         started.elapsed()
     };
 
-    let calendar_frames: Vec<Vec<u8>> = renumbered(
+    let calendar_frames: Arc<[Vec<u8>]> = renumbered(
         frames
             .iter()
             .filter(|bytes| matches!(frame::decode(bytes), Ok(frame::Frame::Commit { ops, .. }) if !ops.is_empty())),
-    );
+    )
+    .into();
     // BENCH_PROFILE=N: the calendar frames, the other frames, then all, applied N times on each
     // engine (or on BENCH_ENGINE's alone: `sqlite` or `postgres`), for a profiler to watch, and
     // to tell the records' cost from the transactions' and the frames' own.
@@ -184,15 +177,14 @@ async fn main() {
         .and_then(|n| n.parse::<usize>().ok())
     {
         let only = std::env::var("BENCH_ENGINE").unwrap_or_default();
-        // BENCH_GROUP: frames per transaction, for what fewer, larger transactions would gain.
-        let group = std::env::var("BENCH_GROUP")
-            .ok()
-            .and_then(|n| n.parse::<usize>().ok())
-            .unwrap_or(GROUP);
-        let other_frames: Vec<Vec<u8>> =
+        // BENCH_GROUP: frames per transaction, decoded inline, for what fewer, larger transactions
+        // would gain (without it: the consumer's own pipeline).
+        let group = std::env::var("BENCH_GROUP").ok().and_then(|n| n.parse::<usize>().ok());
+        let other_frames: Arc<[Vec<u8>]> =
             renumbered(frames.iter().filter(
                 |bytes| !matches!(frame::decode(bytes), Ok(frame::Frame::Commit { ops, .. }) if !ops.is_empty()),
-            ));
+            ))
+            .into();
         for (engine, options) in [
             ("sqlite", AppOptions::embedded as fn() -> AppOptions),
             ("postgres", AppOptions::production),
@@ -223,7 +215,13 @@ async fn main() {
         ("PostgreSQL", AppOptions::production),
     ] {
         for (what, recording) in [("", &frames), (", calendar frames only", &calendar_frames)] {
-            for (how, batch) in [("a transaction per frame", 1), ("grouped (<= 512 frames)", GROUP)] {
+            for (how, batch) in [
+                ("a transaction per frame", Some(1)),
+                (
+                    "pipelined (decoded on a task of its own, <= 4,096 frames a transaction)",
+                    None,
+                ),
+            ] {
                 // One pass is short and its first sight of each owner (a DID resolution) varies:
                 // the median of a few passes, each on a fresh database.
                 let mut took = Vec::with_capacity(APPLY_PASSES);
@@ -262,10 +260,13 @@ async fn main() {
     );
     for (what, rate) in applied {
         println!("    {what:<58} {rate:>10.0} frames/s");
-        if what.contains("grouped") {
+        if what.contains("pipelined") {
             let share = 100 * calendar_frames.len() / frames.len().max(1);
             let what = what
-                .replace(", grouped (<= 512 frames)", "")
+                .replace(
+                    ", pipelined (decoded on a task of its own, <= 4,096 frames a transaction)",
+                    "",
+                )
                 .replace(", calendar frames only", ", 100% calendar");
             let what = if what.contains("100%") {
                 what
@@ -307,7 +308,7 @@ async fn main() {
         ("SQLite", AppOptions::embedded as fn() -> AppOptions),
         ("PostgreSQL", AppOptions::production),
     ] {
-        for load in [None, Some(frames.as_slice())] {
+        for load in [None, Some(&frames)] {
             let (p50, p99) = commit_to_cache(options(), LATENCY_SAMPLES, load).await;
             let under = match load {
                 None => "no other load",
@@ -338,7 +339,7 @@ const LATENCY_SAMPLES: usize = 200;
 /// With `load`, a second consumer in the same app applies those frames to the same database in
 /// groups, over and over, the whole time (after the first pass they are replays: each record is
 /// decoded, checked against the cache and left as it is).
-async fn commit_to_cache(options: AppOptions, samples: usize, load: Option<&[Vec<u8>]>) -> (Duration, Duration) {
+async fn commit_to_cache(options: AppOptions, samples: usize, load: Option<&Arc<[Vec<u8>]>>) -> (Duration, Duration) {
     const EVENTS: &str = "community.lexicon.calendar.event";
     let app = spawn_local_network_app(options.with("FIREHOSE_URL", firehose_url())).await;
     let ingest = app.state.consumer().expect("a consumer");
@@ -352,14 +353,14 @@ async fn commit_to_cache(options: AppOptions, samples: usize, load: Option<&[Vec
             app.state.identity().expect("identity"),
             "ws://127.0.0.1:9/replay".to_owned(),
         ));
-        let frames = frames.to_vec();
+        let frames = Arc::clone(frames);
         // Its own stop, so that it ends between two batches before the app closes its pool.
         let stop = tokio_util::sync::CancellationToken::new();
         let stopped = stop.clone();
         let task = tokio::spawn(async move {
             let mut passes = 0_usize;
             while !stop.is_cancelled() {
-                for chunk in frames.chunks(GROUP) {
+                for chunk in frames.chunks(pipeline::BATCH_FRAMES) {
                     if stop.is_cancelled() {
                         break;
                     }
@@ -505,18 +506,21 @@ fn renumbered<'a>(frames: impl Iterator<Item = &'a Vec<u8>>) -> Vec<Vec<u8>> {
 /// How often each apply row is measured (its median is printed).
 const APPLY_PASSES: usize = 5;
 
-/// As many frames as the consumer applies in one transaction (`BATCH_FRAMES` in
-/// `firehose::connection`).
-const GROUP: usize = 512;
-
-/// Decodes and applies `frames` in batches of `batch` through a fresh app's consumer on
-/// `options`' engine (a fresh database: every record is new); how long that took.
-async fn apply(options: AppOptions, frames: &[Vec<u8>], batch: usize) -> Duration {
+/// Decodes and applies `frames` through a fresh app's consumer on `options`' engine (a fresh
+/// database: every record is new); how long that took. With a `batch` size, in batches of that
+/// many, each decoded and then applied on this task; without, as the consumer does it: a task
+/// of its own decodes and hands over (`firehose::pipeline`), this one applies.
+async fn apply(options: AppOptions, frames: &Arc<[Vec<u8>]>, batch: Option<usize>) -> Duration {
     apply_with(options, frames, batch, false).await
 }
 
 /// [`apply`], with the records' owners looked up before the clock starts when `owners_known`.
-async fn apply_with(options: AppOptions, frames: &[Vec<u8>], batch: usize, owners_known: bool) -> Duration {
+async fn apply_with(
+    options: AppOptions,
+    frames: &Arc<[Vec<u8>]>,
+    batch: Option<usize>,
+    owners_known: bool,
+) -> Duration {
     let app = spawn_local_network_app(options).await;
     let ingest = Arc::new(Ingest::new(
         app.state.store.clone(),
@@ -524,7 +528,7 @@ async fn apply_with(options: AppOptions, frames: &[Vec<u8>], batch: usize, owner
         firehose_url(),
     ));
     if owners_known {
-        for bytes in frames {
+        for bytes in frames.iter() {
             if let Ok(frame::Frame::Commit { repo, ops, .. }) = frame::decode(bytes) {
                 if !ops.is_empty() {
                     ingest.repos().locate(&repo).await.expect("located");
@@ -533,8 +537,23 @@ async fn apply_with(options: AppOptions, frames: &[Vec<u8>], batch: usize, owner
         }
     }
     let started = Instant::now();
-    for chunk in frames.chunks(batch) {
-        ingest.handle_batch(chunk).await.expect("applied");
+    match batch {
+        Some(batch) => {
+            for chunk in frames.chunks(batch) {
+                ingest.handle_batch(chunk).await.expect("applied");
+            }
+        }
+        None => {
+            let (sender, batches) = pipeline::channel(skymeet::server::firehose::Source::SubscribeRepos);
+            let frames = Arc::clone(frames);
+            let reader = tokio::spawn(async move {
+                for bytes in frames.iter() {
+                    assert!(sender.send(bytes).await, "the applier stopped");
+                }
+            });
+            ingest.apply_batches(batches).await.expect("applied");
+            reader.await.expect("the reader ran");
+        }
     }
     let took = started.elapsed();
     app.shutdown.cancel();

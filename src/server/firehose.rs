@@ -5,6 +5,8 @@
 //! - [`connection`]: the socket, the one-consumer lock, liveliness and reconnect backoff.
 //! - [`frame`]: decoding. Header and body are DAG-CBOR; a commit's CAR is opened only when one of
 //!   its operations touches a calendar collection, which almost none do. Names are parsed here.
+//! - [`pipeline`]: the hand-over from the socket reader, which decodes each frame as it arrives,
+//!   to the applier, which takes what has arrived as one batch; bounded in frames and bytes.
 //! - [`consumer`] ([`Ingest`]): applying. Each frame's records become changes to the cache through
 //!   the one record mapping (`crate::server::records`); creates and updates upsert by at-uri and
 //!   keep the newest repo revision, deletes remove, our own writes coming back (same CID) only
@@ -24,6 +26,7 @@ pub mod backfill;
 pub mod connection;
 pub mod consumer;
 pub mod frame;
+pub mod pipeline;
 pub mod queue;
 pub mod telemetry;
 

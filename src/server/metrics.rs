@@ -17,7 +17,7 @@ pub const HTTP_RATE_LIMITED_TOTAL: &str = "skymeet_http_rate_limited_total";
 /// State-changing requests refused because another site's page sent them (answered 403).
 pub const CROSS_SITE_REFUSED_TOTAL: &str = "skymeet_cross_site_refused_total";
 pub const KV_EXPIRED_PURGED_TOTAL: &str = "skymeet_kv_expired_purged_total";
-/// Firehose frames received.
+/// Firehose frames applied (a frame the store failed on counts once it comes again and applies).
 pub const FIREHOSE_FRAMES_TOTAL: &str = "skymeet_firehose_frames_total";
 /// Calendar records from the firehose by `collection` (event | rsvp) and `outcome` (inserted |
 /// updated | unchanged | deleted | absent).

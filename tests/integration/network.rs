@@ -247,10 +247,21 @@ pub async fn list_records(did: &str, collection: &str) -> Vec<Value> {
 
 /// Writes a record straight to the PDS with the account's password session, as another app would.
 pub async fn put_record_directly(account: &Account, collection: &str, rkey: &str, record: Value) -> String {
-    let body: Value = reqwest::Client::builder()
-        .no_proxy()
-        .build()
-        .expect("client")
+    // A client per call: each test runs on a runtime of its own, where another's pooled
+    // connections would not work.
+    let client = reqwest::Client::builder().no_proxy().build().expect("client");
+    put_record_with(&client, account, collection, rkey, record).await
+}
+
+/// [`put_record_directly`] through `client` (many writes share one client's connections).
+pub async fn put_record_with(
+    client: &reqwest::Client,
+    account: &Account,
+    collection: &str,
+    rkey: &str,
+    record: Value,
+) -> String {
+    let body: Value = client
         .post(format!("{}/xrpc/com.atproto.repo.putRecord", pds_url()))
         .bearer_auth(&account.access_jwt)
         .json(&json!({"repo": account.did, "collection": collection, "rkey": rkey, "record": record}))

@@ -2,7 +2,11 @@
 //! bounded channel, a liveliness timeout on every read, and reconnects with capped, jittered
 //! backoff that resets after a healthy connection.
 
-use super::{consumer::Ingest, Source};
+use super::{
+    consumer::Ingest,
+    pipeline::{self, MAX_FRAME_BYTES},
+    Source,
+};
 use crate::domain::Collection;
 use crate::server::{error::Chain, store::StoreError};
 use futures_util::{SinkExt, StreamExt};
@@ -10,21 +14,9 @@ use std::{
     sync::Arc,
     time::{Duration, Instant},
 };
-use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tokio_tungstenite::tungstenite::{protocol::WebSocketConfig, Message};
 use tokio_util::sync::CancellationToken;
 
-/// The most frames applied in one transaction (see `Ingest::handle_batch`).
-const BATCH_FRAMES: usize = 512;
-/// Frames waiting between the socket reader and the applier: the next batch, read while the
-/// last one is applied. More would only hold memory (the applier is the slower of the two).
-const CHANNEL_CAPACITY: usize = BATCH_FRAMES;
-/// The bytes those frames may hold in all: the reader waits for room beyond this. Twice the
-/// largest frame, so that one always fits.
-const CHANNEL_BYTES: usize = 2 * MAX_FRAME_BYTES;
-/// The largest frame read (a commit carries at most 2 MB of blocks); a bigger one ends the
-/// connection rather than filling memory.
-const MAX_FRAME_BYTES: usize = 4 * 1024 * 1024;
 /// A connection that says nothing for this long is asked whether it is still there (a ping: a
 /// quiet PDS may send nothing for minutes), and dropped when it says nothing for as long again.
 const QUIET_PERIOD: Duration = Duration::from_secs(30);
@@ -176,22 +168,11 @@ async fn connection(ingest: &Arc<Ingest>, shutdown: &CancellationToken) -> Resul
     ingest.connection_started();
     ingest.telemetry.set_connected(true);
     let (mut write, mut read) = socket.split();
-    let (frames, mut incoming) = mpsc::channel::<(Vec<u8>, OwnedSemaphorePermit)>(CHANNEL_CAPACITY);
-    let room = Arc::new(Semaphore::new(CHANNEL_BYTES));
+    // The reader decodes as it reads (on its own task: another core than the applier's).
+    let (frames, batches) = pipeline::channel(ingest.source);
     let reading = shutdown.child_token();
     let reader = {
         let reading = reading.clone();
-        // Queues a frame once there is room for its bytes; `false` when the applier is gone.
-        let queue = move |bytes: Vec<u8>| {
-            let (frames, room) = (frames.clone(), Arc::clone(&room));
-            async move {
-                let size = u32::try_from(bytes.len().max(1)).unwrap_or(u32::MAX);
-                let Ok(permit) = room.acquire_many_owned(size).await else {
-                    return false;
-                };
-                frames.send((bytes, permit)).await.is_ok()
-            }
-        };
         tokio::spawn(async move {
             let mut pinged = false;
             loop {
@@ -212,13 +193,13 @@ async fn connection(ingest: &Arc<Ingest>, shutdown: &CancellationToken) -> Resul
                     Ok(None) => return Err(FirehoseError::Closed),
                     Ok(Some(Err(e))) => return Err(FirehoseError::Read(e)),
                     Ok(Some(Ok(Message::Binary(bytes)))) => {
-                        if !queue(bytes.to_vec()).await {
+                        if !frames.send(&bytes).await {
                             return Ok(());
                         }
                     }
                     // Jetstream speaks JSON text.
                     Ok(Some(Ok(Message::Text(text)))) => {
-                        if !queue(text.as_bytes().to_vec()).await {
+                        if !frames.send(text.as_bytes()).await {
                             return Ok(());
                         }
                     }
@@ -228,28 +209,11 @@ async fn connection(ingest: &Arc<Ingest>, shutdown: &CancellationToken) -> Resul
             }
         })
     };
-    let applied = async {
-        // Whatever has arrived while the last batch was applied is the next batch (one frame
-        // when the stream is calm, so nothing waits). The permits go with the frames: their
-        // bytes count until they are applied.
-        let mut batch = Vec::with_capacity(BATCH_FRAMES);
-        while incoming.recv_many(&mut batch, BATCH_FRAMES).await > 0 {
-            let (frames, _permits): (Vec<Vec<u8>>, Vec<OwnedSemaphorePermit>) = batch.drain(..).unzip();
-            match ingest.handle_batch(&frames).await {
-                Ok(()) => ingest.telemetry.applied(),
-                Err(e) => {
-                    ingest.telemetry.failed(&Chain(&e).to_string());
-                    return Err(e.into());
-                }
-            }
-        }
-        Ok::<(), FirehoseError>(())
-    }
-    .await;
+    let applied = ingest.apply_batches(batches).await;
     reading.cancel();
     ingest.telemetry.set_connected(false);
     let read = reader.await.unwrap_or(Err(FirehoseError::Closed));
-    applied.and(read)
+    applied.map_err(FirehoseError::from).and(read)
 }
 
 /// ±25% around `base`.

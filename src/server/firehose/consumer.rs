@@ -4,12 +4,14 @@
 use super::{
     backfill::{Located, Repos},
     frame::{self, Action, Frame},
+    pipeline::{Batches, Decoded},
     queue::BackfillQueue,
     telemetry::Telemetry,
     Source,
 };
 use crate::domain::{Did, Rev};
 use crate::server::{
+    error::Chain,
     identity::Identity,
     metrics,
     records::{self, RecordOwner, RecordState},
@@ -133,36 +135,57 @@ impl Ingest {
         self.handle_batch(&[bytes]).await
     }
 
-    /// Decodes and applies frames in their order, their commits' records in one transaction
-    /// with the cursor that passes the last of them (group commit: a replay of a backlog writes
-    /// once per batch, not once per record). Nothing is acknowledged before it is applied, so a
-    /// crash at any point loses nothing: the frames after the stored cursor come again, and
-    /// applying them again changes nothing. `Err` only when the store fails.
+    /// Decodes and applies frames in their order (see [`Ingest::apply`]).
     pub async fn handle_batch(self: &Arc<Self>, frames: &[impl AsRef<[u8]> + Sync]) -> Result<(), StoreError> {
-        ::metrics::counter!(metrics::FIREHOSE_FRAMES_TOTAL).increment(frames.len() as u64);
-        let decoded: Vec<_> = frames
+        let decoded = frames
             .iter()
-            .map(|bytes| match self.source {
-                Source::SubscribeRepos => frame::decode(bytes.as_ref()),
-                Source::Jetstream => frame::decode_jetstream(bytes.as_ref()),
-            })
+            .map(|bytes| Decoded::of(self.source, bytes.as_ref()))
             .collect();
-        self.locate_owners(&decoded).await?;
-        let mut pending = Pending::default();
-        for (bytes, frame) in frames.iter().zip(decoded) {
-            self.handle_one(bytes.as_ref(), frame, &mut pending).await?;
+        self.apply(decoded).await
+    }
+
+    /// Applies the batches a socket reader hands over (see [`super::pipeline`]) until it is gone.
+    /// `Err` when the store fails: what was not applied comes again after a reconnect.
+    pub async fn apply_batches(self: &Arc<Self>, mut batches: Batches) -> Result<(), StoreError> {
+        while let Some(batch) = batches.next().await {
+            match self.apply(batch.frames).await {
+                Ok(()) => self.telemetry.applied(),
+                Err(e) => {
+                    self.telemetry.failed(&Chain(&e).to_string());
+                    return Err(e);
+                }
+            }
         }
-        self.flush(pending).await
+        Ok(())
+    }
+
+    /// Applies decoded frames in their order, their commits' records in one transaction with the
+    /// cursor that passes the last of them (group commit: a replay of a backlog writes once per
+    /// batch, not once per record). Nothing is acknowledged before it is applied, so a crash at
+    /// any point loses nothing: the frames after the stored cursor come again, and applying them
+    /// again changes nothing. `Err` only when the store fails.
+    pub async fn apply(self: &Arc<Self>, frames: Vec<Decoded>) -> Result<(), StoreError> {
+        let count = frames.len() as u64;
+        self.locate_owners(&frames).await?;
+        let mut pending = Pending::default();
+        for frame in frames {
+            self.handle_one(frame, &mut pending).await?;
+        }
+        self.flush(pending).await?;
+        ::metrics::counter!(metrics::FIREHOSE_FRAMES_TOTAL).increment(count);
+        Ok(())
     }
 
     /// Learns who owns the calendar records of a batch, for every owner not known yet at once (at
     /// most [`LOCATE_AT_ONCE`] at a time): a batch from many new accounts waits about as long as
     /// its slowest DID document, not as long as all of them one after another.
-    async fn locate_owners(&self, frames: &[Result<Frame, frame::FrameError>]) -> Result<(), StoreError> {
+    async fn locate_owners(&self, frames: &[Decoded]) -> Result<(), StoreError> {
         let owners: HashSet<Did> = frames
             .iter()
             .filter_map(|frame| match frame {
-                Ok(Frame::Commit { repo, ops, .. }) if !ops.is_empty() && !self.repos.knows(repo) => Some(repo.clone()),
+                Decoded::Frame(Frame::Commit { repo, ops, .. }) if !ops.is_empty() && !self.repos.knows(repo) => {
+                    Some(repo.clone())
+                }
                 _ => None,
             })
             .collect();
@@ -179,20 +202,15 @@ impl Ingest {
             .await
     }
 
-    async fn handle_one(
-        self: &Arc<Self>,
-        bytes: &[u8],
-        decoded: Result<Frame, frame::FrameError>,
-        pending: &mut Pending,
-    ) -> Result<(), StoreError> {
+    async fn handle_one(self: &Arc<Self>, decoded: Decoded, pending: &mut Pending) -> Result<(), StoreError> {
         let frame = match decoded {
-            Ok(frame) => frame,
-            Err(e) => {
-                tracing::warn!(error = %e, "a frame does not decode; dead-lettered");
+            Decoded::Frame(frame) => frame,
+            Decoded::Undecodable { error, bytes } => {
+                tracing::warn!(%error, "a frame does not decode; dead-lettered");
                 ::metrics::counter!(metrics::FIREHOSE_DEAD_LETTERS_TOTAL).increment(1);
                 return self
                     .store
-                    .add_dead_letter(&self.endpoint, None, &e.to_string(), Some(bytes), None, None)
+                    .add_dead_letter(&self.endpoint, None, &error.to_string(), Some(&bytes), None, None)
                     .await;
             }
         };
