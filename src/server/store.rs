@@ -300,6 +300,20 @@ impl Store {
         }
     }
 
+    /// How a transaction begins that writes only what can be read again from the network, with
+    /// the firehose cursor that passes it (the firehose's and backfills' changes). As
+    /// [`Store::begin_writing`], except that on PostgreSQL its commit does not wait for the
+    /// disk (`synchronous_commit = off`), which here costs about 2 ms of a transaction's 2.3.
+    /// Nothing is lost by it: should PostgreSQL itself crash (the app crashing changes nothing),
+    /// the last fraction of a second of such commits is rolled back whole, the cursor with the
+    /// changes it covers, and those frames simply come again.
+    pub(crate) fn begin_replayable(&self) -> &'static str {
+        match self.pool {
+            Pool::Postgres(_) => "BEGIN; SET LOCAL synchronous_commit = off",
+            Pool::Sqlite(_) => "BEGIN IMMEDIATE",
+        }
+    }
+
     /// Which engine this store runs on, for `/readyz` and logs.
     pub fn engine(&self) -> &'static str {
         match self.pool {

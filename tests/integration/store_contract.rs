@@ -47,6 +47,7 @@ contract!(
     publishing_settles_the_pending_write_in_the_same_transaction,
     a_failed_publish_keeps_the_pending_write,
     due_writes_are_claimed_by_one_worker_only,
+    a_batch_of_firehose_changes_applies_as_one_by_one_would,
 );
 
 fn alice() -> NewBlueskyUser {
@@ -436,4 +437,90 @@ async fn due_writes_are_claimed_by_one_worker_only(store: Store) {
         1,
         "claimable again when the lease runs out"
     );
+}
+
+/// A batch of the firehose's changes, where most are new events (inserted together, many to a
+/// statement), applies as the same changes one after another would: the records touched twice
+/// in the batch, those the cache holds and those deleted before keep their order and their rules.
+/// 1,200 new events pass the most looked up (1,000) and inserted (500) by one statement.
+async fn a_batch_of_firehose_changes_applies_as_one_by_one_would(store: Store) {
+    use skymeet::domain::{Collection, Rev};
+    use skymeet::server::records::{self, RecordOwner, RecordState};
+    use skymeet::server::store::{Applied, RecordChange};
+    let did = Did::parse(&format!("did:plc:{}", crate::helpers::unique("batch"))).expect("valid DID");
+    let user_id = store.shadow_user(&did, None).await.expect("a user");
+    let owner = RecordOwner {
+        did: &did,
+        user_id,
+        pds: "",
+    };
+    let rev = |n: u64| Rev::parse(&Rkey::tid(1_700_000_000_000_000 + n, 0).to_string()).expect("a revision");
+    let rkey = |key: &str| Rkey::parse(key).expect("a record key");
+    let upsert = |key: &str, cid: &str, at: u64| -> RecordChange {
+        let value = json!({"$type": "community.lexicon.calendar.event", "name": format!("Event {key}"), "createdAt": "2026-11-28T00:00:00Z"});
+        let state = RecordState::Present {
+            value,
+            cid: cid.to_owned(),
+        };
+        records::change(owner, Collection::Event, &rkey(key), state, Some(&rev(at))).expect("a change")
+    };
+    let delete = |key: &str, at: u64| -> RecordChange {
+        records::change(owner, Collection::Event, &rkey(key), RecordState::Gone, Some(&rev(at))).expect("a change")
+    };
+    let endpoint = "wss://batch.test";
+    // Before: "a" is held; "b" was deleted at revision 5.
+    store
+        .apply_firehose_changes(
+            Some((endpoint, 1)),
+            &[upsert("a", "cid-a1", 1), upsert("b", "cid-b1", 2), delete("b", 5)],
+        )
+        .await
+        .expect("applied");
+
+    let mut batch: Vec<RecordChange> = (0..1_200)
+        .map(|n| upsert(&format!("n{n}"), &format!("cid-n{n}"), 10))
+        .collect();
+    batch.extend([
+        upsert("a", "cid-a2", 10),
+        upsert("b", "cid-b2", 4),
+        upsert("c", "cid-c1", 10),
+        delete("c", 11),
+        upsert("d", "cid-d1", 10),
+        upsert("d", "cid-d2", 11),
+    ]);
+    let applied = store
+        .apply_firehose_changes(Some((endpoint, 2)), &batch)
+        .await
+        .expect("applied");
+    assert_eq!(applied.len(), batch.len());
+    assert!(applied[..1_200].iter().all(|outcome| *outcome == Applied::Inserted));
+    assert_eq!(
+        applied[1_200..],
+        [
+            Applied::Updated,
+            Applied::Unchanged,
+            Applied::Inserted,
+            Applied::Deleted,
+            Applied::Inserted,
+            Applied::Updated
+        ]
+    );
+    let cid = |key: &str| {
+        let store = store.clone();
+        let at_uri = format!("at://{did}/community.lexicon.calendar.event/{key}");
+        async move {
+            store
+                .event_by_at_uri(&at_uri)
+                .await
+                .expect("read")
+                .map(|event| event.source.cid.unwrap_or_default())
+        }
+    };
+    assert_eq!(cid("n0").await.as_deref(), Some("cid-n0"));
+    assert_eq!(cid("n1199").await.as_deref(), Some("cid-n1199"));
+    assert_eq!(cid("a").await.as_deref(), Some("cid-a2"));
+    assert_eq!(cid("b").await, None, "an older revision than the delete came back");
+    assert_eq!(cid("c").await, None);
+    assert_eq!(cid("d").await.as_deref(), Some("cid-d2"));
+    assert_eq!(store.firehose_cursor(endpoint).await.expect("cursor"), Some(2));
 }

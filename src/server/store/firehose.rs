@@ -7,6 +7,7 @@ use crate::domain::{Collection, Did, Handle, Rev, Slug, SyncStatus};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use sqlx::types::Json;
+use std::collections::{HashMap, HashSet};
 
 /// One change a frame makes to the cache, with the repo revision that made it (none when a
 /// backfill read the repo as it is now).
@@ -137,6 +138,54 @@ impl Held {
     }
 }
 
+/// The most at-uris looked up in one statement (two binds each: the event and the tombstone).
+const LOOKUP_AT_ONCE: usize = 1_000;
+/// The most events inserted by one statement: 23 binds a row, 11,500 in all, under SQLite's
+/// limit of 32,766 binds a statement and PostgreSQL's 65,535.
+const INSERT_AT_ONCE: usize = 500;
+
+/// Inserts new event rows, `(event, revision)`, as many to a statement as [`INSERT_AT_ONCE`]: one
+/// statement (one round trip, one plan) for a batch's new events rather than one each.
+macro_rules! insert_events {
+    ($tx:ident, $events:expr, $now:expr) => {{
+        let events: &[(&NewEvent, Option<&str>)] = $events;
+        let now: DateTime<Utc> = $now;
+        for chunk in events.chunks(INSERT_AT_ONCE) {
+            let mut insert = sqlx::QueryBuilder::new(
+                "insert into event (owner_id, name, description, starts_at, ends_at, time_zone, source_type,
+                     source_id, source_url, source_data, last_synced_at, at_uri, rkey, cid, sync_status, record,
+                     rev, slug, mode, status, place, latitude, longitude) ",
+            );
+            insert.push_values(chunk, |mut row, &(event, rev)| {
+                row.push_bind(event.owner_id)
+                    .push_bind(&event.name)
+                    .push_bind(&event.description)
+                    .push_bind(event.starts_at)
+                    .push_bind(event.ends_at)
+                    .push_bind(event.time_zone.as_str())
+                    .push_bind(event.source.source_type.as_str())
+                    .push_bind(&event.source.source_id)
+                    .push_bind(&event.source.source_url)
+                    .push_bind(Json(&event.source.source_data))
+                    .push_bind(now)
+                    .push_bind(event.source.at_uri.as_deref().unwrap_or_default())
+                    .push_bind(&event.source.rkey)
+                    .push_bind(&event.source.cid)
+                    .push_bind(SyncStatus::InSync.as_str())
+                    .push_bind(event.record.as_ref().map(Json))
+                    .push_bind(rev)
+                    .push_bind(Slug::words_of(&event.name))
+                    .push_bind(event.findable.mode.name())
+                    .push_bind(event.findable.status.name())
+                    .push_bind(&event.findable.place)
+                    .push_bind(event.findable.latitude())
+                    .push_bind(event.findable.longitude());
+            });
+            insert.build().execute(&mut *$tx).await?;
+        }
+    }};
+}
+
 impl Store {
     /// The user for a DID seen on the firehose: an existing one, or a new shadow user. Never a
     /// second user for one DID: the DID is unique and this is an upsert.
@@ -208,11 +257,6 @@ impl Store {
         changes: &[RecordChange],
     ) -> Result<Vec<Applied>, StoreError> {
         let now = Utc::now();
-        let insert = "insert into event (owner_id, name, description, starts_at, ends_at, time_zone, source_type,
-                 source_id, source_url, source_data, last_synced_at, at_uri, rkey, cid, sync_status, record, rev, slug,
-                 mode, status, place, latitude, longitude)
-             values ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18,
-                     $19, $20, $21, $22, $23)";
         let update = "update event set name = $2, description = $3, starts_at = $4, ends_at = $5, source_url = $6,
                           source_data = $7, last_synced_at = $8, cid = $9, sync_status = $10, record = $11,
                           rev = $12, time_zone = $13, last_sync_error = null, sequence = sequence + 1,
@@ -229,10 +273,63 @@ impl Store {
             let mut contained = false;
             loop {
                 let attempt: Result<Vec<Applied>, sqlx::Error> = async {
-                    let mut tx = pool.begin_with(self.begin_writing()).await?;
+                    // With the cursor, a commit lost to a database crash is lost with its cursor,
+                    // and the frames come again; a backfill's changes have nothing to bring
+                    // them back, so they wait for the disk.
+                    let begin = match cursor {
+                        Some(_) => self.begin_replayable(),
+                        None => self.begin_writing(),
+                    };
+                    let mut tx = pool.begin_with(begin).await?;
                     let done: Result<Vec<Applied>, sqlx::Error> = async {
+                    // New event records, most of what the firehose brings, go in together (one
+                    // statement, not one each): those no other change here touches, of which the
+                    // cache holds neither a row nor a tombstone. Every other change applies on
+                    // its own, in order. A refused record sets this aside (`contained`).
+                    let fresh: Vec<bool> = if contained {
+                        vec![false; changes.len()]
+                    } else {
+                        let mut touched: HashMap<&str, usize> = HashMap::new();
+                        for change in changes {
+                            *touched.entry(change.at_uri()).or_default() += 1;
+                        }
+                        let alone = |change: &RecordChange| {
+                            matches!(change, RecordChange::Upsert { .. }) && touched.get(change.at_uri()) == Some(&1)
+                        };
+                        let candidates: Vec<&str> = changes.iter().filter(|c| alone(c)).map(RecordChange::at_uri).collect();
+                        let mut held: HashSet<String> = HashSet::new();
+                        for chunk in candidates.chunks(LOOKUP_AT_ONCE) {
+                            let mut lookup = sqlx::QueryBuilder::new("select at_uri from event where at_uri in (");
+                            let mut uris = lookup.separated(", ");
+                            for uri in chunk {
+                                uris.push_bind(*uri);
+                            }
+                            lookup.push(") union all select at_uri from tombstone where at_uri in (");
+                            let mut uris = lookup.separated(", ");
+                            for uri in chunk {
+                                uris.push_bind(*uri);
+                            }
+                            lookup.push(")");
+                            let rows: Vec<(String,)> = lookup.build_query_as().fetch_all(&mut *tx).await?;
+                            held.extend(rows.into_iter().map(|(uri,)| uri));
+                        }
+                        changes.iter().map(|c| alone(c) && !held.contains(c.at_uri())).collect()
+                    };
+                    let new_events: Vec<(&NewEvent, Option<&str>)> = changes
+                        .iter()
+                        .zip(&fresh)
+                        .filter_map(|(change, &fresh)| match change {
+                            RecordChange::Upsert { event, rev } if fresh => Some((event.as_ref(), rev.as_ref().map(Rev::as_str))),
+                            _ => None,
+                        })
+                        .collect();
+                    insert_events!(tx, &new_events, now);
                     let mut applied = Vec::with_capacity(changes.len());
-                    for change in changes {
+                    for (change, &fresh) in changes.iter().zip(&fresh) {
+                        if fresh {
+                            applied.push(Applied::Inserted);
+                            continue;
+                        }
                         if contained {
                             sqlx::query("savepoint record").execute(&mut *tx).await?;
                         }
@@ -257,32 +354,7 @@ impl Store {
                                 let new_rev = rev.as_ref().map(Rev::as_str);
                                 match existing {
                                     None => {
-                                        sqlx::query(insert)
-                                            .bind(event.owner_id)
-                                            .bind(&event.name)
-                                            .bind(&event.description)
-                                            .bind(event.starts_at)
-                                            .bind(event.ends_at)
-                                            .bind(event.time_zone.as_str())
-                                            .bind(event.source.source_type.as_str())
-                                            .bind(&event.source.source_id)
-                                            .bind(&event.source.source_url)
-                                            .bind(Json(source_data))
-                                            .bind(now)
-                                            .bind(at_uri)
-                                            .bind(&event.source.rkey)
-                                            .bind(&event.source.cid)
-                                            .bind(SyncStatus::InSync.as_str())
-                                            .bind(event.record.as_ref().map(Json))
-                                            .bind(new_rev)
-                                            .bind(Slug::words_of(&event.name))
-                                            .bind(event.findable.mode.name())
-                                            .bind(event.findable.status.name())
-                                            .bind(&event.findable.place)
-                                            .bind(event.findable.latitude())
-                                            .bind(event.findable.longitude())
-                                            .execute(&mut *tx)
-                                            .await?;
+                                        insert_events!(tx, &[(event.as_ref(), new_rev)], now);
                                         Ok(Applied::Inserted)
                                     }
                                     Some(row) => {
