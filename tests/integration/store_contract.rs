@@ -442,9 +442,10 @@ async fn due_writes_are_claimed_by_one_worker_only(store: Store) {
 /// A batch of the firehose's changes, where most are new events (inserted together, many to a
 /// statement), applies as the same changes one after another would: the records touched twice
 /// in the batch, those the cache holds and those deleted before keep their order and their rules.
-/// 1,200 new events pass the most looked up (1,000) and inserted (500) by one statement.
+/// 1,200 new events and 600 new answers pass the most looked up (1,000) and inserted (500) by one
+/// statement.
 async fn a_batch_of_firehose_changes_applies_as_one_by_one_would(store: Store) {
-    use skymeet::domain::{Collection, Rev};
+    use skymeet::domain::{Collection, Rev, RsvpStatus};
     use skymeet::server::records::{self, RecordOwner, RecordState};
     use skymeet::server::store::{Applied, RecordChange};
     let did = Did::parse(&format!("did:plc:{}", crate::helpers::unique("batch"))).expect("valid DID");
@@ -467,12 +468,34 @@ async fn a_batch_of_firehose_changes_applies_as_one_by_one_would(store: Store) {
     let delete = |key: &str, at: u64| -> RecordChange {
         records::change(owner, Collection::Event, &rkey(key), RecordState::Gone, Some(&rev(at))).expect("a change")
     };
+    let answer = |key: &str, status: &str, at: u64| -> RecordChange {
+        let value = json!({
+            "$type": "community.lexicon.calendar.rsvp",
+            "subject": {"uri": format!("at://{did}/community.lexicon.calendar.event/{key}")},
+            "status": format!("community.lexicon.calendar.rsvp#{status}"),
+            "createdAt": "2026-11-28T00:00:00Z"
+        });
+        let state = RecordState::Present {
+            value,
+            cid: format!("cid-{key}-{at}"),
+        };
+        records::change(owner, Collection::Rsvp, &rkey(key), state, Some(&rev(at))).expect("a change")
+    };
     let endpoint = "wss://batch.test";
-    // Before: "a" is held; "b" was deleted at revision 5.
+    // Before: "a" and the answer "ra" are held; "b" and the answer "rb" were deleted at revision 5.
+    let unanswer =
+        records::change(owner, Collection::Rsvp, &rkey("rb"), RecordState::Gone, Some(&rev(5))).expect("a change");
     store
         .apply_firehose_changes(
             Some((endpoint, 1)),
-            &[upsert("a", "cid-a1", 1), upsert("b", "cid-b1", 2), delete("b", 5)],
+            &[
+                upsert("a", "cid-a1", 1),
+                upsert("b", "cid-b1", 2),
+                delete("b", 5),
+                answer("ra", "going", 1),
+                answer("rb", "going", 2),
+                unanswer,
+            ],
         )
         .await
         .expect("applied");
@@ -487,7 +510,11 @@ async fn a_batch_of_firehose_changes_applies_as_one_by_one_would(store: Store) {
         delete("c", 11),
         upsert("d", "cid-d1", 10),
         upsert("d", "cid-d2", 11),
+        answer("ra", "notgoing", 10),
+        answer("rb", "going", 4),
     ]);
+    // 600 new answers, inserted together too.
+    batch.extend((0..600).map(|n| answer(&format!("rn{n}"), "interested", 10)));
     let applied = store
         .apply_firehose_changes(Some((endpoint, 2)), &batch)
         .await
@@ -495,16 +522,19 @@ async fn a_batch_of_firehose_changes_applies_as_one_by_one_would(store: Store) {
     assert_eq!(applied.len(), batch.len());
     assert!(applied[..1_200].iter().all(|outcome| *outcome == Applied::Inserted));
     assert_eq!(
-        applied[1_200..],
+        applied[1_200..1_208],
         [
             Applied::Updated,
             Applied::Unchanged,
             Applied::Inserted,
             Applied::Deleted,
             Applied::Inserted,
-            Applied::Updated
+            Applied::Updated,
+            Applied::Updated,
+            Applied::Unchanged,
         ]
     );
+    assert!(applied[1_208..].iter().all(|outcome| *outcome == Applied::Updated));
     let cid = |key: &str| {
         let store = store.clone();
         let at_uri = format!("at://{did}/community.lexicon.calendar.event/{key}");
@@ -523,4 +553,13 @@ async fn a_batch_of_firehose_changes_applies_as_one_by_one_would(store: Store) {
     assert_eq!(cid("c").await, None);
     assert_eq!(cid("d").await.as_deref(), Some("cid-d2"));
     assert_eq!(store.firehose_cursor(endpoint).await.expect("cursor"), Some(2));
+    let answers = |key: &str| {
+        let store = store.clone();
+        let subject = format!("at://{did}/community.lexicon.calendar.event/{key}");
+        async move { store.answer_counts(&subject).await.expect("counts") }
+    };
+    assert_eq!(answers("ra").await, [(RsvpStatus::NotGoing, 1)]);
+    assert_eq!(answers("rb").await, [], "an older revision than the delete came back");
+    assert_eq!(answers("rn599").await, [(RsvpStatus::Interested, 1)]);
+    assert_eq!(store.rsvp_records_of(user_id).await.expect("answers").len(), 601);
 }

@@ -138,10 +138,10 @@ impl Held {
     }
 }
 
-/// The most at-uris looked up in one statement (two binds each: the event and the tombstone).
+/// The most at-uris looked up in one statement (three binds each: event, RSVP and tombstone).
 const LOOKUP_AT_ONCE: usize = 1_000;
-/// The most events inserted by one statement: 23 binds a row, 11,500 in all, under SQLite's
-/// limit of 32,766 binds a statement and PostgreSQL's 65,535.
+/// The most rows inserted by one statement: at most 23 binds a row, 11,500 in all, under
+/// SQLite's limit of 32,766 binds a statement and PostgreSQL's 65,535.
 const INSERT_AT_ONCE: usize = 500;
 
 /// Inserts new event rows, `(event, revision)`, as many to a statement as [`INSERT_AT_ONCE`]: one
@@ -183,6 +183,35 @@ macro_rules! insert_events {
             });
             insert.build().execute(&mut *$tx).await?;
         }
+    }};
+}
+
+/// Inserts RSVP rows, `(rsvp, revision)`, as many to a statement as [`INSERT_AT_ONCE`], each
+/// statement ending with `$then` (an `on conflict` clause, or nothing); the number of rows
+/// written.
+macro_rules! insert_rsvps {
+    ($tx:ident, $rsvps:expr, $then:expr) => {{
+        let rsvps: &[(&NewRsvp, Option<&Rev>)] = $rsvps;
+        let mut written = 0_u64;
+        for chunk in rsvps.chunks(INSERT_AT_ONCE) {
+            let mut insert = sqlx::QueryBuilder::new(
+                "insert into rsvp (owner_id, at_uri, subject_uri, subject_cid, status, cid, rev, record) ",
+            );
+            insert.push_values(chunk, |mut row, &(rsvp, rev)| {
+                row.push_bind(rsvp.owner_id)
+                    .push_bind(&rsvp.at_uri)
+                    .push_bind(&rsvp.subject_uri)
+                    .push_bind(&rsvp.subject_cid)
+                    .push_bind(rsvp.status.name())
+                    .push_bind(&rsvp.cid)
+                    // The column's empty text stands for "no revision".
+                    .push_bind(rev.map_or("", Rev::as_str))
+                    .push_bind(Json(&rsvp.record));
+            });
+            insert.push($then);
+            written += insert.build().execute(&mut *$tx).await?.rows_affected();
+        }
+        written
     }};
 }
 
@@ -282,10 +311,11 @@ impl Store {
                     };
                     let mut tx = pool.begin_with(begin).await?;
                     let done: Result<Vec<Applied>, sqlx::Error> = async {
-                    // New event records, most of what the firehose brings, go in together (one
-                    // statement, not one each): those no other change here touches, of which the
-                    // cache holds neither a row nor a tombstone. Every other change applies on
-                    // its own, in order. A refused record sets this aside (`contained`).
+                    // New records, most of what the firehose brings, go in together (a statement
+                    // for the events and one for the RSVPs, not one each): those no other change
+                    // here touches, of which the cache holds neither a row nor a tombstone. Every
+                    // other change applies on its own, in order. A refused record sets this
+                    // aside (`contained`).
                     let fresh: Vec<bool> = if contained {
                         vec![false; changes.len()]
                     } else {
@@ -294,7 +324,8 @@ impl Store {
                             *touched.entry(change.at_uri()).or_default() += 1;
                         }
                         let alone = |change: &RecordChange| {
-                            matches!(change, RecordChange::Upsert { .. }) && touched.get(change.at_uri()) == Some(&1)
+                            matches!(change, RecordChange::Upsert { .. } | RecordChange::UpsertRsvp { .. })
+                                && touched.get(change.at_uri()) == Some(&1)
                         };
                         let candidates: Vec<&str> = changes.iter().filter(|c| alone(c)).map(RecordChange::at_uri).collect();
                         let mut held: HashSet<String> = HashSet::new();
@@ -304,10 +335,12 @@ impl Store {
                             for uri in chunk {
                                 uris.push_bind(*uri);
                             }
-                            lookup.push(") union all select at_uri from tombstone where at_uri in (");
-                            let mut uris = lookup.separated(", ");
-                            for uri in chunk {
-                                uris.push_bind(*uri);
+                            for table in ["rsvp", "tombstone"] {
+                                lookup.push(format!(") union all select at_uri from {table} where at_uri in ("));
+                                let mut uris = lookup.separated(", ");
+                                for uri in chunk {
+                                    uris.push_bind(*uri);
+                                }
                             }
                             lookup.push(")");
                             let rows: Vec<(String,)> = lookup.build_query_as().fetch_all(&mut *tx).await?;
@@ -324,10 +357,23 @@ impl Store {
                         })
                         .collect();
                     insert_events!(tx, &new_events, now);
+                    let new_rsvps: Vec<(&NewRsvp, Option<&Rev>)> = changes
+                        .iter()
+                        .zip(&fresh)
+                        .filter_map(|(change, &fresh)| match change {
+                            RecordChange::UpsertRsvp { rsvp, rev } if fresh => Some((rsvp.as_ref(), rev.as_ref())),
+                            _ => None,
+                        })
+                        .collect();
+                    insert_rsvps!(tx, &new_rsvps, "");
                     let mut applied = Vec::with_capacity(changes.len());
                     for (change, &fresh) in changes.iter().zip(&fresh) {
                         if fresh {
-                            applied.push(Applied::Inserted);
+                            // As the one-by-one path has it: an RSVP written is "updated".
+                            applied.push(match change {
+                                RecordChange::UpsertRsvp { .. } => Applied::Updated,
+                                _ => Applied::Inserted,
+                            });
                             continue;
                         }
                         if contained {
@@ -407,26 +453,14 @@ impl Store {
                                     return Ok(Applied::Unchanged);
                                 }
                                 // Newest revision wins; a replay (same or older revision) changes nothing.
-                                let affected = sqlx::query(
-                                    "insert into rsvp (owner_id, at_uri, subject_uri, subject_cid, status, cid, rev, record)
-                                     values ($1, $2, $3, $4, $5, $6, $7, $8)
-                                     on conflict (at_uri) do update set subject_uri = excluded.subject_uri,
+                                let affected = insert_rsvps!(
+                                    tx,
+                                    &[(rsvp.as_ref(), rev.as_ref())],
+                                    " on conflict (at_uri) do update set subject_uri = excluded.subject_uri,
                                          subject_cid = excluded.subject_cid, status = excluded.status, cid = excluded.cid,
                                          rev = excluded.rev, record = excluded.record
-                                     where excluded.rev = '' or rsvp.rev <= excluded.rev",
-                                )
-                                .bind(rsvp.owner_id)
-                                .bind(&rsvp.at_uri)
-                                .bind(&rsvp.subject_uri)
-                                .bind(&rsvp.subject_cid)
-                                .bind(rsvp.status.name())
-                                .bind(&rsvp.cid)
-                                // The column's empty text stands for "no revision".
-                                .bind(rev.as_ref().map_or("", Rev::as_str))
-                                .bind(Json(&rsvp.record))
-                                .execute(&mut *tx)
-                                .await?
-                                .rows_affected();
+                                     where excluded.rev = '' or rsvp.rev <= excluded.rev"
+                                );
                                 Ok(if affected > 0 {
                                     Applied::Updated
                                 } else {
