@@ -8,8 +8,34 @@ use skymeet::server::{
 };
 use std::process::ExitCode;
 
-#[tokio::main]
-async fn main() -> ExitCode {
+fn main() -> ExitCode {
+    limit_malloc_arenas();
+    match tokio::runtime::Builder::new_multi_thread().enable_all().build() {
+        Ok(runtime) => runtime.block_on(run()),
+        Err(e) => {
+            eprintln!("skymeet: the async runtime does not start: {e}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+/// glibc's malloc gives each thread that allocates at once an arena of its own, up to eight per
+/// core, and memory freed in one arena is not reused by another. The firehose consumer allocates
+/// on the socket reader's thread and frees on the applier's, so arenas only add resident memory:
+/// measured on the 100,000-frame recording, the release app's peak fell from 54 to 50 MiB with
+/// two. `MALLOC_ARENA_MAX`, when set, still decides. Before any thread starts, as glibc asks.
+fn limit_malloc_arenas() {
+    #[cfg(all(target_os = "linux", target_env = "gnu"))]
+    if std::env::var_os("MALLOC_ARENA_MAX").is_none() {
+        // SAFETY: mallopt only sets a tunable of the allocator; it is called before any other
+        // thread exists, so nothing allocates concurrently.
+        unsafe {
+            libc::mallopt(libc::M_ARENA_MAX, 2);
+        }
+    }
+}
+
+async fn run() -> ExitCode {
     let mut config = match Config::from_env() {
         Ok(config) => config,
         Err(e) => {
