@@ -563,3 +563,100 @@ async fn a_batch_of_firehose_changes_applies_as_one_by_one_would(store: Store) {
     assert_eq!(answers("rn599").await, [(RsvpStatus::Interested, 1)]);
     assert_eq!(store.rsvp_records_of(user_id).await.expect("answers").len(), 601);
 }
+
+/// PostgreSQL only: there a publish and the firehose write at once, on connections of their own
+/// (SQLite lets one connection write at a time). The echo of our own publish can look for the
+/// record just before the publish commits it, and then meet that row when it inserts: it must
+/// confirm the row, not be set aside as a record the database refused.
+#[tokio::test]
+async fn an_echo_racing_its_own_publish_confirms_the_row_on_postgres() {
+    use skymeet::domain::Rev;
+    use skymeet::server::store::{Applied, RecordChange};
+    use sqlx::{Connection, PgConnection};
+    let database = TestDatabase::new(Engine::Postgres).await;
+    let store = database.store().await;
+    let url = database.database_url.clone().expect("PostgreSQL");
+    let did = Did::parse(&format!("did:plc:{}", crate::helpers::unique("race"))).expect("valid DID");
+    let owner = store.shadow_user(&did, None).await.expect("a user");
+    let rev = Rev::parse(&Rkey::tid(1_700_000_000_000_000, 0).to_string()).expect("a revision");
+    let at_uri = |rkey: &str| format!("at://{did}/community.lexicon.calendar.event/{rkey}");
+    let upsert = |rkey: &str, name: &str| RecordChange::Upsert {
+        event: Box::new(NewEvent {
+            owner_id: Some(owner),
+            source: SourceTracking {
+                source_type: SourceType::Bluesky,
+                source_id: Some(did.to_string()),
+                at_uri: Some(at_uri(rkey)),
+                rkey: Some(rkey.to_owned()),
+                cid: Some(format!("cid-{rkey}")),
+                sync_status: SyncStatus::InSync,
+                ..SourceTracking::local()
+            },
+            record: Some(json!({"name": name})),
+            ..event(name, None)
+        }),
+        rev: Some(rev.clone()),
+    };
+
+    // The publish: its row is written and not yet committed, so the firehose cannot see it.
+    let mut publish = PgConnection::connect(&url).await.expect("connect");
+    let (publisher,): (i32,) = sqlx::query_as("select pg_backend_pid()")
+        .fetch_one(&mut publish)
+        .await
+        .expect("pid");
+    sqlx::query("begin").execute(&mut publish).await.expect("begin");
+    sqlx::query(
+        "insert into event (owner_id, name, source_type, source_id, at_uri, rkey, cid, sync_status)
+         values ($1, 'Ours', 'bluesky', $2, $3, 'ours', 'cid-ours', 'in_sync')",
+    )
+    .bind(owner)
+    .bind(did.as_str())
+    .bind(at_uri("ours"))
+    .execute(&mut publish)
+    .await
+    .expect("the publish's row");
+
+    // The frame: a record the database refuses comes first, so its changes apply one by one.
+    let applying = tokio::spawn({
+        let store = store.clone();
+        let changes = [upsert("blank", "   "), upsert("ours", "Ours")];
+        async move {
+            store
+                .apply_firehose_changes(Some(("wss://race.test", 1)), &changes)
+                .await
+        }
+    });
+    // The echo has looked (and found nothing) and now waits on the publish's row.
+    let mut watcher = PgConnection::connect(&url).await.expect("connect");
+    let mut waited = 0;
+    loop {
+        let (blocked,): (i64,) =
+            sqlx::query_as("select count(*) from pg_stat_activity where $1 = any(pg_blocking_pids(pid))")
+                .bind(publisher)
+                .fetch_one(&mut watcher)
+                .await
+                .expect("blocked");
+        if blocked > 0 {
+            break;
+        }
+        waited += 1;
+        assert!(waited < 500, "the firehose never reached the publish's row");
+        tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+    }
+    sqlx::query("commit")
+        .execute(&mut publish)
+        .await
+        .expect("the publish commits");
+
+    let applied = applying.await.expect("the task").expect("the frame applies");
+    assert!(matches!(&applied[0], Applied::Refused(_)), "{applied:?}");
+    assert_eq!(applied[1], Applied::Unchanged, "the echo confirms our row");
+    let events = store.events_of(&did).await.expect("events");
+    assert_eq!(events.len(), 1);
+    assert_eq!(
+        events[0].source.rev.as_ref(),
+        Some(&rev),
+        "confirmed at the echo's revision"
+    );
+    assert_eq!(events[0].source.sync_status, SyncStatus::InSync);
+}

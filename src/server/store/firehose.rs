@@ -145,11 +145,13 @@ const LOOKUP_AT_ONCE: usize = 1_000;
 const INSERT_AT_ONCE: usize = 500;
 
 /// Inserts new event rows, `(event, revision)`, as many to a statement as [`INSERT_AT_ONCE`]: one
-/// statement (one round trip, one plan) for a batch's new events rather than one each.
+/// statement (one round trip, one plan) for a batch's new events rather than one each. Each
+/// statement ends with `$then` (an `on conflict` clause, or nothing); the number of rows written.
 macro_rules! insert_events {
-    ($tx:ident, $events:expr, $now:expr) => {{
+    ($tx:ident, $events:expr, $now:expr, $then:expr) => {{
         let events: &[(&NewEvent, Option<&str>)] = $events;
         let now: DateTime<Utc> = $now;
+        let mut written = 0_u64;
         for chunk in events.chunks(INSERT_AT_ONCE) {
             let mut insert = sqlx::QueryBuilder::new(
                 "insert into event (owner_id, name, description, starts_at, ends_at, time_zone, source_type,
@@ -181,8 +183,10 @@ macro_rules! insert_events {
                     .push_bind(event.findable.latitude())
                     .push_bind(event.findable.longitude());
             });
-            insert.build().execute(&mut *$tx).await?;
+            insert.push($then);
+            written += insert.build().execute(&mut *$tx).await?.rows_affected();
         }
+        written
     }};
 }
 
@@ -356,7 +360,7 @@ impl Store {
                             _ => None,
                         })
                         .collect();
-                    insert_events!(tx, &new_events, now);
+                    insert_events!(tx, &new_events, now, "");
                     let new_rsvps: Vec<(&NewRsvp, Option<&Rev>)> = changes
                         .iter()
                         .zip(&fresh)
@@ -395,12 +399,26 @@ impl Store {
                                         .execute(&mut *tx)
                                         .await?;
                                 }
-                                let existing = held.row();
                                 let source_data = &event.source.source_data;
                                 let new_rev = rev.as_ref().map(Rev::as_str);
-                                match existing {
+                                let existing = match held.row() {
+                                    Some(row) => Some(row),
                                     None => {
-                                        insert_events!(tx, &[(event.as_ref(), new_rev)], now);
+                                        let one = [(event.as_ref(), new_rev)];
+                                        if insert_events!(tx, &one, now, " on conflict (at_uri) do nothing") > 0 {
+                                            return Ok(Applied::Inserted);
+                                        }
+                                        // Another connection stored the record after the lookup
+                                        // above (our own publish, whose echo this is): that row
+                                        // is the one this news is about.
+                                        let stored: Held = sqlx::query_as(Held::QUERY).bind(at_uri).fetch_one(&mut *tx).await?;
+                                        stored.row()
+                                    }
+                                };
+                                match existing {
+                                    // Stored and removed again meanwhile: the news makes it again.
+                                    None => {
+                                        insert_events!(tx, &[(event.as_ref(), new_rev)], now, "");
                                         Ok(Applied::Inserted)
                                     }
                                     Some(row) => {
