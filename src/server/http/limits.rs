@@ -6,12 +6,13 @@ use crate::api::{ApiError, ErrorCode};
 use crate::server::config::Limits;
 use axum::{
     error_handling::HandleErrorLayer,
+    extract::Request,
     http::{header, HeaderValue, StatusCode},
     response::{IntoResponse, Response},
     BoxError, Router,
 };
 use std::{future::Future, sync::Arc, time::Duration};
-use tower::{limit::GlobalConcurrencyLimitLayer, load_shed::LoadShedLayer, ServiceBuilder};
+use tower::{limit::GlobalConcurrencyLimitLayer, load_shed::LoadShedLayer, ServiceBuilder, ServiceExt};
 use tower_governor::{
     governor::GovernorConfigBuilder, key_extractor::PeerIpKeyExtractor, GovernorError, GovernorLayer,
 };
@@ -22,10 +23,16 @@ const FORGET_QUIET_CLIENTS: Duration = Duration::from_secs(60);
 
 /// Wraps `router` in the limits. Returns the task that keeps the rate limiter's memory bounded
 /// (one entry per recently seen address), if there is a rate limit; the caller runs it.
-pub fn apply<S>(router: Router<S>, limits: &Limits) -> (Router<S>, Option<impl Future<Output = ()> + Send + 'static>)
-where
-    S: Clone + Send + Sync + 'static,
-{
+///
+/// A request whose path `uncounted` accepts keeps the time limit and the limit at once, but does
+/// not count against its address's rate: the site's own files, of which one page loads dozens
+/// (the browser code is split per page, see `scripts/build.sh`). At the default rate, a first
+/// visit would otherwise be refused part of the code it needs.
+pub fn apply(
+    router: Router,
+    limits: &Limits,
+    uncounted: impl Fn(&str) -> bool + Clone + Send + Sync + 'static,
+) -> (Router, Option<impl Future<Output = ()> + Send + 'static>) {
     // Innermost first: a request over time is cut off, then the count at once, then the rate.
     let router = router
         .layer(TimeoutLayer::with_status_code(
@@ -64,10 +71,16 @@ where
             limiter.shrink_to_fit();
         }
     };
-    (
-        router.layer(GovernorLayer::new(config).error_handler(refused)),
-        Some(forget),
-    )
+    let counted = router.clone().layer(GovernorLayer::new(config).error_handler(refused));
+    let either = tower::service_fn(move |request: Request| {
+        let service = if uncounted(request.uri().path()) {
+            router.clone()
+        } else {
+            counted.clone()
+        };
+        service.oneshot(request)
+    });
+    (Router::new().fallback_service(either), Some(forget))
 }
 
 /// The timeout layer's bare 503 as [`ErrorCode::TimedOut`].
@@ -105,8 +118,9 @@ fn refused(error: GovernorError) -> Response {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use axum::{body::Body, http::Request, routing::get};
-    use tower::ServiceExt;
+    use crate::server::config::RateLimit;
+    use axum::{body::Body, extract::ConnectInfo, routing::get};
+    use std::net::SocketAddr;
 
     fn limits(timeout: Duration, at_once: usize) -> Limits {
         Limits {
@@ -143,20 +157,20 @@ mod tests {
 
     #[tokio::test]
     async fn a_request_over_its_time_gets_503_timed_out() {
-        let (router, _) = apply(slow_router(), &limits(Duration::from_millis(100), 8));
+        let (router, _) = apply(slow_router(), &limits(Duration::from_millis(100), 8), |_| false);
         let response = router.oneshot(get_slow()).await.expect("infallible");
         assert_eq!(
             code_of(response).await,
             (StatusCode::SERVICE_UNAVAILABLE, "error-request-4".to_owned())
         );
-        let (router, _) = apply(slow_router(), &limits(Duration::from_secs(5), 8));
+        let (router, _) = apply(slow_router(), &limits(Duration::from_secs(5), 8), |_| false);
         let response = router.oneshot(get_slow()).await.expect("infallible");
         assert_eq!(response.status(), StatusCode::OK, "in time");
     }
 
     #[tokio::test]
     async fn requests_beyond_the_limit_at_once_get_503_busy_at_once() {
-        let (router, _) = apply(slow_router(), &limits(Duration::from_secs(5), 1));
+        let (router, _) = apply(slow_router(), &limits(Duration::from_secs(5), 1), |_| false);
         let first = tokio::spawn(router.clone().oneshot(get_slow()));
         tokio::time::sleep(Duration::from_millis(100)).await;
         let started = std::time::Instant::now();
@@ -174,5 +188,52 @@ mod tests {
         // Once the first is done, there is room again.
         let third = router.oneshot(get_slow()).await.expect("infallible");
         assert_eq!(third.status(), StatusCode::OK);
+    }
+
+    #[tokio::test]
+    async fn uncounted_paths_are_not_rate_limited_and_the_rest_still_are() {
+        let limits = Limits {
+            rate_limit: Some(RateLimit {
+                per_second: 1,
+                burst: 2,
+            }),
+            ..limits(Duration::from_secs(5), 8)
+        };
+        let router = Router::new()
+            .route("/page", get(|| async { "page" }))
+            .route("/pkg/{file}", get(|| async { "file" }));
+        let (router, _) = apply(router, &limits, |path| path.starts_with("/pkg/"));
+        let from = |path: &str| {
+            let mut request = Request::get(path).body(Body::empty()).unwrap_or_default();
+            request
+                .extensions_mut()
+                .insert(ConnectInfo(SocketAddr::from(([192, 0, 2, 1], 4000))));
+            request
+        };
+        for n in 0..20 {
+            let response = router
+                .clone()
+                .oneshot(from("/pkg/skymeet.abc.wasm"))
+                .await
+                .expect("infallible");
+            assert_eq!(response.status(), StatusCode::OK, "file {n}");
+        }
+        let mut statuses = Vec::new();
+        for _ in 0..3 {
+            statuses.push(
+                router
+                    .clone()
+                    .oneshot(from("/page"))
+                    .await
+                    .expect("infallible")
+                    .status(),
+            );
+        }
+        assert_eq!(
+            statuses.iter().filter(|s| **s == StatusCode::OK).count(),
+            2,
+            "the burst: {statuses:?}"
+        );
+        assert!(statuses.contains(&StatusCode::TOO_MANY_REQUESTS), "{statuses:?}");
     }
 }

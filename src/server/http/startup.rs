@@ -226,7 +226,14 @@ impl Application {
             let cache = Arc::new(page_cache::PageCache::new(state.store.clone(), lifetime));
             app = app.layer(axum::middleware::from_fn_with_state(cache, page_cache::serve));
         }
-        let (router, forget_quiet_clients) = limits::apply(app, &state.config.limits);
+        // The site's own files are not counted against an address's rate (see `limits::apply`):
+        // a plain path under /pkg/ to a file that is there. A miss still counts, as it renders
+        // the not-found page.
+        let site_root = std::path::PathBuf::from(&state.config.site_root);
+        let site_file = move |path: &str| {
+            path.starts_with("/pkg/") && assets::plain_path(path).is_some_and(|file| site_root.join(file).is_file())
+        };
+        let (router, forget_quiet_clients) = limits::apply(app, &state.config.limits, site_file);
         let router = router
             // Pages and JSON compressed as they go out (fast settings: a page is rendered for
             // each request); files arrive compressed already and are left alone, and so is a
