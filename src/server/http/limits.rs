@@ -11,8 +11,15 @@ use axum::{
     response::{IntoResponse, Response},
     BoxError, Router,
 };
-use std::{future::Future, sync::Arc, time::Duration};
-use tower::{limit::GlobalConcurrencyLimitLayer, load_shed::LoadShedLayer, ServiceBuilder, ServiceExt};
+use std::{
+    convert::Infallible,
+    future::Future,
+    pin::Pin,
+    sync::Arc,
+    task::{Context, Poll},
+    time::Duration,
+};
+use tower::{limit::GlobalConcurrencyLimitLayer, load_shed::LoadShedLayer, Layer, Service, ServiceBuilder, ServiceExt};
 use tower_governor::{
     governor::GovernorConfigBuilder, key_extractor::PeerIpKeyExtractor, GovernorError, GovernorLayer,
 };
@@ -71,16 +78,65 @@ pub fn apply(
             limiter.shrink_to_fit();
         }
     };
-    let counted = router.clone().layer(GovernorLayer::new(config).error_handler(refused));
-    let either = tower::service_fn(move |request: Request| {
-        let service = if uncounted(request.uri().path()) {
-            router.clone()
+    let rate = CountedUnless {
+        counted: GovernorLayer::new(config).error_handler(refused),
+        uncounted,
+    };
+    (router.layer(rate), Some(forget))
+}
+
+/// A layer that sends a request through `counted` (the rate limiter) unless `uncounted` accepts
+/// its path. Applied with `Router::layer`, like the other limits, it wraps each route once
+/// matched, so the layers outside still see the matched route (the metrics label requests by it).
+#[derive(Clone)]
+struct CountedUnless<L, F> {
+    counted: L,
+    uncounted: F,
+}
+
+impl<S: Clone, L: Layer<S>, F: Clone> Layer<S> for CountedUnless<L, F> {
+    type Service = EitherService<L::Service, S, F>;
+
+    fn layer(&self, inner: S) -> Self::Service {
+        EitherService {
+            counted: self.counted.layer(inner.clone()),
+            plain: inner,
+            uncounted: self.uncounted.clone(),
+        }
+    }
+}
+
+#[derive(Clone)]
+struct EitherService<C, P, F> {
+    counted: C,
+    plain: P,
+    uncounted: F,
+}
+
+impl<C, P, F> Service<Request> for EitherService<C, P, F>
+where
+    C: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    C::Future: Send,
+    P: Service<Request, Response = Response, Error = Infallible> + Clone + Send + 'static,
+    P::Future: Send,
+    F: Fn(&str) -> bool,
+{
+    type Response = Response;
+    type Error = Infallible;
+    type Future = Pin<Box<dyn Future<Output = Result<Response, Infallible>> + Send>>;
+
+    /// Always ready: each call readies a clone of the service it picks (`oneshot`).
+    fn poll_ready(&mut self, _: &mut Context<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, request: Request) -> Self::Future {
+        if (self.uncounted)(request.uri().path()) {
+            Box::pin(self.plain.clone().oneshot(request))
         } else {
-            counted.clone()
-        };
-        service.oneshot(request)
-    });
-    (Router::new().fallback_service(either), Some(forget))
+            Box::pin(self.counted.clone().oneshot(request))
+        }
+    }
 }
 
 /// The timeout layer's bare 503 as [`ErrorCode::TimedOut`].
