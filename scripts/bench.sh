@@ -16,7 +16,8 @@
 #   and a deep page), home, an event page, a user page, a search and a near-me search, each beside
 #   a static file of the same bytes served by the same process; on SQLite and on PostgreSQL, with
 #   the query plans of the listing and the search.
-# - what a browser downloads: the release build's wasm, raw and as sent (brotli, gzip);
+# - what a browser downloads: the release build's wasm for each page, raw and as sent (brotli,
+#   gzip): the main module, and for the pages split out of it their own files too;
 # - at the end, one table of every figure beside its target (the rows each benchmark prints).
 # Needs PostgreSQL and Redis like the tests.
 set -euo pipefail
@@ -43,10 +44,7 @@ trap 'scripts/local-pds.sh stop >/dev/null 2>&1; rm -f "$output"' EXIT
 # First, as the firehose benchmark also runs the release server binary on its own.
 step "what a browser downloads (the release build)"
 scripts/build.sh --release --precompress >/dev/null
-wasm=$(ls target/site/pkg/skymeet.*.wasm)
-size() { stat -c %s "$1"; }
-printf 'row:\twasm: raw / brotli / gzip (release build)\t%s / %s / %s bytes\t<= 400 KB on the wire\n' \
-  "$(size "$wasm")" "$(size "$wasm.br")" "$(size "$wasm.gz")" | tee -a "$output"
+node benches/wasm-per-page.mjs target/site/pkg "$CARGO_TARGET_DIR/release/$LEPTOS_HASH_FILE_NAME" | tee -a "$output"
 
 cargo test --quiet --features ssr --lib detection_is_precise -- --nocapture 2>&1 | grep 'series detection' | tee -a "$output"
 ensure_apt wrk bsdextrautils

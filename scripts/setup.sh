@@ -51,6 +51,19 @@ ensure_cargo_tool() {
   touch "$marker"
 }
 
+# The wasm splitter (tools/wasm-split, a binary of its own): built once per version of its sources.
+ensure_split_tool() {
+  local source="$SKYMEET_ROOT/tools/wasm-split" version marker
+  version=$(cat "$source/Cargo.toml" "$source/Cargo.lock" "$source/src/main.rs" | openssl dgst -md5 -r | cut -c1-12)
+  marker="$SKYMEET_CACHE/tools/.skymeet-wasm-split-$version"
+  [ -x "$SKYMEET_CACHE/tools/bin/skymeet-wasm-split" ] && [ -f "$marker" ] && return
+  step "cargo install --path tools/wasm-split (once per version; cached in $SKYMEET_CACHE/tools)"
+  CARGO_TARGET_DIR="$SKYMEET_CACHE/tool-build" \
+    cargo install --path "$source" --locked --root "$SKYMEET_CACHE/tools" --force
+  rm -rf "$SKYMEET_CACHE/tool-build"
+  touch "$marker"
+}
+
 # ensure_npm DIR: installs DIR's locked packages when node_modules is missing or older than the
 # lockfile. Not `npm ci`: it refuses a lockfile that lacks optional packages for other platforms
 # (Tailwind's oxide-* binaries), which the registry here does not serve; `npm install --no-save`
@@ -71,6 +84,7 @@ ensure_build_tools() {
   ensure_rust_target
   # Not --locked: its lockfile pins a crate version the registry no longer serves.
   ensure_cargo_tool wasm-bindgen wasm-bindgen-cli "$WASM_BINDGEN_VERSION"
+  ensure_split_tool
   ensure_npm "$SKYMEET_ROOT"
 }
 

@@ -8,4 +8,5 @@ cd "$SKYMEET_ROOT"
 ensure_build_tools
 ensure_cargo_tool cargo-leptos cargo-leptos "$CARGO_LEPTOS_VERSION" --locked --ignore-rust-version
 leptos_build_env
-exec cargo leptos watch "$@"
+# --split: the pages are lazy routes, split out of the main wasm module (see scripts/build.sh).
+exec cargo leptos watch --split "$@"

@@ -1,6 +1,8 @@
 //! The isomorphic UI: rendered on the server, hydrated in the browser.
 
 mod components;
+pub(crate) mod hydration;
+mod nonce;
 mod pages;
 mod resource;
 
@@ -13,7 +15,7 @@ use leptos::prelude::*;
 use leptos_meta::{provide_meta_context, HashedStylesheet, Link, Meta, MetaTags, Title};
 use leptos_router::{
     components::{Route, Router, Routes},
-    path, SsrMode,
+    lazy_route, path, Lazy, LazyRoute, SsrMode,
 };
 use pages::{
     account::{CheckInboxPage, ConfirmEmailPage, ForgotPasswordPage, NewPasswordPage, SignUpPage},
@@ -29,6 +31,65 @@ use pages::{
     series::{EditSeriesPage, OccurrenceDetailPage, SeriesDetailPage},
     user::UserEventsPage,
 };
+
+/// Makes each page a lazy route. In the browser build, a lazy route's code is split out of the
+/// main wasm module (`scripts/build.sh` runs the splitter) and fetched when the page is first
+/// shown, so the first download holds only the shell and the home page. The server renders a
+/// lazy route like any other, and tells the browser to preload the files of the page it sends.
+macro_rules! lazy_pages {
+    ($($route:ident => $page:ident),* $(,)?) => {$(
+        struct $route;
+
+        #[lazy_route]
+        impl LazyRoute for $route {
+            fn data() -> Self {
+                Self
+            }
+
+            fn view(_this: Self) -> AnyView {
+                view! { <$page /> }.into_any()
+            }
+        }
+    )*};
+}
+
+lazy_pages! {
+    AdminRoute => AdminPage,
+    LoginRoute => LoginPage,
+    SignUpRoute => SignUpPage,
+    CheckInboxRoute => CheckInboxPage,
+    ConfirmEmailRoute => ConfirmEmailPage,
+    ForgotPasswordRoute => ForgotPasswordPage,
+    NewPasswordRoute => NewPasswordPage,
+    MeRoute => MePage,
+    EventsRoute => EventsPage,
+    NewEventRoute => NewEventPage,
+    EventDetailRoute => EventDetailPage,
+    EditEventRoute => EditEventPage,
+    SeriesDetailRoute => SeriesDetailPage,
+    EditSeriesRoute => EditSeriesPage,
+    OccurrenceDetailRoute => OccurrenceDetailPage,
+    UserEventsRoute => UserEventsPage,
+}
+
+/// What every page's title ends with.
+const TITLE_SUFFIX: &str = " · Skymeet";
+
+/// The title's text until a page's own `<Title>` replaces it. In the browser, the title the
+/// server sent (without [`TITLE_SUFFIX`]): while the code of a page split out of the main module
+/// is fetched (see `hydration`), the page's `<Title>` is not there yet, and Leptos would blank the
+/// tab's title meanwhile. Empty on the server, where every page sets its own.
+fn title_sent() -> String {
+    #[cfg(feature = "hydrate")]
+    {
+        let title = document().title();
+        title.strip_suffix(TITLE_SUFFIX).map(str::to_owned).unwrap_or_default()
+    }
+    #[cfg(not(feature = "hydrate"))]
+    {
+        String::new()
+    }
+}
 
 /// The HTML document around the app (server only).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
@@ -56,16 +117,17 @@ pub fn App() -> impl IntoView {
     provide_meta_context();
     provide_viewer_time_zone();
     provide_viewer();
-    // Effects run only in the browser, after hydration: mark the page so tests (and CSS) can tell.
-    Effect::new(|| {
-        if let Some(body) = document().body() {
+    // Mark the page once it is hydrated (only ever in the browser), so tests (and CSS) can tell.
+    let hydrated = hydration::hydrated();
+    Effect::new(move || {
+        if let Some(body) = hydrated.get().then(document).and_then(|document| document.body()) {
             let _ = body.set_attribute("data-hydrated", "true");
         }
     });
     view! {
         <Link rel="icon" href="/favicon.svg" type_="image/svg+xml" />
         // The one formatter every page's title goes through: escaped here (see `raw_text`).
-        <Title formatter=|page: String| raw_text(format!("{page} · Skymeet")) />
+        <Title formatter=|page: String| raw_text(format!("{page}{TITLE_SUFFIX}")) text=title_sent() />
         <Meta name="description" content="Community events on Bluesky: your events live in your own PDS." />
         <Router>
             <div class="flex min-h-screen flex-col">
@@ -75,22 +137,22 @@ pub fn App() -> impl IntoView {
                         // Async: each page is sent whole once its data is there, so it is complete without
                         // JavaScript and an error can still set the HTTP status.
                         <Route path=path!("/") view=HomePage ssr=SsrMode::Async />
-                        <Route path=path!("/admin") view=AdminPage ssr=SsrMode::Async />
-                        <Route path=path!("/login") view=LoginPage ssr=SsrMode::Async />
-                        <Route path=path!("/signup") view=SignUpPage ssr=SsrMode::Async />
-                        <Route path=path!("/check-inbox") view=CheckInboxPage ssr=SsrMode::Async />
-                        <Route path=path!("/confirm-email") view=ConfirmEmailPage ssr=SsrMode::Async />
-                        <Route path=path!("/reset-password") view=ForgotPasswordPage ssr=SsrMode::Async />
-                        <Route path=path!("/reset-password/new") view=NewPasswordPage ssr=SsrMode::Async />
-                        <Route path=path!("/me") view=MePage ssr=SsrMode::Async />
-                        <Route path=path!("/events") view=EventsPage ssr=SsrMode::Async />
-                        <Route path=path!("/events/new") view=NewEventPage ssr=SsrMode::Async />
-                        <Route path=path!("/events/:slug") view=EventDetailPage ssr=SsrMode::Async />
-                        <Route path=path!("/events/:slug/edit") view=EditEventPage ssr=SsrMode::Async />
-                        <Route path=path!("/series/:slug") view=SeriesDetailPage ssr=SsrMode::Async />
-                        <Route path=path!("/series/:slug/edit") view=EditSeriesPage ssr=SsrMode::Async />
-                        <Route path=path!("/series/:slug/at/:key") view=OccurrenceDetailPage ssr=SsrMode::Async />
-                        <Route path=path!("/u/:handle") view=UserEventsPage ssr=SsrMode::Async />
+                        <Route path=path!("/admin") view={Lazy::<AdminRoute>::new()} ssr=SsrMode::Async />
+                        <Route path=path!("/login") view={Lazy::<LoginRoute>::new()} ssr=SsrMode::Async />
+                        <Route path=path!("/signup") view={Lazy::<SignUpRoute>::new()} ssr=SsrMode::Async />
+                        <Route path=path!("/check-inbox") view={Lazy::<CheckInboxRoute>::new()} ssr=SsrMode::Async />
+                        <Route path=path!("/confirm-email") view={Lazy::<ConfirmEmailRoute>::new()} ssr=SsrMode::Async />
+                        <Route path=path!("/reset-password") view={Lazy::<ForgotPasswordRoute>::new()} ssr=SsrMode::Async />
+                        <Route path=path!("/reset-password/new") view={Lazy::<NewPasswordRoute>::new()} ssr=SsrMode::Async />
+                        <Route path=path!("/me") view={Lazy::<MeRoute>::new()} ssr=SsrMode::Async />
+                        <Route path=path!("/events") view={Lazy::<EventsRoute>::new()} ssr=SsrMode::Async />
+                        <Route path=path!("/events/new") view={Lazy::<NewEventRoute>::new()} ssr=SsrMode::Async />
+                        <Route path=path!("/events/:slug") view={Lazy::<EventDetailRoute>::new()} ssr=SsrMode::Async />
+                        <Route path=path!("/events/:slug/edit") view={Lazy::<EditEventRoute>::new()} ssr=SsrMode::Async />
+                        <Route path=path!("/series/:slug") view={Lazy::<SeriesDetailRoute>::new()} ssr=SsrMode::Async />
+                        <Route path=path!("/series/:slug/edit") view={Lazy::<EditSeriesRoute>::new()} ssr=SsrMode::Async />
+                        <Route path=path!("/series/:slug/at/:key") view={Lazy::<OccurrenceDetailRoute>::new()} ssr=SsrMode::Async />
+                        <Route path=path!("/u/:handle") view={Lazy::<UserEventsRoute>::new()} ssr=SsrMode::Async />
                     </Routes>
                 </main>
                 <Footer />

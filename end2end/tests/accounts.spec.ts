@@ -55,6 +55,9 @@ test("sign up, confirm, sign out, forget the password and choose a new one", asy
 
   // Forgot it: a link to choose a new one.
   await page.getByRole("link", { name: "Forgot your password?" }).click();
+  // With JavaScript the login page stays until the next page's code has arrived (it is split
+  // out of the main module): its own email field would take the address.
+  await expect(page.getByRole("heading", { level: 1, name: "Forgot your password?" })).toBeVisible();
   await page.getByLabel("Email address").fill(email);
   await submit(page, "Send the link");
   await expect(page).toHaveURL(/\/check-inbox\?for=reset/);

@@ -2,7 +2,7 @@ use crate::api::{
     preferences::{viewer_time_zone, SetTimeZone},
     ApiError,
 };
-use crate::app::resource;
+use crate::app::{hydration::hydrated, resource};
 use crate::domain::{ShownZone, TimeZoneName, COMMON_TIME_ZONES};
 use leptos::prelude::*;
 
@@ -35,9 +35,11 @@ pub fn provide_viewer_time_zone() {
         move || (save.version().get(), detect.version().get()),
         |_| viewer_time_zone(),
     );
+    // Not before the page is hydrated: the times it shows would change under the hydration.
+    let hydrated = hydrated();
     Effect::new(move |_| {
         let unknown = matches!(zone.get(), Some(Ok(ShownZone::EventsOwn)));
-        if unknown && detect.version().get_untracked() == 0 {
+        if unknown && hydrated.get() && detect.version().get_untracked() == 0 {
             if let Some(time_zone) = browser_time_zone() {
                 detect.dispatch(SetTimeZone { time_zone });
             }

@@ -41,13 +41,16 @@ pub fn AdminPage() -> impl IntoView {
         },
         |_| sync_status(),
     );
+    // Asked for here, before anything waits, not in `Sessions` (made once the report arrived):
+    // see `MePage` on why a resource is made before the page's first wait.
+    let sessions = SessionsData::new();
     view! {
         <Title text="Admin" />
         <Transition fallback=|| view! { <p class="text-slate-500">"Loading the sync report…"</p> }>
             <ErrorBoundary fallback=|errors| view! { <ErrorPage errors /> }>
                 {move || Suspend::new(async move {
                     let report = report.await?;
-                    Ok::<_, ApiError>(view! { <Dashboard report reconcile replay discard resolve import retry /> <Sessions /> })
+                    Ok::<_, ApiError>(view! { <Dashboard report reconcile replay discard resolve import retry /> <Sessions data=sessions /> })
                 })}
             </ErrorBoundary>
         </Transition>
@@ -631,15 +634,41 @@ fn Backfill() -> impl IntoView {
 }
 
 /// Who is connected, with a per-person reset and a batch refresh.
+/// [`Sessions`]'s actions and data (see `AdminPage`).
+#[derive(Clone, Copy)]
+struct SessionsData {
+    refresh: ServerAction<RefreshSessions>,
+    reset: ServerAction<ResetSession>,
+    disable: ServerAction<DisableAccount>,
+    sessions: resource::Resource<Result<Vec<SessionView>, ApiError>>,
+}
+
+impl SessionsData {
+    fn new() -> Self {
+        let refresh = ServerAction::<RefreshSessions>::new();
+        let reset = ServerAction::<ResetSession>::new();
+        let disable = ServerAction::<DisableAccount>::new();
+        let sessions = resource::blocking(
+            move || (refresh.version().get(), reset.version().get(), disable.version().get()),
+            |_| admin_sessions(),
+        );
+        Self {
+            refresh,
+            reset,
+            disable,
+            sessions,
+        }
+    }
+}
+
 #[component]
-fn Sessions() -> impl IntoView {
-    let refresh = ServerAction::<RefreshSessions>::new();
-    let reset = ServerAction::<ResetSession>::new();
-    let disable = ServerAction::<DisableAccount>::new();
-    let sessions = resource::blocking(
-        move || (refresh.version().get(), reset.version().get(), disable.version().get()),
-        |_| admin_sessions(),
-    );
+fn Sessions(data: SessionsData) -> impl IntoView {
+    let SessionsData {
+        refresh,
+        reset,
+        disable,
+        sessions,
+    } = data;
     let outcome = move || {
         refresh.value().get().map(|result| match result {
             Ok(done) => view! {

@@ -13,9 +13,8 @@ use crate::app::components::{
     time_zone_form::ViewerTimeZone,
 };
 use crate::app::pages::not_found::NotFound;
-use crate::app::resource;
+use crate::app::{nonce::page_nonce, resource};
 use crate::domain::{Decision, EventImage, EventMode, EventStatus, Geo, Link, Place, SearchInput, ShownZone, Slug};
-use leptos::nonce::use_nonce;
 use leptos::prelude::*;
 use leptos_meta::{Link as MetaLink, Meta, Title};
 use leptos_router::hooks::{use_params_map, use_query_map};
@@ -213,7 +212,7 @@ fn EventDetail(page: EventPage, zone: ShownZone, actions: Actions) -> impl IntoV
             <Meta name="twitter:card" content=if share.image.is_some() { "summary_large_image" } else { "summary" } />
             {share.image.clone().map(|image| view! { <Meta property="og:image" content=image /> })}
             // Not run by browsers (its type is data), but the page's policy still wants the nonce.
-            <script type="application/ld+json" nonce=use_nonce() inner_html=share.json_ld data-testid="json-ld"></script>
+            <script type="application/ld+json" nonce=page_nonce() inner_html=share.json_ld data-testid="json-ld"></script>
         }
     });
     // The header image, through Skymeet (an image that cannot be fetched or is not an image

@@ -1,6 +1,6 @@
 use crate::api::{events::search_events, views::EventsPage as Found, ApiError};
 use crate::app::components::{error_page::ErrorPage, event_card::EventCard, time_zone_form::ViewerTimeZone};
-use crate::app::resource;
+use crate::app::{hydration::hydrated, resource};
 use crate::domain::{EventMode, QuickRange, SearchInput, NEAR_DEFAULT_KM};
 use leptos::prelude::*;
 use leptos_meta::Title;
@@ -279,8 +279,7 @@ fn SearchForm(input: Signal<SearchInput>) -> impl IntoView {
 /// typed in. The position is rounded to about 100 m before it goes into the address.
 #[component]
 fn NearMe(near: NodeRef<leptos::html::Input>) -> impl IntoView {
-    let live = RwSignal::new(false);
-    Effect::new(move |_| live.set(true));
+    let live = hydrated();
     let refused = RwSignal::new(false);
     let locate = move |_| {
         refused.set(false);

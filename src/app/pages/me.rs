@@ -5,8 +5,8 @@ use crate::api::{
     events::{kept_here, PublishLocalEvent},
     feeds::{calendar_feed, NewCalendarFeed},
     series::{my_series, AcceptSeriesProposal},
-    views::{SeriesOverview, Viewer},
-    ErrorCode,
+    views::{KeptHere as KeptHereView, SeriesOverview, Viewer},
+    ApiError, ErrorCode,
 };
 use crate::app::components::{
     error_page::failure,
@@ -25,20 +25,28 @@ pub fn MePage() -> impl IntoView {
     let refresh = ServerAction::<RefreshProfile>::new();
     let ViewerContext { disconnect, .. } = expect_context();
     let me = resource::blocking(move || refresh.version().get(), |_| current_user());
+    // The parts' data is asked for here, before anything waits, not in the parts (which are made
+    // once `me` has arrived): Leptos matches a resource with the value the server sent by the
+    // order resources are created in, and the browser takes a lazy page over asynchronously, so
+    // only resources made before the first wait are made in the same order on both sides.
+    let kept = KeptHereData::new();
+    let feed = CalendarFeedData::new();
+    let series = YourSeriesData::new();
     view! {
         <Title text="Your profile" />
         <Transition fallback=|| view! { <p class="text-slate-500">"Loading your profile…"</p> }>
             {move || Suspend::new(async move {
                 match me.await {
                     Ok(Some(viewer)) if viewer.did.is_none() => {
-                        view! { <LocalProfile viewer /> <KeptHere on_bluesky=false /> <CalendarFeed /> }.into_any()
+                        view! { <LocalProfile viewer /> <KeptHere on_bluesky=false data=kept /> <CalendarFeed data=feed /> }
+                            .into_any()
                     }
                     Ok(Some(viewer)) => {
                         view! {
                             <Profile viewer refresh disconnect />
-                            <KeptHere on_bluesky=true />
-                            <CalendarFeed />
-                            <YourSeries />
+                            <KeptHere on_bluesky=true data=kept />
+                            <CalendarFeed data=feed />
+                            <YourSeries data=series />
                         }
                             .into_any()
                     }
@@ -171,15 +179,30 @@ fn Profile(
 /// The person's events kept on Skymeet only (unlisted and private ones, and every event of
 /// someone without Bluesky), each with who may see it; once they connected Bluesky, a button
 /// that publishes a public one there, and one that publishes their answers kept here.
+/// [`KeptHere`]'s actions and data (see `MePage`).
+#[derive(Clone, Copy)]
+struct KeptHereData {
+    publish: ServerAction<PublishLocalEvent>,
+    answers: ServerAction<PublishLocalAnswers>,
+    kept: resource::Resource<Result<KeptHereView, ApiError>>,
+}
+
+impl KeptHereData {
+    fn new() -> Self {
+        let publish = ServerAction::<PublishLocalEvent>::new();
+        let answers = ServerAction::<PublishLocalAnswers>::new();
+        let viewer_zone = expect_context::<ViewerTimeZone>();
+        let kept = resource::blocking(
+            move || (publish.version().get(), answers.version().get(), viewer_zone.changes()),
+            |_| kept_here(),
+        );
+        Self { publish, answers, kept }
+    }
+}
+
 #[component]
-fn KeptHere(on_bluesky: bool) -> impl IntoView {
-    let publish = ServerAction::<PublishLocalEvent>::new();
-    let answers = ServerAction::<PublishLocalAnswers>::new();
-    let viewer_zone = expect_context::<ViewerTimeZone>();
-    let kept = resource::blocking(
-        move || (publish.version().get(), answers.version().get(), viewer_zone.changes()),
-        |_| kept_here(),
-    );
+fn KeptHere(on_bluesky: bool, data: KeptHereData) -> impl IntoView {
+    let KeptHereData { publish, answers, kept } = data;
     let errors = move || {
         [
             failure(publish.value().get()),
@@ -280,10 +303,24 @@ fn ConnectBluesky() -> impl IntoView {
 
 /// The private calendar feed of what the person answered going or interested to: its address,
 /// and a button that makes a new one (so a leaked address can be cut off).
+/// [`CalendarFeed`]'s action and data (see `MePage`).
+#[derive(Clone, Copy)]
+struct CalendarFeedData {
+    renew: ServerAction<NewCalendarFeed>,
+    feed: resource::Resource<Result<Option<String>, ApiError>>,
+}
+
+impl CalendarFeedData {
+    fn new() -> Self {
+        let renew = ServerAction::<NewCalendarFeed>::new();
+        let feed = resource::blocking(move || renew.version().get(), |_| calendar_feed());
+        Self { renew, feed }
+    }
+}
+
 #[component]
-fn CalendarFeed() -> impl IntoView {
-    let renew = ServerAction::<NewCalendarFeed>::new();
-    let feed = resource::blocking(move || renew.version().get(), |_| calendar_feed());
+fn CalendarFeed(data: CalendarFeedData) -> impl IntoView {
+    let CalendarFeedData { renew, feed } = data;
     let error = move || failure(renew.value().get());
     view! {
         <Transition fallback=|| ()>
@@ -315,10 +352,24 @@ fn CalendarFeed() -> impl IntoView {
 
 /// The organiser's series, and the series their own events look like (with a button to make
 /// one of them).
+/// [`YourSeries`]'s action and data (see `MePage`).
+#[derive(Clone, Copy)]
+struct YourSeriesData {
+    accept: ServerAction<AcceptSeriesProposal>,
+    overview: resource::Resource<Result<SeriesOverview, ApiError>>,
+}
+
+impl YourSeriesData {
+    fn new() -> Self {
+        let accept = ServerAction::<AcceptSeriesProposal>::new();
+        let overview = resource::blocking(move || accept.version().get(), |_| my_series());
+        Self { accept, overview }
+    }
+}
+
 #[component]
-fn YourSeries() -> impl IntoView {
-    let accept = ServerAction::<AcceptSeriesProposal>::new();
-    let overview = resource::blocking(move || accept.version().get(), |_| my_series());
+fn YourSeries(data: YourSeriesData) -> impl IntoView {
+    let YourSeriesData { accept, overview } = data;
     let error = move || failure(accept.value().get());
     view! {
         <Transition fallback=|| ()>
