@@ -88,9 +88,12 @@ wasm-bindgen --target=web --keep-lld-exports --no-demangle --out-name="$name" --
 # Leptos asks for <name>.wasm, not wasm-bindgen's <name>_bg.wasm.
 mv "$pkg/${name}_bg.wasm" "$pkg/$name.wasm"
 if [ -n "$release" ]; then
-  # The main module and the ~200 split files, two at a time.
+  # The main module and the ~200 split files, two at a time. Without the producers and
+  # target-features sections, which no browser reads: in each of the ~120 files a page can need,
+  # they cost 136 bytes after brotli.
   find "$pkg" -name '*.wasm' -print0 | xargs -0 -n 1 -P 2 sh -c \
-    'wasm-opt -Oz --enable-bulk-memory --enable-nontrapping-float-to-int "$0" -o "$0"'
+    'wasm-opt -Oz --strip-producers --strip-target-features \
+      --enable-bulk-memory --enable-nontrapping-float-to-int "$0" -o "$0"'
 fi
 tailwindcss --input style/main.css --output "$pkg/$name.css" ${release:+--minify}
 cp -R public/. "$site/"
@@ -107,10 +110,10 @@ if [ -d "$previous/pkg" ]; then
 fi
 
 if [ -z "$release" ]; then
-  # A development build's wasm (about 10 MB in ~200 files) is compressed here, quickly, so the
-  # server does not: in an unoptimised server that took a first visit past the request timeout.
+  # A development build's files (its wasm is about 10 MB in ~200 files) are compressed here,
+  # quickly, so that the unoptimised server never compresses a file itself (see assets.rs).
   ensure_apt brotli
-  find "$pkg" -name '*.wasm' ! -name '*.br' ! -name '*.gz' -print0 |
+  find "$site" -type f ! -name '*.br' ! -name '*.gz' -print0 |
     xargs -0 -n 16 -P 2 sh -c 'for f; do
       [ -e "$f.br" ] || brotli -q 4 -k "$f"; [ -e "$f.gz" ] || gzip -4 -k "$f"; done' _
 fi
