@@ -82,8 +82,9 @@ ensure_build_tools() {
   command -v npm >/dev/null || ensure_apt nodejs npm
   ensure_apt pkg-config libssl-dev
   ensure_rust_target
-  # Not --locked: its lockfile pins a crate version the registry no longer serves.
-  ensure_cargo_tool wasm-bindgen wasm-bindgen-cli "$WASM_BINDGEN_VERSION"
+  # Not --locked: its lockfile pins a crate version the registry no longer serves. Without default
+  # features: they only give its test runner TLS (rustls and ring, which the build never uses).
+  ensure_cargo_tool wasm-bindgen wasm-bindgen-cli "$WASM_BINDGEN_VERSION" --no-default-features
   ensure_split_tool
   ensure_npm "$SKYMEET_ROOT"
 }

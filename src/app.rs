@@ -4,6 +4,7 @@ mod components;
 pub(crate) mod hydration;
 mod nonce;
 mod pages;
+mod preload;
 mod resource;
 
 use components::{
@@ -35,7 +36,8 @@ use pages::{
 /// Makes each page a lazy route. In the browser build, a lazy route's code is split out of the
 /// main wasm module (`scripts/build.sh` runs the splitter) and fetched when the page is first
 /// shown, so the first download holds only the shell and the home page. The server renders a
-/// lazy route like any other, and tells the browser to preload the files of the page it sends.
+/// lazy route like any other, and tells the browser to preload the files of the page it sends
+/// (`preload`).
 macro_rules! lazy_pages {
     ($($route:ident => $page:ident),* $(,)?) => {$(
         struct $route;
@@ -47,6 +49,7 @@ macro_rules! lazy_pages {
             }
 
             fn view(_this: Self) -> AnyView {
+                preload::page_files(stringify!($route));
                 view! { <$page /> }.into_any()
             }
         }
@@ -115,6 +118,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
 #[component]
 pub fn App() -> impl IntoView {
     provide_meta_context();
+    preload::take_over();
     provide_viewer_time_zone();
     provide_viewer();
     // Mark the page once it is hydrated (only ever in the browser), so tests (and CSS) can tell.

@@ -50,10 +50,22 @@ test("a page opened directly fetches its own code and comes alive", async ({ pag
   });
   await page.goto("/events");
   await expect(page.getByRole("heading", { level: 1, name: "Events" })).toBeVisible();
+  // The server's HTML names the page's own files beside the main module, so the browser fetches
+  // them all at once as it reads the page (src/app/preload.rs), each once.
+  const preloaded = await page.locator('head link[rel="preload"][as="fetch"]').evaluateAll((links) =>
+    links.map((link) => new URL((link as HTMLLinkElement).href).pathname),
+  );
+  expect(new Set(preloaded).size).toBe(preloaded.length);
+  for (const path of preloaded) expect(path).toMatch(/^\/pkg\/[\w.-]+\.wasm$/);
+  const preloadedSplit = preloaded.filter((path) => !/^\/pkg\/skymeet\.[\w-]+\.wasm$/.test(path));
+  expect(preloadedSplit.length).toBeGreaterThan(0);
+  await expect(page.locator('head link[rel="modulepreload"][href*="__wasm_split."]')).toHaveCount(1);
   if (js) {
     await expect(page.locator("body")).toHaveAttribute("data-hydrated", "true");
-    // Before it took the page over, the browser fetched the page's own files beside the main module.
-    expect(files.filter((f) => !/^\/pkg\/skymeet\.[\w-]+\.wasm$/.test(f.path)).length).toBeGreaterThan(0);
+    // Before it took the page over, the browser fetched the page's own files beside the main
+    // module: the ones the links named.
+    const split = new Set(files.map((f) => f.path).filter((path) => !/^\/pkg\/skymeet\.[\w-]+\.wasm$/.test(path)));
+    expect([...split].sort()).toEqual(preloadedSplit.sort());
     // Alive: the router takes the link back home, without a page load (which would drop the mark).
     await page.evaluate(() => ((window as unknown as { stayed: boolean }).stayed = true));
     await page.getByRole("banner").getByRole("link", { name: "Skymeet" }).click();

@@ -1,0 +1,85 @@
+//! `<link rel="preload">` for the files of the page the server sends, so that the browser fetches
+//! a split page's code (see `lazy_pages!` in `app.rs`) while it parses the HTML, all at once,
+//! instead of one round trip after the main module starts.
+//!
+//! Leptos 0.8.23 has this built in, but not reliably: `leptos_integration_utils` 0.8.9 provides the
+//! context a lazy route reports itself to (`PrefetchLazyFn`) only after it has started rendering,
+//! so a page rendered before that reports to nobody and its links are missing. Here each lazy page
+//! adds its own links as it is rendered, from the manifest `HydrationScripts` reads
+//! (`WasmSplitManifest`), and the built-in collector is shadowed so that it never adds a second set.
+//! Both are `#[doc(hidden)]` items of `leptos`; this module is the only place that names them.
+
+/// Shadows Leptos's own collector of lazy functions for the whole app (server only): see above.
+pub fn take_over() {
+    #[cfg(feature = "ssr")]
+    leptos::prelude::provide_context(leptos::PrefetchLazyFn::default());
+}
+
+/// Adds the preload links for the lazy route `route` (its type's name, as `lazy_pages!` makes it:
+/// `EventDetailRoute`) to the page's `<head>` (server only; nothing in the browser).
+pub fn page_files(route: &str) {
+    #[cfg(feature = "ssr")]
+    {
+        use leptos::prelude::*;
+        use leptos_meta::Link;
+
+        let Some(manifest) = use_context::<leptos::WasmSplitManifest>() else {
+            return; // a build that did not split the wasm
+        };
+        let Some(links) = manifest.0.try_with_value(|(pkg, files, loader)| {
+            // The splitter names a lazy route's entry `__{route in snake case}_view_{hash}`.
+            let prefix = format!("__{}_view_", snake_case(route));
+            let modules: Vec<String> = files
+                .iter()
+                .filter(|(key, _)| key.starts_with(&prefix))
+                .flat_map(|(_, modules)| modules.iter().map(|module| format!("{pkg}/{module}.wasm")))
+                .collect();
+            (modules, format!("{pkg}/{loader}"))
+        }) else {
+            return;
+        };
+        let (modules, loader) = links;
+        if modules.is_empty() {
+            return;
+        }
+        // `to_html` on a leptos_meta component adds it to the `<head>` and renders nothing here,
+        // so the page's own view (and so its hydration) is unchanged.
+        for href in modules {
+            // `as="fetch"` with CORS, as the loader's `fetch()` asks for them, so the two match.
+            let _ =
+                view! { <Link rel="preload" href=href as_="fetch" type_="application/wasm" crossorigin="anonymous" /> }
+                    .to_html();
+        }
+        let _ = view! { <Link rel="modulepreload" href=loader /> }.to_html();
+    }
+    #[cfg(not(feature = "ssr"))]
+    let _ = route;
+}
+
+/// `EventDetailRoute` → `event_detail_route`.
+#[cfg_attr(not(feature = "ssr"), allow(dead_code))]
+fn snake_case(name: &str) -> String {
+    let mut snake = String::with_capacity(name.len() + 4);
+    for (i, c) in name.chars().enumerate() {
+        if c.is_ascii_uppercase() {
+            if i > 0 {
+                snake.push('_');
+            }
+            snake.push(c.to_ascii_lowercase());
+        } else {
+            snake.push(c);
+        }
+    }
+    snake
+}
+
+#[cfg(test)]
+mod tests {
+    use super::snake_case;
+
+    #[test]
+    fn route_names_become_the_splitters_keys() {
+        assert_eq!(snake_case("EventDetailRoute"), "event_detail_route");
+        assert_eq!(snake_case("MeRoute"), "me_route");
+    }
+}
