@@ -5,10 +5,15 @@
 # 0.3's own (leptos_build_env, the `front` target dir), so both share one build cache and
 # `cargo leptos watch` still works for development.
 #
-# usage: scripts/build.sh [--release] [--precompress]
+# usage: scripts/build.sh [--release] [--precompress] [--only=server|--only=client]
 #   (default)      the server unoptimised, the wasm lightly optimised (the wasm-dev profile)
 #   --release      optimised: the wasm-release profile, wasm-opt -Oz, minified CSS
-#   --precompress  also write .br and .gz beside every site file (with --release)
+#   --precompress  also write .br and .gz beside every site file at the highest levels (with
+#                  --release; a development build writes them at quick levels)
+#   --only=server  the server and a site without the browser half: its pages work as they do with
+#                  JavaScript off. scripts/run.sh starts the server after this and then runs
+#   --only=client  the browser half, added to the site under the running server, which loads it
+#                  in every page from then on (src/server/http/assets.rs, ClientBuild)
 #
 # Writes the site to target/site and the server to $CARGO_TARGET_DIR/{debug,release}/skymeet, with
 # the hash.txt Leptos reads beside it. pkg/ holds skymeet.<hash>.{js,wasm,css}, and the pages' code
@@ -19,17 +24,19 @@ set -euo pipefail
 source "$(dirname "$0")/setup.sh"
 cd "$SKYMEET_ROOT"
 
-release= precompress=
+release= precompress= only=
 for arg in "$@"; do
   case $arg in
     --release) release=1 ;;
     --precompress) precompress=1 ;;
-    *) fail "unknown argument: $arg (expected --release or --precompress)" ;;
+    --only=server | --only=client) only=${arg#--only=} ;;
+    *) fail "unknown argument: $arg (expected --release, --precompress or --only=server|client)" ;;
   esac
 done
 [ -n "$precompress" ] && [ -z "$release" ] && fail "--precompress goes with --release"
 
-ensure_build_tools
+if [ "$only" = server ]; then ensure_server_tools; else ensure_build_tools; fi
+ensure_apt brotli
 leptos_build_env
 export PATH="$SKYMEET_ROOT/node_modules/.bin:$PATH"
 name=$LEPTOS_OUTPUT_NAME
@@ -43,86 +50,111 @@ if [ -n "$release" ]; then
 else
   front_profile=(--profile=wasm-dev) front_dir=wasm-dev server_profile=() server_dir=debug
 fi
+hash_file=$CARGO_TARGET_DIR/$server_dir/$LEPTOS_HASH_FILE_NAME
 
-# The two halves build side by side, as cargo-leptos builds them (different target dirs, so
-# neither waits for the other's lock); the server's output comes first, the wasm's after it.
-step "cargo build: the browser half (wasm) and the server"
-front_log=$(mktemp)
-trap 'rm -f "$front_log"' EXIT
+build_server() {
+  cargo build --package="$name" --bin="$name" --no-default-features --features=ssr "${server_profile[@]}"
+}
 # --emit-relocs: the splitter needs the relocations to cut the module apart (cargo-leptos's --split
 # adds the same flag, so `cargo leptos watch --split` shares this cache).
-RUSTFLAGS="$RUSTFLAGS -Clink-args=--emit-relocs" \
-  cargo build --package="$name" --lib --target-dir="$CARGO_TARGET_DIR/front" --target=wasm32-unknown-unknown \
-  --no-default-features --features=hydrate "${front_profile[@]}" >"$front_log" 2>&1 &
-front=$!
-server_status=0
-cargo build --package="$name" --bin="$name" --no-default-features --features=ssr "${server_profile[@]}" ||
-  server_status=$?
-front_status=0
-wait "$front" || front_status=$?
-cat "$front_log"
-[ "$server_status" -eq 0 ] || fail "the server did not build"
-[ "$front_status" -eq 0 ] || fail "the browser half did not build"
+build_front() {
+  RUSTFLAGS="$RUSTFLAGS -Clink-args=--emit-relocs" \
+    cargo build --package="$name" --lib --target-dir="$CARGO_TARGET_DIR/front" --target=wasm32-unknown-unknown \
+    --no-default-features --features=hydrate "${front_profile[@]}"
+}
 
-step "wasm split, wasm-bindgen, Tailwind, assets"
-# The previous build's own files stay for one more build: a page still open from it fetches the
-# code of the pages it shows next under their old names, and a split file that fails to load
-# stops the app in that tab (Leptos 0.8.23 panics). previous-build.txt lists what was carried
-# over (beside the site, not in it), so a build carries only its predecessor's files.
-previous=$(mktemp -d)
-trap 'rm -f "$front_log"; rm -rf "$previous"' EXIT
-if [ -d "$pkg" ]; then
-  mv "$pkg" "$previous/pkg"
-  [ -f "$site.previous-build.txt" ] && (cd "$previous/pkg" && xargs -r rm -f <"$SKYMEET_ROOT/$site.previous-build.txt")
-fi
-rm -f "$site.previous-build.txt"
-rm -rf "$site"
+case $only in
+  server)
+    step "cargo build: the server"
+    build_server
+    ;;
+  client)
+    step "cargo build: the browser half (wasm)"
+    build_front
+    ;;
+  *)
+    # The two halves build side by side, as cargo-leptos builds them (different target dirs, so
+    # neither waits for the other's lock); the server's output comes first, the wasm's after it.
+    step "cargo build: the browser half (wasm) and the server"
+    front_log=$(mktemp)
+    trap 'rm -f "$front_log"' EXIT
+    build_front >"$front_log" 2>&1 &
+    front=$!
+    server_status=0
+    build_server || server_status=$?
+    front_status=0
+    wait "$front" || front_status=$?
+    cat "$front_log"
+    [ "$server_status" -eq 0 ] || fail "the server did not build"
+    [ "$front_status" -eq 0 ] || fail "the browser half did not build"
+    ;;
+esac
+
+# The new files are made in a folder beside the site, compressed there, and only then moved in,
+# so a running server (--only=client) never reads a file before its compressed forms are there.
+step "$([ "$only" = server ] && echo "Tailwind, assets" || echo "wasm split, wasm-bindgen, Tailwind, assets")"
 mkdir -p "$pkg"
-front_out="$CARGO_TARGET_DIR/front/wasm32-unknown-unknown/$front_dir"
-# Each page is a lazy route (src/app.rs): its code goes to files of its own, fetched when the page
-# is first shown. Even a development build needs this step: on wasm, a lazy route calls into a
-# placeholder module that only the splitter resolves.
-skymeet-wasm-split "$front_out/$name.wasm" "$pkg" "$front_out/${name}_split.wasm"
-wasm-bindgen --target=web --keep-lld-exports --no-demangle --out-name="$name" --out-dir="$pkg" \
-  "$front_out/${name}_split.wasm"
-# Leptos asks for <name>.wasm, not wasm-bindgen's <name>_bg.wasm.
-mv "$pkg/${name}_bg.wasm" "$pkg/$name.wasm"
-if [ -n "$release" ]; then
-  # The main module and the ~200 split files, two at a time. Without the producers and
-  # target-features sections, which no browser reads: in each of the ~120 files a page can need,
-  # they cost 136 bytes after brotli.
-  find "$pkg" -name '*.wasm' -print0 | xargs -0 -n 1 -P 2 sh -c \
-    'wasm-opt -Oz --strip-producers --strip-target-features \
-      --enable-bulk-memory --enable-nontrapping-float-to-int "$0" -o "$0"'
+stage=$(mktemp -d "$site.next.XXXXXX")
+trap 'rm -rf "$stage" "${front_log:-}"' EXIT
+if [ "$only" != server ]; then
+  front_out="$CARGO_TARGET_DIR/front/wasm32-unknown-unknown/$front_dir"
+  # Each page is a lazy route (src/app.rs): its code goes to files of its own, fetched when the
+  # page is first shown. Even a development build needs this step: on wasm, a lazy route calls
+  # into a placeholder module that only the splitter resolves.
+  skymeet-wasm-split "$front_out/$name.wasm" "$stage" "$front_out/${name}_split.wasm"
+  wasm-bindgen --target=web --keep-lld-exports --no-demangle --out-name="$name" --out-dir="$stage" \
+    "$front_out/${name}_split.wasm"
+  # Leptos asks for <name>.wasm, not wasm-bindgen's <name>_bg.wasm.
+  mv "$stage/${name}_bg.wasm" "$stage/$name.wasm"
+  if [ -n "$release" ]; then
+    # The main module and the ~200 split files, two at a time. Without the producers and
+    # target-features sections, which no browser reads: in each of the ~120 files a page can
+    # need, they cost 136 bytes after brotli.
+    find "$stage" -name '*.wasm' -print0 | xargs -0 -n 1 -P 2 sh -c \
+      'wasm-opt -Oz --strip-producers --strip-target-features \
+        --enable-bulk-memory --enable-nontrapping-float-to-int "$0" -o "$0"'
+  fi
 fi
-tailwindcss --input style/main.css --output "$pkg/$name.css" ${release:+--minify}
+tailwindcss --input style/main.css --output "$stage/$name.css" ${release:+--minify}
 cp -R public/. "$site/"
 
 # Names by content, so the files can be cached for good; Leptos reads the names from hash.txt
-# beside the server binary.
+# beside the server binary (written last, below).
 step "name the client's files by their content"
-node scripts/name-by-content.mjs "$pkg" "$name" >"$CARGO_TARGET_DIR/$server_dir/$LEPTOS_HASH_FILE_NAME"
-if [ -d "$previous/pkg" ]; then
-  (cd "$previous/pkg" && find . -maxdepth 1 -type f -printf '%f\n') >"$previous/files"
-  while IFS= read -r file; do
-    [ -e "$pkg/$file" ] || { mv "$previous/pkg/$file" "$pkg/$file" && printf '%s\n' "$file" >>"$site.previous-build.txt"; }
-  done <"$previous/files"
-fi
+node scripts/name-by-content.mjs "$stage" "$name" >"$stage/.hash.txt"
 
-if [ -z "$release" ]; then
-  # A development build's files (its wasm is about 10 MB in ~200 files) are compressed here,
-  # quickly, so that the unoptimised server never compresses a file itself (see assets.rs).
-  ensure_apt brotli
-  find "$site" -type f ! -name '*.br' ! -name '*.gz' -print0 |
-    xargs -0 -n 16 -P 2 sh -c 'for f; do
-      [ -e "$f.br" ] || brotli -q 4 -k "$f"; [ -e "$f.gz" ] || gzip -4 -k "$f"; done' _
+# Compressed forms beside each file, so that the server never compresses one itself (see
+# assets.rs): quickly for a development build (its wasm is about 10 MB in ~200 files), at the
+# highest levels with --precompress. The public files are copied again by every build: theirs
+# are written again too.
+if [ -n "$precompress" ]; then levels=(11 9) parallel=8; else levels=(4 4) parallel=16; fi
+step "compress (brotli -q ${levels[0]}, gzip -${levels[1]})"
+compress() {
+  xargs -0 -r -n "$parallel" -P 2 sh -c 'q=$1 g=$2; shift 2; for f; do
+    brotli -f -q "$q" -k "$f"; gzip -f "-$g" -k "$f"; done' _ "${levels[@]}"
+}
+find "$stage" -type f ! -name '.hash.txt' -print0 | compress
+(cd public && find . -type f -printf '%P\0') | (cd "$site" && compress)
+
+# The previous build's own files stay for one more build: a page still open from it fetches the
+# code of the pages it shows next under their old names, and a split file that fails to load
+# stops the app in that tab (Leptos 0.8.23 panics). previous-build.txt lists what was carried
+# over (beside the site, not in it), so a build carries only its predecessor's files. A build
+# of the server alone changes no client file and carries nothing.
+carried=$site.previous-build.txt
+if [ "$only" != server ]; then
+  : >"$stage/.carried"
+  (cd "$pkg" && find . -maxdepth 1 -type f -printf '%f\n') | while IFS= read -r file; do
+    [ -e "$stage/$file" ] && continue
+    if [ -f "$carried" ] && grep -qxF "$file" "$carried"; then
+      rm -f "$pkg/$file"
+    else
+      printf '%s\n' "$file" >>"$stage/.carried"
+    fi
+  done
+  mv "$stage/.carried" "$carried"
 fi
-if [ -n "$precompress" ]; then
-  step "precompress (brotli, gzip)"
-  ensure_apt brotli
-  # A file carried over from the previous build has its compressed forms already.
-  find "$site" -type f ! -name '*.br' ! -name '*.gz' -print0 |
-    xargs -0 -n 8 -P 2 sh -c 'for f; do
-      [ -e "$f.br" ] || brotli -q 11 -k "$f"; [ -e "$f.gz" ] || gzip -9 -k "$f"; done' _
-fi
+find "$stage" -maxdepth 1 -type f ! -name '.hash.txt' -exec mv -f -t "$pkg" {} +
+# Last, in one rename: from here on the server names the new files in its pages.
+mv -f "$stage/.hash.txt" "$hash_file"
 step "built: $site and $CARGO_TARGET_DIR/$server_dir/$name"

@@ -12,6 +12,7 @@
 //    other, so neither name can come from the other's final content. Both take one hash of the
 //    two together, so a change in either (or in a file the loader fetches) renames both;
 // 4. NAME.wasm and NAME.css, which name nothing.
+// Without NAME.wasm (`scripts/build.sh --only=server`), only the stylesheet is named.
 import { createHash } from "node:crypto";
 import fs from "node:fs";
 import path from "node:path";
@@ -39,6 +40,13 @@ const replaceIn = (text, from, to, what) => {
   return text.replaceAll(from, to);
 };
 const hashes = [];
+const client = fs.existsSync(file(`${name}.wasm`));
+if (!client) {
+  const hash = hashOf(read(`${name}.css`));
+  fs.renameSync(file(`${name}.css`), file(`${name}.${hash}.css`));
+  console.log(`css: ${hash}`);
+  process.exit(0);
+}
 
 // 1. The split-out wasm files, and the loader's references to them.
 let loader = read(LOADER).toString();

@@ -8,6 +8,11 @@
 #              (scripts/local-pds.sh), creates two demo accounts with events and RSVPs, prints
 #              their handles and passwords, and runs the app on that network, alice as an admin
 #
+# Without --release, the server starts as soon as it is built, and the browser half (the wasm)
+# builds while it runs: on a fresh machine the first page comes minutes earlier. Until the
+# browser half is there, pages work as they do with JavaScript off; then every page loads it,
+# with no restart.
+#
 # With no DATABASE_URL / REDIS_URL it runs on the embedded default (SQLite in ./data, in-process
 # stores) and follows the public network's calendar records (a Jetstream; FIREHOSE_URL=off turns
 # that off); set them (or put them in .env) to run on PostgreSQL + Redis.
@@ -25,14 +30,32 @@ for arg in "$@"; do
 done
 address=${LEPTOS_SITE_ADDR:-127.0.0.1:3000}
 
-scripts/build.sh $release
+if [ -n "$release" ]; then scripts/build.sh --release; else scripts/build.sh --only=server; fi
 leptos_build_env
 export LEPTOS_SITE_ADDR=$address
 server="$CARGO_TARGET_DIR/$([ -n "$release" ] && echo release || echo debug)/skymeet"
 
+# The browser half, built while the server runs (without --release). A failed build leaves the
+# pages working without JavaScript, and says so.
+browser_half() {
+  [ -n "$release" ] && return
+  step "the browser half (wasm), built while the server runs; until it is in, pages work without JavaScript"
+  if scripts/build.sh --only=client; then
+    step "the browser half is in: pages load it from now on (http://$address)"
+  else
+    printf '\nerror: the browser half did not build; pages keep working without JavaScript\n' >&2
+  fi
+}
+
+app=
+trap '[ -n "$app" ] && kill "$app" 2>/dev/null || true' EXIT INT TERM
 if [ -z "$local_network" ]; then
   step "serving on http://$address"
-  exec "$server"
+  "$server" &
+  app=$!
+  browser_half
+  wait "$app"
+  exit
 fi
 
 step "local ATProto network (PLC + PDS)"
@@ -51,7 +74,6 @@ export ATPROTO_PLC_URL=$LOCAL_PLC_URL ATPROTO_HANDLE_RESOLVER=$LOCAL_PDS_URL \
 step "serving on http://$address, wired to the local network"
 "$server" &
 app=$!
-trap 'kill "$app" 2>/dev/null || true' EXIT INT TERM
 # The demo's records go out once the app follows the PDS's firehose, so it sees them arrive.
 for _ in $(seq 1 120); do
   kill -0 "$app" 2>/dev/null || fail "the app stopped"
@@ -67,4 +89,5 @@ node -e '
   console.log(`\n${people[0].handle} is an admin (/admin). Ctrl-C stops the app; the PDS keeps running`)
   console.log("(scripts/local-pds.sh stop stops it; its next start is a new network).\n")
 ' "$people" "$address"
+browser_half
 wait "$app"

@@ -77,16 +77,22 @@ ensure_npm() {
   fi
 }
 
-ensure_build_tools() {
+# What the server's build needs (scripts/build.sh --only=server).
+ensure_server_tools() {
   command -v cargo >/dev/null || fail "cargo is missing: install Rust with rustup first"
   command -v npm >/dev/null || ensure_apt nodejs npm
   ensure_apt pkg-config libssl-dev
+  ensure_npm "$SKYMEET_ROOT"
+}
+
+# What building both halves needs.
+ensure_build_tools() {
+  ensure_server_tools
   ensure_rust_target
   # Not --locked: its lockfile pins a crate version the registry no longer serves. Without default
   # features: they only give its test runner TLS (rustls and ring, which the build never uses).
   ensure_cargo_tool wasm-bindgen wasm-bindgen-cli "$WASM_BINDGEN_VERSION" --no-default-features
   ensure_split_tool
-  ensure_npm "$SKYMEET_ROOT"
 }
 
 # The build (scripts/build.sh, or cargo-leptos) runs cargo with these variables; leptos reads some at

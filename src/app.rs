@@ -94,8 +94,15 @@ fn title_sent() -> String {
     }
 }
 
+/// Whether the browser half (the wasm) is built yet, provided by the server for each page. While
+/// `scripts/run.sh` still builds it, pages go out without the scripts that load it and work as
+/// they do with JavaScript off. Without the context, they load it.
+#[derive(Clone, Copy, Debug)]
+pub struct ClientBuilt(pub bool);
+
 /// The HTML document around the app (server only).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
+    let scripts = use_context::<ClientBuilt>().is_none_or(|built| built.0);
     view! {
         <!DOCTYPE html>
         <html lang="en">
@@ -105,7 +112,7 @@ pub fn shell(options: LeptosOptions) -> impl IntoView {
                 <AutoReload options=options.clone() />
                 // `/pkg/skymeet.css`, or under its hashed name when the build hashes file names.
                 <HashedStylesheet options=options.clone() id="leptos" />
-                <HydrationScripts options />
+                {scripts.then(|| view! { <HydrationScripts options /> })}
                 <MetaTags />
             </head>
             <body class="min-h-screen bg-slate-50 text-slate-900 antialiased">

@@ -22,7 +22,14 @@ use axum::{
 };
 use quick_cache::{sync::Cache, Weighter};
 use sha2::{Digest, Sha256};
-use std::{io::Write, path::PathBuf, sync::Arc};
+use std::{
+    io::Write,
+    path::PathBuf,
+    sync::{
+        atomic::{AtomicBool, Ordering},
+        Arc,
+    },
+};
 
 /// The most bytes of files (with their compressed forms) kept at once.
 pub const KEPT_BYTES: u64 = 128 * 1024 * 1024;
@@ -37,14 +44,64 @@ pub const LARGEST_COMPRESSED_HERE: usize = 4 * 1024 * 1024;
 const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 const REVALIDATE: &str = "no-cache";
 
-/// Whether the build named the client's files by their content's hash: the build (`scripts/build.sh`,
-/// or cargo-leptos with `hash-files`) writes the hashes to `hash.txt` beside the server binary, where Leptos reads them
-/// to name the files in each page.
+/// Where the build writes the hashes of the client's files (`scripts/build.sh`, or cargo-leptos
+/// with `hash-files`): `hash.txt` beside the server binary, where Leptos reads them to name the
+/// files in each page.
+fn hash_file() -> Option<PathBuf> {
+    let exe = std::env::current_exe().ok()?;
+    Some(exe.parent()?.join("hash.txt"))
+}
+
+/// Whether the build named the client's files by their content's hash (see [`hash_file`]).
 pub fn names_are_hashed() -> bool {
-    std::env::current_exe()
-        .ok()
-        .and_then(|exe| exe.parent().map(|folder| folder.join("hash.txt").is_file()))
-        .unwrap_or(false)
+    hash_file().is_some_and(|file| file.is_file())
+}
+
+/// Whether the browser half (the wasm and the JavaScript that starts it) is in the site yet.
+///
+/// `scripts/run.sh` starts the server as soon as the server is built, and builds the browser half
+/// while it runs: on a fresh machine that is minutes earlier. Until the build adds the browser
+/// half's names to the hash file, pages go out without the scripts that would load it, and work
+/// as they do with JavaScript off. Once they are there, every page loads it; nothing restarts.
+pub struct ClientBuild {
+    /// The hash file, where the build names the browser half; `None` when names are not hashed
+    /// (`cargo leptos watch`), which builds both halves before it starts the server.
+    hash_file: Option<PathBuf>,
+    /// Set once the browser half is seen: a build never takes it away under a running server.
+    seen: AtomicBool,
+}
+
+impl ClientBuild {
+    /// The browser half of this server's build (see [`hash_file`]).
+    pub fn of_this_server() -> Self {
+        Self::named_in(hash_file().filter(|file| file.is_file()))
+    }
+
+    fn named_in(hash_file: Option<PathBuf>) -> Self {
+        Self {
+            hash_file,
+            seen: AtomicBool::new(false),
+        }
+    }
+
+    /// Whether pages should load the browser half. Until it is there, each call reads the hash
+    /// file (a few hundred bytes); after, none does.
+    pub fn is_there(&self) -> bool {
+        if self.seen.load(Ordering::Relaxed) {
+            return true;
+        }
+        let there = match &self.hash_file {
+            None => true,
+            // The build writes the names of the main module, its JavaScript and the split files
+            // in one rename, so the one name stands for all.
+            Some(file) => std::fs::read_to_string(file)
+                .is_ok_and(|hashes| hashes.lines().any(|line| line.trim_start().starts_with("wasm:"))),
+        };
+        if there {
+            self.seen.store(true, Ordering::Relaxed);
+        }
+        there
+    }
 }
 
 /// One file, ready in each form.
@@ -277,6 +334,27 @@ mod tests {
         assert_eq!(accepted(&headers("gzip")), (false, true));
         assert_eq!(accepted(&headers("br;q=0, gzip;q=0.5")), (false, true));
         assert_eq!(accepted(&HeaderMap::new()), (false, false));
+    }
+
+    #[test]
+    fn the_browser_half_is_there_once_the_build_names_it() {
+        let folder = tempfile::tempdir().expect("folder");
+        let hashes = folder.path().join("hash.txt");
+        // The server's build: the stylesheet only.
+        std::fs::write(&hashes, "css: AbC\n").expect("hash file");
+        let client = ClientBuild::named_in(Some(hashes.clone()));
+        assert!(!client.is_there());
+        assert!(!client.is_there(), "asked again, still not there");
+        // The browser half's build: every name.
+        std::fs::write(&hashes, "js: x\nwasm: y\ncss: AbC\nmanifest: z\nsplit: x\n").expect("hash file");
+        assert!(client.is_there());
+        // Seen once, it stays: the file is not read again.
+        std::fs::remove_file(&hashes).expect("removed");
+        assert!(client.is_there());
+        // A missing hash file is a build still under way.
+        assert!(!ClientBuild::named_in(Some(hashes)).is_there());
+        // Names not hashed: the build made both halves before the server started.
+        assert!(ClientBuild::named_in(None).is_there());
     }
 
     #[tokio::test]

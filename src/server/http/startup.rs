@@ -5,7 +5,7 @@ use super::{
     addresses, assets, callback, event_images, feeds, health, limits, metadata, page_cache, record_json, rest,
     same_origin, scrape, security_headers, series_api,
 };
-use crate::app::{shell, App};
+use crate::app::{shell, App, ClientBuilt};
 use crate::server::{accounts::Accounts, mail::Mailer};
 use crate::server::{
     appview::AppView,
@@ -514,8 +514,10 @@ fn router(state: AppState) -> Router {
     let routes = PAGE_ROUTES.clone();
     let context = {
         let state = state.clone();
+        let client = Arc::new(assets::ClientBuild::of_this_server());
         move || {
             provide_context(state.clone());
+            provide_context(ClientBuilt(client.is_there()));
             security_headers::provide_page_nonce();
             page_cache::mark_rendered();
         }
