@@ -18,8 +18,9 @@
 # Writes the site to target/site and the server to $CARGO_TARGET_DIR/{debug,release}/skymeet, with
 # the hash.txt Leptos reads beside it. pkg/ holds skymeet.<hash>.{js,wasm,css}, and the pages' code
 # split out of the wasm (tools/wasm-split): a .wasm per page and per chunk that pages share, the
-# loader that fetches them (__wasm_split.<hash>.js) and the manifest of which page needs which
-# (__wasm_split_manifest.<hash>.json).
+# loader that fetches them (__wasm_split.<hash>.js), the manifest of which page needs which
+# (__wasm_split_manifest.<hash>.json), and for each page its files in one pack
+# (pack_<page>.<hash>.bin, scripts/pack-pages.mjs).
 set -euo pipefail
 source "$(dirname "$0")/setup.sh"
 cd "$SKYMEET_ROOT"
@@ -102,6 +103,8 @@ if [ "$only" != server ]; then
   # page is first shown. Even a development build needs this step: on wasm, a lazy route calls
   # into a placeholder module that only the splitter resolves.
   skymeet-wasm-split "$front_out/$name.wasm" "$stage" "$front_out/${name}_split.wasm"
+  # The first page a browser loads code for takes its split files in one download (see the script).
+  node scripts/pack-pages.mjs loader "$stage"
   wasm-bindgen --target=web --keep-lld-exports --no-demangle --out-name="$name" --out-dir="$stage" \
     "$front_out/${name}_split.wasm"
   # Leptos asks for <name>.wasm, not wasm-bindgen's <name>_bg.wasm.
@@ -122,6 +125,7 @@ cp -R public/. "$site/"
 # beside the server binary (written last, below).
 step "name the client's files by their content"
 node scripts/name-by-content.mjs "$stage" "$name" >"$stage/.hash.txt"
+[ "$only" = server ] || node scripts/pack-pages.mjs packs "$stage" "$stage/.hash.txt"
 
 # Compressed forms beside each file, so that the server never compresses one itself (see
 # assets.rs): quickly for a development build (its wasm is about 10 MB in ~200 files), at the
@@ -155,6 +159,8 @@ if [ "$only" != server ]; then
   mv "$stage/.carried" "$carried"
 fi
 find "$stage" -maxdepth 1 -type f ! -name '.hash.txt' -exec mv -f -t "$pkg" {} +
-# Last, in one rename: from here on the server names the new files in its pages.
+# Last, in one rename: from here on the server names the new files in its pages. (The server's
+# folder is there already unless only the browser half was ever built.)
+mkdir -p "$(dirname "$hash_file")"
 mv -f "$stage/.hash.txt" "$hash_file"
 step "built: $site and $CARGO_TARGET_DIR/$server_dir/$name"

@@ -1,6 +1,7 @@
-//! `<link rel="preload">` for the files of the page the server sends, so that the browser fetches
-//! a split page's code (see `lazy_pages!` in `app.rs`) while it parses the HTML, all at once,
-//! instead of one round trip after the main module starts.
+//! `<link rel="preload">` for the code of the page the server sends, so that the browser fetches
+//! a split page's code (see `lazy_pages!` in `app.rs`) while it parses the HTML, instead of one
+//! round trip after the main module starts: the page's pack, which holds all its split files in
+//! one download (`scripts/pack-pages.mjs`), and the loader that reads it.
 //!
 //! Leptos 0.8.23 has this built in, but not reliably: `leptos_integration_utils` 0.8.9 provides the
 //! context a lazy route reports itself to (`PrefetchLazyFn`) only after it has started rendering,
@@ -26,34 +27,32 @@ pub fn page_files(route: &str) {
         let Some(manifest) = use_context::<leptos::WasmSplitManifest>() else {
             return; // a build that did not split the wasm
         };
-        let Some(links) = manifest.0.try_with_value(|(pkg, files, loader)| {
+        let links = manifest.0.try_with_value(|(pkg, files, loader)| {
             // The splitter names a lazy route's entry `__{route in snake case}_view_{hash}`.
             let prefix = format!("__{}_view_", snake_case(route));
-            let modules: Vec<String> = files
-                .iter()
-                .filter(|(key, _)| key.starts_with(&prefix))
-                .flat_map(|(_, modules)| modules.iter().map(|module| format!("{pkg}/{module}.wasm")))
-                .collect();
-            (modules, format!("{pkg}/{loader}"))
-        }) else {
-            return;
+            let page = files.keys().find(|key| key.starts_with(&prefix))?;
+            Some((pack(pkg, page, loader)?, format!("{pkg}/{loader}")))
+        });
+        let Some((pack, loader)) = links.flatten() else {
+            return; // not a page of this build's split
         };
-        let (modules, loader) = links;
-        if modules.is_empty() {
-            return;
-        }
         // `to_html` on a leptos_meta component adds it to the `<head>` and renders nothing here,
-        // so the page's own view (and so its hydration) is unchanged.
-        for href in modules {
-            // `as="fetch"` with CORS, as the loader's `fetch()` asks for them, so the two match.
-            let _ =
-                view! { <Link rel="preload" href=href as_="fetch" type_="application/wasm" crossorigin="anonymous" /> }
-                    .to_html();
-        }
+        // so the page's own view (and so its hydration) is unchanged. `as="fetch"` with CORS, as
+        // the loader's `fetch()` asks for it, so the two match.
+        let _ = view! { <Link rel="preload" href=pack as_="fetch" crossorigin="anonymous" /> }.to_html();
         let _ = view! { <Link rel="modulepreload" href=loader /> }.to_html();
     }
     #[cfg(not(feature = "ssr"))]
     let _ = route;
+}
+
+/// Where the page whose lazy function is `page` has all its split files in one download
+/// (`scripts/pack-pages.mjs`): named by the loader's hash (`__wasm_split.{hash}.js`), since the
+/// loader names every split file by its content.
+#[cfg_attr(not(feature = "ssr"), allow(dead_code))]
+fn pack(pkg: &str, page: &str, loader: &str) -> Option<String> {
+    let hash = loader.strip_prefix("__wasm_split.")?.strip_suffix(".js")?;
+    Some(format!("{pkg}/pack_{page}.{hash}.bin"))
 }
 
 /// `EventDetailRoute` → `event_detail_route`.
@@ -75,11 +74,20 @@ fn snake_case(name: &str) -> String {
 
 #[cfg(test)]
 mod tests {
-    use super::snake_case;
+    use super::{pack, snake_case};
 
     #[test]
     fn route_names_become_the_splitters_keys() {
         assert_eq!(snake_case("EventDetailRoute"), "event_detail_route");
         assert_eq!(snake_case("MeRoute"), "me_route");
+    }
+
+    #[test]
+    fn a_pages_pack_is_named_by_the_loaders_hash() {
+        assert_eq!(
+            pack("/pkg", "__me_route_view_42", "__wasm_split.AbC-9_x.js").as_deref(),
+            Some("/pkg/pack___me_route_view_42.AbC-9_x.bin")
+        );
+        assert_eq!(pack("/pkg", "__me_route_view_42", "loader.js"), None);
     }
 }
