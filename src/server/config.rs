@@ -52,6 +52,10 @@ pub struct Config {
     /// Whether `cargo leptos watch` rewrites the site's files under the running server
     /// (`LEPTOS_WATCH`, which it sets): then they are read from disk on every request.
     pub site_watched: bool,
+    /// The file in which the build names the client's files by their content's hash
+    /// (`LEPTOS_HASH_FILE_NAME`, default `hash.txt`, as Leptos reads it): beside the server
+    /// binary, or where an absolute path says.
+    pub hash_file: String,
     /// What one client (or all of them together) may ask of the server.
     pub limits: Limits,
     /// How mail to people with a local account goes out.
@@ -473,6 +477,9 @@ impl Config {
             "false" => Ok(false),
             _ => Err("expected true or false"),
         })?;
+        let hash_file = source
+            .get("LEPTOS_HASH_FILE_NAME")
+            .unwrap_or_else(|| "hash.txt".to_owned());
         let limits = Limits::from_source(source)?;
         let mail = MailConfig::from_source(source, &public_url)?;
 
@@ -502,6 +509,7 @@ impl Config {
             metrics_sample_interval,
             page_cache,
             site_watched,
+            hash_file,
             limits,
             mail,
         })

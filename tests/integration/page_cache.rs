@@ -166,3 +166,41 @@ async fn a_record_from_the_firehose_shows_on_a_kept_page(options: AppOptions) {
     );
 }
 on_both_engines!(a_record_from_the_firehose_shows_on_a_kept_page);
+
+/// `scripts/run.sh` starts the server before the browser half is built. Pages go out without the
+/// scripts that would load it until the build names it in the hash file; from the next page on,
+/// they load it, and no page kept from before goes out again without them.
+#[tokio::test]
+async fn pages_load_the_browser_half_once_the_build_names_it() {
+    let dir = tempfile::tempdir().expect("temporary folder");
+    let hash_file = dir.path().join("hash.txt");
+    // What `scripts/build.sh --only=server` writes: the stylesheet's name only.
+    std::fs::write(&hash_file, "css: Sty1e\n").expect("hash file");
+    let app = spawn_app(
+        AppOptions::embedded()
+            .with("LEPTOS_HASH_FILE_NAME", hash_file.to_string_lossy())
+            .with("PAGE_CACHE_SECONDS", "600"),
+    )
+    .await;
+    let anonymous = visitor();
+    let (before, _) = page(&app, &anonymous, "/").await;
+    assert!(before.contains("Upcoming events"));
+    assert!(
+        !before.contains("modulepreload") && !before.contains(".wasm"),
+        "no scripts before the browser half is built"
+    );
+
+    // `--only=client` then names the browser half (in one rename, as here).
+    let next = dir.path().join("hash.next");
+    std::fs::write(&next, "js: Scr1pt\nwasm: W4sm\ncss: Sty1e\n").expect("hash file");
+    std::fs::rename(&next, &hash_file).expect("rename");
+    let (after, nonce) = page(&app, &anonymous, "/").await;
+    assert!(
+        after.contains("/pkg/skymeet.Scr1pt.js") && after.contains("/pkg/skymeet.W4sm.wasm"),
+        "the page loads the browser half by its names"
+    );
+    assert!(
+        after.contains(&format!("nonce=\"{nonce}\"")),
+        "its scripts carry the page's nonce"
+    );
+}

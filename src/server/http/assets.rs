@@ -45,16 +45,17 @@ const IMMUTABLE: &str = "public, max-age=31536000, immutable";
 const REVALIDATE: &str = "no-cache";
 
 /// Where the build writes the hashes of the client's files (`scripts/build.sh`, or cargo-leptos
-/// with `hash-files`): `hash.txt` beside the server binary, where Leptos reads them to name the
-/// files in each page.
-fn hash_file() -> Option<PathBuf> {
+/// with `hash-files`): the file `name` (the configuration's `hash_file`) beside the server binary,
+/// where Leptos reads them to name the files in each page. An absolute `name` is taken as it is,
+/// by Leptos too (`Path::join`).
+fn hash_file(name: &str) -> Option<PathBuf> {
     let exe = std::env::current_exe().ok()?;
-    Some(exe.parent()?.join("hash.txt"))
+    Some(exe.parent()?.join(name))
 }
 
 /// Whether the build named the client's files by their content's hash (see [`hash_file`]).
-pub fn names_are_hashed() -> bool {
-    hash_file().is_some_and(|file| file.is_file())
+pub fn names_are_hashed(hash_file_name: &str) -> bool {
+    hash_file(hash_file_name).is_some_and(|file| file.is_file())
 }
 
 /// Whether the browser half (the wasm and the JavaScript that starts it) is in the site yet.
@@ -72,9 +73,9 @@ pub struct ClientBuild {
 }
 
 impl ClientBuild {
-    /// The browser half of this server's build (see [`hash_file`]).
-    pub fn of_this_server() -> Self {
-        Self::named_in(hash_file().filter(|file| file.is_file()))
+    /// The browser half of this server's build, named in `hash_file_name` (see [`hash_file`]).
+    pub fn of_this_server(hash_file_name: &str) -> Self {
+        Self::named_in(hash_file(hash_file_name).filter(|file| file.is_file()))
     }
 
     fn named_in(hash_file: Option<PathBuf>) -> Self {

@@ -138,7 +138,8 @@ impl Application {
             .site_root(config.site_root.as_str())
             .site_pkg_dir("pkg")
             .site_addr(local_addr)
-            .hash_files(assets::names_are_hashed())
+            .hash_file(Arc::<str>::from(config.hash_file.as_str()))
+            .hash_files(assets::names_are_hashed(&config.hash_file))
             .build();
         // Without Redis, sessions live in the same in-process map as the rest, purged together.
         let memory = match &kv {
@@ -514,12 +515,17 @@ fn router(state: AppState) -> Router {
     let routes = PAGE_ROUTES.clone();
     let context = {
         let state = state.clone();
-        let client = Arc::new(assets::ClientBuild::of_this_server());
+        let client = Arc::new(assets::ClientBuild::of_this_server(&state.config.hash_file));
         move || {
+            let client_built = client.is_there();
             provide_context(state.clone());
-            provide_context(ClientBuilt(client.is_there()));
+            provide_context(ClientBuilt(client_built));
             security_headers::provide_page_nonce();
-            page_cache::mark_rendered();
+            // A page sent before the browser half is built has no scripts: kept, it would still
+            // go out without them for a while after the browser half is in.
+            if client_built {
+                page_cache::mark_rendered();
+            }
         }
     };
     let leptos_options = state.leptos_options.clone();
