@@ -103,6 +103,8 @@ pub struct ClientBuilt(pub bool);
 /// The HTML document around the app (server only).
 pub fn shell(options: LeptosOptions) -> impl IntoView {
     let scripts = use_context::<ClientBuilt>().is_none_or(|built| built.0);
+    // For the pages' preload links, which look for the site's files (`preload.rs`).
+    provide_context(options.clone());
     view! {
         <!DOCTYPE html>
         <html lang="en">
