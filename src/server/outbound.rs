@@ -369,8 +369,12 @@ impl Outbound {
                     if refused_private(&e) {
                         return Err(OutboundError::PrivateAddress(host));
                     }
-                    // A failed connect sent nothing, so even a POST may be repeated.
-                    let repeatable = e.is_connect() || (idempotent && e.is_timeout());
+                    // A failed connect sent nothing, so even a POST may be repeated. A request
+                    // that changes nothing may be repeated after any failure to get an answer:
+                    // among them a kept-alive connection the server closed just as the request
+                    // went out on it (servers close idle connections on their own schedule:
+                    // Node's default is after 5 s, far sooner than our pool lets them go).
+                    let repeatable = e.is_connect() || (idempotent && (e.is_timeout() || e.is_request()));
                     if repeatable && retry_left {
                         tokio::time::sleep(backoff(attempt)).await;
                         continue;
@@ -592,6 +596,48 @@ mod tests {
             .last()
             .expect("noted")
             .starts_with("POST 127.0.0.1:9/oauth/token: "));
+    }
+
+    #[tokio::test]
+    async fn a_get_is_sent_again_when_its_kept_alive_connection_closes_under_it() {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        // Each connection answers its first request and keeps the connection open, then closes
+        // it as the second request arrives, unanswered: what a server timing out an idle
+        // connection does to a request sent on it at that moment.
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("port");
+        let address = listener.local_addr().expect("address");
+        tokio::spawn(async move {
+            while let Ok((mut socket, _)) = listener.accept().await {
+                tokio::spawn(async move {
+                    let mut request = [0u8; 4096];
+                    let _ = socket.read(&mut request).await;
+                    let _ = socket
+                        .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                        .await;
+                    let _ = socket.read(&mut request).await;
+                });
+            }
+        });
+        let local = AddressPolicy {
+            allow_private: true,
+            ..Default::default()
+        };
+        let outbound = Outbound::new(local, Duration::from_secs(30));
+        let request = |method: Method| {
+            Request::builder()
+                .method(method)
+                .uri(format!("http://{address}/did:plc:abc"))
+                .body(Vec::new())
+                .expect("request")
+        };
+        for round in 0..3 {
+            let response = outbound.send(request(Method::GET)).await;
+            assert_eq!(response.expect("answered").body(), b"ok", "GET {round}");
+        }
+        // A POST may have been acted on before the connection closed: it is not sent again (the
+        // last GET's connection is kept, and closes under it).
+        let result = outbound.send(request(Method::POST)).await;
+        assert!(matches!(result, Err(OutboundError::Http(_))), "{result:?}");
     }
 
     #[tokio::test]
