@@ -26,6 +26,11 @@ use url::Url;
 
 const CONNECT_TIMEOUT: Duration = Duration::from_secs(5);
 const REQUEST_TIMEOUT: Duration = Duration::from_secs(15);
+/// How long an idle connection is kept for the next request to the same server: shorter than the
+/// PDS's own keep-alive (90 s, as long as reqwest's default) and common proxies' (60 s and up), so
+/// a request is not sent on a connection the server is closing at that moment. (Servers that close
+/// sooner, such as Node's default of 5 s, are covered by repeating the requests that may be.)
+const POOL_IDLE_TIMEOUT: Duration = Duration::from_secs(55);
 const MAX_ATTEMPTS: u32 = 3;
 const RETRY_BASE: Duration = Duration::from_millis(100);
 /// Consecutive failures that open a host's circuit.
@@ -251,6 +256,7 @@ impl Outbound {
             let builder = reqwest::Client::builder()
                 .connect_timeout(CONNECT_TIMEOUT)
                 .timeout(REQUEST_TIMEOUT)
+                .pool_idle_timeout(POOL_IDLE_TIMEOUT)
                 .user_agent(concat!("skymeet/", env!("CARGO_PKG_VERSION")));
             match shared_tls() {
                 Some(tls) => builder.use_preconfigured_tls(tls),
