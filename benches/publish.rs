@@ -1,7 +1,9 @@
 //! How much our publish path costs over the PDS itself: the median wall time of creating an event
 //! through Skymeet (the `create_event` server function, end to end: HTTP, session, validation,
 //! pending write, OAuth/DPoP putRecord, cache transaction) against a bare `createRecord` with a
-//! password session on the same PDS.
+//! password session on the same PDS. Beside them, to tell apart what each part costs: a bare
+//! `putRecord` (the write Skymeet makes, under a key it chooses) with the password session, and
+//! that `putRecord` through the account's OAuth session (DPoP) without the app around it.
 //!
 //! Run with `scripts/bench.sh` (it starts the local PDS), or `cargo bench --features ssr --bench
 //! publish` with `LOCAL_PDS_URL` set.
@@ -56,6 +58,8 @@ async fn main() {
     let mut ours = Vec::with_capacity(ROUNDS);
     let mut bare = Vec::with_capacity(ROUNDS);
     let mut session = Vec::with_capacity(ROUNDS);
+    let mut bare_put = Vec::with_capacity(ROUNDS);
+    let mut repo_lookup = Vec::with_capacity(ROUNDS);
     let auth = &app.state.bluesky.as_ref().expect("Bluesky is on").auth;
     let did = Did::parse(&account.did).expect("a DID");
     for round in 0..WARM_UP + ROUNDS {
@@ -102,38 +106,77 @@ async fn main() {
             bare.push(elapsed);
         }
 
+        // The write Skymeet makes (a putRecord under a key of its choosing), with the same
+        // password session: what the PDS takes for it without OAuth.
+        let started = Instant::now();
+        let response = client
+            .post(format!("{}/xrpc/com.atproto.repo.putRecord", pds_url()))
+            .bearer_auth(&account.access_jwt)
+            .json(&json!({
+                "repo": account.did,
+                "collection": "community.lexicon.calendar.event",
+                "rkey": Rkey::tid(micros_now(), 5).as_str(),
+                "record": record,
+            }))
+            .send()
+            .await
+            .expect("sent");
+        let elapsed = started.elapsed();
+        assert!(
+            response.status().is_success(),
+            "putRecord failed: {}",
+            response.status()
+        );
+        if round >= WARM_UP {
+            bare_put.push(elapsed);
+        }
+
         // The putRecord alone, through the account's OAuth session (DPoP), without the app
-        // around it: what the PDS itself takes for the write Skymeet makes.
+        // around it: what the PDS itself takes for the write Skymeet makes, as an OAuth client
+        // must make it.
         let rkey = Rkey::tid(micros_now(), 7);
         let started = Instant::now();
-        auth.repo(&did)
-            .await
-            .expect("the account's repo")
-            .put_record("community.lexicon.calendar.event", &rkey, &record, None)
+        let repo = auth.repo(&did).await.expect("the account's repo");
+        let got_repo = started.elapsed();
+        repo.put_record("community.lexicon.calendar.event", &rkey, &record, None)
             .await
             .expect("putRecord through the OAuth session");
         if round >= WARM_UP {
             session.push(started.elapsed());
+            repo_lookup.push(got_repo);
         }
     }
 
     let (ours, bare, session) = (median(ours), median(bare), median(session));
+    let (bare_put, repo_lookup) = (median(bare_put), median(repo_lookup));
     println!("publish benchmark ({ROUNDS} rounds after {WARM_UP} warm-up, {engine} + local PDS)");
     println!("  skymeet create_event (end to end): median {:.1} ms", ms(ours));
     println!("  bare createRecord on the same PDS: median {:.1} ms", ms(bare));
     println!("  ratio: {:.2}x", ours.as_secs_f64() / bare.as_secs_f64());
     println!(
-        "  of which the putRecord through the OAuth session (DPoP), alone: median {:.1} ms",
-        ms(session)
+        "  bare putRecord (the write Skymeet makes), same session: median {:.1} ms",
+        ms(bare_put)
+    );
+    println!(
+        "  the putRecord through the OAuth session (DPoP), alone: median {:.1} ms (finding the session: {:.2} ms)",
+        ms(session),
+        ms(repo_lookup)
+    );
+    println!(
+        "  Skymeet around that putRecord: {:.1} ms ({:.2}x)",
+        ms(ours.saturating_sub(session)),
+        ours.as_secs_f64() / session.as_secs_f64()
     );
     report::row(
         &format!("publish ({engine}): create through Skymeet / bare createRecord"),
         format!(
-            "{:.1} / {:.1} ms = {:.2}x (putRecord via OAuth alone {:.1} ms)",
+            "{:.1} / {:.1} ms = {:.2}x (bare putRecord {:.1} ms; putRecord via OAuth alone {:.1} ms, Skymeet {:.2}x that)",
             ms(ours),
             ms(bare),
             ours.as_secs_f64() / bare.as_secs_f64(),
-            ms(session)
+            ms(bare_put),
+            ms(session),
+            ours.as_secs_f64() / session.as_secs_f64()
         ),
         "<= 1.1x",
     );
