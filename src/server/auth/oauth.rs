@@ -74,6 +74,8 @@ pub enum OAuthError {
     Callback(#[source] atrium_oauth::Error),
     #[error("the sign-in was interrupted by an internal failure")]
     Crashed,
+    #[error("the account's server took too long to answer")]
+    TimedOut,
     #[error("the account's authorization server is not at an https address")]
     UnsafeRedirect,
     #[error("the signed-in account could not be read")]
@@ -99,22 +101,46 @@ fn mentions(error: &(dyn std::error::Error + 'static), needle: &str) -> bool {
     false
 }
 
-/// Runs one of atrium-oauth's calls in a task of its own. In some failures (an authorization
-/// server without PAR, a refused code exchange) atrium-oauth 0.2 panics on an unimplemented branch
-/// instead of returning an error: the task contains the panic, and the request that failed just
-/// before it, whose answer atrium drops, is logged.
+/// How long one step of a sign-in (starting it, or finishing it) may take in all. Each request
+/// has its own timeouts, but atrium-oauth also waits, with no limit, for another sign-in's lookup
+/// of the same server's metadata (atrium-common 0.1's de-duplication of lookups in flight), and
+/// that wait can miss the answer it waits for.
+const SIGN_IN_STEP_LIMIT: Duration = Duration::from_secs(60);
+
+/// Runs one of atrium-oauth's calls in a task of its own, for at most `limit`. In some failures (an
+/// authorization server without PAR, a refused code exchange) atrium-oauth 0.2 panics on an
+/// unimplemented branch instead of returning an error: the task contains the panic, and the
+/// request that failed just before it, whose answer atrium drops, is logged. A call still running
+/// at `limit` is stopped.
 async fn contained<T: Send + 'static>(
+    limit: Duration,
     call: impl std::future::Future<Output = T> + Send + 'static,
 ) -> Result<T, OAuthError> {
     let failures = Failures::default();
-    tokio::spawn(failures.watch(call)).await.map_err(|_| {
-        let last_failed_request = failures.last();
-        tracing::error!(
-            last_failed_request = last_failed_request.as_deref().unwrap_or("none"),
-            "atrium-oauth gave up on a sign-in without an error"
-        );
-        OAuthError::Crashed
-    })
+    let task = tokio::spawn(failures.watch(call));
+    let stop = task.abort_handle();
+    let outcome = tokio::time::timeout(limit, task).await;
+    let last_failed_request = failures.last();
+    let last_failed_request = last_failed_request.as_deref().unwrap_or("none");
+    match outcome {
+        Ok(Ok(value)) => Ok(value),
+        Ok(Err(_)) => {
+            tracing::error!(
+                last_failed_request,
+                "atrium-oauth gave up on a sign-in without an error"
+            );
+            Err(OAuthError::Crashed)
+        }
+        Err(_) => {
+            stop.abort();
+            tracing::warn!(
+                last_failed_request,
+                limit_s = limit.as_secs(),
+                "a sign-in step took too long; stopped"
+            );
+            Err(OAuthError::TimedOut)
+        }
+    }
 }
 
 /// Who just signed in.
@@ -305,7 +331,9 @@ impl BlueskyAuth {
         // which the account's own server decides.
         let authorize = |scopes: Vec<Scope>| {
             let (client, identifier, options) = (Arc::clone(&self.client), identifier.to_owned(), options(scopes));
-            contained(async move { client.authorize(identifier, options).await })
+            contained(SIGN_IN_STEP_LIMIT, async move {
+                client.authorize(identifier, options).await
+            })
         };
         let granular = authorize(self.scopes.clone()).await?;
         let result = match granular {
@@ -353,7 +381,7 @@ impl BlueskyAuth {
     pub async fn finish(&self, params: CallbackParams) -> Result<SignedIn, OAuthError> {
         // atrium-oauth 0.2 panics (an unimplemented branch) when the code exchange fails.
         let client = Arc::clone(&self.client);
-        let (session, _) = contained(async move { client.callback(params).await })
+        let (session, _) = contained(SIGN_IN_STEP_LIMIT, async move { client.callback(params).await })
             .await?
             .map_err(OAuthError::Callback)?;
         let agent = Agent::new(session);
@@ -500,6 +528,38 @@ fn profile_from_record(record: &Value, did: &Did, pds: &str) -> Profile {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[tokio::test]
+    async fn a_sign_in_step_that_panics_is_contained_and_one_that_never_ends_is_stopped() {
+        let panicking = contained::<()>(Duration::from_secs(5), async { panic!("not yet implemented") }).await;
+        assert!(matches!(panicking, Err(OAuthError::Crashed)), "{panicking:?}");
+
+        let answering = contained(Duration::from_secs(5), async { 7 }).await;
+        assert!(matches!(answering, Ok(7)), "{answering:?}");
+
+        // Dropped with the task that owns it: the stopped call is not left running.
+        struct Dropped(Arc<std::sync::atomic::AtomicBool>);
+        impl Drop for Dropped {
+            fn drop(&mut self) {
+                self.0.store(true, std::sync::atomic::Ordering::SeqCst);
+            }
+        }
+        let dropped = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let guard = Dropped(Arc::clone(&dropped));
+        let waiting = contained(Duration::from_millis(50), async move {
+            let _guard = guard;
+            std::future::pending::<()>().await
+        })
+        .await;
+        assert!(matches!(waiting, Err(OAuthError::TimedOut)), "{waiting:?}");
+        tokio::time::timeout(Duration::from_secs(5), async {
+            while !dropped.load(std::sync::atomic::Ordering::SeqCst) {
+                tokio::task::yield_now().await;
+            }
+        })
+        .await
+        .expect("the stopped call is dropped");
+    }
 
     #[test]
     fn profiles_from_any_app_parse_leniently() {

@@ -64,7 +64,7 @@ pub async fn callback(State(state): State<AppState>, session: Session, Query(que
         Err(e) => {
             tracing::warn!(error = %Chain(&e), "sign-in could not be completed");
             return back_to_login(match e {
-                OAuthError::ServerUnreachable(_) => "unreachable",
+                OAuthError::ServerUnreachable(_) | OAuthError::TimedOut => "unreachable",
                 _ => "failed",
             });
         }
