@@ -41,6 +41,22 @@ fn ms(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
 }
 
+/// How long the PDS takes to answer `com.atproto.repo.{method}` with `input`, sent with a
+/// password session's `token` (no OAuth).
+async fn bare_write(client: &reqwest::Client, token: &str, method: &str, input: serde_json::Value) -> Duration {
+    let started = Instant::now();
+    let response = client
+        .post(format!("{}/xrpc/com.atproto.repo.{method}", pds_url()))
+        .bearer_auth(token)
+        .json(&input)
+        .send()
+        .await
+        .expect("sent");
+    let elapsed = started.elapsed();
+    assert!(response.status().is_success(), "{method} failed: {}", response.status());
+    elapsed
+}
+
 #[tokio::main]
 async fn main() {
     let engine = std::env::var("BENCH_ENGINE").unwrap_or_else(|_| "postgres".to_owned());
@@ -88,45 +104,31 @@ async fn main() {
             "createdAt": "2031-01-01T00:00:00.000Z",
             "startsAt": "2031-01-01T17:00:00.000Z",
         });
-        let started = Instant::now();
-        let response = client
-            .post(format!("{}/xrpc/com.atproto.repo.createRecord", pds_url()))
-            .bearer_auth(&account.access_jwt)
-            .json(&json!({"repo": account.did, "collection": "community.lexicon.calendar.event", "record": record}))
-            .send()
-            .await
-            .expect("sent");
-        let elapsed = started.elapsed();
-        assert!(
-            response.status().is_success(),
-            "createRecord failed: {}",
-            response.status()
-        );
+        let elapsed = bare_write(
+            &client,
+            &account.access_jwt,
+            "createRecord",
+            json!({"repo": account.did, "collection": "community.lexicon.calendar.event", "record": record}),
+        )
+        .await;
         if round >= WARM_UP {
             bare.push(elapsed);
         }
 
         // The write Skymeet makes (a putRecord under a key of its choosing), with the same
         // password session: what the PDS takes for it without OAuth.
-        let started = Instant::now();
-        let response = client
-            .post(format!("{}/xrpc/com.atproto.repo.putRecord", pds_url()))
-            .bearer_auth(&account.access_jwt)
-            .json(&json!({
+        let elapsed = bare_write(
+            &client,
+            &account.access_jwt,
+            "putRecord",
+            json!({
                 "repo": account.did,
                 "collection": "community.lexicon.calendar.event",
                 "rkey": Rkey::tid(micros_now(), 5).as_str(),
                 "record": record,
-            }))
-            .send()
-            .await
-            .expect("sent");
-        let elapsed = started.elapsed();
-        assert!(
-            response.status().is_success(),
-            "putRecord failed: {}",
-            response.status()
-        );
+            }),
+        )
+        .await;
         if round >= WARM_UP {
             bare_put.push(elapsed);
         }

@@ -523,29 +523,40 @@ mod tests {
         }
     }
 
-    /// A local server answering every request with `head` and then `body_bytes` bytes of body.
-    async fn answering(head: &'static str, body_bytes: usize) -> String {
-        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    /// A local server that hands each connection it accepts to `serve`, in a task of its own.
+    async fn serving<F, Fut>(serve: F) -> std::net::SocketAddr
+    where
+        F: Fn(tokio::net::TcpStream) -> Fut + Send + 'static,
+        Fut: std::future::Future<Output = ()> + Send + 'static,
+    {
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("port");
         let address = listener.local_addr().expect("address");
         tokio::spawn(async move {
-            while let Ok((mut socket, _)) = listener.accept().await {
-                tokio::spawn(async move {
-                    let mut request = [0u8; 4096];
-                    let _ = socket.read(&mut request).await;
-                    let _ = socket.write_all(head.as_bytes()).await;
-                    let chunk = vec![b'x'; 64 * 1024];
-                    let mut sent = 0;
-                    while sent < body_bytes {
-                        let n = chunk.len().min(body_bytes - sent);
-                        if socket.write_all(&chunk[..n]).await.is_err() {
-                            return;
-                        }
-                        sent += n;
-                    }
-                });
+            while let Ok((socket, _)) = listener.accept().await {
+                tokio::spawn(serve(socket));
             }
         });
+        address
+    }
+
+    /// A local server answering every request with `head` and then `body_bytes` bytes of body.
+    async fn answering(head: &'static str, body_bytes: usize) -> String {
+        use tokio::io::{AsyncReadExt, AsyncWriteExt};
+        let address = serving(move |mut socket| async move {
+            let mut request = [0u8; 4096];
+            let _ = socket.read(&mut request).await;
+            let _ = socket.write_all(head.as_bytes()).await;
+            let chunk = vec![b'x'; 64 * 1024];
+            let mut sent = 0;
+            while sent < body_bytes {
+                let n = chunk.len().min(body_bytes - sent);
+                if socket.write_all(&chunk[..n]).await.is_err() {
+                    return;
+                }
+                sent += n;
+            }
+        })
+        .await;
         format!("http://{address}/")
     }
 
@@ -610,20 +621,15 @@ mod tests {
         // Each connection answers its first request and keeps the connection open, then closes
         // it as the second request arrives, unanswered: what a server timing out an idle
         // connection does to a request sent on it at that moment.
-        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("port");
-        let address = listener.local_addr().expect("address");
-        tokio::spawn(async move {
-            while let Ok((mut socket, _)) = listener.accept().await {
-                tokio::spawn(async move {
-                    let mut request = [0u8; 4096];
-                    let _ = socket.read(&mut request).await;
-                    let _ = socket
-                        .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
-                        .await;
-                    let _ = socket.read(&mut request).await;
-                });
-            }
-        });
+        let address = serving(|mut socket| async move {
+            let mut request = [0u8; 4096];
+            let _ = socket.read(&mut request).await;
+            let _ = socket
+                .write_all(b"HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\nok")
+                .await;
+            let _ = socket.read(&mut request).await;
+        })
+        .await;
         let local = AddressPolicy {
             allow_private: true,
             ..Default::default()
