@@ -4,7 +4,9 @@
 //! - **timeouts** on connecting and on the whole request;
 //! - **retries** with exponential backoff and jitter for transient failures: a connection that
 //!   could not be made (nothing was sent, so any request may be repeated), and for idempotent
-//!   requests also a timeout or a 502/503/504;
+//!   requests also any other failure to get an answer (a timeout, a kept-alive connection closed
+//!   under the request) or a 502/503/504;
+//! - idle connections kept for at most 55 s, less than servers keep them (`POOL_IDLE_TIMEOUT`);
 //! - a **circuit breaker per host**: after repeated failures a host is skipped for a while, so a
 //!   dead PDS fails fast instead of stalling every request that touches it;
 //! - outside the local development network, an **SSRF guard**: addresses taken from user input or
