@@ -14,12 +14,12 @@ pub use local::invite_code;
 
 use crate::domain::{AtUri, Collection, Did, EventDraft, Rkey, SyncStatus, Visibility};
 use crate::server::{
-    auth::oauth::BlueskyAuth,
+    auth::oauth::{BlueskyAuth, Session},
     identity::Identity,
     metrics,
     pds::{
         calendar_event::{CalendarEvent, COLLECTION},
-        record_url, CommitMeta, PdsError, StrongRef,
+        record_url, CommitMeta, PdsError, Repo, StrongRef,
     },
     store::{
         Conflict, Decision, Event, Findable, NewEvent, NewPendingWrite, PendingWrite, Rsvp, SourceTracking, SourceType,
@@ -175,8 +175,7 @@ impl Calendar {
             swap_cid: None,
             time_zone: draft.time_zone.clone(),
         };
-        let write = self.store.save_pending_write(&write, claimed_now()).await?;
-        match self.attempt(owner, write).await? {
+        match self.queue_and_send(owner, &write).await? {
             Published::Saved(event) => Ok(*event),
             _ => unexpected_outcome(),
         }
@@ -258,8 +257,7 @@ impl Calendar {
             swap_cid: event.source.cid.clone(),
             time_zone,
         };
-        let write = self.store.save_pending_write(&write, claimed_now()).await?;
-        match self.attempt(owner, write).await? {
+        match self.queue_and_send(owner, &write).await? {
             Published::Saved(event) => Ok(*event),
             _ => unexpected_outcome(),
         }
@@ -282,8 +280,7 @@ impl Calendar {
             swap_cid: event.source.cid.clone(),
             time_zone: event.time_zone.clone(),
         };
-        let write = self.store.save_pending_write(&write, claimed_now()).await?;
-        self.attempt(owner, write).await.map(|_| ())
+        self.queue_and_send(owner, &write).await.map(|_| ())
     }
 
     /// Tries a pending write again now ("retry now").
@@ -493,13 +490,36 @@ impl Calendar {
         }
     }
 
+    /// Queues a new write and sends it at once ([`Self::attempt`]). The owner's session is found
+    /// while the write is being stored: both are local work, and the PDS is asked only once the
+    /// write is safe here, so a crash in between still loses nothing.
+    async fn queue_and_send(&self, owner: &User, write: &NewPendingWrite) -> Result<Published, PublishError> {
+        let did = bluesky_did(owner)?;
+        let (queued, session) = tokio::join!(self.store.save_pending_write(write, claimed_now()), self.auth.repo(did));
+        self.send_and_settle(did, queued?, session).await
+    }
+
     /// Sends one pending write to the PDS and settles it: on success the cache follows in the same
     /// transaction that deletes the write; on failure the write records why and when to try again.
     async fn attempt(&self, owner: &User, write: PendingWrite) -> Result<Published, PublishError> {
         let did = bluesky_did(owner)?;
+        let session = self.auth.repo(did).await;
+        self.send_and_settle(did, write, session).await
+    }
+
+    /// [`Self::attempt`] through the owner's `session` (or what finding it failed with).
+    async fn send_and_settle(
+        &self,
+        did: &Did,
+        write: PendingWrite,
+        session: Result<Repo<Session>, PdsError>,
+    ) -> Result<Published, PublishError> {
         let started = Instant::now();
         let write_collection = write.collection;
-        let outcome = self.send(did, &write).await;
+        let outcome = match session {
+            Ok(repo) => self.send(&repo, &write).await,
+            Err(cause) => Err(cause),
+        };
         let result = match outcome {
             Ok((sent, pds)) => self.settle(did, &write, sent, &pds).await,
             Err(cause) => Err(self.failed(did, write, cause).await?),
@@ -514,8 +534,7 @@ impl Calendar {
         result
     }
 
-    async fn send(&self, did: &Did, write: &PendingWrite) -> Result<(Sent, String), PdsError> {
-        let repo = self.auth.repo(did).await?;
+    async fn send(&self, repo: &Repo<Session>, write: &PendingWrite) -> Result<(Sent, String), PdsError> {
         let pds = repo.base_uri();
         let swap = write.swap_cid.as_deref();
         match write.operation {
@@ -567,18 +586,16 @@ impl Calendar {
         // The firehose's later news of changes before this one must not undo it.
         new.source.rev = written.commit.and_then(|commit| commit.rev);
         let uri = AtUri::new(did.clone(), write.collection.nsid(), write.rkey.clone());
-        let existing = match write.event_id {
-            Some(id) => Some(id),
-            None => self.store.event_by_at_uri(&uri.to_string()).await?.map(|e| e.id),
-        };
-        let event = match existing {
+        let event = match write.event_id {
             Some(id) => self
                 .store
                 .update_event_record(id, &new, Some(write.id))
                 .await?
                 .ok_or(StoreError::Corrupt(format!("event {id} vanished while publishing")))?,
+            // A new record has no row yet, nearly always: the insert is tried without looking first.
             None => match self.store.insert_published_event(&new, Some(write.id)).await {
-                // The firehose brought the record back before this answer did: the row exists.
+                // The firehose brought the record back before this answer did (or the key was
+                // written before, as a series occurrence's is when made again): the row exists.
                 Err(StoreError::Duplicate(_)) => {
                     let id = self
                         .store

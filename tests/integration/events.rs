@@ -5,11 +5,11 @@
 use crate::helpers::{AppOptions, TestApp};
 use crate::network::{
     create_account, event_at, firehose_url, frames_carrying, get_record, list_records, only_event_of,
-    put_record_directly, sign_in_granting, sign_in_headless, spawn_local_network_app, Account, TEST_KEYS,
+    put_record_directly, sign_in_granting, sign_in_headless, spawn_local_network_app, user_of, Account, TEST_KEYS,
 };
 use reqwest::StatusCode;
 use serde_json::json;
-use skymeet::domain::SyncStatus;
+use skymeet::domain::{EventDraft, EventInput, Rkey, SyncStatus};
 use skymeet::server::firehose::Ingest;
 use skymeet::server::store::{Event, NewEvent, SourceTracking, SourceType, WriteState};
 use std::sync::Arc;
@@ -191,6 +191,39 @@ async fn late_firehose_news_of_an_earlier_version_neither_undoes_an_edit_nor_bri
     ingest.handle(&made_again).await.expect("applied");
     let event = event_at(&app, &uri).await.expect("back");
     assert_eq!(event.name, "Made again");
+}
+
+/// Publishing a new record under a key the cache already has a row for (the firehose brought the
+/// record back first, or a series occurrence is made again) writes that row over, never a second.
+#[tokio::test]
+async fn a_create_under_a_key_the_cache_already_holds_updates_that_row() {
+    let (app, account) = signed_in_app().await;
+    let (status, body) = app.create_event(&[("name", "First made")]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let first = only_event_of(&app, &account).await;
+    let rkey = first.source.rkey.clone().expect("rkey");
+
+    let calendar = app.state.calendar().expect("Bluesky is on");
+    let user = user_of(&app, &account).await;
+    let draft = EventDraft::parse(&EventInput {
+        name: "Made again".to_owned(),
+        starts_at: "2031-03-04T19:00".to_owned(),
+        time_zone: "Europe/Berlin".to_owned(),
+        ..EventInput::default()
+    })
+    .expect("a valid draft");
+    let made = calendar
+        .create_keyed(&user, Rkey::parse(&rkey).expect("a record key"), &draft)
+        .await
+        .expect("published");
+
+    assert_eq!(made.id, first.id, "the same row");
+    let event = only_event_of(&app, &account).await;
+    assert_eq!(event.name, "Made again");
+    let (_, record) = get_record(&account.did, COLLECTION, &rkey).await.expect("on the PDS");
+    assert_eq!(record["name"], "Made again");
+    let writes = app.state.store.pending_writes_for_owner(user.id).await.expect("query");
+    assert!(writes.is_empty(), "settled: {writes:?}");
 }
 
 #[tokio::test]

@@ -4,7 +4,7 @@
 //! could not take yet waits as a pending write of the RSVP collection, whose `event_id` is the
 //! event answered, and is retried under its record key like an event's.
 
-use super::{bluesky_did, claimed_now, Calendar, PublishError, Published, Sent};
+use super::{bluesky_did, Calendar, PublishError, Published, Sent};
 use crate::domain::{AtUri, Collection, RsvpStatus};
 use crate::server::{
     pds::calendar_rsvp::{CalendarRsvp, COLLECTION},
@@ -62,8 +62,7 @@ impl Calendar {
             swap_cid,
             time_zone: event.time_zone.clone(),
         };
-        let write = self.store.save_pending_write(&write, claimed_now()).await?;
-        match self.attempt(user, write).await? {
+        match self.queue_and_send(user, &write).await? {
             Published::Answered(rsvp) => Ok(Some(*rsvp)),
             _ => super::unexpected_outcome(),
         }
@@ -99,8 +98,7 @@ impl Calendar {
             swap_cid,
             time_zone: event.time_zone.clone(),
         };
-        let write = self.store.save_pending_write(&write, claimed_now()).await?;
-        self.attempt(user, write).await.map(|_| ())
+        self.queue_and_send(user, &write).await.map(|_| ())
     }
 
     async fn current(&self, user: &User, event: &Event, subject: &AtUri) -> Result<Current, StoreError> {

@@ -87,8 +87,7 @@ impl Calendar {
             swap_cid: None,
             time_zone: event.time_zone.clone(),
         };
-        let write = self.store.save_pending_write(&write, super::claimed_now()).await?;
-        match self.attempt(owner, write).await? {
+        match self.queue_and_send(owner, &write).await? {
             Published::Saved(event) => Ok(*event),
             _ => super::unexpected_outcome(),
         }
