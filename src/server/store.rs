@@ -314,6 +314,20 @@ impl Store {
         }
     }
 
+    /// How a transaction begins that stores what a PDS accepted and deletes the pending write
+    /// it `settles` (when it settles one): as [`Store::begin_replayable`], because the PDS now
+    /// holds the record and the firehose or a reconciliation brings it again. Should the database
+    /// crash and lose such a commit while keeping the write's (a narrow window: both commits are
+    /// a PDS round trip apart), the write is sent again: a create writes the same record again,
+    /// and an update or delete finds the PDS's version changed and becomes a conflict the owner
+    /// settles, with both versions kept. A change that settles nothing waits for the disk.
+    pub(crate) fn settling(&self, settles: Option<i64>) -> &'static str {
+        match settles {
+            Some(_) => self.begin_replayable(),
+            None => self.begin_writing(),
+        }
+    }
+
     /// Which engine this store runs on, for `/readyz` and logs.
     pub fn engine(&self) -> &'static str {
         match self.pool {

@@ -242,6 +242,7 @@ impl Store {
 
     /// Inserts an event and, in the same transaction, deletes the pending write it settles: a
     /// record the PDS accepted appears as an event exactly when its pending write disappears.
+    /// When it settles one, its commit does not wait for the disk ([`Store::settling`]).
     #[tracing::instrument(skip_all, fields(at_uri = ?event.source.at_uri), err)]
     pub async fn insert_published_event(&self, event: &NewEvent, settles: Option<i64>) -> Result<Event, StoreError> {
         let sql = format!(
@@ -254,7 +255,7 @@ impl Store {
         );
         let source = &event.source;
         let row: EventRow = with_pool!(self, |pool| async {
-            let mut tx = pool.begin_with(self.begin_writing()).await?;
+            let mut tx = pool.begin_with(self.settling(settles)).await?;
             let row = sqlx::query_as(&sql)
                 .bind(event.owner_id)
                 .bind(&event.name)
@@ -298,7 +299,7 @@ impl Store {
     }
 
     /// Replaces an event's fields with a record its PDS accepted (or sent), and deletes the pending
-    /// write that settles, in one transaction.
+    /// write that settles, in one transaction ([`Store::settling`] when it settles one).
     #[tracing::instrument(skip_all, fields(id), err)]
     pub async fn update_event_record(
         &self,
@@ -316,7 +317,7 @@ impl Store {
         );
         let source = &event.source;
         let row: Option<EventRow> = with_pool!(self, |pool| async {
-            let mut tx = pool.begin_with(self.begin_writing()).await?;
+            let mut tx = pool.begin_with(self.settling(settles)).await?;
             let row = sqlx::query_as(&sql)
                 .bind(id)
                 .bind(&event.name)

@@ -96,6 +96,12 @@ const PENDING_WRITE_COLUMNS: &str = "id, owner_id, event_id, operation, collecti
 impl Store {
     /// Queues a write, due at `due`. A write already queued for the same record is replaced (the
     /// newest intent wins) and its attempts start over.
+    ///
+    /// Its commit does not wait for the disk ([`Store::begin_replayable`]): the PDS is asked
+    /// next, and then either the PDS holds the write, or the failure is recorded by a commit that
+    /// does wait, which makes this one durable as well (PostgreSQL writes its log in order). Only
+    /// a crash of the database itself in those few milliseconds can take the write back, before
+    /// anyone was told it was kept.
     #[tracing::instrument(skip_all, fields(rkey = %write.rkey, operation = %write.operation), err)]
     pub async fn save_pending_write(
         &self,
@@ -112,8 +118,9 @@ impl Store {
                  last_error = null, next_attempt_at = excluded.next_attempt_at
              returning {PENDING_WRITE_COLUMNS}"
         );
-        let row: PendingWriteRow = with_pool!(self, |pool| {
-            sqlx::query_as(&sql)
+        let row: PendingWriteRow = with_pool!(self, |pool| async {
+            let mut tx = pool.begin_with(self.begin_replayable()).await?;
+            let row = sqlx::query_as(&sql)
                 .bind(write.owner_id)
                 .bind(write.event_id)
                 .bind(write.operation.as_str())
@@ -123,9 +130,11 @@ impl Store {
                 .bind(&write.swap_cid)
                 .bind(write.time_zone.as_str())
                 .bind(due)
-                .fetch_one(pool)
-                .await
-        })?;
+                .fetch_one(&mut *tx)
+                .await?;
+            tx.commit().await.map(|()| row)
+        }
+        .await)?;
         row.try_into()
     }
 

@@ -348,7 +348,7 @@ impl Store {
             RSVP_COLUMNS.replace("rsvp.", "")
         );
         let row: RsvpRow = with_pool!(self, |pool| async {
-            let mut tx = pool.begin_with(self.begin_writing()).await?;
+            let mut tx = pool.begin_with(self.settling(settles)).await?;
             let row = sqlx::query_as(&sql)
                 .bind(rsvp.owner_id)
                 .bind(&rsvp.at_uri)
@@ -376,7 +376,7 @@ impl Store {
     /// pending write that settles, together; a tombstone keeps late firehose changes out.
     pub async fn delete_rsvp(&self, at_uri: &str, rev: Option<&Rev>, settles: Option<i64>) -> Result<bool, StoreError> {
         let deleted = with_pool!(self, |pool| async {
-            let mut tx = pool.begin_with(self.begin_writing()).await?;
+            let mut tx = pool.begin_with(self.settling(settles)).await?;
             let deleted = sqlx::query("delete from rsvp where at_uri = $1")
                 .bind(at_uri)
                 .execute(&mut *tx)
