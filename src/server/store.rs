@@ -318,9 +318,10 @@ impl Store {
     /// it `settles` (when it settles one): as [`Store::begin_replayable`], because the PDS now
     /// holds the record and the firehose or a reconciliation brings it again. Should the database
     /// crash and lose such a commit while keeping the write's (a narrow window: both commits are
-    /// a PDS round trip apart), the write is sent again: a create writes the same record again,
-    /// and an update or delete finds the PDS's version changed and becomes a conflict the owner
-    /// settles, with both versions kept. A change that settles nothing waits for the disk.
+    /// a PDS round trip apart), the write is sent again, and changes nothing: the PDS answers a
+    /// put of the very record it holds, and a delete of a record already gone, as done without a
+    /// new commit (and before it checks the swapRecord CID), so even an update over the version
+    /// before it is no conflict. A change that settles nothing waits for the disk.
     pub(crate) fn settling(&self, settles: Option<i64>) -> &'static str {
         match settles {
             Some(_) => self.begin_replayable(),

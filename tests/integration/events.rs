@@ -7,11 +7,12 @@ use crate::network::{
     create_account, event_at, firehose_url, frames_carrying, get_record, list_records, only_event_of,
     put_record_directly, sign_in_granting, sign_in_headless, spawn_local_network_app, user_of, Account, TEST_KEYS,
 };
+use chrono::Utc;
 use reqwest::StatusCode;
 use serde_json::json;
-use skymeet::domain::{EventDraft, EventInput, Rkey, SyncStatus};
+use skymeet::domain::{Collection, EventDraft, EventInput, Rkey, SyncStatus, WriteOperation};
 use skymeet::server::firehose::Ingest;
-use skymeet::server::store::{Event, NewEvent, SourceTracking, SourceType, WriteState};
+use skymeet::server::store::{Event, NewEvent, NewPendingWrite, SourceTracking, SourceType, WriteState};
 use std::sync::Arc;
 
 const COLLECTION: &str = "community.lexicon.calendar.event";
@@ -292,6 +293,55 @@ async fn an_edit_over_a_version_changed_elsewhere_is_a_conflict_not_an_overwrite
     assert_eq!(conflicts[0]["theirs"], "Book club (edited elsewhere)");
     assert_eq!(conflicts[0]["decision"], "kept_theirs");
     assert!(!conflicts[0]["decided_at"].is_null());
+}
+
+/// A write sent again after its first attempt landed (its answer was lost, or the database lost
+/// its settling) is settled, not a conflict: the PDS takes a put of the record it holds as done,
+/// before it checks the swapRecord CID. Why a settling commit may skip waiting for the disk
+/// (`Store::settling`) rests on this.
+#[tokio::test]
+async fn an_update_sent_again_after_it_landed_is_settled_not_a_conflict() {
+    let (app, account) = signed_in_app().await;
+    let (status, body) = app.create_event(&[("name", "Quiz night")]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let event = only_event_of(&app, &account).await;
+    let rkey = event.source.rkey.clone().expect("rkey");
+    let (status, body) = app
+        .update_event(&event.id.to_string(), &[("name", "Quiz night (moved)")])
+        .await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let (cid, landed) = get_record(&account.did, COLLECTION, &rkey).await.expect("on the PDS");
+
+    // The same update, still queued over the version before it.
+    let owner = event.owner_id.expect("owner");
+    let again = NewPendingWrite {
+        owner_id: owner,
+        event_id: Some(event.id),
+        operation: WriteOperation::Update,
+        collection: Collection::Event,
+        rkey: Rkey::parse(&rkey).expect("a record key"),
+        record: Some(landed),
+        swap_cid: event.source.cid.clone(),
+        time_zone: event.time_zone.clone(),
+    };
+    let queued = app
+        .state
+        .store
+        .save_pending_write(&again, Utc::now())
+        .await
+        .expect("queued");
+    let (status, body) = app.call("retry_write", &[("id", queued.id.to_string())]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+
+    let cached = only_event_of(&app, &account).await;
+    assert_eq!(
+        (cached.name.as_str(), cached.source.sync_status, cached.source.cid),
+        ("Quiz night (moved)", SyncStatus::InSync, Some(cid))
+    );
+    let writes = app.state.store.pending_writes_for_owner(owner).await.expect("query");
+    assert!(writes.is_empty(), "settled: {writes:?}");
+    let conflicts = app.state.store.conflicts_of_event(event.id).await.expect("query");
+    assert!(conflicts.is_empty(), "no conflict: {conflicts:?}");
 }
 
 #[tokio::test]
