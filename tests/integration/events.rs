@@ -24,6 +24,16 @@ async fn signed_in_app() -> (TestApp, Account) {
     (app, account)
 }
 
+/// [`signed_in_app`] whose account published one event named `name`: that event and its record key.
+async fn app_with_event(name: &str) -> (TestApp, Account, Event, String) {
+    let (app, account) = signed_in_app().await;
+    let (status, body) = app.create_event(&[("name", name)]).await;
+    assert_eq!(status, StatusCode::OK, "{body}");
+    let event = only_event_of(&app, &account).await;
+    let rkey = event.source.rkey.clone().expect("rkey");
+    (app, account, event, rkey)
+}
+
 #[tokio::test]
 async fn an_event_goes_to_the_pds_first_then_the_cache_and_edits_and_deletes_follow() {
     let (app, account) = signed_in_app().await;
@@ -198,11 +208,7 @@ async fn late_firehose_news_of_an_earlier_version_neither_undoes_an_edit_nor_bri
 /// record back first, or a series occurrence is made again) writes that row over, never a second.
 #[tokio::test]
 async fn a_create_under_a_key_the_cache_already_holds_updates_that_row() {
-    let (app, account) = signed_in_app().await;
-    let (status, body) = app.create_event(&[("name", "First made")]).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let first = only_event_of(&app, &account).await;
-    let rkey = first.source.rkey.clone().expect("rkey");
+    let (app, account, first, rkey) = app_with_event("First made").await;
 
     let calendar = app.state.calendar().expect("Bluesky is on");
     let user = user_of(&app, &account).await;
@@ -229,11 +235,7 @@ async fn a_create_under_a_key_the_cache_already_holds_updates_that_row() {
 
 #[tokio::test]
 async fn an_edit_over_a_version_changed_elsewhere_is_a_conflict_not_an_overwrite() {
-    let (app, account) = signed_in_app().await;
-    let (status, body) = app.create_event(&[("name", "Book club")]).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let event = only_event_of(&app, &account).await;
-    let rkey = event.source.rkey.clone().expect("rkey");
+    let (app, account, event, rkey) = app_with_event("Book club").await;
     let (_, record) = get_record(&account.did, COLLECTION, &rkey).await.expect("on the PDS");
 
     // Edited in another app; we have not heard of it.
@@ -301,11 +303,7 @@ async fn an_edit_over_a_version_changed_elsewhere_is_a_conflict_not_an_overwrite
 /// (`Store::settling`) rests on this.
 #[tokio::test]
 async fn an_update_sent_again_after_it_landed_is_settled_not_a_conflict() {
-    let (app, account) = signed_in_app().await;
-    let (status, body) = app.create_event(&[("name", "Quiz night")]).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let event = only_event_of(&app, &account).await;
-    let rkey = event.source.rkey.clone().expect("rkey");
+    let (app, account, event, rkey) = app_with_event("Quiz night").await;
     let (status, body) = app
         .update_event(&event.id.to_string(), &[("name", "Quiz night (moved)")])
         .await;
@@ -346,11 +344,7 @@ async fn an_update_sent_again_after_it_landed_is_settled_not_a_conflict() {
 
 #[tokio::test]
 async fn re_applying_our_version_writes_it_over_the_one_changed_elsewhere() {
-    let (app, account) = signed_in_app().await;
-    let (status, body) = app.create_event(&[("name", "Chess")]).await;
-    assert_eq!(status, StatusCode::OK, "{body}");
-    let event = only_event_of(&app, &account).await;
-    let rkey = event.source.rkey.clone().expect("rkey");
+    let (app, account, event, rkey) = app_with_event("Chess").await;
     let (_, record) = get_record(&account.did, COLLECTION, &rkey).await.expect("on the PDS");
     let mut elsewhere = record.clone();
     elsewhere["name"] = json!("Chess (edited elsewhere)");
