@@ -3,7 +3,9 @@
 //! pending write, OAuth/DPoP putRecord, cache transaction) against a bare `createRecord` with a
 //! password session on the same PDS. Beside them, to tell apart what each part costs: a bare
 //! `putRecord` (the write Skymeet makes, under a key it chooses) with the password session, and
-//! that `putRecord` through the account's OAuth session (DPoP) without the app around it.
+//! that `putRecord` through the account's OAuth session (DPoP) without the app around it; and a
+//! request to the app that does nothing (`/healthz`), what one more HTTP hop through our
+//! middleware costs.
 //!
 //! Run with `scripts/bench.sh` (it starts the local PDS), or `cargo bench --features ssr --bench
 //! publish` with `LOCAL_PDS_URL` set.
@@ -76,6 +78,7 @@ async fn main() {
     let mut session = Vec::with_capacity(ROUNDS);
     let mut bare_put = Vec::with_capacity(ROUNDS);
     let mut repo_lookup = Vec::with_capacity(ROUNDS);
+    let mut http = Vec::with_capacity(ROUNDS);
     let auth = &app.state.bluesky.as_ref().expect("Bluesky is on").auth;
     let did = Did::parse(&account.did).expect("a DID");
     for round in 0..WARM_UP + ROUNDS {
@@ -96,6 +99,20 @@ async fn main() {
         assert!(response.status().is_success(), "create failed: {}", response.status());
         if round >= WARM_UP {
             ours.push(elapsed);
+        }
+
+        // A request through the same middleware that does nothing else: what HTTP itself costs.
+        let started = Instant::now();
+        let response = app
+            .client
+            .get(format!("{}/healthz", app.address))
+            .send()
+            .await
+            .expect("sent");
+        let elapsed = started.elapsed();
+        assert!(response.status().is_success(), "/healthz failed: {}", response.status());
+        if round >= WARM_UP {
+            http.push(elapsed);
         }
 
         let record = json!({
@@ -150,7 +167,7 @@ async fn main() {
     }
 
     let (ours, bare, session) = (median(ours), median(bare), median(session));
-    let (bare_put, repo_lookup) = (median(bare_put), median(repo_lookup));
+    let (bare_put, repo_lookup, http) = (median(bare_put), median(repo_lookup), median(http));
     println!("publish benchmark ({ROUNDS} rounds after {WARM_UP} warm-up, {engine} + local PDS)");
     println!("  skymeet create_event (end to end): median {:.1} ms", ms(ours));
     println!("  bare createRecord on the same PDS: median {:.1} ms", ms(bare));
@@ -168,6 +185,10 @@ async fn main() {
         "  Skymeet around that putRecord: {:.1} ms ({:.2}x)",
         ms(ours.saturating_sub(session)),
         ours.as_secs_f64() / session.as_secs_f64()
+    );
+    println!(
+        "  of which a request to the app that does nothing (/healthz): {:.2} ms",
+        ms(http)
     );
     report::row(
         &format!("publish ({engine}): create through Skymeet / bare createRecord"),
