@@ -96,6 +96,39 @@ pub enum Synced {
     Gone,
 }
 
+/// What goes to the PDS of a write, whether it is stored here yet ([`NewPendingWrite`]) or
+/// queued from before ([`PendingWrite`]).
+#[derive(Clone, Copy)]
+struct Outgoing<'a> {
+    operation: WriteOperation,
+    collection: Collection,
+    rkey: &'a Rkey,
+    record: Option<&'a Value>,
+    swap_cid: Option<&'a str>,
+}
+
+impl<'a> Outgoing<'a> {
+    fn of_new(write: &'a NewPendingWrite) -> Self {
+        Self {
+            operation: write.operation,
+            collection: write.collection,
+            rkey: &write.rkey,
+            record: write.record.as_ref(),
+            swap_cid: write.swap_cid.as_deref(),
+        }
+    }
+
+    fn of_queued(write: &'a PendingWrite) -> Self {
+        Self {
+            operation: write.operation,
+            collection: write.collection,
+            rkey: &write.rkey,
+            record: write.record.as_ref(),
+            swap_cid: write.swap_cid.as_deref(),
+        }
+    }
+}
+
 /// What the PDS did with a pending write.
 enum Sent {
     /// It holds the record now.
@@ -490,13 +523,23 @@ impl Calendar {
         }
     }
 
-    /// Queues a new write and sends it at once ([`Self::attempt`]). The owner's session is found
-    /// while the write is being stored: both are local work, and the PDS is asked only once the
-    /// write is safe here, so a crash in between still loses nothing.
+    /// Queues a new write and sends it to the PDS at the same time, then settles it as
+    /// [`Self::attempt`] does. The queued copy is what a retry sends after a failure, so the PDS
+    /// need not wait for it: if the process stops before it is stored, either the PDS has the
+    /// record (the firehose and reconciliation bring it here, as they bring any record) or nothing
+    /// has it, and in both cases the person was not told it was saved. Its record key was chosen
+    /// before either, so sending it again can never make a second record.
     async fn queue_and_send(&self, owner: &User, write: &NewPendingWrite) -> Result<Published, PublishError> {
         let did = bluesky_did(owner)?;
-        let (queued, session) = tokio::join!(self.store.save_pending_write(write, claimed_now()), self.auth.repo(did));
-        self.send_and_settle(did, queued?, session).await
+        let started = Instant::now();
+        let sending = async {
+            let repo = self.auth.repo(did).await?;
+            self.send(&repo, Outgoing::of_new(write)).await
+        };
+        let (queued, outcome) = tokio::join!(self.store.save_pending_write(write, claimed_now()), sending);
+        // Could not be stored: the store's error is the answer. Had the PDS taken the write, it
+        // arrives here like any other record; otherwise nothing was kept anywhere.
+        self.settle_outcome(did, queued?, outcome, started).await
     }
 
     /// Sends one pending write to the PDS and settles it: on success the cache follows in the same
@@ -515,11 +558,22 @@ impl Calendar {
         session: Result<Repo<Session>, PdsError>,
     ) -> Result<Published, PublishError> {
         let started = Instant::now();
-        let write_collection = write.collection;
         let outcome = match session {
-            Ok(repo) => self.send(&repo, &write).await,
+            Ok(repo) => self.send(&repo, Outgoing::of_queued(&write)).await,
             Err(cause) => Err(cause),
         };
+        self.settle_outcome(did, write, outcome, started).await
+    }
+
+    /// The cache follows a write the PDS took; one it did not take records why.
+    async fn settle_outcome(
+        &self,
+        did: &Did,
+        write: PendingWrite,
+        outcome: Result<(Sent, String), PdsError>,
+        started: Instant,
+    ) -> Result<Published, PublishError> {
+        let write_collection = write.collection;
         let result = match outcome {
             Ok((sent, pds)) => self.settle(did, &write, sent, &pds).await,
             Err(cause) => Err(self.failed(did, write, cause).await?),
@@ -534,25 +588,27 @@ impl Calendar {
         result
     }
 
-    async fn send(&self, repo: &Repo<Session>, write: &PendingWrite) -> Result<(Sent, String), PdsError> {
+    async fn send(&self, repo: &Repo<Session>, write: Outgoing<'_>) -> Result<(Sent, String), PdsError> {
         let pds = repo.base_uri();
-        let swap = write.swap_cid.as_deref();
         match write.operation {
             WriteOperation::Create | WriteOperation::Update => {
                 let record = write
                     .record
-                    .as_ref()
                     .ok_or_else(|| PdsError::Rejected("the pending write has no record".to_owned()))?;
                 // A create is sent without swapRecord: repeating it (after a lost answer) writes
                 // the same record under the same key again, which is harmless.
-                let swap = (write.operation == WriteOperation::Update).then_some(swap).flatten();
+                let swap = (write.operation == WriteOperation::Update)
+                    .then_some(write.swap_cid)
+                    .flatten();
                 let written = repo
-                    .put_record(write.collection.nsid(), &write.rkey, record, swap)
+                    .put_record(write.collection.nsid(), write.rkey, record, swap)
                     .await?;
                 Ok((Sent::Written(written), pds))
             }
             WriteOperation::Delete => {
-                let commit = repo.delete_record(write.collection.nsid(), &write.rkey, swap).await?;
+                let commit = repo
+                    .delete_record(write.collection.nsid(), write.rkey, write.swap_cid)
+                    .await?;
                 Ok((Sent::Deleted(commit), pds))
             }
         }

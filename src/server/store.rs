@@ -318,7 +318,7 @@ impl Store {
     /// it `settles` (when it settles one): as [`Store::begin_replayable`], because the PDS now
     /// holds the record and the firehose or a reconciliation brings it again. Should the database
     /// crash and lose such a commit while keeping the write's (a narrow window: both commits are
-    /// a PDS round trip apart), the write is sent again, and changes nothing: the PDS answers a
+    /// at most a PDS round trip apart), the write is sent again, and changes nothing: the PDS answers a
     /// put of the very record it holds, and a delete of a record already gone, as done without a
     /// new commit (and before it checks the swapRecord CID), so even an update over the version
     /// before it is no conflict. A change that settles nothing waits for the disk.

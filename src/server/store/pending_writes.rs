@@ -98,10 +98,10 @@ impl Store {
     /// newest intent wins) and its attempts start over.
     ///
     /// Its commit does not wait for the disk ([`Store::begin_replayable`]): the PDS is asked
-    /// next, and then either the PDS holds the write, or the failure is recorded by a commit that
-    /// does wait, which makes this one durable as well (PostgreSQL writes its log in order). Only
-    /// a crash of the database itself in those few milliseconds can take the write back, before
-    /// anyone was told it was kept.
+    /// meanwhile, and then either the PDS holds the write, or the failure is recorded by a commit
+    /// that does wait, which makes this one durable as well (PostgreSQL writes its log in order).
+    /// Only a crash of the database itself in those few milliseconds can take the write back,
+    /// before anyone was told it was kept.
     #[tracing::instrument(skip_all, fields(rkey = %write.rkey, operation = %write.operation), err)]
     pub async fn save_pending_write(
         &self,
