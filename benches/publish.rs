@@ -39,6 +39,22 @@ fn micros_now() -> u64 {
         .map_or(0, |d| d.as_micros() as u64)
 }
 
+/// How long, in all, other servers took to answer the app's requests so far (the sum of
+/// `skymeet_outbound_request_duration_seconds`): read before and after a call, what of the call's
+/// time was the PDS answering, measured by the app itself.
+fn outbound_so_far(metrics: &metrics_exporter_prometheus::PrometheusHandle) -> Duration {
+    let name = format!("{}_sum ", skymeet::server::metrics::OUTBOUND_REQUEST_DURATION_SECONDS);
+    let seconds = metrics
+        .render()
+        .lines()
+        .find_map(|line| {
+            line.strip_prefix(name.as_str())
+                .and_then(|value| value.trim().parse().ok())
+        })
+        .unwrap_or(0.0);
+    Duration::from_secs_f64(seconds)
+}
+
 fn ms(duration: Duration) -> f64 {
     duration.as_secs_f64() * 1000.0
 }
@@ -79,10 +95,14 @@ async fn main() {
     let mut bare_put = Vec::with_capacity(ROUNDS);
     let mut repo_lookup = Vec::with_capacity(ROUNDS);
     let mut http = Vec::with_capacity(ROUNDS);
+    // Per call, its time less the PDS's answering it: what the caller itself spent.
+    let mut ours_own = Vec::with_capacity(ROUNDS);
+    let mut session_own = Vec::with_capacity(ROUNDS);
     let auth = &app.state.bluesky.as_ref().expect("Bluesky is on").auth;
     let did = Did::parse(&account.did).expect("a DID");
     for round in 0..WARM_UP + ROUNDS {
         let name = format!("Benchmark event {round}");
+        let pds_before = outbound_so_far(&app.state.metrics);
         let started = Instant::now();
         let response = app
             .client
@@ -97,8 +117,10 @@ async fn main() {
             .expect("sent");
         let elapsed = started.elapsed();
         assert!(response.status().is_success(), "create failed: {}", response.status());
+        let pds = outbound_so_far(&app.state.metrics).saturating_sub(pds_before);
         if round >= WARM_UP {
             ours.push(elapsed);
+            ours_own.push(elapsed.saturating_sub(pds));
         }
 
         // A request through the same middleware that does nothing else: what HTTP itself costs.
@@ -154,20 +176,25 @@ async fn main() {
         // around it: what the PDS itself takes for the write Skymeet makes, as an OAuth client
         // must make it.
         let rkey = Rkey::tid(micros_now(), 7);
+        let pds_before = outbound_so_far(&app.state.metrics);
         let started = Instant::now();
         let repo = auth.repo(&did).await.expect("the account's repo");
         let got_repo = started.elapsed();
         repo.put_record("community.lexicon.calendar.event", &rkey, &record, None)
             .await
             .expect("putRecord through the OAuth session");
+        let elapsed = started.elapsed();
+        let pds = outbound_so_far(&app.state.metrics).saturating_sub(pds_before);
         if round >= WARM_UP {
-            session.push(started.elapsed());
+            session.push(elapsed);
+            session_own.push(elapsed.saturating_sub(pds));
             repo_lookup.push(got_repo);
         }
     }
 
     let (ours, bare, session) = (median(ours), median(bare), median(session));
     let (bare_put, repo_lookup, http) = (median(bare_put), median(repo_lookup), median(http));
+    let (ours_own, session_own) = (median(ours_own), median(session_own));
     println!("publish benchmark ({ROUNDS} rounds after {WARM_UP} warm-up, {engine} + local PDS)");
     println!("  skymeet create_event (end to end): median {:.1} ms", ms(ours));
     println!("  bare createRecord on the same PDS: median {:.1} ms", ms(bare));
@@ -189,6 +216,12 @@ async fn main() {
     println!(
         "  of which a request to the app that does nothing (/healthz): {:.2} ms",
         ms(http)
+    );
+    println!(
+        "  per call, its time less the PDS answering it (the app's own clock): create {:.2} ms, the OAuth putRecord alone {:.2} ms; Skymeet adds {:.2} ms",
+        ms(ours_own),
+        ms(session_own),
+        ms(ours_own.saturating_sub(session_own))
     );
     report::row(
         &format!("publish ({engine}): create through Skymeet / bare createRecord"),

@@ -100,6 +100,12 @@ async fn metrics_parse_and_count_publishing_answering_and_reconciling() {
             - observations(&before, metrics::PUBLISH_DURATION_SECONDS),
         1.0
     );
+    assert!(
+        observations(&after, metrics::OUTBOUND_REQUEST_DURATION_SECONDS)
+            - observations(&before, metrics::OUTBOUND_REQUEST_DURATION_SECONDS)
+            >= 2.0,
+        "the event's and the answer's writes went to the PDS"
+    );
     assert!(moved(metrics::HTTP_REQUESTS_TOTAL, &[("method", "POST")]) >= 2.0);
     assert_eq!(moved(metrics::SIGN_INS_TOTAL, &[("outcome", "ok")]), 1.0);
     assert_eq!(moved(metrics::SESSION_RESETS_TOTAL, &[]), 1.0);

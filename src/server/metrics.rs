@@ -55,6 +55,10 @@ pub const RECONCILIATION_ERRORS_TOTAL: &str = "skymeet_reconciliation_errors_tot
 pub const RECONCILIATION_REPAIRS_TOTAL: &str = "skymeet_reconciliation_repairs_total";
 /// How long one PDS write of an event took, including settling it here.
 pub const PUBLISH_DURATION_SECONDS: &str = "skymeet_publish_duration_seconds";
+/// How long another server (a PDS, a directory, an image host) took to answer one request of
+/// ours, each retry apart. No labels: the servers are anyone's, and a label must come from a
+/// closed set.
+pub const OUTBOUND_REQUEST_DURATION_SECONDS: &str = "skymeet_outbound_request_duration_seconds";
 /// Occurrences of recurring series published to their organiser's PDS (by the scheduler, or
 /// early because someone answered one).
 pub const SERIES_OCCURRENCES_PUBLISHED_TOTAL: &str = "skymeet_series_occurrences_published_total";
@@ -88,6 +92,12 @@ pub fn recorder() -> PrometheusHandle {
                 .set_buckets_for_metric(Matcher::Full(HTTP_REQUEST_DURATION_SECONDS.to_owned()), LATENCY_BUCKETS)
                 .and_then(|builder| {
                     builder.set_buckets_for_metric(Matcher::Full(PUBLISH_DURATION_SECONDS.to_owned()), LATENCY_BUCKETS)
+                })
+                .and_then(|builder| {
+                    builder.set_buckets_for_metric(
+                        Matcher::Full(OUTBOUND_REQUEST_DURATION_SECONDS.to_owned()),
+                        LATENCY_BUCKETS,
+                    )
                 })
                 .and_then(|builder| {
                     builder.set_buckets_for_metric(Matcher::Full(SYNC_LATENCY_SECONDS.to_owned()), SYNC_LATENCY_BUCKETS)

@@ -13,6 +13,7 @@
 //!   DID documents may not be private, loopback or link-local. Configured services (the PLC
 //!   directory, a handle-resolution service) are trusted by host and port.
 
+use crate::server::metrics;
 use atrium_api::xrpc::{
     http::{Method, Request, Response, StatusCode},
     HttpClient,
@@ -344,12 +345,14 @@ impl Outbound {
             match outgoing.send().await {
                 Ok(response) => {
                     let status = response.status();
+                    let took = now.elapsed();
+                    ::metrics::histogram!(metrics::OUTBOUND_REQUEST_DURATION_SECONDS).record(took.as_secs_f64());
                     tracing::debug!(
                         method = %parts.method,
                         server,
                         path = url.path(),
                         status = status.as_u16(),
-                        took_ms = now.elapsed().as_secs_f64() * 1000.0,
+                        took_ms = took.as_secs_f64() * 1000.0,
                         "outbound request"
                     );
                     let transient = matches!(status.as_u16(), 502..=504);
