@@ -125,12 +125,7 @@ async fn main() {
 
         // A request through the same middleware that does nothing else: what HTTP itself costs.
         let started = Instant::now();
-        let response = app
-            .client
-            .get(format!("{}/healthz", app.address))
-            .send()
-            .await
-            .expect("sent");
+        let response = app.get("/healthz").await;
         let elapsed = started.elapsed();
         assert!(response.status().is_success(), "/healthz failed: {}", response.status());
         if round >= WARM_UP {
