@@ -100,6 +100,13 @@ async fn main() {
     let mut session_own = Vec::with_capacity(ROUNDS);
     let auth = &app.state.bluesky.as_ref().expect("Bluesky is on").auth;
     let did = Did::parse(&account.did).expect("a DID");
+    let owner = app
+        .state
+        .store
+        .user_by_did(&did)
+        .await
+        .expect("the store answers")
+        .expect("the signed-in account's user");
     for round in 0..WARM_UP + ROUNDS {
         let name = format!("Benchmark event {round}");
         let pds_before = outbound_so_far(&app.state.metrics);
@@ -173,7 +180,7 @@ async fn main() {
         let rkey = Rkey::tid(micros_now(), 7);
         let pds_before = outbound_so_far(&app.state.metrics);
         let started = Instant::now();
-        let repo = auth.repo(&did).await.expect("the account's repo");
+        let repo = auth.repo(&owner).await.expect("the account's repo");
         let got_repo = started.elapsed();
         repo.put_record("community.lexicon.calendar.event", &rkey, &record, None)
             .await

@@ -250,7 +250,7 @@ impl Calendar {
         alt: &str,
     ) -> Result<Event, PublishError> {
         let rkey = self.owned_rkey(owner, event)?;
-        let did = bluesky_did(owner)?;
+        bluesky_did(owner)?;
         let value = event.record.clone().ok_or_else(|| {
             PublishError::BadRecord(crate::server::pds::calendar_event::RecordError::missing("record"))
         })?;
@@ -260,7 +260,7 @@ impl Calendar {
             .and_then(|size| Some((u32::try_from(size.width).ok()?, u32::try_from(size.height).ok()?)))
             .filter(|(width, height)| *width > 0 && *height > 0);
         // Nothing is written while the image has not reached the PDS: the event keeps its copy.
-        let repo = self.auth.repo(did).await.map_err(PublishError::Unreachable)?;
+        let repo = self.auth.repo(owner).await.map_err(PublishError::Unreachable)?;
         let blob = repo
             .upload_blob(bytes, content_type)
             .await
@@ -533,7 +533,7 @@ impl Calendar {
         let did = bluesky_did(owner)?;
         let started = Instant::now();
         let sending = async {
-            let repo = self.auth.repo(did).await?;
+            let repo = self.auth.repo(owner).await?;
             self.send(&repo, Outgoing::of_new(write)).await
         };
         let (queued, outcome) = tokio::join!(self.store.save_pending_write(write, claimed_now()), sending);
@@ -546,7 +546,7 @@ impl Calendar {
     /// transaction that deletes the write; on failure the write records why and when to try again.
     async fn attempt(&self, owner: &User, write: PendingWrite) -> Result<Published, PublishError> {
         let did = bluesky_did(owner)?;
-        let session = self.auth.repo(did).await;
+        let session = self.auth.repo(owner).await;
         self.send_and_settle(did, write, session).await
     }
 

@@ -211,7 +211,7 @@ impl CredentialStore {
 
     /// The user's token set; when it has expired, returns once this instance may refresh it, or
     /// once another instance has (then the fresh one).
-    async fn get_for_refresh(&self, user_id: i64) -> Result<Option<Session>, CredentialError> {
+    pub(super) async fn get_for_refresh(&self, user_id: i64) -> Result<Option<Session>, CredentialError> {
         let key = credentials_key(user_id);
         let lock = refresh_lock_key(user_id);
         let deadline = Instant::now() + REFRESH_WAIT;

@@ -13,7 +13,7 @@ use crate::server::{
     kv::KvStore,
     outbound::{Failures, Outbound},
     pds::{PdsError, Repo},
-    store::{Profile, Store},
+    store::{Profile, Store, User},
 };
 use atrium_api::{agent::Agent, com::atproto::repo::describe_repo, types::string::AtIdentifier, xrpc::XrpcClient};
 use atrium_common::store::Store as AtriumStore;
@@ -288,12 +288,17 @@ impl BlueskyAuth {
         self.client.jwks()
     }
 
-    /// The signed-in account's own repo, written through its OAuth session.
-    pub async fn repo(&self, did: &Did) -> Result<Repo<Session>, PdsError> {
+    /// The signed-in account's own repo, written through its OAuth session. Its credentials
+    /// are found by the user's id, which the caller already has (atrium, knowing only the DID,
+    /// finds the user first: a query more on every write).
+    pub async fn repo(&self, owner: &User) -> Result<Repo<Session>, PdsError> {
+        let did = owner.did.as_ref().ok_or(PdsError::SessionEnded)?;
         let at_did = at_did(did)?;
         // No stored credentials: only signing in again helps. (atrium-oauth's own "session does
         // not exist" error is of a private type, so it is checked here first.)
-        let stored = AtriumStore::get(&self.credentials, &at_did)
+        let stored = self
+            .credentials
+            .get_for_refresh(owner.id)
             .await
             .map_err(|e| PdsError::Unreachable(format!("reading the credentials failed: {e}")))?;
         let Some(credentials) = stored else {
