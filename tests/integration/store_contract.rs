@@ -46,6 +46,7 @@ contract!(
     a_pending_write_is_one_per_record_and_the_newest_intent_wins,
     publishing_settles_the_pending_write_in_the_same_transaction,
     a_failed_publish_keeps_the_pending_write,
+    publishing_a_deleted_record_again_clears_its_tombstone,
     due_writes_are_claimed_by_one_worker_only,
     a_batch_of_firehose_changes_applies_as_one_by_one_would,
 );
@@ -387,6 +388,71 @@ async fn a_failed_publish_keeps_the_pending_write(store: Store) {
     assert!(
         store.pending_write_by_id(write.id).await.expect("query").is_some(),
         "the transaction rolled back: the write is still there"
+    );
+}
+
+async fn publishing_a_deleted_record_again_clears_its_tombstone(store: Store) {
+    use skymeet::domain::{Collection, Rev};
+    use skymeet::server::records::{self, RecordOwner, RecordState};
+    use skymeet::server::store::Applied;
+    let did = Did::parse(&format!("did:plc:{}", crate::helpers::unique("again"))).expect("valid DID");
+    let user_id = store.shadow_user(&did, None).await.expect("a user");
+    let owner = RecordOwner {
+        did: &did,
+        user_id,
+        pds: "",
+    };
+    let rev = |n: u64| Rev::parse(&Rkey::tid(1_700_000_000_000_000 + n, 0).to_string()).expect("a revision");
+    let rkey = Rkey::parse("3lbq2eeeeee22").expect("a record key");
+    let upsert = |cid: &str, at: u64| {
+        let value =
+            json!({"$type": "community.lexicon.calendar.event", "name": "Again", "createdAt": "2026-11-28T00:00:00Z"});
+        let state = RecordState::Present {
+            value,
+            cid: cid.to_owned(),
+        };
+        records::change(owner, Collection::Event, &rkey, state, Some(&rev(at))).expect("a change")
+    };
+    let gone = records::change(owner, Collection::Event, &rkey, RecordState::Gone, Some(&rev(5))).expect("a change");
+    let applied = store
+        .apply_firehose_changes(None, &[upsert("cid-1", 1), gone, upsert("cid-2", 4)])
+        .await
+        .expect("applied");
+    assert_eq!(
+        applied,
+        [Applied::Inserted, Applied::Deleted, Applied::Unchanged],
+        "the delete's tombstone keeps its earlier revisions out"
+    );
+
+    // Our own write makes the record again, with a revision the PDS did not tell us.
+    let write = store
+        .save_pending_write(
+            &NewPendingWrite {
+                owner_id: user_id,
+                ..pending_create(&store, rkey.as_str()).await
+            },
+            now(),
+        )
+        .await
+        .expect("queued");
+    let mut published = event("Again", Some(now()));
+    published.owner_id = Some(user_id);
+    published.source.source_type = SourceType::Bluesky;
+    published.source.at_uri = Some(format!("at://{did}/community.lexicon.calendar.event/{}", rkey.as_str()));
+    published.source.rev = None;
+    store
+        .insert_published_event(&published, Some(write.id))
+        .await
+        .expect("published");
+    assert_eq!(store.pending_write_by_id(write.id).await.expect("query"), None);
+    let applied = store
+        .apply_firehose_changes(None, &[upsert("cid-3", 4)])
+        .await
+        .expect("applied");
+    assert_eq!(
+        applied,
+        [Applied::Updated],
+        "no tombstone is left to keep the change out"
     );
 }
 

@@ -245,7 +245,7 @@ impl Store {
     /// When it settles one, its commit does not wait for the disk ([`Store::settling`]).
     #[tracing::instrument(skip_all, fields(at_uri = ?event.source.at_uri), err)]
     pub async fn insert_published_event(&self, event: &NewEvent, settles: Option<i64>) -> Result<Event, StoreError> {
-        let sql = format!(
+        let insert = format!(
             "insert into event (owner_id, name, description, starts_at, ends_at, time_zone, source_type,
                  source_id, source_url, source_data, last_synced_at, at_uri, rkey, cid, sync_status, record,
                  rev, last_sync_error, slug, mode, status, place, latitude, longitude, visibility)
@@ -253,10 +253,24 @@ impl Store {
                      $20, $21, $22, $23, $24, $25)
              returning {EVENT_COLUMNS}"
         );
+        // Our write made the record again after a delete: the delete's tombstone goes, and the
+        // pending write this settles with it. On PostgreSQL the three are one statement (its
+        // data-modifying WITH), two round trips fewer on the way to answering a publish; SQLite
+        // runs them one after another below (no network between them there).
+        let postgres = matches!(self.pool, super::Pool::Postgres(_));
+        let sql = match postgres {
+            true => format!(
+                "with inserted as ({insert}),
+                      cleared as (delete from tombstone where at_uri = $12),
+                      settled as (delete from pending_write where id = $26)
+                 select * from inserted"
+            ),
+            false => insert,
+        };
         let source = &event.source;
         let row: EventRow = with_pool!(self, |pool| async {
             let mut tx = pool.begin_with(self.settling(settles)).await?;
-            let row = sqlx::query_as(&sql)
+            let query = sqlx::query_as(&sql)
                 .bind(event.owner_id)
                 .bind(&event.name)
                 .bind(&event.description)
@@ -281,15 +295,19 @@ impl Store {
                 .bind(&event.findable.place)
                 .bind(event.findable.latitude())
                 .bind(event.findable.longitude())
-                .bind(event.visibility.name())
-                .fetch_one(&mut *tx)
-                .await?;
-            // Our write made the record again after a delete: the delete's tombstone goes.
-            sqlx::query("delete from tombstone where at_uri = $1")
-                .bind(&source.at_uri)
-                .execute(&mut *tx)
-                .await?;
-            settle_pending_write!(tx, settles);
+                .bind(event.visibility.name());
+            let row = match postgres {
+                true => query.bind(settles).fetch_one(&mut *tx).await?,
+                false => {
+                    let row = query.fetch_one(&mut *tx).await?;
+                    sqlx::query("delete from tombstone where at_uri = $1")
+                        .bind(&source.at_uri)
+                        .execute(&mut *tx)
+                        .await?;
+                    settle_pending_write!(tx, settles);
+                    row
+                }
+            };
             tx.commit().await.map(|()| row)
         }
         .await)
