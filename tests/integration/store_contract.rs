@@ -391,18 +391,28 @@ async fn a_failed_publish_keeps_the_pending_write(store: Store) {
     );
 }
 
+/// An account known only from the firehose (a shadow user), under a DID made for the test.
+async fn shadow_owner(store: &Store, label: &str) -> (Did, i64) {
+    let did = Did::parse(&format!("did:plc:{}", crate::helpers::unique(label))).expect("valid DID");
+    let user_id = store.shadow_user(&did, None).await.expect("a user");
+    (did, user_id)
+}
+
+/// The `n`th revision of a test repo.
+fn rev(n: u64) -> skymeet::domain::Rev {
+    skymeet::domain::Rev::parse(&Rkey::tid(1_700_000_000_000_000 + n, 0).to_string()).expect("a revision")
+}
+
 async fn publishing_a_deleted_record_again_clears_its_tombstone(store: Store) {
-    use skymeet::domain::{Collection, Rev};
+    use skymeet::domain::Collection;
     use skymeet::server::records::{self, RecordOwner, RecordState};
     use skymeet::server::store::Applied;
-    let did = Did::parse(&format!("did:plc:{}", crate::helpers::unique("again"))).expect("valid DID");
-    let user_id = store.shadow_user(&did, None).await.expect("a user");
+    let (did, user_id) = shadow_owner(&store, "again").await;
     let owner = RecordOwner {
         did: &did,
         user_id,
         pds: "",
     };
-    let rev = |n: u64| Rev::parse(&Rkey::tid(1_700_000_000_000_000 + n, 0).to_string()).expect("a revision");
     let rkey = Rkey::parse("3lbq2eeeeee22").expect("a record key");
     let upsert = |cid: &str, at: u64| {
         let value =
@@ -511,17 +521,15 @@ async fn due_writes_are_claimed_by_one_worker_only(store: Store) {
 /// 1,200 new events and 600 new answers pass the most looked up (1,000) and inserted (500) by one
 /// statement.
 async fn a_batch_of_firehose_changes_applies_as_one_by_one_would(store: Store) {
-    use skymeet::domain::{Collection, Rev, RsvpStatus};
+    use skymeet::domain::{Collection, RsvpStatus};
     use skymeet::server::records::{self, RecordOwner, RecordState};
     use skymeet::server::store::{Applied, RecordChange};
-    let did = Did::parse(&format!("did:plc:{}", crate::helpers::unique("batch"))).expect("valid DID");
-    let user_id = store.shadow_user(&did, None).await.expect("a user");
+    let (did, user_id) = shadow_owner(&store, "batch").await;
     let owner = RecordOwner {
         did: &did,
         user_id,
         pds: "",
     };
-    let rev = |n: u64| Rev::parse(&Rkey::tid(1_700_000_000_000_000 + n, 0).to_string()).expect("a revision");
     let rkey = |key: &str| Rkey::parse(key).expect("a record key");
     let upsert = |key: &str, cid: &str, at: u64| -> RecordChange {
         let value = json!({"$type": "community.lexicon.calendar.event", "name": format!("Event {key}"), "createdAt": "2026-11-28T00:00:00Z"});
