@@ -42,9 +42,10 @@ pub use visibility::Looker;
 use crate::server::config::DatabaseConfig;
 use secrecy::ExposeSecret;
 use sqlx::{
-    postgres::{PgConnectOptions, PgPoolOptions},
-    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePoolOptions, SqliteSynchronous},
-    PgPool, SqlitePool,
+    pool::PoolOptions,
+    postgres::PgConnectOptions,
+    sqlite::{SqliteConnectOptions, SqliteJournalMode, SqliteSynchronous},
+    Connection, PgPool, Postgres, Sqlite, SqlitePool,
 };
 use std::{
     str::FromStr,
@@ -54,6 +55,27 @@ use std::{
     },
     time::Duration,
 };
+
+/// A pooled connection that sat idle this long is pinged before it is handed out, so one the
+/// server closed meanwhile (a restart, an idle timeout) is replaced instead of failing a query;
+/// one used more recently than that is taken as alive. sqlx's default pings before every use:
+/// a round trip more on every query, two of them on the way to answering a publish.
+const PING_AFTER_IDLE: Duration = Duration::from_secs(1);
+
+/// How both engines' pools hand out connections.
+fn pool_options<DB: sqlx::Database>() -> PoolOptions<DB> {
+    PoolOptions::new()
+        .acquire_timeout(Duration::from_secs(5))
+        .test_before_acquire(false)
+        .before_acquire(|connection: &mut DB::Connection, meta| {
+            Box::pin(async move {
+                if meta.idle_for >= PING_AFTER_IDLE {
+                    connection.ping().await?;
+                }
+                Ok(true)
+            })
+        })
+}
 
 #[derive(Clone, Debug)]
 pub struct Store {
@@ -236,9 +258,8 @@ impl Store {
             options.get_port(),
             options.get_database().unwrap_or("")
         );
-        let pool = PgPoolOptions::new()
+        let pool = pool_options::<Postgres>()
             .max_connections(max_connections)
-            .acquire_timeout(Duration::from_secs(5))
             .connect_with(options)
             .await
             .map_err(|source| StoreError::Connect { database, source })?;
@@ -262,9 +283,8 @@ impl Store {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(5));
-        let pool = SqlitePoolOptions::new()
+        let pool = pool_options::<Sqlite>()
             .max_connections(4)
-            .acquire_timeout(Duration::from_secs(5))
             .connect_with(options)
             .await
             .map_err(|source| StoreError::Connect { database, source })?;

@@ -278,6 +278,38 @@ async fn the_profile_is_replaced_by_what_the_pds_holds(store: Store) {
     );
 }
 
+/// A pooled connection that died while it sat idle (the server restarted, or closed it) is found
+/// out before it is used, and replaced: the query after it succeeds. (The store pings only the
+/// connections idle for a second or more, not every one before every query.)
+#[tokio::test]
+async fn a_connection_that_died_while_idle_is_replaced_before_use() {
+    use sqlx::{postgres::PgConnectOptions, Connection, PgConnection};
+    use std::str::FromStr;
+    let database = TestDatabase::new(Engine::Postgres).await;
+    let url = database.database_url.as_deref().expect("PostgreSQL");
+    let name = crate::helpers::unique("idle");
+    let options = PgConnectOptions::from_str(url)
+        .expect("valid URL")
+        .application_name(&name);
+    let store = Store::connect_postgres(options, 2).await.expect("store");
+    store.ping().await.expect("the database answers");
+    let mut admin = PgConnection::connect(url).await.expect("connected");
+    let (killed,): (i64,) = sqlx::query_as(
+        "select count(*) from (select pg_terminate_backend(pid) from pg_stat_activity
+                               where application_name = $1) as killed",
+    )
+    .bind(&name)
+    .fetch_one(&mut admin)
+    .await
+    .expect("terminated");
+    assert!(killed >= 1, "the store's connections were found");
+    tokio::time::sleep(std::time::Duration::from_millis(1_200)).await;
+    store
+        .ping()
+        .await
+        .expect("the dead connection is replaced, not handed out");
+}
+
 async fn pending_create(store: &Store, rkey: &str) -> NewPendingWrite {
     let owner = store.upsert_bluesky_user(&alice()).await.expect("user");
     NewPendingWrite {
