@@ -5,7 +5,8 @@
 //! `putRecord` (the write Skymeet makes, under a key it chooses) with the password session, and
 //! that `putRecord` through the account's OAuth session (DPoP) without the app around it; and a
 //! request to the app that does nothing (`/healthz`), what one more HTTP hop through our
-//! middleware costs.
+//! middleware costs. Last, the first write of accounts that just signed in: a new session's
+//! first request to a PDS, which needs the PDS's DPoP nonce.
 //!
 //! Run with `scripts/bench.sh` (it starts the local PDS), or `cargo bench --features ssr --bench
 //! publish` with `LOCAL_PDS_URL` set.
@@ -27,6 +28,8 @@ use std::time::{Duration, Instant};
 
 const ROUNDS: usize = 100;
 const WARM_UP: usize = 3;
+/// How many accounts sign in for the first-write figure (a sign-in takes about a second).
+const NEW_SESSIONS: usize = 9;
 
 fn median(mut samples: Vec<Duration>) -> Duration {
     samples.sort();
@@ -194,6 +197,32 @@ async fn main() {
         }
     }
 
+    // Each new account's first write, through the session its sign-in made.
+    let mut first_writes = Vec::with_capacity(NEW_SESSIONS);
+    for round in 0..NEW_SESSIONS {
+        let newcomer = create_account().await;
+        sign_in_headless(&app, &newcomer).await;
+        let did = Did::parse(&newcomer.did).expect("a DID");
+        let user = app
+            .state
+            .store
+            .user_by_did(&did)
+            .await
+            .expect("the store answers")
+            .expect("the signed-in account's user");
+        let record = json!({
+            "$type": "community.lexicon.calendar.event",
+            "name": format!("First record {round}"),
+            "createdAt": "2031-01-01T00:00:00.000Z",
+        });
+        let started = Instant::now();
+        let repo = auth.repo(&user).await.expect("the account's repo");
+        repo.put_record("community.lexicon.calendar.event", &Rkey::tid(micros_now(), 9), &record, None)
+            .await
+            .expect("the first putRecord through a new session");
+        first_writes.push(started.elapsed());
+    }
+
     let (ours, bare, session) = (median(ours), median(bare), median(session));
     let (bare_put, repo_lookup, http) = (median(bare_put), median(repo_lookup), median(http));
     let (ours_own, session_own) = (median(ours_own), median(session_own));
@@ -224,6 +253,17 @@ async fn main() {
         ms(ours_own),
         ms(session_own),
         ms(ours_own.saturating_sub(session_own))
+    );
+    let first_write = median(first_writes);
+    println!(
+        "  a newly signed-in account's first putRecord (OAuth, {NEW_SESSIONS} accounts): median {:.1} ms ({:.2}x a later one)",
+        ms(first_write),
+        first_write.as_secs_f64() / session.as_secs_f64()
+    );
+    report::row(
+        &format!("publish ({engine}): a new session's first putRecord"),
+        format!("{:.1} ms ({:.2}x a later one)", ms(first_write), first_write.as_secs_f64() / session.as_secs_f64()),
+        "one round trip",
     );
     report::row(
         &format!("publish ({engine}): create through Skymeet / bare createRecord"),
