@@ -217,9 +217,14 @@ async fn main() {
         });
         let started = Instant::now();
         let repo = auth.repo(&user).await.expect("the account's repo");
-        repo.put_record("community.lexicon.calendar.event", &Rkey::tid(micros_now(), 9), &record, None)
-            .await
-            .expect("the first putRecord through a new session");
+        repo.put_record(
+            "community.lexicon.calendar.event",
+            &Rkey::tid(micros_now(), 9),
+            &record,
+            None,
+        )
+        .await
+        .expect("the first putRecord through a new session");
         first_writes.push(started.elapsed());
     }
 
@@ -262,7 +267,11 @@ async fn main() {
     );
     report::row(
         &format!("publish ({engine}): a new session's first putRecord"),
-        format!("{:.1} ms ({:.2}x a later one)", ms(first_write), first_write.as_secs_f64() / session.as_secs_f64()),
+        format!(
+            "{:.1} ms ({:.2}x a later one)",
+            ms(first_write),
+            first_write.as_secs_f64() / session.as_secs_f64()
+        ),
         "one round trip",
     );
     report::row(

@@ -2,16 +2,17 @@
 //! of the OAuth flow against the local PDS. (The whole flow, through the PDS's own pages, is the
 //! Playwright spec `end2end/tests/login.spec.ts`.)
 
-use crate::helpers::{redis_pool, spawn_app, AppOptions, TestApp};
+use crate::helpers::{redis_pool, spawn_app, unique, AppOptions, TestApp};
 use crate::network::{
-    create_account, pds_url, plc_url, post_login, sign_in_headless, spawn_local_network_app, TEST_KEYS,
+    create_account, pds_url, plc_url, post_login, sign_in_headless, spawn_local_network_app, user_of, Account,
+    TEST_KEYS,
 };
 use atrium_api::types::string::Did as AtDid;
 use atrium_common::store::Store as _;
 use atrium_oauth::store::session::Session;
 use reqwest::StatusCode;
 use serde_json::{json, Value};
-use skymeet::domain::Did;
+use skymeet::domain::{Collection, Did, Rkey};
 use skymeet::server::{auth::credentials::credentials_key, kv::KvStore};
 use tower_sessions_redis_store::fred::prelude::KeysInterface;
 
@@ -473,6 +474,68 @@ async fn a_forced_refresh_rotates_the_tokens_and_the_session_keeps_working() {
         expiry(&after)
     );
     auth.validate(&domain_did).await.expect("the fresh tokens work");
+}
+
+/// Writes a record to `account`'s repo through its session on `app`, the way every publish does.
+async fn write_a_record(app: &TestApp, account: &Account) {
+    let user = user_of(app, account).await;
+    let repo = app.state.auth().expect("auth").repo(&user).await.expect("a session");
+    let rkey = Rkey::parse(&unique("n")).expect("a record key");
+    let record = json!({
+        "$type": Collection::Event.nsid(),
+        "name": "Nonce check",
+        "createdAt": "2026-11-29T12:00:00.000Z",
+    });
+    repo.put_record(Collection::Event.nsid(), &rkey, &record, None)
+        .await
+        .expect("written to the PDS");
+}
+
+#[tokio::test]
+async fn a_pds_nonce_is_learned_once_and_then_used_by_every_session_on_every_instance() {
+    let (first, second) = two_instances().await;
+    let (a, b, c) = (create_account().await, create_account().await, create_account().await);
+    sign_in_headless(&first, &a).await;
+    sign_in_headless(&first, &b).await;
+    sign_in_headless(&second, &c).await;
+    let refusals = |app: &TestApp| app.state.auth().expect("auth").nonces().refusals();
+
+    // The first write to the PDS has no nonce to send: the PDS refuses it and gives one.
+    write_a_record(&first, &a).await;
+    assert_eq!(refusals(&first), 1, "learned from one refusal");
+    write_a_record(&first, &a).await;
+    // Another account's first write on the same PDS sends that nonce.
+    write_a_record(&first, &b).await;
+    assert_eq!(refusals(&first), 1, "no refusal for a new session");
+    // So does another instance's first write: the nonce is shared through Redis.
+    write_a_record(&second, &c).await;
+    assert_eq!(refusals(&second), 0, "no refusal on the second instance");
+}
+
+#[tokio::test]
+async fn a_write_with_a_spent_access_token_refreshes_it_and_goes_through() {
+    let app = spawn_local_network_app(AppOptions::production().with("CREDENTIALS_KEYS", TEST_KEYS)).await;
+    let account = create_account().await;
+    sign_in_headless(&app, &account).await;
+    let auth = app.state.auth().expect("auth");
+    write_a_record(&app, &account).await;
+
+    let did: AtDid = account.did.parse().expect("DID");
+    let mut session = auth.credentials().get(&did).await.expect("get").expect("signed in");
+    session.token_set.access_token = "expired-access-token".to_owned();
+    session.token_set.expires_at = Some("2020-01-01T00:00:00.000Z".parse().expect("datetime"));
+    auth.credentials().set(did.clone(), session).await.expect("set");
+
+    write_a_record(&app, &account).await;
+    let fresh = auth
+        .credentials()
+        .get(&did)
+        .await
+        .expect("get")
+        .expect("still signed in");
+    assert_ne!(fresh.token_set.access_token, "expired-access-token", "refreshed");
+    // The next write goes out with the fresh tokens.
+    write_a_record(&app, &account).await;
 }
 
 /// Stands in for the Bluesky AppView, which the local network does not run: answers

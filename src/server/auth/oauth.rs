@@ -5,6 +5,7 @@
 use super::{
     cipher::Cipher,
     credentials::{CredentialStore, OAuthStateStore},
+    dpop::{self, Nonces, PdsClient, ProofKey},
 };
 use crate::domain::{Collection, Did, Handle, Rkey};
 use crate::server::{
@@ -15,23 +16,90 @@ use crate::server::{
     pds::{PdsError, Repo},
     store::{Profile, Store, User},
 };
-use atrium_api::{agent::Agent, com::atproto::repo::describe_repo, types::string::AtIdentifier, xrpc::XrpcClient};
+use atrium_api::{
+    agent::Agent,
+    com::atproto::repo::describe_repo,
+    types::string::{AtIdentifier, Datetime},
+    xrpc::{
+        http::{Request, Response},
+        HttpClient, OutputDataOrBytes, XrpcClient, XrpcRequest,
+    },
+};
 use atrium_common::store::Store as AtriumStore;
 use atrium_identity::did::CommonDidResolver;
 use atrium_oauth::{
     AtprotoClientMetadata, AtprotoLocalhostClientMetadata, AuthMethod, AuthorizeOptions, CallbackParams, GrantType,
-    KnownScope, OAuthClient, OAuthClientConfig, OAuthResolverConfig, OAuthSession, Scope,
+    KnownScope, OAuthClient, OAuthClientConfig, OAuthResolverConfig, Scope,
 };
+use serde::{de::DeserializeOwned, Serialize};
 use serde_json::Value;
-use std::{
-    sync::Arc,
-    time::{Duration, Instant},
-};
+use std::{sync::Arc, time::Duration};
 
 pub type Client = OAuthClient<OAuthStateStore, CredentialStore, CommonDidResolver<Outbound>, HandleResolver, Outbound>;
 
-/// A signed-in account's session with its PDS: DPoP-bound, refreshed by atrium-oauth when due.
-pub type Session = OAuthSession<Outbound, CommonDidResolver<Outbound>, HandleResolver, CredentialStore>;
+/// A signed-in account's session with its PDS, for its requests there. They go out through
+/// [`PdsClient`] (`dpop` says why not through atrium-oauth's session). A token that the PDS
+/// refuses, or whose time is up, is atrium-oauth's to refresh: such a request goes through its
+/// session instead, which refreshes the tokens (once across instances: see `credentials`) and
+/// sends the request again.
+pub struct Session {
+    pds: PdsClient,
+    /// When the access token runs out, as the authorization server said.
+    expires_at: Option<Datetime>,
+    client: Arc<Client>,
+    did: atrium_api::types::string::Did,
+}
+
+impl Session {
+    fn expired(&self) -> bool {
+        self.expires_at.as_ref().is_some_and(|at| at <= &Datetime::now())
+    }
+}
+
+impl HttpClient for Session {
+    async fn send_http(
+        &self,
+        request: Request<Vec<u8>>,
+    ) -> Result<Response<Vec<u8>>, Box<dyn std::error::Error + Send + Sync + 'static>> {
+        self.pds.send_http(request).await
+    }
+}
+
+impl XrpcClient for Session {
+    fn base_uri(&self) -> String {
+        self.pds.base_uri()
+    }
+
+    async fn send_xrpc<P, I, O, E>(
+        &self,
+        request: &XrpcRequest<P, I>,
+    ) -> Result<OutputDataOrBytes<O>, atrium_api::xrpc::Error<E>>
+    where
+        P: Serialize + Send + Sync,
+        I: Serialize + Send + Sync,
+        O: DeserializeOwned + Send + Sync,
+        E: DeserializeOwned + Send + Sync + std::fmt::Debug,
+    {
+        if !self.expired() {
+            let result = self.pds.send_xrpc(request).await;
+            match &result {
+                Err(atrium_api::xrpc::Error::Authentication(challenge)) if dpop::refused_token(challenge) => {}
+                _ => return result,
+            }
+        }
+        // Boxed: atrium's session nests its clients deeply enough that, inlined into every
+        // caller's future, the compiler's query depth limit is reached.
+        Box::pin(async {
+            let session = self
+                .client
+                .restore(&self.did)
+                .await
+                .map_err(|e| atrium_api::xrpc::Error::HttpClient(Box::new(e)))?;
+            session.send_xrpc(request).await
+        })
+        .await
+    }
+}
 
 /// Where a profile record lives in every account's repo: `app.bsky.actor.profile/self`.
 const PROFILE_COLLECTION: &str = "app.bsky.actor.profile";
@@ -160,24 +228,24 @@ pub fn browser_nonce() -> String {
     URL_SAFE_NO_PAD.encode(bytes)
 }
 
-/// How many restored sessions are kept (one per account that writes), and for how long.
+/// How many accounts' sessions are kept (one per account that writes).
 const SESSIONS_KEPT: usize = 1_000;
-const SESSION_KEPT_FOR: Duration = Duration::from_secs(10 * 60);
 
-/// A restored session, kept for the account's next writes: it holds the DPoP nonce its PDS gave
-/// it (a new session learns one only from a refused first request, a second round trip) and saves
-/// restoring (two more reads of the credentials). It is used only while the stored credentials
-/// are still the ones it was restored from: tokens refreshed or retired by any instance, a new
-/// sign-in or a disconnect make the next write restore again.
+/// A session made for an account's writes, kept for its next ones: it saves preparing the DPoP
+/// key again (two P-256 multiplications). It is used only while the stored credentials are still
+/// the ones it was made from: tokens refreshed or retired by any instance, a new sign-in or a
+/// disconnect make the next write make a new one.
 struct KeptSession {
     credentials: atrium_oauth::store::session::Session,
     session: Arc<Session>,
-    restored: Instant,
 }
 
 pub struct BlueskyAuth {
     client: Arc<Client>,
     sessions: quick_cache::sync::Cache<Did, Arc<KeptSession>>,
+    /// The nonces the PDSes gave, shared by every session.
+    nonces: Arc<Nonces>,
+    http_client: Arc<Outbound>,
     credentials: CredentialStore,
     state_store: OAuthStateStore,
     scopes: Vec<Scope>,
@@ -203,6 +271,7 @@ impl BlueskyAuth {
             }
         };
         let credentials = CredentialStore::new(kv.clone(), cipher.clone(), store);
+        let nonces = Arc::new(Nonces::new(kv.clone()));
         let state_store = OAuthStateStore::new(kv, cipher);
         let mut scopes = vec![Scope::Known(KnownScope::Atproto)];
         scopes.extend(
@@ -267,6 +336,8 @@ impl BlueskyAuth {
         Ok(Some(Self {
             client: Arc::new(client),
             sessions: quick_cache::sync::Cache::new(SESSIONS_KEPT),
+            nonces,
+            http_client,
             credentials,
             state_store,
             scopes,
@@ -276,6 +347,11 @@ impl BlueskyAuth {
 
     pub fn credentials(&self) -> &CredentialStore {
         &self.credentials
+    }
+
+    /// The nonces the PDSes gave this instance's sessions.
+    pub fn nonces(&self) -> &Nonces {
+        &self.nonces
     }
 
     /// This client's metadata, as served at its client id.
@@ -293,31 +369,41 @@ impl BlueskyAuth {
     /// finds the user first: a query more on every write).
     pub async fn repo(&self, owner: &User) -> Result<Repo<Session>, PdsError> {
         let did = owner.did.as_ref().ok_or(PdsError::SessionEnded)?;
-        let at_did = at_did(did)?;
-        // No stored credentials: only signing in again helps. (atrium-oauth's own "session does
-        // not exist" error is of a private type, so it is checked here first.)
         let stored = self
             .credentials
             .get_for_refresh(owner.id)
             .await
             .map_err(|e| PdsError::Unreachable(format!("reading the credentials failed: {e}")))?;
+        // No stored credentials: only signing in again helps.
         let Some(credentials) = stored else {
             self.sessions.remove(did);
             return Err(PdsError::SessionEnded);
         };
         if let Some(kept) = self.sessions.get(did) {
-            if kept.credentials == credentials && kept.restored.elapsed() < SESSION_KEPT_FOR {
+            if kept.credentials == credentials {
                 return Ok(Repo::new(Arc::clone(&kept.session), did.clone()));
             }
         }
-        let session = match self.client.restore(&at_did).await {
-            Ok(session) => Arc::new(session),
-            Err(e) => return Err(PdsError::Unreachable(format!("restoring the session failed: {e}"))),
-        };
+        let key = ProofKey::new(&credentials.dpop_key).map_err(|error| {
+            tracing::warn!(%error, "the stored session cannot make DPoP proofs");
+            PdsError::SessionEnded
+        })?;
+        let tokens = &credentials.token_set;
+        let session = Arc::new(Session {
+            pds: PdsClient::new(
+                Arc::clone(&self.http_client),
+                Arc::clone(&self.nonces),
+                Arc::new(key),
+                tokens.aud.clone(),
+                tokens.access_token.clone(),
+            ),
+            expires_at: tokens.expires_at.clone(),
+            client: Arc::clone(&self.client),
+            did: at_did(did)?,
+        });
         let kept = KeptSession {
             credentials,
             session: Arc::clone(&session),
-            restored: Instant::now(),
         };
         self.sessions.insert(did.clone(), Arc::new(kept));
         Ok(Repo::new(session, did.clone()))
