@@ -12,7 +12,7 @@
 //! through this one instead, for two reasons:
 //! - atrium-oauth prepares the key again for every proof: it decodes the JWK and derives the
 //!   public key twice, three P-256 multiplications where a signature needs one (about 0.7 ms of
-//!   CPU a request). Here the key is prepared once ([`ProofKey`]).
+//!   CPU a request). Here the key is prepared once ([`ProofKey`]) and signs with ring's P-256.
 //! - atrium-oauth keeps the nonce it learned in the session that learned it, so each new session
 //!   starts without one and its first request is refused and sent again: a second round trip. A
 //!   nonce is its server's, the same for every account there, so here it is kept per PDS
@@ -25,7 +25,10 @@ use atrium_api::xrpc::{
     HttpClient, XrpcClient,
 };
 use base64::{engine::general_purpose::URL_SAFE_NO_PAD, Engine};
-use p256::ecdsa::{signature::Signer, Signature, SigningKey};
+use ring::{
+    rand::SystemRandom,
+    signature::{EcdsaKeyPair, ECDSA_P256_SHA256_FIXED_SIGNING},
+};
 use serde::Serialize;
 use sha2::{Digest, Sha256};
 use std::{
@@ -44,12 +47,15 @@ pub enum DpopError {
     UnsupportedKey,
     #[error("the DPoP proof could not be written")]
     Encoding(#[from] serde_json::Error),
+    #[error("the DPoP proof could not be signed")]
+    Signing,
 }
 
 /// A session's DPoP key, ready to sign proofs: the signing key with its public half already
 /// derived, and the proofs' header (which names the public key) already encoded.
 pub struct ProofKey {
-    signing: SigningKey,
+    signing: EcdsaKeyPair,
+    random: SystemRandom,
     /// The base64url JSON header every proof made with this key shares.
     header: String,
 }
@@ -60,7 +66,16 @@ impl ProofKey {
             return Err(DpopError::UnsupportedKey);
         };
         let secret = p256::SecretKey::try_from(ec).map_err(|_| DpopError::UnsupportedKey)?;
-        let public = jose_jwk::Key::Ec(jose_jwk::Ec::from(&secret.public_key()));
+        let public_key = secret.public_key();
+        let random = SystemRandom::new();
+        let signing = EcdsaKeyPair::from_private_key_and_public_key(
+            &ECDSA_P256_SHA256_FIXED_SIGNING,
+            &secret.to_bytes(),
+            p256::EncodedPoint::from(&public_key).as_bytes(),
+            &random,
+        )
+        .map_err(|_| DpopError::UnsupportedKey)?;
+        let public = jose_jwk::Key::Ec(jose_jwk::Ec::from(&public_key));
         #[derive(Serialize)]
         struct Header<'a> {
             typ: &'a str,
@@ -73,7 +88,8 @@ impl ProofKey {
             jwk: &public,
         })?;
         Ok(Self {
-            signing: SigningKey::from(secret),
+            signing,
+            random,
             header: URL_SAFE_NO_PAD.encode(header),
         })
     }
@@ -101,8 +117,12 @@ impl ProofKey {
             nonce,
         })?;
         let signed = format!("{}.{}", self.header, URL_SAFE_NO_PAD.encode(claims));
-        let signature: Signature = self.signing.sign(signed.as_bytes());
-        Ok(format!("{signed}.{}", URL_SAFE_NO_PAD.encode(signature.to_bytes())))
+        // ES256 in a JWS is the signature's r and s, 32 bytes each ("fixed").
+        let signature = self
+            .signing
+            .sign(&self.random, signed.as_bytes())
+            .map_err(|_| DpopError::Signing)?;
+        Ok(format!("{signed}.{}", URL_SAFE_NO_PAD.encode(signature.as_ref())))
     }
 }
 
@@ -318,7 +338,7 @@ impl XrpcClient for PdsClient {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use p256::ecdsa::{signature::Verifier, VerifyingKey};
+    use p256::ecdsa::{signature::Verifier, Signature, VerifyingKey};
     use serde_json::Value;
 
     fn decoded(part: &str) -> Value {
