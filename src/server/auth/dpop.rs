@@ -154,11 +154,12 @@ const NONCES_KEPT: usize = 10_000;
 /// How long a nonce is offered to other instances: a PDS replaces its nonce every minute or so
 /// and takes the one before for a while; an older one costs only the refused first request.
 const NONCE_SHARED_FOR: Duration = Duration::from_secs(3 * 60);
-/// The longest nonce kept: PDSes send 43 characters. A longer one is used for the one request
-/// that asked for it, never kept.
+/// The longest nonce taken: PDSes send 43 characters. A longer one is ignored, like one with
+/// characters no nonce has: the request it came with stands as answered.
 const MAX_NONCE_LEN: usize = 256;
-/// The longest server address (host and port) whose nonce is shared through the key-value store.
-const MAX_AUTHORITY_LEN: usize = 255;
+/// The longest server address (host and port) whose nonce is kept (a DNS name has at most 253
+/// characters).
+const MAX_AUTHORITY_LEN: usize = 262;
 
 /// The nonce each PDS gave last, by its address (host and port): kept in this instance and
 /// offered to the others through the key-value store. A nonce only spares a round trip, so
@@ -184,17 +185,19 @@ impl Nonces {
         self.refusals.load(Ordering::Relaxed)
     }
 
-    fn kv_key(authority: &str) -> Option<String> {
-        (authority.len() <= MAX_AUTHORITY_LEN).then(|| format!("dpop-nonce:{authority}"))
+    fn kv_key(authority: &str) -> String {
+        format!("dpop-nonce:{authority}")
     }
 
     /// The nonce to send to the server at `authority`, if this or another instance knows one.
     async fn get(&self, authority: &str) -> Option<Arc<str>> {
+        if authority.len() > MAX_AUTHORITY_LEN {
+            return None;
+        }
         if let Some(nonce) = self.kept.get(authority) {
             return Some(nonce);
         }
-        let key = Self::kv_key(authority)?;
-        match self.kv.get(&key).await {
+        match self.kv.get(&Self::kv_key(authority)).await {
             Ok(Some(bytes)) => {
                 let nonce: Arc<str> = String::from_utf8(bytes).ok().filter(|n| is_nonce(n))?.into();
                 self.kept.insert(authority.to_owned(), Arc::clone(&nonce));
@@ -210,14 +213,16 @@ impl Nonces {
 
     /// Keeps the nonce the server at `authority` just gave, and offers it to the other instances.
     async fn learn(&self, authority: &str, nonce: &str) {
-        if !is_nonce(nonce) {
+        if !is_nonce(nonce) || authority.len() > MAX_AUTHORITY_LEN {
             return;
         }
         self.kept.insert(authority.to_owned(), nonce.into());
-        if let Some(key) = Self::kv_key(authority) {
-            if let Err(error) = self.kv.set(&key, nonce.as_bytes(), NONCE_SHARED_FOR).await {
-                tracing::debug!(%error, "sharing a DPoP nonce failed");
-            }
+        let shared = self
+            .kv
+            .set(&Self::kv_key(authority), nonce.as_bytes(), NONCE_SHARED_FOR)
+            .await;
+        if let Err(error) = shared {
+            tracing::debug!(%error, "sharing a DPoP nonce failed");
         }
     }
 }
@@ -452,7 +457,7 @@ mod tests {
     }
 
     #[tokio::test]
-    async fn a_nonce_one_instance_learns_is_offered_to_the_others_and_an_overlong_address_is_not_shared() {
+    async fn a_nonce_one_instance_learns_is_offered_to_the_others_and_an_overlong_address_is_not_kept() {
         let kv = KvStore::memory();
         let (first, second) = (Nonces::new(kv.clone()), Nonces::new(kv));
         assert_eq!(first.get("pds.example").await, None);
@@ -463,7 +468,8 @@ mod tests {
 
         let long = "p".repeat(MAX_AUTHORITY_LEN + 1);
         first.learn(&long, "n2").await;
-        assert_eq!(first.get(&long).await.as_deref(), Some("n2"), "kept here");
+        assert!(first.kept.get(&long).is_none(), "not kept");
+        assert_eq!(first.get(&long).await, None);
         assert_eq!(second.get(&long).await, None, "not offered");
     }
 }
