@@ -456,6 +456,79 @@ mod tests {
         )));
     }
 
+    /// A server that refuses every request for want of a nonce, each time naming the one
+    /// `nonce(n)` makes for its `n`th request; the address it listens on, and its request count.
+    async fn refusing(nonce: fn(usize) -> String) -> (String, Arc<std::sync::atomic::AtomicUsize>) {
+        use axum::response::IntoResponse;
+        let count = Arc::new(std::sync::atomic::AtomicUsize::new(0));
+        let seen = Arc::clone(&count);
+        let app = axum::Router::new().fallback(move || {
+            let n = seen.fetch_add(1, Ordering::SeqCst);
+            async move {
+                (
+                    axum::http::StatusCode::UNAUTHORIZED,
+                    [
+                        ("WWW-Authenticate", r#"DPoP error="use_dpop_nonce""#.to_owned()),
+                        ("DPoP-Nonce", nonce(n)),
+                    ],
+                )
+                    .into_response()
+            }
+        });
+        let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.expect("port");
+        let address = format!("http://{}", listener.local_addr().expect("address"));
+        tokio::spawn(async move { axum::serve(listener, app).await });
+        (address, count)
+    }
+
+    fn client_of(address: &str, nonces: &Arc<Nonces>) -> PdsClient {
+        let url = url::Url::parse(address).expect("url");
+        let policy = crate::server::outbound::AddressPolicy::default().trust(&url);
+        let (_, jwk) = session_key();
+        PdsClient::new(
+            Arc::new(Outbound::new(policy, Duration::from_secs(30))),
+            Arc::clone(nonces),
+            Arc::new(ProofKey::new(&jwk).expect("key")),
+            address.to_owned(),
+            "token".to_owned(),
+        )
+    }
+
+    fn request_to(address: &str) -> Request<Vec<u8>> {
+        Request::builder()
+            .method("POST")
+            .uri(format!("{address}/xrpc/com.atproto.repo.putRecord"))
+            .body(b"{}".to_vec())
+            .expect("request")
+    }
+
+    #[tokio::test]
+    async fn a_server_that_refuses_every_nonce_is_asked_twice_and_its_refusal_stands() {
+        let (address, count) = refusing(|n| format!("nonce-{n}")).await;
+        let nonces = Arc::new(Nonces::new(KvStore::memory()));
+        let response = client_of(&address, &nonces)
+            .send_http(request_to(&address))
+            .await
+            .expect("an answer");
+        assert_eq!(response.status(), 401);
+        assert_eq!(count.load(Ordering::SeqCst), 2, "the request and one retry, no more");
+        assert_eq!(nonces.refusals(), 1);
+    }
+
+    #[tokio::test]
+    async fn a_hostile_nonce_from_a_server_is_not_sent_back() {
+        let (address, count) = refusing(|_| "n".repeat(64 * 1024)).await;
+        let nonces = Arc::new(Nonces::new(KvStore::memory()));
+        let response = client_of(&address, &nonces)
+            .send_http(request_to(&address))
+            .await
+            .expect("an answer");
+        assert_eq!(response.status(), 401, "the refusal stands");
+        assert_eq!(count.load(Ordering::SeqCst), 1, "not sent again");
+        let authority = address.trim_start_matches("http://");
+        assert_eq!(nonces.get(authority).await, None, "not kept");
+    }
+
     #[tokio::test]
     async fn a_nonce_one_instance_learns_is_offered_to_the_others_and_an_overlong_address_is_not_kept() {
         let kv = KvStore::memory();
