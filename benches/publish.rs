@@ -21,9 +21,9 @@ mod network;
 mod report;
 
 use helpers::AppOptions;
-use network::{create_account, pds_url, sign_in_headless, spawn_local_network_app, TEST_KEYS};
+use network::{create_account, pds_url, sign_in_headless, spawn_local_network_app, user_of, TEST_KEYS};
 use serde_json::json;
-use skymeet::domain::{Did, Rkey};
+use skymeet::domain::Rkey;
 use std::time::{Duration, Instant};
 
 const ROUNDS: usize = 100;
@@ -102,14 +102,7 @@ async fn main() {
     let mut ours_own = Vec::with_capacity(ROUNDS);
     let mut session_own = Vec::with_capacity(ROUNDS);
     let auth = &app.state.bluesky.as_ref().expect("Bluesky is on").auth;
-    let did = Did::parse(&account.did).expect("a DID");
-    let owner = app
-        .state
-        .store
-        .user_by_did(&did)
-        .await
-        .expect("the store answers")
-        .expect("the signed-in account's user");
+    let owner = user_of(&app, &account).await;
     for round in 0..WARM_UP + ROUNDS {
         let name = format!("Benchmark event {round}");
         let pds_before = outbound_so_far(&app.state.metrics);
@@ -202,14 +195,7 @@ async fn main() {
     for round in 0..NEW_SESSIONS {
         let newcomer = create_account().await;
         sign_in_headless(&app, &newcomer).await;
-        let did = Did::parse(&newcomer.did).expect("a DID");
-        let user = app
-            .state
-            .store
-            .user_by_did(&did)
-            .await
-            .expect("the store answers")
-            .expect("the signed-in account's user");
+        let user = user_of(&app, &newcomer).await;
         let record = json!({
             "$type": "community.lexicon.calendar.event",
             "name": format!("First record {round}"),

@@ -221,11 +221,24 @@ async fn two_instances() -> (TestApp, TestApp) {
     (first, second)
 }
 
-#[tokio::test]
-async fn a_real_sign_in_stores_sealed_credentials_in_redis_and_the_user() {
+/// An app on the local network, its credentials sealed with the test keys, and an account signed
+/// in to it.
+async fn signed_in_app() -> (TestApp, Account) {
     let app = spawn_local_network_app(AppOptions::production().with("CREDENTIALS_KEYS", TEST_KEYS)).await;
     let account = create_account().await;
     sign_in_headless(&app, &account).await;
+    (app, account)
+}
+
+/// Makes `session`'s access token dead and past its time.
+fn spend_access_token(session: &mut Session) {
+    session.token_set.access_token = "expired-access-token".to_owned();
+    session.token_set.expires_at = Some("2020-01-01T00:00:00.000Z".parse().expect("datetime"));
+}
+
+#[tokio::test]
+async fn a_real_sign_in_stores_sealed_credentials_in_redis_and_the_user() {
+    let (app, account) = signed_in_app().await;
 
     // The user exists once, with the handle the PDS reports.
     let did = Did::parse(&account.did).expect("DID");
@@ -294,8 +307,7 @@ async fn an_expired_token_is_refreshed_exactly_once_across_two_instances() {
     let did: AtDid = account.did.parse().expect("DID");
     let mut session = auth_a.credentials().get(&did).await.expect("get").expect("signed in");
     // The access token is dead and past its time: the next authenticated call refreshes.
-    session.token_set.access_token = "expired-access-token".to_owned();
-    session.token_set.expires_at = Some("2020-01-01T00:00:00.000Z".parse().expect("datetime"));
+    spend_access_token(&mut session);
     auth_a
         .credentials()
         .set(did.clone(), session.clone())
@@ -373,17 +385,14 @@ async fn a_second_instance_waits_for_the_first_ones_refresh() {
 
 #[tokio::test]
 async fn an_ended_session_asks_to_sign_in_again() {
-    let app = spawn_local_network_app(AppOptions::production().with("CREDENTIALS_KEYS", TEST_KEYS)).await;
-    let account = create_account().await;
-    sign_in_headless(&app, &account).await;
+    let (app, account) = signed_in_app().await;
     let auth = app.state.auth().expect("auth");
     let did: AtDid = account.did.parse().expect("DID");
 
     // The access token expired and the PDS no longer knows the refresh token (revoked).
     let mut session = auth.credentials().get(&did).await.expect("get").expect("signed in");
-    session.token_set.access_token = "expired-access-token".to_owned();
+    spend_access_token(&mut session);
     session.token_set.refresh_token = Some("revoked-refresh-token".to_owned());
-    session.token_set.expires_at = Some("2020-01-01T00:00:00.000Z".parse().expect("datetime"));
     auth.credentials().set(did.clone(), session).await.expect("set");
 
     let response = app
@@ -440,9 +449,7 @@ async fn outside_the_local_network_a_pds_on_a_private_address_is_refused() {
 
 #[tokio::test]
 async fn a_forced_refresh_rotates_the_tokens_and_the_session_keeps_working() {
-    let app = spawn_local_network_app(AppOptions::production().with("CREDENTIALS_KEYS", TEST_KEYS)).await;
-    let account = create_account().await;
-    sign_in_headless(&app, &account).await;
+    let (app, account) = signed_in_app().await;
     let auth = app.state.auth().expect("auth");
     let did: AtDid = account.did.parse().expect("DID");
     let before = auth.credentials().get(&did).await.expect("get").expect("signed in");
@@ -514,16 +521,13 @@ async fn a_pds_nonce_is_learned_once_and_then_used_by_every_session_on_every_ins
 
 #[tokio::test]
 async fn a_write_with_a_spent_access_token_refreshes_it_and_goes_through() {
-    let app = spawn_local_network_app(AppOptions::production().with("CREDENTIALS_KEYS", TEST_KEYS)).await;
-    let account = create_account().await;
-    sign_in_headless(&app, &account).await;
+    let (app, account) = signed_in_app().await;
     let auth = app.state.auth().expect("auth");
     write_a_record(&app, &account).await;
 
     let did: AtDid = account.did.parse().expect("DID");
     let mut session = auth.credentials().get(&did).await.expect("get").expect("signed in");
-    session.token_set.access_token = "expired-access-token".to_owned();
-    session.token_set.expires_at = Some("2020-01-01T00:00:00.000Z".parse().expect("datetime"));
+    spend_access_token(&mut session);
     auth.credentials().set(did.clone(), session).await.expect("set");
 
     write_a_record(&app, &account).await;
