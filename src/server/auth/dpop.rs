@@ -164,8 +164,13 @@ const MAX_AUTHORITY_LEN: usize = 262;
 /// The nonce each PDS gave last, by its address (host and port): kept in this instance and
 /// offered to the others through the key-value store. A nonce only spares a round trip, so
 /// failing to read or write the store costs nothing else.
+///
+/// A server neither this instance nor the store knows a nonce of is kept as having none, so that
+/// requests to a PDS that never sends one do not each ask the store first. A PDS that does use
+/// nonces names its current one in its first answer, which then takes that place.
 pub struct Nonces {
-    kept: quick_cache::sync::Cache<String, Arc<str>>,
+    /// Per server: `Some` nonce, or `None` when the store had none when asked.
+    kept: quick_cache::sync::Cache<String, Option<Arc<str>>>,
     kv: KvStore,
     refusals: AtomicU64,
 }
@@ -194,21 +199,22 @@ impl Nonces {
         if authority.len() > MAX_AUTHORITY_LEN {
             return None;
         }
-        if let Some(nonce) = self.kept.get(authority) {
-            return Some(nonce);
+        if let Some(known) = self.kept.get(authority) {
+            return known;
         }
-        match self.kv.get(&Self::kv_key(authority)).await {
-            Ok(Some(bytes)) => {
-                let nonce: Arc<str> = String::from_utf8(bytes).ok().filter(|n| is_nonce(n))?.into();
-                self.kept.insert(authority.to_owned(), Arc::clone(&nonce));
-                Some(nonce)
-            }
-            Ok(None) => None,
+        let shared = match self.kv.get(&Self::kv_key(authority)).await {
+            Ok(shared) => shared
+                .and_then(|bytes| String::from_utf8(bytes).ok())
+                .filter(|nonce| is_nonce(nonce))
+                .map(Arc::from),
             Err(error) => {
+                // Not kept: the store is asked again next time.
                 tracing::debug!(%error, "reading a shared DPoP nonce failed");
-                None
+                return None;
             }
-        }
+        };
+        self.kept.insert(authority.to_owned(), shared.clone());
+        shared
     }
 
     /// Keeps the nonce the server at `authority` just gave, and offers it to the other instances.
@@ -216,7 +222,7 @@ impl Nonces {
         if !is_nonce(nonce) || authority.len() > MAX_AUTHORITY_LEN {
             return;
         }
-        self.kept.insert(authority.to_owned(), nonce.into());
+        self.kept.insert(authority.to_owned(), Some(nonce.into()));
         let shared = self
             .kv
             .set(&Self::kv_key(authority), nonce.as_bytes(), NONCE_SHARED_FOR)
@@ -544,5 +550,20 @@ mod tests {
         assert!(first.kept.get(&long).is_none(), "not kept");
         assert_eq!(first.get(&long).await, None);
         assert_eq!(second.get(&long).await, None, "not offered");
+    }
+
+    #[tokio::test]
+    async fn a_server_without_a_nonce_is_remembered_as_such_until_it_gives_one() {
+        let kv = KvStore::memory();
+        let nonces = Nonces::new(kv.clone());
+        assert_eq!(nonces.get("pds.example").await, None);
+        // Another instance's nonce arriving in the store later is not looked for on every
+        // request: this instance learns the server's nonce from the server's own answer.
+        kv.set(&Nonces::kv_key("pds.example"), b"n1", NONCE_SHARED_FOR)
+            .await
+            .expect("stored");
+        assert_eq!(nonces.get("pds.example").await, None, "the store is not asked again");
+        nonces.learn("pds.example", "n2").await;
+        assert_eq!(nonces.get("pds.example").await.as_deref(), Some("n2"));
     }
 }
