@@ -52,11 +52,15 @@ pub(crate) mod ssr {
         };
         let generation = session.get::<i64>(keys::SESSION_GENERATION).await?.unwrap_or(0);
         // Signed out everywhere since (or disabled): this session no longer signs anyone in.
-        Ok(state
+        let user = state
             .store
             .user_by_id(user_id)
             .await?
-            .filter(|user| user.session_generation == generation && user.disabled_at.is_none()))
+            .filter(|user| user.session_generation == generation && user.disabled_at.is_none());
+        if user.is_some() {
+            crate::server::session::keep_alive(session, state.config.limits.session_idle).await?;
+        }
+        Ok(user)
     }
 
     /// The user signed in on `session`, or "sign in first" (401).

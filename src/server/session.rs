@@ -9,7 +9,7 @@ use tower_sessions::{
     cookie::SameSite,
     session::{Id, Record},
     session_store::{self, SessionStore},
-    Expiry, SessionManagerLayer,
+    Expiry, Session, SessionManagerLayer,
 };
 use tower_sessions_redis_store::{fred::prelude::Pool, RedisStore};
 
@@ -28,6 +28,9 @@ pub mod keys {
     pub const OAUTH_NONCE: &str = "oauth_nonce";
     /// The sign-in in progress connects Bluesky to a local account (`Connecting`), not signs in.
     pub const CONNECTING: &str = "connecting";
+    /// When a signed-in session last began a new idle period (`i64`, Unix milliseconds); see
+    /// [`super::keep_alive`].
+    pub const RENEWED_AT: &str = "renewed_at";
 }
 
 /// A local account connecting Bluesky: who, and the DID they named (the sign-in must end as it).
@@ -144,8 +147,25 @@ impl SessionStore for MemorySessions {
     }
 }
 
+/// Keeps a signed-in session alive while it is in use. tower-sessions stores a session (and sends
+/// its cookie) only when something in it changed, each time for the whole idle period from then,
+/// so reading it renews nothing: left at that, a session would end a week after the sign-in
+/// however often its owner came back. A visit that finds the last renewal more than a tenth of
+/// the idle period ago notes the time in the session, and that change stores it (and its
+/// cookie) for a new idle period. A session in use lasts; one left alone ends between nine tenths
+/// of the idle period and the whole of it after the last visit.
+pub async fn keep_alive(session: &Session, idle: std::time::Duration) -> Result<(), tower_sessions::session::Error> {
+    let now = chrono::Utc::now().timestamp_millis();
+    let every = i64::try_from((idle / 10).as_millis()).unwrap_or(i64::MAX);
+    let renewed: Option<i64> = session.get(keys::RENEWED_AT).await?;
+    if renewed.is_none_or(|at| now.saturating_sub(at) >= every) {
+        session.insert(keys::RENEWED_AT, now).await?;
+    }
+    Ok(())
+}
+
 /// `HttpOnly`, `SameSite=Lax`, and `Secure` whenever the public URL is https. A session ends after
-/// `SESSION_IDLE_SECONDS` (a week by default) without a visit.
+/// `SESSION_IDLE_SECONDS` (a week by default) without a visit ([`keep_alive`]).
 pub fn layer(config: &Config, backend: SessionBackend) -> SessionManagerLayer<SessionBackend> {
     let idle = time::Duration::try_from(config.limits.session_idle).unwrap_or(time::Duration::days(7));
     SessionManagerLayer::new(backend)

@@ -1,7 +1,7 @@
 //! Local accounts through the real mail path: a real SMTP server (`aiosmtpd` from PyPI, started
 //! per test by [`MailServer`]) receives what Skymeet sends, and the tests follow the links in it.
 
-use crate::helpers::{spawn_app, visitor, AppOptions, TestApp, NO_ARGUMENTS};
+use crate::helpers::{local_person, spawn_app, visitor, AppOptions, TestApp, NO_ARGUMENTS};
 use reqwest::StatusCode;
 use serde_json::Value;
 use std::{
@@ -470,3 +470,27 @@ async fn without_a_mail_server_the_mail_goes_to_the_outbox() {
     assert!(body["location"].is_string(), "{status} {body}");
     assert_eq!(signed_in_as(&app, &browser).await.as_deref(), Some("Lin"));
 }
+
+/// A session lasts while it is used: visits keep it long after its idle time has passed since the
+/// sign-in, and only that long without a visit ends it (its cookie and its stored copy alike).
+async fn a_session_in_use_outlives_its_idle_time_and_an_unused_one_ends(options: AppOptions) {
+    let app = spawn_app(options.with("SESSION_IDLE_SECONDS", "3")).await;
+    let (browser, _, _) = local_person(&app, "Ada").await;
+    // A visit every half second for twice the idle time.
+    for visit in 0..12 {
+        tokio::time::sleep(Duration::from_millis(500)).await;
+        assert_eq!(
+            signed_in_as(&app, &browser).await.as_deref(),
+            Some("Ada"),
+            "still signed in at visit {visit}"
+        );
+    }
+    tokio::time::sleep(Duration::from_millis(3500)).await;
+    assert_eq!(
+        signed_in_as(&app, &browser).await,
+        None,
+        "signed out after the idle time"
+    );
+}
+
+on_both_engines!(a_session_in_use_outlives_its_idle_time_and_an_unused_one_ends);
