@@ -214,6 +214,18 @@ impl MemoryKv {
         true
     }
 
+    /// Sets `key` only while it holds a value (Redis's `SET XX`); whether it did.
+    pub fn replace(&self, key: &str, value: &[u8], ttl: Duration) -> bool {
+        let now = Instant::now();
+        let mut entries = self.lock();
+        let Some(entry) = entries.get_mut(key).filter(|entry| entry.expires_at > now) else {
+            return false;
+        };
+        entry.value = value.to_vec();
+        entry.expires_at = now + ttl;
+        true
+    }
+
     pub fn delete(&self, key: &str) -> bool {
         let now = Instant::now();
         self.lock().remove(key).is_some_and(|entry| entry.expires_at > now)

@@ -11,7 +11,13 @@ use tower_sessions::{
     session_store::{self, SessionStore},
     Expiry, Session, SessionManagerLayer,
 };
-use tower_sessions_redis_store::{fred::prelude::Pool, RedisStore};
+use tower_sessions_redis_store::{
+    fred::{
+        prelude::{KeysInterface, Pool},
+        types::{Expiration, SetOptions},
+    },
+    RedisStore,
+};
 
 pub const COOKIE_NAME: &str = "skymeet_session";
 
@@ -43,7 +49,7 @@ pub struct Connecting {
 /// The session store in use: one type for the layer, whichever backend the config picked.
 #[derive(Debug, Clone)]
 pub enum SessionBackend {
-    Redis(RedisStore<Pool>),
+    Redis { store: RedisStore<Pool>, pool: Pool },
     Memory(MemorySessions),
 }
 
@@ -51,28 +57,47 @@ pub enum SessionBackend {
 impl SessionStore for SessionBackend {
     async fn create(&self, record: &mut Record) -> session_store::Result<()> {
         match self {
-            Self::Redis(store) => store.create(record).await,
+            Self::Redis { store, .. } => store.create(record).await,
             Self::Memory(store) => store.create(record).await,
         }
     }
 
     async fn save(&self, record: &Record) -> session_store::Result<()> {
         match self {
-            Self::Redis(store) => store.save(record).await,
+            // tower-sessions-redis-store 0.16 saves with `SET XX` (only a session still stored)
+            // but reads Redis's answer as a bool, which fred cannot make of the nil Redis
+            // answers when the session is gone: saving one deleted meanwhile (signed out, or
+            // expired) failed, and the request with it (500). The same command, in the store's
+            // own encoding, its answer read as what it is.
+            Self::Redis { pool, .. } => {
+                let bytes = rmp_serde::to_vec(record).map_err(|e| session_store::Error::Encode(e.to_string()))?;
+                let expiry = Expiration::EXAT(record.expiry_date.unix_timestamp());
+                let _saved: Option<String> = pool
+                    .set(
+                        record.id.to_string(),
+                        bytes.as_slice(),
+                        Some(expiry),
+                        Some(SetOptions::XX),
+                        false,
+                    )
+                    .await
+                    .map_err(|e| session_store::Error::Backend(e.to_string()))?;
+                Ok(())
+            }
             Self::Memory(store) => store.save(record).await,
         }
     }
 
     async fn load(&self, id: &Id) -> session_store::Result<Option<Record>> {
         match self {
-            Self::Redis(store) => store.load(id).await,
+            Self::Redis { store, .. } => store.load(id).await,
             Self::Memory(store) => store.load(id).await,
         }
     }
 
     async fn delete(&self, id: &Id) -> session_store::Result<()> {
         match self {
-            Self::Redis(store) => store.delete(id).await,
+            Self::Redis { store, .. } => store.delete(id).await,
             Self::Memory(store) => store.delete(id).await,
         }
     }
@@ -82,7 +107,10 @@ impl SessionBackend {
     /// Redis when there is a pool; otherwise the embedded key-value map `memory`.
     pub fn new(redis: Option<&Pool>, memory: MemoryKv) -> Self {
         match redis {
-            Some(pool) => Self::Redis(RedisStore::new(pool.clone())),
+            Some(pool) => Self::Redis {
+                store: RedisStore::new(pool.clone()),
+                pool: pool.clone(),
+            },
             None => Self::Memory(MemorySessions { kv: memory }),
         }
     }
@@ -124,11 +152,17 @@ impl SessionStore for MemorySessions {
         Ok(())
     }
 
+    /// Saves a session that is still stored: one another request deleted meanwhile (signed
+    /// out) stays deleted, as with the Redis store (`SET XX`). tower-sessions saves only a
+    /// session it found stored; a new one is `create`d.
     async fn save(&self, record: &Record) -> session_store::Result<()> {
+        let key = Self::key(&record.id);
         match Self::encode(record)? {
-            Some((bytes, ttl)) => self.kv.set(&Self::key(&record.id), &bytes, ttl),
+            Some((bytes, ttl)) => {
+                self.kv.replace(&key, &bytes, ttl);
+            }
             None => {
-                self.kv.delete(&Self::key(&record.id));
+                self.kv.delete(&key);
             }
         }
         Ok(())

@@ -1,7 +1,11 @@
-//! The key-value contract: every test runs against Redis and against the in-process store.
+//! The key-value contract: every test runs against Redis and against the in-process store; so do
+//! the session stores built on them.
 
 use crate::helpers::unique;
-use skymeet::server::kv::{KvError, KvStore};
+use skymeet::server::{
+    kv::{KvError, KvStore, MemoryKv},
+    session::SessionBackend,
+};
 use std::time::Duration;
 
 macro_rules! contract {
@@ -98,4 +102,43 @@ async fn a_zero_ttl_is_refused(kv: KvStore) {
         Err(KvError::ZeroTtl)
     ));
     assert_eq!(kv.get(&key).await.expect("get"), None);
+}
+
+/// A session another request deleted (a sign-out) while this one still held it is not saved back
+/// by this one's change, on both session stores.
+async fn a_session_deleted_meanwhile_is_not_saved_again(sessions: SessionBackend) {
+    use tower_sessions::{
+        session::{Id, Record},
+        SessionStore,
+    };
+    let mut record = Record {
+        id: Id::default(),
+        data: [("user_id".to_owned(), serde_json::json!(7))].into_iter().collect(),
+        expiry_date: time::OffsetDateTime::now_utc() + time::Duration::hours(1),
+    };
+    sessions.create(&mut record).await.expect("created");
+    record
+        .data
+        .insert("time_zone".to_owned(), serde_json::json!("Europe/Berlin"));
+    sessions.save(&record).await.expect("saved");
+    let stored = sessions.load(&record.id).await.expect("loaded").expect("still there");
+    assert_eq!(stored.data["time_zone"], "Europe/Berlin", "a stored session is saved");
+
+    sessions.delete(&record.id).await.expect("deleted");
+    sessions.save(&record).await.expect("saved");
+    assert!(
+        sessions.load(&record.id).await.expect("loaded").is_none(),
+        "a deleted session stays deleted"
+    );
+}
+
+#[tokio::test]
+async fn a_session_deleted_meanwhile_is_not_saved_again_in_redis() {
+    let pool = crate::helpers::redis_pool().await;
+    a_session_deleted_meanwhile_is_not_saved_again(SessionBackend::new(Some(&pool), MemoryKv::default())).await;
+}
+
+#[tokio::test]
+async fn a_session_deleted_meanwhile_is_not_saved_again_in_memory() {
+    a_session_deleted_meanwhile_is_not_saved_again(SessionBackend::new(None, MemoryKv::default())).await;
 }
