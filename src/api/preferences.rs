@@ -5,11 +5,15 @@ use crate::domain::{ShownZone, TimeZoneName};
 use leptos::prelude::*;
 
 /// The time zone pages show times in: the one the visitor chose or their browser reported, else
-/// each event's own.
+/// each event's own. A session that holds one is kept alive by the visit, a guest's too.
 #[server(endpoint = "viewer_time_zone")]
 pub async fn viewer_time_zone() -> Result<ShownZone, ApiError> {
-    use crate::server::session::keys;
-    let zone: Option<TimeZoneName> = super::ssr::session().await?.get(keys::TIME_ZONE).await?;
+    use crate::server::session::{keep_alive, keys};
+    let session = super::ssr::session().await?;
+    let zone: Option<TimeZoneName> = session.get(keys::TIME_ZONE).await?;
+    if zone.is_some() {
+        keep_alive(&session, super::ssr::state()?.config.limits.session_idle).await?;
+    }
     Ok(zone.map_or(ShownZone::EventsOwn, ShownZone::Viewer))
 }
 

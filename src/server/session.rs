@@ -34,7 +34,7 @@ pub mod keys {
     pub const OAUTH_NONCE: &str = "oauth_nonce";
     /// The sign-in in progress connects Bluesky to a local account (`Connecting`), not signs in.
     pub const CONNECTING: &str = "connecting";
-    /// When a signed-in session last began a new idle period (`i64`, Unix milliseconds); see
+    /// When the session last began a new idle period (`i64`, Unix milliseconds); see
     /// [`super::keep_alive`].
     pub const RENEWED_AT: &str = "renewed_at";
 }
@@ -181,7 +181,8 @@ impl SessionStore for MemorySessions {
     }
 }
 
-/// Keeps a signed-in session alive while it is in use. tower-sessions stores a session (and sends
+/// Keeps a session alive while it is in use (called where a request reads what the session
+/// holds: the signed-in user, the chosen time zone). tower-sessions stores a session (and sends
 /// its cookie) only when something in it changed, each time for the whole idle period from then,
 /// so reading it renews nothing: left at that, a session would end a week after the sign-in
 /// however often its owner came back. A visit that finds the last renewal more than a tenth of

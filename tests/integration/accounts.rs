@@ -4,6 +4,7 @@
 use crate::helpers::{local_person, spawn_app, visitor, AppOptions, TestApp, NO_ARGUMENTS};
 use reqwest::StatusCode;
 use serde_json::Value;
+use skymeet::domain::{ShownZone, TimeZoneName};
 use std::{
     path::{Path, PathBuf},
     process::{Child, Command, Stdio},
@@ -472,10 +473,14 @@ async fn without_a_mail_server_the_mail_goes_to_the_outbox() {
 }
 
 /// A session lasts while it is used: visits keep it long after its idle time has passed since the
-/// sign-in, and only that long without a visit ends it (its cookie and its stored copy alike).
+/// sign-in (or since a guest chose a time zone), and only that long without a visit ends it (its
+/// cookie and its stored copy alike).
 async fn a_session_in_use_outlives_its_idle_time_and_an_unused_one_ends(options: AppOptions) {
     let app = spawn_app(options.with("SESSION_IDLE_SECONDS", "3")).await;
     let (browser, _, _) = local_person(&app, "Ada").await;
+    // A guest's session holds only the time zone they chose.
+    app.post_time_zone_form("Europe/Berlin").await;
+    let berlin = ShownZone::Viewer(TimeZoneName::parse("Europe/Berlin").expect("zone"));
     // A visit every half second for twice the idle time.
     for visit in 0..12 {
         tokio::time::sleep(Duration::from_millis(500)).await;
@@ -484,6 +489,11 @@ async fn a_session_in_use_outlives_its_idle_time_and_an_unused_one_ends(options:
             Some("Ada"),
             "still signed in at visit {visit}"
         );
+        assert_eq!(
+            guest_zone(&app).await,
+            berlin,
+            "the guest's zone is kept at visit {visit}"
+        );
     }
     tokio::time::sleep(Duration::from_millis(3500)).await;
     assert_eq!(
@@ -491,6 +501,20 @@ async fn a_session_in_use_outlives_its_idle_time_and_an_unused_one_ends(options:
         None,
         "signed out after the idle time"
     );
+    assert_eq!(guest_zone(&app).await, ShownZone::EventsOwn, "the guest's zone is gone");
+}
+
+/// The time zone the app's own browser (a guest) sees pages in.
+async fn guest_zone(app: &TestApp) -> ShownZone {
+    app.client
+        .post(format!("{}/api/viewer_time_zone", app.address))
+        .form(&NO_ARGUMENTS)
+        .send()
+        .await
+        .expect("sent")
+        .json()
+        .await
+        .expect("JSON")
 }
 
 on_both_engines!(a_session_in_use_outlives_its_idle_time_and_an_unused_one_ends);
